@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up deepclust on a fresh machine: a virtual environment at .venv with every dependency,
+# and the Fashion-MNIST Debian package when we are root. Safe to run again (it only adds what is missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = "0" ] && [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null; then
+    echo "[setup] installing dataset-fashion-mnist (Debian)"
+    apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null \
+        || echo "[setup] could not install dataset-fashion-mnist; 'fashion-mnist' will need --data-dir or a download"
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+stamp=.venv/.deepclust-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "[setup] installing Python packages into .venv (the first time takes a few minutes)"
+    .venv/bin/python -m pip install -q --upgrade pip
+    # torch/torchvision pinned to the releases served from this machine's disk (see README).
+    .venv/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
+    .venv/bin/python -m pip install -q -e ".[extra-weights,datasets,faiss,test]"
+    touch "$stamp"
+fi
+echo "[setup] ready: .venv/bin/deepclust"

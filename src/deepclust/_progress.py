@@ -1,0 +1,30 @@
+"""One progress bar helper for every long stage (rich), silent when ``verbose`` is false."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def track(iterable: Iterable[T], *, total: int | None = None, description: str = "", verbose: bool = True) -> Iterator[T]:
+    """Iterate over ``iterable`` with a rich progress bar on stderr (no bar when ``verbose`` is false)."""
+    if not verbose:
+        yield from iterable
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task(description, total=total)
+        for item in iterable:
+            yield item
+            progress.advance(task, _advance_of(item))
+
+
+def _advance_of(item) -> int:
+    """Batches advance the bar by their length, single items by one."""
+    size = getattr(item, "n_items", None)
+    return int(size) if size is not None else 1

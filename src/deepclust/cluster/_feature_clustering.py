@@ -1,0 +1,150 @@
+"""Classical clustering of feature vectors: optional L2-normalisation, PCA and UMAP, then k-means or
+agglomerative clustering, with k chosen from the data when not given."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.cluster import AgglomerativeClustering
+from sklearn.decomposition import PCA
+from sklearn.neighbors import kneighbors_graph
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import Normalizer
+from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._kmeans import make_kmeans
+from ._select_k import select_n_clusters
+
+ALGORITHMS = ("kmeans", "agglomerative-ward", "agglomerative-average")
+UMAP_MIN_SAMPLES = 100
+AGGLOMERATIVE_GRAPH_MIN_SAMPLES = 10_000
+
+
+def make_reducer(*, l2_normalize=True, pca_components=50, umap_components=10, umap_neighbors=15, n_samples,
+                 n_features, random_state=0) -> Pipeline | None:
+    """The reduction as a scikit-learn pipeline (None when nothing is to be done).
+
+    UMAP (McInnes et al. 2018) with ``min_dist=0`` packs clusters tightly, as N2D (McConville et al. 2020) uses it;
+    it is skipped for fewer than ``UMAP_MIN_SAMPLES`` images, and PCA when the features are already small.
+    """
+    steps = []
+    if l2_normalize:
+        steps.append(("l2", Normalizer()))
+    if pca_components and n_features > pca_components and n_samples > pca_components:
+        steps.append(("pca", PCA(pca_components, random_state=random_state)))
+    if umap_components and n_samples >= UMAP_MIN_SAMPLES:
+        from umap import UMAP
+
+        steps.append(("umap", UMAP(n_components=umap_components, n_neighbors=min(umap_neighbors, n_samples - 1),
+                                   min_dist=0.0, random_state=random_state, n_jobs=1)))
+    return Pipeline(steps) if steps else None
+
+
+class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Cluster feature vectors (e.g. pretrained-CNN features) with a reduction step and a classical algorithm.
+
+    Parameters
+    ----------
+    n_clusters : int or None, default=None
+        Number of clusters; ``None`` chooses it by the silhouette over ``[k_min, k_max]`` (see ``k_selection_``).
+    algorithm : {"kmeans", "agglomerative-ward", "agglomerative-average"}, default="kmeans"
+        Agglomerative clustering above 10,000 images uses a 10-nearest-neighbour connectivity graph to bound memory.
+    l2_normalize : bool, default=True
+        Scale each feature vector to unit length first (better k-means on CNN features).
+    pca_components : int or None, default=50
+    umap_components : int or None, default=10
+        UMAP target dimension; ``None`` or 0 skips UMAP.
+    umap_neighbors : int, default=15
+    k_min, k_max : int, default=2, 20
+    selection_sample : int, default=5000
+        Sample size for the silhouette curve when choosing k.
+    n_init : int, default=10
+        k-means restarts.
+    random_state : int, RandomState or None
+        Same value, same labels.
+
+    Attributes
+    ----------
+    labels_ : ndarray (n_samples,)
+    n_clusters_ : int
+    embedding_ : ndarray (n_samples, d), the reduced features the clustering ran on.
+    cluster_centers_ : ndarray (n_clusters_, d), cluster means in the embedding.
+    distances_ : ndarray (n_samples,), distance of each sample to its cluster's centre in the embedding.
+    k_selection_ : KSelection or None, the silhouette curve when k was chosen.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.r_[np.random.RandomState(0).normal(0, 1, (50, 5)), np.random.RandomState(1).normal(8, 1, (50, 5))]
+    >>> FeatureClustering(2, umap_components=None, random_state=0).fit(X).n_clusters_
+    2
+    """
+
+    def __init__(self, n_clusters=None, *, algorithm="kmeans", l2_normalize=True, pca_components=50,
+                 umap_components=10, umap_neighbors=15, k_min=2, k_max=20, selection_sample=5000, n_init=10,
+                 random_state=None):
+        self.n_clusters = n_clusters
+        self.algorithm = algorithm
+        self.l2_normalize = l2_normalize
+        self.pca_components = pca_components
+        self.umap_components = umap_components
+        self.umap_neighbors = umap_neighbors
+        self.k_min = k_min
+        self.k_max = k_max
+        self.selection_sample = selection_sample
+        self.n_init = n_init
+        self.random_state = random_state
+
+    def _validate(self, X):
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
+        X = check_array(X, dtype=[np.float32, np.float64])
+        if self.n_clusters is not None and not 1 <= int(self.n_clusters) <= len(X):
+            raise ValueError(f"n_clusters={self.n_clusters} must be between 1 and the number of samples ({len(X)})")
+        if len(X) < 2:
+            raise ValueError("need at least 2 samples to cluster")
+        return X
+
+    def _make_clusterer(self, k: int, n_samples: int, seed: int, Z=None):
+        if self.algorithm == "kmeans":
+            return make_kmeans(k, n_samples, seed, self.n_init)
+        linkage = self.algorithm.removeprefix("agglomerative-")
+        connectivity = None
+        if Z is not None and n_samples >= AGGLOMERATIVE_GRAPH_MIN_SAMPLES:
+            connectivity = kneighbors_graph(Z, 10, include_self=False)
+        return AgglomerativeClustering(k, linkage=linkage, connectivity=connectivity)
+
+    def fit(self, X, y=None):
+        X = self._validate(X)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self.reducer_ = make_reducer(l2_normalize=self.l2_normalize, pca_components=self.pca_components,
+                                     umap_components=self.umap_components, umap_neighbors=self.umap_neighbors,
+                                     n_samples=len(X), n_features=X.shape[1], random_state=seed)
+        Z = np.asarray(self.reducer_.fit_transform(X) if self.reducer_ is not None else X, dtype=np.float64)
+        self.k_selection_ = None
+        k = self.n_clusters
+        if k is None:
+            self.k_selection_ = select_n_clusters(
+                Z, lambda kk: self._make_clusterer(kk, min(len(Z), self.selection_sample), seed),
+                k_min=self.k_min, k_max=self.k_max, sample_size=self.selection_sample, random_state=seed)
+            k = self.k_selection_.k
+        self.clusterer_ = self._make_clusterer(int(k), len(Z), seed, Z)
+        labels = np.asarray(self.clusterer_.fit_predict(Z), dtype=np.int64)
+        self.labels_, self.embedding_, self.n_clusters_ = labels, Z, int(k)
+        self.cluster_centers_ = np.stack([Z[labels == c].mean(axis=0) if np.any(labels == c)
+                                          else np.full(Z.shape[1], np.nan) for c in range(self.n_clusters_)])
+        self.distances_ = np.linalg.norm(Z - self.cluster_centers_[labels], axis=1)
+        return self
+
+    def transform(self, X):
+        """The reduced features (the space the clusters live in)."""
+        check_is_fitted(self, "labels_")
+        X = check_array(X, dtype=[np.float32, np.float64])
+        return np.asarray(self.reducer_.transform(X) if self.reducer_ is not None else X, dtype=np.float64)
+
+    @available_if(lambda self: self.algorithm == "kmeans")
+    def predict(self, X):
+        """Assign new samples to the nearest centre (k-means only: agglomerative clustering is transductive)."""
+        return np.asarray(self.clusterer_.predict(self.transform(X)), dtype=np.int64)

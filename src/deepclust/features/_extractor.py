@@ -1,0 +1,106 @@
+"""A ready-to-use extractor: the backbone, its spec, the layer, the input size and the device, in one object."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._device import resolve_device
+from ._registry import ExtractorSpec, _builder, get_extractor_spec
+from ._weights import weights_identity
+
+
+@dataclass
+class FeatureExtractor:
+    """Turns uint8 image batches ``(B, H, W[, C])`` into feature vectors ``(B, D)``.
+
+    Build it with :func:`create_extractor`. Preprocessing (grey → RGB, resize to ``input_size``, normalisation)
+    is derived from ``spec`` so weights and transforms never drift apart.
+    """
+
+    spec: ExtractorSpec
+    layer: str
+    input_size: int
+    device: str
+    weights_id: str
+    module: object
+
+    @property
+    def n_features(self) -> int:
+        return self.spec.layers[self.layer]
+
+    def preprocess(self, images: np.ndarray):
+        """uint8 ``(B, H, W[, C])`` → normalised float ``(B, 3, S, S)`` on ``device``."""
+        import torch
+        import torch.nn.functional as F
+
+        images = np.asarray(images)
+        h, w = images.shape[1:3]
+        if h != w:  # centre square, as the folder reader does, so arrays and files give the same features
+            s = min(h, w)
+            images = images[:, (h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+        x = torch.from_numpy(np.array(images, copy=not images.flags.writeable or not images.flags.c_contiguous))
+        if x.ndim == 3:
+            x = x.unsqueeze(-1)
+        x = x.to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        elif x.shape[1] == 4:
+            x = x[:, :3]
+        if x.shape[-2:] != (self.input_size, self.input_size):
+            shrink = max(x.shape[-2:]) > self.input_size
+            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False,
+                              antialias=shrink)
+        mean = torch.tensor(self.spec.mean, device=self.device).view(1, 3, 1, 1)
+        std = torch.tensor(self.spec.std, device=self.device).view(1, 3, 1, 1)
+        return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        """Features of one batch of uint8 images, as float32 numpy."""
+        import torch
+
+        with torch.inference_mode():
+            return self.module(self.preprocess(images)).float().cpu().numpy()
+
+
+def auto_input_size(spec: ExtractorSpec, image_size: int) -> int:
+    """Small images are not blown up to 224: use the image's size rounded up to 32, at least 64 (and the
+    backbone's minimum), at most the backbone's native input size."""
+    size = max(64, -(-int(image_size) // 32) * 32, spec.min_input_size)
+    return min(size, spec.input_size)
+
+
+def create_extractor(name: str = "efficientnet_lite0", layer: str | None = None,
+                     weights: str | os.PathLike | None = None, device: str = "auto",
+                     input_size: int | None = None) -> FeatureExtractor:
+    """Build a pretrained extractor by name (see :func:`list_extractors`).
+
+    Parameters
+    ----------
+    name : registered extractor name, e.g. ``"efficientnet_lite0"`` (offline default), ``"vgg16"``, ``"resnet50"``.
+    layer : which layer's (pooled) output to return; default from the spec.
+    weights : a local state-dict file; default: the spec's source (a pip package, or a download).
+    device : ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+    input_size : square input side in pixels; default the backbone's native size.
+
+    Raises
+    ------
+    WeightsNotFoundError
+        When the weights are neither at ``weights`` nor obtainable; the message says what to install or pass.
+    """
+    spec = get_extractor_spec(name)
+    layer = spec.default_layer if layer is None else layer
+    if layer not in spec.layers:
+        raise ValueError(f"{name} has no layer {layer!r}; choose one of {', '.join(spec.layers)}")
+    input_size = spec.input_size if input_size is None else int(input_size)
+    if input_size < spec.min_input_size:
+        raise ValueError(f"{name} needs input_size >= {spec.min_input_size}, got {input_size}")
+    device = resolve_device(device)
+    import torch
+
+    # channels-last runs these conv nets about 20 % faster on CPU (measured: EfficientNet-Lite0, 64 px, 2 cores)
+    module = _builder(name)(spec, layer, weights).eval().to(device, memory_format=torch.channels_last)
+    return FeatureExtractor(spec=spec, layer=layer, input_size=input_size, device=device,
+                            weights_id=weights_identity(spec, weights), module=module)

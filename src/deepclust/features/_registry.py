@@ -1,0 +1,69 @@
+"""A registry of pretrained feature extractors; each carries a spec so preprocessing follows its weights."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+TF_MEAN = TF_STD = (0.5, 0.5, 0.5)
+
+
+@dataclass(frozen=True)
+class ExtractorSpec:
+    """What an extractor needs and gives: layers (name → feature size), input size and normalisation, weights.
+
+    ``weights_source`` says where ImageNet weights come from by default (a pip package's file or a URL);
+    ``weights_hint`` is the sentence shown when they cannot be had.
+    """
+
+    name: str
+    layers: dict[str, int]
+    default_layer: str
+    input_size: int
+    min_input_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    weights_source: str
+    weights_hint: str
+    description: str = ""
+    offline: bool = False
+    aliases: tuple[str, ...] = field(default=())
+
+
+_REGISTRY: dict[str, tuple[ExtractorSpec, Callable]] = {}
+
+
+def register_extractor(spec: ExtractorSpec):
+    """Register ``builder(spec, layer, weights) -> torch.nn.Module`` under ``spec.name``; a duplicate raises."""
+
+    def decorator(builder: Callable) -> Callable:
+        if spec.name in _REGISTRY:
+            raise ValueError(f"an extractor named {spec.name!r} is already registered")
+        if spec.default_layer not in spec.layers:
+            raise ValueError(f"{spec.name}: default layer {spec.default_layer!r} is not one of {list(spec.layers)}")
+        _REGISTRY[spec.name] = (spec, builder)
+        return builder
+
+    return decorator
+
+
+def list_extractors() -> list[str]:
+    """Names of the registered extractors, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_extractor_spec(name: str) -> ExtractorSpec:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown extractor {name!r}; choose one of {', '.join(list_extractors())}")
+    return _REGISTRY[name][0]
+
+
+def _builder(name: str) -> Callable:
+    get_extractor_spec(name)
+    return _REGISTRY[name][1]
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """Pretrained weights could neither be found locally nor downloaded."""

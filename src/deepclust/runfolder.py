@@ -1,0 +1,121 @@
+"""The run folder: ``run.json``, ``assignments.csv`` and ``figures/``, built aside and moved into place whole."""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from ._atomic import write_json, write_text
+from .report import make_grid, plot_k_selection, save_figure, save_png, typical_members
+
+
+class OutputExistsError(FileExistsError):
+    """The output folder is not empty and overwriting was not asked for."""
+
+
+def check_output_dir(out: str | os.PathLike, overwrite: bool) -> Path:
+    """Fail early (before any work) when ``out`` is a non-empty folder and ``overwrite`` is false."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise OutputExistsError(f"output folder {out} is not empty; choose another --out or pass --overwrite")
+    return out
+
+
+def versions() -> dict[str, str]:
+    """Versions of deepclust and the libraries that shape its results."""
+    out = {"deepclust": __version__, "python": platform.python_version()}
+    for mod in ("numpy", "scipy", "sklearn", "torch", "torchvision", "timm", "umap", "PIL"):
+        try:
+            out[mod] = __import__(mod).__version__
+        except Exception:  # a missing optional library is simply not listed
+            pass
+    return out
+
+
+def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: list[str] | None = None,
+              montage_size: int = 36) -> Path:
+    """Write ``run`` (a :class:`~deepclust.pipeline.ClusterRun`) to the folder ``out``.
+
+    Everything is written into a temporary sibling folder first and then renamed, so ``out`` is never left half
+    written; an existing non-empty ``out`` is replaced only with ``overwrite=True``.
+    """
+    out = check_output_dir(out, overwrite).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _write_contents(run, tmp, command, montage_size)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.replace(out, old / "run")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_contents(run, folder: Path, command, montage_size: int) -> None:
+    figures = folder / "figures"
+    figures.mkdir()
+    has_labels = run.labels_true is not None
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["path", "cluster", "distance", "confidence"] + (["label"] if has_labels else []))
+    for i, path in enumerate(run.paths):
+        row = [path, int(run.labels[i]), f"{run.distances[i]:.6g}", f"{run.confidence[i]:.4f}"]
+        writer.writerow(row + ([run.labels_true[i]] if has_labels else []))
+    write_text(folder / "assignments.csv", buf.getvalue())
+
+    figure_files = []
+    for c in sorted(run.cluster_sizes()):
+        rows = typical_members(run.labels, run.distances, c, montage_size)
+        name = f"figures/cluster_{c:03d}.png"
+        save_png(folder / name, make_grid([run.image(r) for r in rows]))
+        figure_files.append(name)
+    if run.k_selection:
+        curve = run.k_selection["curve"]
+        ax = plot_k_selection(list(curve), list(curve.values()), run.k_selection["k"])
+        save_figure(ax, folder / "figures/k_selection.png")
+        figure_files.append("figures/k_selection.png")
+    np.save(folder / "embedding.npy", np.asarray(run.embedding, dtype=np.float32))
+
+    source = ({"kind": "folder", "root": str(run.source.root.resolve())} if hasattr(run.source, "root")
+              else {"kind": "array", "shape": list(np.shape(run.source))})
+    source.update(run.source_info)
+    info = {
+        "deepclust_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": command if command is not None else sys.argv,
+        "source": source,
+        "parameters": run.params,
+        "seed": run.params.get("random_state"),
+        "device": run.params.get("device"),
+        "versions": versions(),
+        "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
+        "n_images": len(run.paths) + len(run.skipped),
+        "n_clustered": len(run.paths),
+        "n_clusters": run.n_clusters,
+        "cluster_sizes": run.cluster_sizes(),
+        "timings_s": {k: round(v, 3) for k, v in run.timings.items()},
+        "extraction": run.extraction,
+        "k_selection": run.k_selection,
+        "metrics": run.metrics,
+        "skipped": [{"path": s.path, "reason": s.reason} for s in run.skipped],
+        "files": ["assignments.csv", "embedding.npy"] + figure_files,
+    }
+    write_json(folder / "run.json", info)

@@ -1,0 +1,54 @@
+"""Shared fixtures: small real image folders made on the fly."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def _shape_image(kind: str, rng: np.random.RandomState, size: int = 48) -> Image.Image:
+    """A coloured shape on a noisy background: 'square' red, 'disc' blue, 'bar' green, jittered."""
+    a = rng.randint(200, 256, (size, size, 3)).astype(np.uint8)
+    yy, xx = np.mgrid[:size, :size]
+    c = size // 2 + rng.randint(-4, 5, 2)
+    r = size // 4 + rng.randint(-2, 3)
+    if kind == "square":
+        mask = (abs(yy - c[0]) < r) & (abs(xx - c[1]) < r)
+        color = (220, 30, 30)
+    elif kind == "disc":
+        mask = (yy - c[0]) ** 2 + (xx - c[1]) ** 2 < r ** 2
+        color = (30, 30, 220)
+    else:
+        mask = (abs(yy - c[0]) < r // 3) & (abs(xx - c[1]) < r * 2)
+        color = (30, 180, 30)
+    a[mask] = color
+    return Image.fromarray(a)
+
+
+@pytest.fixture
+def shapes_folder(tmp_path):
+    """30 images in three subfolders (their class), in several formats, plus files that must be set aside."""
+    root = tmp_path / "photos"
+    rng = np.random.RandomState(0)
+    formats = [("png", "PNG"), ("JPG", "JPEG"), ("bmp", "BMP"), ("webp", "WEBP"), ("tiff", "TIFF")]
+    for kind in ("square", "disc", "bar"):
+        (root / kind).mkdir(parents=True)
+        for i in range(10):
+            ext, fmt = formats[i % len(formats)]
+            _shape_image(kind, rng).save(root / kind / f"{kind}_{i:02d}.{ext}", format=fmt)
+    bad = root / "bad"
+    bad.mkdir()
+    (bad / "empty.png").write_bytes(b"")
+    (bad / "notes.png").write_text("this is text, not an image")
+    full = root / "square" / "square_00.png"
+    (bad / "truncated.png").write_bytes(full.read_bytes()[: len(full.read_bytes()) // 2])
+    (root / "readme.txt").write_text("not an image")
+    (root / ".hidden.png").write_bytes(full.read_bytes())
+    (root / ".cache").mkdir()
+    (root / ".cache" / "x.png").write_bytes(full.read_bytes())
+    os.symlink(root, root / "loop")  # a folder link back to the root: must not recurse forever
+    os.symlink(root / "missing.png", root / "dangling.png")
+    return root
