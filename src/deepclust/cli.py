@@ -22,6 +22,21 @@ class Method(str, Enum):
     kmeans = "kmeans"
     agglomerative_ward = "agglomerative-ward"
     agglomerative_average = "agglomerative-average"
+    dec = "dec"
+    idec = "idec"
+    dcn = "dcn"
+    dcec = "dcec"
+    gapdcec = "gapdcec"
+
+
+class DeepInput(str, Enum):
+    pixels = "pixels"
+    features = "features"
+
+
+class Color(str, Enum):
+    gray = "gray"
+    rgb = "rgb"
 
 
 class Split(str, Enum):
@@ -41,7 +56,7 @@ def _user_errors():
     from .runfolder import OutputExistsError
 
     return (ValueError, FileNotFoundError, NotADirectoryError, OutputExistsError, WeightsNotFoundError,
-            DatasetNotFoundError)
+            DatasetNotFoundError, FloatingPointError)
 
 
 def _default_out(name: str) -> Path:
@@ -82,6 +97,14 @@ def cluster(
     umap: Annotated[int, typer.Option(help="UMAP dimensions before clustering (0: none).")] = 10,
     l2: Annotated[bool, typer.Option(help="L2-normalise features first.")] = True,
     k_max: Annotated[int, typer.Option(help="Largest k tried when choosing k.")] = 20,
+    deep_input: Annotated[DeepInput, typer.Option(help="Deep methods: cluster pixels, or CNN features (dec/idec/dcn).")] = DeepInput.pixels,
+    image_size: Annotated[int, typer.Option(help="Deep methods on a folder: resize images to this side.")] = 28,
+    color: Annotated[Color, typer.Option(help="Deep methods on a folder: gray or rgb input.")] = Color.gray,
+    pretrain_epochs: Annotated[Optional[int], typer.Option(help="Deep methods: autoencoder pretraining epochs (paper: 200).")] = None,
+    maxiter: Annotated[Optional[int], typer.Option(help="Deep methods: clustering iterations at most (paper: 20000).")] = None,
+    update_interval: Annotated[Optional[int], typer.Option(help="Deep methods: iterations between target updates (140).")] = None,
+    tol: Annotated[Optional[float], typer.Option(help="Deep methods: stop when fewer labels than this change (0.001).")] = None,
+    autoencoder: Annotated[Optional[Path], typer.Option(help="Deep methods: a pretrained autoencoder file to reuse.")] = None,
     labels_from_subfolders: Annotated[bool, typer.Option(help="Score against the images' first subfolder names.")] = False,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="Run folder to write (default runs/NAME, never reused).")] = None,
@@ -115,6 +138,10 @@ def cluster(
         run = cluster_images(source, n_clusters=n_clusters, method=method.value, extractor=extractor, layer=layer,
                              weights=weights, input_size=input_size, batch_size=batch_size, l2_normalize=l2,
                              pca_components=pca or None, umap_components=umap or None, k_max=k_max,
+                             deep_input=deep_input.value, image_size=image_size, grayscale=color == Color.gray,
+                             deep_params=_deep_params(pretrain_epochs=pretrain_epochs, maxiter=maxiter,
+                                                      update_interval=update_interval, tol=tol,
+                                                      autoencoder=autoencoder),
                              random_state=seed, device=device, cache_dir=cache_dir, use_cache=cache,
                              num_workers=workers, labels_true=labels, verbose=not quiet)
         run.source_info.update(source_info)
@@ -128,6 +155,11 @@ def cluster(
         out_console.print(f"{len(run.skipped)} file(s) skipped (reasons in run.json)")
     out_console.print(f"{len(run.paths)} images in {run.n_clusters} clusters, "
                       f"{run.timings['total']:.1f} s; run folder: {path}")
+
+
+def _deep_params(**given) -> dict:
+    """Only the deep-method options the user gave: the estimator's defaults (the paper's) stay otherwise."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
 
 
 @app.command()

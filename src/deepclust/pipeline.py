@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .cluster import FeatureClustering
-from .datasets import ImageFolder, SkippedFile, load_image, scan_folder
+from .cluster import ALGORITHMS, FeatureClustering
+from ._device import resolve_device
+from ._progress import track
+from .datasets import ImageFolder, SkippedFile, iter_folder_batches, load_image, scan_folder
 from .features import auto_input_size, create_extractor, extract_features, get_extractor_spec
 from .metrics import evaluate_clustering
 
-METHODS = ("kmeans", "agglomerative-ward", "agglomerative-average")
 
 
 @dataclass
@@ -42,6 +43,7 @@ class ClusterRun:
     source: ImageFolder | np.ndarray | None = field(default=None, repr=False)
     indices: np.ndarray | None = field(default=None, repr=False)
     embedding: np.ndarray | None = field(default=None, repr=False)
+    history: dict | None = field(default=None, repr=False)
 
     def cluster_sizes(self) -> dict[int, int]:
         ids, counts = np.unique(self.labels, return_counts=True)
@@ -72,18 +74,25 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
                    extractor: str = "efficientnet_lite0", layer: str | None = None, weights=None,
                    input_size: int | None = None, batch_size: int = 64, l2_normalize: bool = True,
                    pca_components: int | None = 50, umap_components: int | None = 10, k_max: int = 20,
-                   random_state: int = 0, device: str = "auto", cache_dir=None, use_cache: bool = True,
-                   num_workers: int | None = None, labels_true=None, verbose: bool = True) -> ClusterRun:
-    """Cluster images with pretrained-CNN features and a classical clustering algorithm.
+                   deep_input: str = "pixels", image_size: int = 28, grayscale: bool = True,
+                   deep_params: dict | None = None, random_state: int = 0, device: str = "auto", cache_dir=None,
+                   use_cache: bool = True, num_workers: int | None = None, labels_true=None,
+                   verbose: bool = True) -> ClusterRun:
+    """Cluster images with pretrained-CNN features and a classical algorithm, or with a deep clustering method.
 
     Parameters
     ----------
     source : a folder path (streamed, recursive) or a uint8 array ``(N, H, W[, C])``.
-    n_clusters : number of clusters, or None to choose it by the silhouette (see ``ClusterRun.k_selection``).
-    method : ``"kmeans"``, ``"agglomerative-ward"`` or ``"agglomerative-average"``.
+    n_clusters : number of clusters, or None to choose it by the silhouette (classical methods; see
+        ``ClusterRun.k_selection``). Deep methods need it.
+    method : ``"kmeans"``, ``"agglomerative-ward"``, ``"agglomerative-average"`` on CNN features, or a deep method
+        ``"dec"``, ``"idec"``, ``"dcn"``, ``"dcec"``, ``"gapdcec"`` (see :mod:`deepclust.deep`).
     extractor, layer, weights, input_size : the feature extractor (see ``deepclust extractors``); ``input_size``
         None picks it from the images' size, so small images are not blown up to 224 px.
-    l2_normalize, pca_components, umap_components : the reduction before clustering.
+    l2_normalize, pca_components, umap_components, k_max : the classical reduction and choice of k.
+    deep_input : deep methods: ``"pixels"`` (default) or ``"features"`` (DEC/IDEC/DCN on CNN features).
+    image_size, grayscale : deep methods on a folder: images are resized to ``image_size`` pixels, grey or RGB.
+    deep_params : extra keyword arguments for the deep estimator (``pretrain_epochs``, ``maxiter``, …).
     labels_true : known classes, used only to score the result (for folders: None, or ``"subfolders"``).
 
     Examples
@@ -94,69 +103,124 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
     >>> run.metrics["acc"] > 0.5  # doctest: +SKIP
     True
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    from .deep import DEEP_METHODS
+
+    if method not in ALGORITHMS + tuple(DEEP_METHODS):
+        raise ValueError(f"method must be one of {', '.join(ALGORITHMS + tuple(DEEP_METHODS))}, got {method!r}")
+    deep = method in DEEP_METHODS
+    if deep and n_clusters is None:
+        raise ValueError(f"{method} needs the number of clusters (--n-clusters)")
+    if deep_input not in ("pixels", "features"):
+        raise ValueError(f"deep_input must be 'pixels' or 'features', got {deep_input!r}")
+    if deep and deep_input == "features" and DEEP_METHODS[method].network == "conv":
+        raise ValueError(f"{method} is convolutional and clusters pixels; use deep_input='pixels'")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    source, labels_true, typical_size, skipped = _open_source(source, labels_true)
+    timings["scan"] = time.perf_counter() - t0
+    params = dict(n_clusters=n_clusters, method=method, random_state=random_state)
+    extraction: dict = {}
+
+    if deep and deep_input == "pixels":
+        t = time.perf_counter()
+        X, indices, failed = _pixels(source, image_size, grayscale, batch_size, num_workers, verbose)
+        timings["load_images"] = time.perf_counter() - t
+        params.update(deep_input="pixels", image_size=int(X.shape[1]), grayscale=bool(X.ndim == 3 or X.shape[-1] == 1))
+    else:
+        t = time.perf_counter()
+        spec = get_extractor_spec(extractor)
+        size = int(input_size) if input_size else auto_input_size(spec, typical_size)
+        model = create_extractor(extractor, layer, weights, device, size)
+        timings["load_model"] = time.perf_counter() - t
+        feats = extract_features(source, model, batch_size=batch_size, cache_dir=cache_dir, use_cache=use_cache,
+                                 num_workers=num_workers, verbose=verbose)
+        timings["extract"] = feats.seconds if not feats.from_cache else 0.0
+        X, indices, failed = np.asarray(feats.features, dtype=np.float32), feats.indices, feats.failed
+        params.update(extractor=extractor, layer=model.layer, input_size=size,
+                      weights=str(weights) if weights else spec.weights_source, device=model.device)
+        extraction = dict(images_per_s=feats.images_per_second if not feats.from_cache else None,
+                          from_cache=feats.from_cache, cache_file=str(feats.cache_path) if feats.cache_path else None)
+    if len(indices) < 2:
+        raise ValueError(f"only {len(indices)} image(s) could be read; need at least 2 to cluster")
+    y = None if labels_true is None else np.asarray(labels_true)[indices]
+
+    t = time.perf_counter()
+    if deep:
+        if deep_input == "features":
+            params["deep_input"] = "features"
+        estimator = DEEP_METHODS[method](int(n_clusters), random_state=random_state, device=device,
+                                         verbose=verbose, **(deep_params or {}))
+        if verbose:
+            _say(f"clustering {len(indices)} images with {type(estimator).__name__}")
+        estimator.fit(X, y)
+        embedding = estimator.transform(X)
+        centers = estimator.cluster_centers_
+        labels = estimator.labels_
+        confidence = estimator.predict_soft(X).max(axis=1)
+        k_selection, history = None, {"clustering": estimator.history_, "pretraining": estimator.pretrain_history_}
+        params.update({k: v for k, v in estimator.get_params().items() if k not in ("verbose", "autoencoder")},
+                      device=resolve_device(device))
+    else:
+        if verbose:
+            _say(f"clustering {len(indices)} images ({method}, reduction: "
+                 f"{'L2 + ' if l2_normalize else ''}PCA {pca_components} + UMAP {umap_components})")
+        estimator = FeatureClustering(n_clusters, algorithm=method, l2_normalize=l2_normalize,
+                                      pca_components=pca_components, umap_components=umap_components, k_max=k_max,
+                                      random_state=random_state).fit(X)
+        embedding, centers, labels = estimator.embedding_, estimator.cluster_centers_, estimator.labels_
+        confidence = _margin(embedding, centers)
+        k_selection = estimator.k_selection_.to_dict() if estimator.k_selection_ else None
+        history = None
+        params.update(l2_normalize=l2_normalize, pca_components=pca_components, umap_components=umap_components,
+                      k_max=k_max, batch_size=batch_size)
+    timings["cluster"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    metrics = evaluate_clustering(labels, y, embedding, random_state=random_state)
+    timings["evaluate"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    paths = ([source.paths[i] for i in indices] if isinstance(source, ImageFolder) else [str(i) for i in indices])
+    distances = np.linalg.norm(embedding - centers[labels], axis=1)
+    return ClusterRun(paths=paths, labels=labels, distances=distances, confidence=confidence,
+                      n_clusters=int(len(centers)), params=params, timings=timings, metrics=metrics,
+                      skipped=skipped + failed, k_selection=k_selection, labels_true=y, extraction=extraction,
+                      source=source, indices=indices, embedding=embedding, history=history)
+
+
+def _open_source(source, labels_true):
+    """A folder path becomes a scanned :class:`ImageFolder`; an array is checked. Returns the source, the labels,
+    a typical image side (to choose the input size) and the files set aside while scanning."""
     if isinstance(source, (str, os.PathLike)):
         source = scan_folder(source)
         if len(source) == 0:
             raise ValueError(f"no image files found under {source.root} ({len(source.skipped)} other files skipped)")
         if isinstance(labels_true, str) and labels_true == "subfolders":
             labels_true = source.labels_from_subfolders()
-        typical_size = _typical_folder_size(source)
-        scan_skipped = list(source.skipped)
-    else:
-        source = np.asarray(source)
-        if source.dtype != np.uint8 or source.ndim not in (3, 4) or len(source) == 0:
-            raise ValueError(f"images must be a non-empty uint8 array (N, H, W[, C]); got {source.dtype} "
-                             f"{source.shape}")
-        typical_size = max(source.shape[1:3])
-        scan_skipped = []
-    timings["scan"] = time.perf_counter() - t0
+        return source, labels_true, _typical_folder_size(source), list(source.skipped)
+    source = np.asarray(source)
+    if source.dtype != np.uint8 or source.ndim not in (3, 4) or len(source) == 0:
+        raise ValueError(f"images must be a non-empty uint8 array (N, H, W[, C]); got {source.dtype} {source.shape}")
+    return source, labels_true, max(source.shape[1:3]), []
 
-    t = time.perf_counter()
-    spec = get_extractor_spec(extractor)
-    size = int(input_size) if input_size else auto_input_size(spec, typical_size)
-    model = create_extractor(extractor, layer, weights, device, size)
-    timings["load_model"] = time.perf_counter() - t
 
-    feats = extract_features(source, model, batch_size=batch_size, cache_dir=cache_dir, use_cache=use_cache,
-                             num_workers=num_workers, verbose=verbose)
-    timings["extract"] = feats.seconds if not feats.from_cache else 0.0
-    if len(feats.indices) < 2:
-        raise ValueError(f"only {len(feats.indices)} image(s) could be read; need at least 2 to cluster")
-
-    t = time.perf_counter()
-    if verbose:
-        _say(f"clustering {len(feats.indices)} images ({method}, reduction: "
-             f"{'L2 + ' if l2_normalize else ''}PCA {pca_components} + UMAP {umap_components})")
-    model_c = FeatureClustering(n_clusters, algorithm=method, l2_normalize=l2_normalize,
-                                pca_components=pca_components, umap_components=umap_components, k_max=k_max,
-                                random_state=random_state)
-    model_c.fit(np.asarray(feats.features, dtype=np.float32))
-    timings["cluster"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    y = None if labels_true is None else np.asarray(labels_true)[feats.indices]
-    metrics = evaluate_clustering(model_c.labels_, y, model_c.embedding_, random_state=random_state)
-    timings["evaluate"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - t0
-
-    paths = ([source.paths[i] for i in feats.indices] if isinstance(source, ImageFolder)
-             else [str(i) for i in feats.indices])
-    params = dict(n_clusters=n_clusters, method=method, extractor=extractor, layer=model.layer,
-                  weights=str(weights) if weights else spec.weights_source, input_size=size, batch_size=batch_size,
-                  l2_normalize=l2_normalize, pca_components=pca_components, umap_components=umap_components,
-                  k_max=k_max, random_state=random_state, device=model.device)
-    extraction = dict(images_per_s=feats.images_per_second if not feats.from_cache else None,
-                      from_cache=feats.from_cache, cache_file=str(feats.cache_path) if feats.cache_path else None)
-    return ClusterRun(paths=paths, labels=model_c.labels_, distances=model_c.distances_,
-                      confidence=_margin(model_c.embedding_, model_c.cluster_centers_), n_clusters=model_c.n_clusters_,
-                      params=params, timings=timings, metrics=metrics, skipped=scan_skipped + feats.failed,
-                      k_selection=model_c.k_selection_.to_dict() if model_c.k_selection_ else None,
-                      labels_true=y, extraction=extraction, source=source, indices=feats.indices,
-                      embedding=model_c.embedding_)
+def _pixels(source, image_size: int, grayscale: bool, batch_size: int, num_workers, verbose):
+    """The images as one uint8 array (N, S, S, C) for the deep methods: arrays as given, folders decoded at
+    ``image_size`` (small: a deep method's input is a few KB per image)."""
+    if not isinstance(source, ImageFolder):
+        return source, np.arange(len(source)), []
+    X = np.zeros((len(source), image_size, image_size, 1 if grayscale else 3), np.uint8)
+    ok = np.zeros(len(source), bool)
+    failed = []
+    for batch in track(iter_folder_batches(source, image_size, batch_size, num_workers), total=len(source),
+                       description="loading images", verbose=verbose):
+        if len(batch.indices):
+            imgs = batch.images
+            if grayscale:  # ITU-R 601 luma
+                imgs = np.round(imgs @ np.array([0.299, 0.587, 0.114]))[..., None].astype(np.uint8)
+            X[batch.indices], ok[batch.indices] = imgs, True
+        failed += [SkippedFile(source.paths[i], reason) for i, reason in batch.failed]
+    indices = np.flatnonzero(ok)
+    return X[indices], indices, failed
 
 
 def _typical_folder_size(folder: ImageFolder, n: int = 32) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import __version__
 from ._atomic import write_json, write_text
-from .report import make_grid, plot_k_selection, save_figure, save_png, typical_members
+from .report import make_grid, plot_k_selection, plot_training_curves, save_figure, save_png, typical_members
 
 
 class OutputExistsError(FileExistsError):
@@ -81,17 +81,22 @@ def _write_contents(run, folder: Path, command, montage_size: int) -> None:
         writer.writerow(row + ([run.labels_true[i]] if has_labels else []))
     write_text(folder / "assignments.csv", buf.getvalue())
 
-    figure_files = []
+    files = []
     for c in sorted(run.cluster_sizes()):
         rows = typical_members(run.labels, run.distances, c, montage_size)
         name = f"figures/cluster_{c:03d}.png"
         save_png(folder / name, make_grid([run.image(r) for r in rows]))
-        figure_files.append(name)
+        files.append(name)
     if run.k_selection:
         curve = run.k_selection["curve"]
         ax = plot_k_selection(list(curve), list(curve.values()), run.k_selection["k"])
         save_figure(ax, folder / "figures/k_selection.png")
-        figure_files.append("figures/k_selection.png")
+        files.append("figures/k_selection.png")
+    if run.history:
+        write_json(folder / "training.json", run.history)
+        axes = plot_training_curves(run.history["clustering"], run.history["pretraining"])
+        save_figure(axes[0], folder / "figures/training.png")
+        files += ["training.json", "figures/training.png"]
     np.save(folder / "embedding.npy", np.asarray(run.embedding, dtype=np.float32))
 
     source = ({"kind": "folder", "root": str(run.source.root.resolve())} if hasattr(run.source, "root")
@@ -116,6 +121,6 @@ def _write_contents(run, folder: Path, command, montage_size: int) -> None:
         "k_selection": run.k_selection,
         "metrics": run.metrics,
         "skipped": [{"path": s.path, "reason": s.reason} for s in run.skipped],
-        "files": ["assignments.csv", "embedding.npy"] + figure_files,
+        "files": ["assignments.csv", "embedding.npy"] + files,
     }
     write_json(folder / "run.json", info)

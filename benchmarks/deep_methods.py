@@ -1,0 +1,121 @@
+"""Deep embedded clustering benchmark (issue 3): k-means on pixels, DEC, IDEC, DCN, DCEC and GAPDCEC.
+
+DEC, IDEC and DCN share one pretrained fully connected autoencoder per (data set, seed), as the papers do (IDEC
+and DCN start from DEC's pretrained network); DCEC and GAPDCEC each pretrain their own convolutional one.
+The budgets (pretraining epochs, clustering iterations) are arguments and are written beside every number.
+
+Run:  .venv/bin/python benchmarks/deep_methods.py --datasets digits,mnist-5k --seeds 0,1,2
+      .venv/bin/python benchmarks/deep_methods.py --datasets fashion-mnist --seeds 0 --pretrain-epochs 10 --maxiter 3000
+Writes benchmarks/results/deep_<datasets>.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine, peak_rss_mb, write_results  # noqa: E402
+
+PUBLISHED = {  # (ACC, NMI) from the papers, on MNIST-full unless the data set is named
+    ("mnist", "DEC"): (0.843, None), ("mnist", "IDEC"): (0.881, 0.867), ("mnist", "DCN"): (0.830, 0.810),
+    ("mnist", "DCEC"): (0.890, 0.885), ("mnist", "GAPDCEC"): (0.8954, 0.8912),
+    ("fashion-mnist", "DEC"): (0.62, 0.65), ("fashion-mnist", "N2D"): (0.672, 0.684),
+}
+
+
+def run_one(name, X, y, seed, args, ae_dir: Path) -> dict:
+    from deepclust.deep import DEEP_METHODS
+    from deepclust.metrics import external_scores
+
+    cls = DEEP_METHODS[name]
+    shared = {"dec": "mlp", "idec": "mlp", "dcn": "mlp", "dcec": "dcec", "gapdcec": "gapdcec"}[name]
+    ae_path = ae_dir / f"{shared}_{seed}.pt"
+    params = dict(pretrain_epochs=args.pretrain_epochs, maxiter=args.maxiter, random_state=seed)
+    if ae_path.exists():
+        params["autoencoder"] = str(ae_path)
+    t = time.perf_counter()
+    model = cls(args.n_clusters, **params).fit(X, y)
+    wall = time.perf_counter() - t
+    if not ae_path.exists():
+        model.save_autoencoder(ae_path)
+    pre = (model.pretrain_history_ and "autoencoder" not in params)
+    h = model.history_
+    return {"method": cls.__name__, "seed": seed, **external_scores(y, model.labels_), "wall_s": round(wall, 1),
+            "pretrained_here": bool(pre), "pretrain_epochs": args.pretrain_epochs, "iterations": model.n_iter_,
+            "collapsed": bool(h["collapsed"][-1]), "acc_at_init": h["acc"][0] if "acc" in h else None}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default="digits,mnist-5k")
+    parser.add_argument("--methods", default="dec,idec,dcn,dcec,gapdcec")
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--pretrain-epochs", type=int, default=200)
+    parser.add_argument("--maxiter", type=int, default=20000)
+    parser.add_argument("--n-clusters", type=int, default=10)
+    args = parser.parse_args()
+    from sklearn.cluster import KMeans
+
+    from deepclust.datasets import load_dataset
+    from deepclust.metrics import external_scores
+
+    started = time.time()
+    results = []
+    for dataset in args.datasets.split(","):
+        X, y = load_dataset(dataset)
+        for seed in map(int, args.seeds.split(",")):
+            t = time.perf_counter()
+            km = KMeans(args.n_clusters, n_init=10, random_state=seed).fit_predict(
+                X.reshape(len(X), -1).astype(np.float32))
+            results.append({"dataset": dataset, "method": "k-means on pixels", "seed": seed,
+                            **external_scores(y, km), "wall_s": round(time.perf_counter() - t, 1)})
+            with tempfile.TemporaryDirectory() as ae_dir:
+                for name in args.methods.split(","):
+                    r = run_one(name, X, y, seed, args, Path(ae_dir))
+                    results.append({"dataset": dataset, **r})
+                    print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    command = "python benchmarks/deep_methods.py " + " ".join(sys.argv[1:])
+    tag = args.datasets.replace(",", "_")
+    payload = {"command": command, "date": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
+               "budget": {"pretrain_epochs": args.pretrain_epochs, "maxiter": args.maxiter},
+               "total_wall_s": round(time.time() - started, 1), "peak_rss_mb": round(peak_rss_mb()),
+               "results": results}
+    js, md = write_results(f"deep_{tag}", payload, _table(results, args, command))
+    print(md.read_text())
+    print(f"written: {js} {md}")
+
+
+def _table(results, args, command) -> str:
+    lines = [f"Budget: pretraining {args.pretrain_epochs} epochs (paper: 200), at most {args.maxiter} clustering "
+             f"iterations (paper: 20000), batch 256. Machine: {machine()['cpu']}, {machine()['cores']} cores. "
+             f"Reproduce: `{command}`", "",
+             "| data set | method | seeds | ACC | NMI | ARI | wall s (mean) | published ACC / NMI |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    groups: dict = {}
+    for r in results:
+        groups.setdefault((r["dataset"], r["method"]), []).append(r)
+    for (dataset, method), rs in groups.items():
+        def ms(key):
+            v = np.array([r[key] for r in rs])
+            return f"{v.mean():.3f} ± {v.std():.3f}" if len(v) > 1 else f"{v[0]:.3f}"
+        pub = PUBLISHED.get(("fashion-mnist" if dataset == "fashion-mnist" else "mnist", method))
+        pub_s = "—" if pub is None else f"{pub[0]:.3f} / {pub[1]:.3f}" if pub[1] else f"{pub[0]:.3f} / —"
+        if dataset == "digits":
+            pub_s = "— (MNIST: " + pub_s + ")" if pub else "—"
+        collapsed = sum(r.get("collapsed", False) for r in rs)
+        note = f" ({collapsed} collapsed)" if collapsed else ""
+        lines.append(f"| {dataset} | {method}{note} | {len(rs)} | {ms('acc')} | {ms('nmi')} | {ms('ari')} | "
+                     f"{np.mean([r['wall_s'] for r in rs]):.0f} | {pub_s} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,280 @@
+"""One training loop for the DEC family. A method supplies hooks: build the network, the optimiser, refresh the
+targets every ``update_interval`` iterations, the loss of a batch, and (DCN) an update after each step."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .._device import resolve_device
+from .._progress import track
+from ._formulas import soft_assignment
+from ._networks import build_autoencoder
+
+ENCODE_BATCH = 2048
+
+
+@dataclass
+class TrainingState:
+    """What the loop carries between iterations (never stored on the estimator's parameters)."""
+
+    X: object
+    net: object
+    centers: object
+    labels: np.ndarray
+    targets: object = None
+    extra: dict = field(default_factory=dict)
+
+
+class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
+    """Shared machinery; see :class:`~deepclust.deep.DEC` for the parameters.
+
+    Subclasses set ``network`` ("mlp" or "conv"), ``trainable_centers`` and implement ``_build_network``,
+    ``_refresh`` and ``_batch_loss`` (and optionally ``_after_step``).
+    """
+
+    network = "mlp"
+    trainable_centers = True
+
+    # --- hooks -------------------------------------------------------------------------------------------------
+    def _build_network(self, input_shape):
+        raise NotImplementedError
+
+    def _refresh(self, state: TrainingState, q) -> None:
+        """Called every ``update_interval`` iterations with the soft assignment ``q`` (N, K) of all data."""
+        raise NotImplementedError
+
+    def _batch_loss(self, state: TrainingState, x, idx) -> dict:
+        """Loss parts of one batch; the key ``"loss"`` is what is minimised."""
+        raise NotImplementedError
+
+    def _after_step(self, state: TrainingState, x, idx) -> None:
+        """After each optimiser step (DCN updates assignments and centres here)."""
+
+    # --- data ----------------------------------------------------------------------------------------------------
+    def _prepare(self, X):
+        """uint8 images are scaled to [0, 1]; MLP methods flatten images; conv methods need (N, H, W[, C])."""
+        import torch
+
+        X = np.asarray(X)
+        if X.ndim < 2 or len(X) < 2:
+            raise ValueError(f"expected at least 2 samples as (N, D) features or (N, H, W[, C]) images, got {X.shape}")
+        Xf = X.astype(np.float32) / 255.0 if X.dtype == np.uint8 else X.astype(np.float32)
+        if not np.isfinite(Xf).all():
+            raise ValueError("input contains NaN or infinite values")
+        if self.network == "conv":
+            if Xf.ndim == 2:
+                raise ValueError(f"{type(self).__name__} needs images (N, H, W[, C]), got a feature matrix {X.shape}")
+            if Xf.ndim == 3:
+                Xf = Xf[:, :, :, None]
+            Xf = Xf.transpose(0, 3, 1, 2)
+        else:
+            Xf = Xf.reshape(len(Xf), -1)
+        return torch.from_numpy(np.ascontiguousarray(Xf))
+
+    # --- the loop ------------------------------------------------------------------------------------------------
+    def _validate_params(self):
+        if int(self.n_clusters) < 2:
+            raise ValueError(f"n_clusters must be at least 2, got {self.n_clusters}")
+        for name in ("batch_size", "update_interval", "maxiter"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if self.pretrain_epochs < 0 or self.tol < 0:
+            raise ValueError("pretrain_epochs and tol must be non-negative")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+
+    def fit(self, X, y=None):
+        """Pretrain (or load) the autoencoder, initialise centres with k-means, then train the clustering.
+
+        ``y`` is optional and used only to log ACC/NMI/ARI in ``history_`` (never for training).
+        """
+        import torch
+
+        self._validate_params()
+        X_t = self._prepare(X)
+        if len(X_t) < self.n_clusters:
+            raise ValueError(f"n_clusters={self.n_clusters} exceeds the number of samples ({len(X_t)})")
+        device = resolve_device(self.device)
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=devices):  # seeded locally; the global RNG state is restored after
+            torch.manual_seed(seed)
+            gen = torch.Generator().manual_seed(seed)
+            X_t = X_t.to(device)
+            net = self._load_or_pretrain(X_t, gen, device)
+            self._fit_clustering(X_t, y, net, gen, seed)
+        return self
+
+    def _load_or_pretrain(self, X, gen, device):
+        import torch
+
+        net = self._build_network(tuple(X.shape[1:]))
+        if self.autoencoder is not None:
+            saved = torch.load(self.autoencoder, map_location="cpu", weights_only=True)
+            if saved.get("config") != net.config:
+                raise ValueError(f"the autoencoder in {self.autoencoder} is {saved.get('config')}, "
+                                 f"but {type(self).__name__} here needs {net.config}")
+            net.load_state_dict(saved["state_dict"])
+            self.pretrain_history_ = saved.get("history", [])
+            net = net.to(device)
+        else:
+            net = net.to(device)
+            self.pretrain_history_ = pretrain_autoencoder(net, X, epochs=self.pretrain_epochs,
+                                                          batch_size=self.batch_size, lr=self.pretrain_lr, gen=gen,
+                                                          verbose=self.verbose)
+        self.pretrained_autoencoder_ = {"config": net.config, "history": self.pretrain_history_,
+                                        "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}}
+        return net
+
+    def _fit_clustering(self, X, y, net, gen, seed):
+        import torch
+        from sklearn.cluster import KMeans
+
+        from ..metrics import external_scores
+
+        z = encode(net, X)
+        km = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed).fit(z.cpu().numpy())
+        centers = torch.tensor(km.cluster_centers_, dtype=torch.float32, device=X.device)
+        state = TrainingState(X=X, net=net, centers=centers.requires_grad_(self.trainable_centers),
+                              labels=km.labels_.astype(np.int64))
+        self._init_state(state)
+        params = list(net.parameters()) + ([state.centers] if self.trainable_centers else [])
+        opt = (torch.optim.SGD(params, lr=self.learning_rate, momentum=self.momentum) if self.optimizer == "sgd"
+               else torch.optim.Adam(params, lr=self.learning_rate))
+        history: dict[str, list] = {"iteration": [], "delta_label": [], "n_empty": [], "largest_share": [],
+                                    "collapsed": []}
+        running: dict[str, float] = {}
+        n, bs = len(X), min(int(self.batch_size), len(X))
+        perm, pos, ite = None, n, 0
+        steps = track(range(int(self.maxiter)), total=int(self.maxiter), description=f"{type(self).__name__}",
+                      verbose=self.verbose)
+        for ite in steps:
+            if ite % self.update_interval == 0:
+                q = self._soft(net, X, state.centers)
+                labels = q.argmax(1).cpu().numpy()
+                delta = float((labels != state.labels).mean()) if ite > 0 else 1.0
+                state.labels = labels
+                self._refresh(state, q)
+                self._record(history, ite, delta, labels, running, y, external_scores)
+                running = {}
+                if ite > 0 and delta < self.tol:
+                    break
+            if pos + bs > n:
+                perm, pos = torch.randperm(n, generator=gen).to(X.device), 0
+            idx = perm[pos:pos + bs]
+            pos += bs
+            parts = self._batch_loss(state, X[idx], idx)
+            if not torch.isfinite(parts["loss"]):
+                raise FloatingPointError(f"{type(self).__name__}: the loss became {parts['loss'].item()} at "
+                                         f"iteration {ite}; lower learning_rate")
+            opt.zero_grad()
+            parts["loss"].backward()
+            opt.step()
+            self._after_step(state, X[idx], idx)
+            for k, v in parts.items():
+                running[k] = running.get(k, 0.0) + float(v.detach()) / self.update_interval
+        q = self._soft(net, X, state.centers)
+        self.labels_ = q.argmax(1).cpu().numpy().astype(np.int64)
+        self._record(history, ite + 1, float((self.labels_ != state.labels).mean()), self.labels_, running, y,
+                     external_scores)
+        self.n_iter_ = ite + 1
+        self.history_ = history
+        self.autoencoder_ = net.cpu().eval()
+        self.cluster_centers_ = state.centers.detach().cpu().numpy()
+        if history["collapsed"][-1]:
+            warnings.warn(f"{type(self).__name__}: the clustering collapsed ({history['n_empty'][-1]} empty clusters, "
+                          f"largest cluster {history['largest_share'][-1]:.0%} of the data); try another "
+                          f"random_state, more pretraining or a smaller learning_rate", RuntimeWarning, stacklevel=3)
+
+    def _init_state(self, state: TrainingState) -> None:
+        """Extra state a method needs before the loop (DCN: per-cluster counts)."""
+
+    def _record(self, history, ite, delta, labels, running, y, external_scores):
+        sizes = np.bincount(labels, minlength=self.n_clusters)
+        largest = float(sizes.max() / len(labels))
+        history["iteration"].append(int(ite))
+        history["delta_label"].append(delta)
+        history["n_empty"].append(int((sizes == 0).sum()))
+        history["largest_share"].append(largest)
+        history["collapsed"].append(bool((sizes == 0).any() or largest > max(0.5, 2.0 / self.n_clusters)))
+        for k, v in running.items():
+            history.setdefault(k, [float("nan")] * (len(history["iteration"]) - 1)).append(v)
+        for k in [k for k in history if k.startswith("loss") and len(history[k]) < len(history["iteration"])]:
+            history[k].append(float("nan"))
+        if y is not None:
+            for k, v in external_scores(np.asarray(y), labels).items():
+                if k != "purity":
+                    history.setdefault(k, []).append(v)
+
+    def _soft(self, net, X, centers):
+        return soft_assignment(encode(net, X), centers.detach(), getattr(self, "alpha", 1.0))
+
+    # --- after fit -----------------------------------------------------------------------------------------------
+    def transform(self, X) -> np.ndarray:
+        """The learned embedding z = f(x) (N, embedding_dim)."""
+        check_is_fitted(self, "autoencoder_")
+        return encode(self.autoencoder_, self._prepare(X)).numpy()
+
+    def predict_soft(self, X) -> np.ndarray:
+        """Soft assignments q (N, K) to the learned centres (Student's t kernel)."""
+        import torch
+
+        check_is_fitted(self, "autoencoder_")
+        return self._soft(self.autoencoder_, self._prepare(X), torch.from_numpy(self.cluster_centers_)).numpy()
+
+    def predict(self, X) -> np.ndarray:
+        """The most likely cluster of new samples."""
+        return self.predict_soft(X).argmax(1).astype(np.int64)
+
+    def save_autoencoder(self, path) -> Path:
+        """Save the pretrained autoencoder (weights + architecture) to reuse with ``autoencoder=path``."""
+        import torch
+
+        check_is_fitted(self, "autoencoder_")
+        path = Path(path)
+        torch.save(self.pretrained_autoencoder_, path)
+        return path
+
+
+def store_params(estimator, params: dict) -> None:
+    """What every ``__init__`` here does and nothing more: store each keyword argument under its own name."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
+def encode(net, X, batch_size: int = ENCODE_BATCH):
+    """Embeddings of all of X, batch by batch, without gradients (N, d)."""
+    import torch
+
+    with torch.no_grad():
+        return torch.cat([net.encode(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
+
+
+def pretrain_autoencoder(net, X, *, epochs: int, batch_size: int = 256, lr: float = 1e-3, gen=None,
+                         verbose: bool = False) -> list[float]:
+    """Train ``net`` to reconstruct X (MSE, Adam), as DEC-Keras/IDEC/DCEC pretrain end to end; returns the mean
+    loss per epoch."""
+    import torch
+
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    losses = []
+    for _ in track(range(int(epochs)), total=int(epochs), description="pretraining autoencoder", verbose=verbose):
+        perm = torch.randperm(len(X), generator=gen).to(X.device)
+        total = 0.0
+        for i in range(0, len(X), batch_size):
+            x = X[perm[i:i + batch_size]]
+            loss = torch.nn.functional.mse_loss(net(x)[1], x)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(x)
+        losses.append(total / len(X))
+    return losses

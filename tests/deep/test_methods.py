@@ -1,0 +1,111 @@
+"""Each deep method on real data (scikit-learn's digits, 8×8, 1,797 images): it must beat k-means on the raw pixels
+by a stated margin or at least match it; same seed, same labels; clone; collapse is reported."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.cluster import KMeans
+
+from deepclust.datasets import load_dataset
+from deepclust.deep import DCEC, DCN, DEC, GAPDCEC, IDEC
+from deepclust.metrics import clustering_accuracy_score, nmi_score
+
+FAST = dict(pretrain_epochs=30, maxiter=600, update_interval=30, batch_size=128, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_dataset("digits")
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def kmeans_nmi(digits):
+    X, y = digits
+    labels = KMeans(10, n_init=10, random_state=0).fit_predict(X.reshape(len(X), -1).astype(np.float32))
+    return nmi_score(y, labels)
+
+
+# Measured here on digits with the budget above (seed 0), NMI against k-means on pixels (0.742): DEC 0.801,
+# IDEC 0.825, DCN 0.798, DCEC 0.792, GAPDCEC 0.720. GAPDCEC clusters with SGD (lr 0.01) as its paper does, which
+# barely moves from its k-means start in 600 iterations (the paper allows 20,000): at this budget it only matches
+# k-means (within 0.03). The margins sit under the measured values so that a real regression fails.
+CASES = [(DEC, dict(), 0.03), (IDEC, dict(), 0.05), (DCN, dict(), 0.03),
+         (DCEC, dict(pretrain_epochs=40), 0.03), (GAPDCEC, dict(pretrain_epochs=40), -0.03)]
+
+
+@pytest.mark.parametrize("cls,extra,margin", CASES, ids=[c[0].__name__ for c in CASES])
+def test_method_matches_or_beats_kmeans_on_pixels(digits, kmeans_nmi, cls, extra, margin):
+    """NMI ≥ k-means-on-pixels NMI + margin; history has the loss parts and the ACC curve; predict agrees."""
+    X, y = digits
+    model = cls(10, random_state=0, **{**FAST, **extra}).fit(X, y)
+    nmi = nmi_score(y, model.labels_)
+    assert nmi >= kmeans_nmi + margin, f"{cls.__name__} NMI {nmi:.3f} vs k-means on pixels {kmeans_nmi:.3f}"
+    assert len(model.history_["acc"]) == len(model.history_["iteration"]) >= 2
+    assert "loss_clustering" in model.history_ and len(model.pretrain_history_) == model.pretrain_epochs
+    assert model.pretrain_history_[-1] < model.pretrain_history_[0]
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+    assert model.transform(X[:5]).shape == (5, 10)
+    print(f"{cls.__name__}: NMI {nmi:.3f} ACC {clustering_accuracy_score(y, model.labels_):.3f}")
+
+
+@pytest.mark.parametrize("cls", [DEC, DCN, GAPDCEC])
+def test_same_seed_same_labels(digits, cls):
+    """Two fits with one seed give identical labels; the global torch RNG is left as it was."""
+    import torch
+
+    X, _ = digits
+    params = dict(FAST, pretrain_epochs=3, maxiter=60, update_interval=20)
+    before = torch.random.get_rng_state()
+    a = cls(10, random_state=5, **params).fit_predict(X[:500])
+    b = cls(10, random_state=5, **params).fit_predict(X[:500])
+    np.testing.assert_array_equal(a, b)
+    assert torch.equal(before, torch.random.get_rng_state())
+
+
+@pytest.mark.parametrize("cls", [DEC, IDEC, DCN, DCEC, GAPDCEC])
+def test_clone_keeps_parameters(cls):
+    """__init__ only stores parameters: clone round-trips them."""
+    model = cls(7, batch_size=64, random_state=3)
+    assert clone(model).get_params() == model.get_params()
+
+
+def test_saved_autoencoder_is_reused_across_methods(digits, tmp_path):
+    """A DEC-pretrained autoencoder loads into IDEC (same network) and is refused by DCEC (another network)."""
+    X, y = digits
+    dec = DEC(10, random_state=0, **dict(FAST, maxiter=30)).fit(X)
+    path = dec.save_autoencoder(tmp_path / "ae.pt")
+    idec = IDEC(10, autoencoder=path, random_state=0, **dict(FAST, maxiter=30)).fit(X)
+    assert idec.pretrain_history_ == dec.pretrain_history_
+    with pytest.raises(ValueError, match="needs"):
+        DCEC(10, autoencoder=path, **FAST).fit(X)
+
+
+def test_feature_matrices_work_for_mlp_methods_only():
+    """DEC accepts a float feature matrix (e.g. CNN features); DCEC refuses one with a clear error."""
+    rng = np.random.RandomState(0)
+    F = np.r_[rng.normal(0, 1, (60, 16)), rng.normal(6, 1, (60, 16))].astype(np.float32)
+    labels = DEC(2, pretrain_epochs=5, maxiter=100, update_interval=20, random_state=0).fit_predict(F)
+    assert clustering_accuracy_score(np.r_[np.zeros(60), np.ones(60)], labels) == 1.0
+    with pytest.raises(ValueError, match="needs images"):
+        DCEC(2).fit(F)
+
+
+def test_collapse_is_detected_and_warned(digits):
+    """A learning rate far too high drives DEC into one giant cluster: history_ says so and a warning is given."""
+    X, _ = digits
+    with pytest.warns(RuntimeWarning, match="collapsed"):
+        model = DEC(10, pretrain_epochs=2, maxiter=200, update_interval=20, learning_rate=5.0, momentum=0.99,
+                    random_state=0, device="cpu").fit(X[:400])
+    assert model.history_["collapsed"][-1]
+
+
+def test_bad_parameters_are_errors(digits):
+    """Impossible settings fail before any training."""
+    X, _ = digits
+    with pytest.raises(ValueError, match="n_clusters"):
+        DEC(1).fit(X)
+    with pytest.raises(ValueError, match="optimizer"):
+        DEC(3, optimizer="rmsprop").fit(X)

@@ -1,0 +1,117 @@
+"""The command line end to end on a small folder of real (and broken) files."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from deepclust.cli import app
+
+runner = CliRunner()
+
+
+def _invoke(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def run_args(tmp_path):
+    return ["--n-clusters", 3, "--cache-dir", tmp_path / "cache", "--quiet", "--workers", 0]
+
+
+def test_help_lists_commands():
+    """`deepclust --help` names every command."""
+    result = _invoke("--help")
+    assert result.exit_code == 0
+    for command in ("cluster", "evaluate", "datasets", "extractors"):
+        assert command in result.output
+
+
+def test_cluster_folder_end_to_end(shapes_folder, tmp_path, run_args):
+    """A run folder with run.json, assignments.csv and a montage per cluster; bad files listed with reasons;
+    the shapes are found; `evaluate` scores it from the subfolder names."""
+    out = tmp_path / "run"
+    result = _invoke("cluster", shapes_folder, "--out", out, "--labels-from-subfolders", *run_args)
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "run.json").read_text())
+    assert info["n_clustered"] == 30 and info["n_clusters"] == 3 and info["seed"] == 0
+    skipped = {s["path"]: s["reason"] for s in info["skipped"]}
+    assert {"bad/empty.png", "bad/notes.png", "bad/truncated.png", "readme.txt", ".hidden.png", "loop"} <= set(skipped)
+    assert info["metrics"]["acc"] >= 0.9, info["metrics"]
+    assert set(info["timings_s"]) >= {"extract", "cluster", "total"} and info["versions"]["torch"]
+    rows = list(csv.DictReader((out / "assignments.csv").open()))
+    assert len(rows) == 30 and {"path", "cluster", "distance", "confidence"} <= set(rows[0])
+    assert all((shapes_folder / r["path"]).is_file() for r in rows)
+    assert sorted(p.name for p in (out / "figures").iterdir()) == [f"cluster_{c:03d}.png" for c in range(3)]
+
+    result = _invoke("evaluate", out)
+    assert result.exit_code == 0, result.output
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    assert evaluation["labels"] == "assignments.csv label column"
+    assert evaluation["scores"]["acc"] == pytest.approx(info["metrics"]["acc"])
+
+
+def test_evaluate_with_a_labels_csv(shapes_folder, tmp_path, run_args):
+    """`evaluate --labels CSV` scores only the listed images, against the CSV's labels."""
+    out = tmp_path / "run"
+    assert _invoke("cluster", shapes_folder, "--out", out, *run_args).exit_code == 0
+    rows = list(csv.DictReader((out / "assignments.csv").open()))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("path,label\n" + "".join(f"{r['path']},{r['path'].split('/')[0]}\n" for r in rows[:20]))
+    result = _invoke("evaluate", out, "--labels", labels)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "evaluation.json").read_text())["scores"]["n_scored"] == 20
+
+
+def test_refuses_to_overwrite_without_flag(shapes_folder, tmp_path, run_args):
+    """A non-empty --out is refused with one sentence and exit code 2; --overwrite replaces it."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    result = _invoke("cluster", shapes_folder, "--out", out, *run_args)
+    assert result.exit_code == 2 and "--overwrite" in result.output and "Traceback" not in result.output
+    assert (out / "precious.txt").read_text() == "keep me"
+    assert _invoke("cluster", shapes_folder, "--out", out, "--overwrite", *run_args).exit_code == 0
+    assert not (out / "precious.txt").exists() and (out / "run.json").exists()
+
+
+def test_same_seed_same_assignments(shapes_folder, tmp_path, run_args):
+    """Two runs with the same seed write identical assignments (UMAP and k-means seeded)."""
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        assert _invoke("cluster", shapes_folder, "--out", out, "--seed", 7, *run_args).exit_code == 0
+    assert (outs[0] / "assignments.csv").read_text() == (outs[1] / "assignments.csv").read_text()
+
+
+def test_user_errors_are_one_line(tmp_path):
+    """Missing folders, unknown extractors and missing data sets exit 2 without a traceback."""
+    cases = [("cluster", tmp_path / "nothere"),
+             ("cluster", "--dataset", "digits", "--extractor", "nope", "--out", tmp_path / "x"),
+             ("cluster", "--dataset", "mnist", "--data-dir", tmp_path, "--out", tmp_path / "y"),
+             ("cluster",),
+             ("evaluate", tmp_path)]
+    for args in cases:
+        result = _invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "error:" in result.output and "Traceback" not in result.output
+
+
+def test_auto_k_on_dataset(tmp_path):
+    """Without --n-clusters, k is chosen, and the curve is in run.json and as a PNG."""
+    out = tmp_path / "digits"
+    result = _invoke("cluster", "--dataset", "digits", "--limit", 300, "--out", out, "--quiet", "--k-max", 12,
+                     "--cache-dir", tmp_path / "cache")
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "run.json").read_text())
+    assert 2 <= info["n_clusters"] <= 12 and len(info["k_selection"]["curve"]) == 11
+    assert (out / "figures" / "k_selection.png").exists()
+    assert info["source"]["dataset"] == "digits" and "acc" in info["metrics"]
+
+
+def test_listing_commands():
+    """`datasets` and `extractors` list what is there."""
+    assert "mnist-5k" in _invoke("datasets").output
+    assert "efficientnet_lite0" in _invoke("extractors").output
