@@ -61,13 +61,24 @@ def main():
     parser.add_argument("--pretrain-epochs", type=int, default=200)
     parser.add_argument("--maxiter", type=int, default=20000)
     parser.add_argument("--n-clusters", type=int, default=10)
+    parser.add_argument("--from-log", help="rebuild the results files from the JSON lines an earlier run printed")
     args = parser.parse_args()
+    argv = sys.argv[1:]
+    if "--from-log" in argv:  # the command that produced the numbers, not the one that re-tabulated them
+        i = argv.index("--from-log")
+        argv = argv[:i] + argv[i + 2:]
+    command = "python benchmarks/deep_methods.py " + " ".join(argv)
+    tag = args.datasets.replace(",", "_")
+    started = time.time()
+    if args.from_log:
+        results = [json.loads(line) for line in Path(args.from_log).read_text().splitlines() if line.startswith("{")]
+        _write(tag, results, args, command, started)
+        return
     from sklearn.cluster import KMeans
 
     from deepclust.datasets import load_dataset
     from deepclust.metrics import external_scores
 
-    started = time.time()
     results = []
     for dataset in args.datasets.split(","):
         X, y = load_dataset(dataset)
@@ -77,20 +88,21 @@ def main():
                 X.reshape(len(X), -1).astype(np.float32))
             results.append({"dataset": dataset, "method": "k-means on pixels", "seed": seed,
                             **external_scores(y, km), "wall_s": round(time.perf_counter() - t, 1)})
+            print(json.dumps(results[-1]), file=sys.stderr, flush=True)
             with tempfile.TemporaryDirectory() as ae_dir:
                 for name in args.methods.split(","):
-                    r = run_one(name, X, y, seed, args, Path(ae_dir))
-                    results.append({"dataset": dataset, **r})
+                    results.append({"dataset": dataset, **run_one(name, X, y, seed, args, Path(ae_dir))})
                     print(json.dumps(results[-1]), file=sys.stderr, flush=True)
-    command = "python benchmarks/deep_methods.py " + " ".join(sys.argv[1:])
-    tag = args.datasets.replace(",", "_")
+                    _write(tag, results, args, command, started)  # after each method: a cut run keeps its numbers
+
+
+def _write(tag, results, args, command, started):
     payload = {"command": command, "date": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
                "budget": {"pretrain_epochs": args.pretrain_epochs, "maxiter": args.maxiter},
                "total_wall_s": round(time.time() - started, 1), "peak_rss_mb": round(peak_rss_mb()),
                "results": results}
     js, md = write_results(f"deep_{tag}", payload, _table(results, args, command))
-    print(md.read_text())
-    print(f"written: {js} {md}")
+    print(f"written: {js} {md}", file=sys.stderr, flush=True)
 
 
 def _table(results, args, command) -> str:

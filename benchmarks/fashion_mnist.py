@@ -161,6 +161,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="use the 10,000 test images only")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cases", default="pixels,pipeline,throughput,extract,folder")
+    parser.add_argument("--tag", default="", help="suffix for the results files (e.g. when running some cases)")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--split", default="all", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=None, help=argparse.SUPPRESS)
@@ -179,8 +180,8 @@ def main():
             print(f"[benchmark] {case} {' '.join(extra)}", file=sys.stderr, flush=True)
             results.append(run_case_in_subprocess(__file__, case, common + extra))
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
-    name = "fashion_mnist_quick" if args.quick else "fashion_mnist"
-    command = "python benchmarks/fashion_mnist.py" + (" --quick" if args.quick else "")
+    name = ("fashion_mnist_quick" if args.quick else "fashion_mnist") + (f"_{args.tag}" if args.tag else "")
+    command = "python " + " ".join(["benchmarks/fashion_mnist.py", *sys.argv[1:]])
     header = (f"Fashion-MNIST ({'10,000 test' if args.quick else 'all 70,000'} images), seed {args.seed}, "
               f"{dt.date.today()}; machine: {machine()['cpu']}, {machine()['cores']} cores. "
               f"Reproduce: `{command}`\n\n")

@@ -115,3 +115,36 @@ def test_listing_commands():
     """`datasets` and `extractors` list what is there."""
     assert "mnist-5k" in _invoke("datasets").output
     assert "efficientnet_lite0" in _invoke("extractors").output
+
+
+def test_deep_method_on_a_dataset_writes_training_curves(tmp_path):
+    """`--method dec` on a builtin set: training.json (loss parts, ACC per refresh) and figures/training.png."""
+    out = tmp_path / "dec"
+    result = _invoke("cluster", "--dataset", "digits", "--limit", 400, "--method", "dec", "-k", 10,
+                     "--pretrain-epochs", 3, "--maxiter", 60, "--update-interval", 20, "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "run.json").read_text())
+    assert info["parameters"]["method"] == "dec" and info["parameters"]["pretrain_epochs"] == 3
+    assert info["parameters"]["update_interval"] == 20 and info["parameters"]["alpha"] == 1.0
+    training = json.loads((out / "training.json").read_text())
+    assert len(training["pretraining"]) == 3 and len(training["clustering"]["acc"]) >= 3
+    assert (out / "figures" / "training.png").exists()
+
+
+def test_deep_method_on_a_folder_resizes_images(shapes_folder, tmp_path):
+    """`--method dcec` on a folder decodes images at --image-size, grey, and still lists the bad files."""
+    out = tmp_path / "dcec"
+    result = _invoke("cluster", shapes_folder, "--method", "dcec", "-k", 3, "--image-size", 16,
+                     "--pretrain-epochs", 5, "--maxiter", 30, "--update-interval", 10, "--out", out, "--quiet",
+                     "--workers", 0)
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "run.json").read_text())
+    assert info["parameters"]["image_size"] == 16 and info["parameters"]["grayscale"] is True
+    assert info["n_clustered"] == 30 and "bad/truncated.png" in {s["path"] for s in info["skipped"]}
+
+
+def test_deep_method_errors_are_one_line(tmp_path):
+    """A deep method without k, or a conv method on features, is refused with a sentence."""
+    for args in (("--method", "dec"), ("--method", "dcec", "-k", 3, "--deep-input", "features")):
+        result = _invoke("cluster", "--dataset", "digits", *args, "--out", tmp_path / "x")
+        assert result.exit_code == 2 and "error:" in result.output, result.output
