@@ -61,6 +61,7 @@ def main():
     parser.add_argument("--pretrain-epochs", type=int, default=200)
     parser.add_argument("--maxiter", type=int, default=20000)
     parser.add_argument("--n-clusters", type=int, default=10)
+    parser.add_argument("--tag", default="", help="suffix for the results files")
     parser.add_argument("--from-log", help="rebuild the results files from the JSON lines an earlier run printed")
     args = parser.parse_args()
     argv = sys.argv[1:]
@@ -68,7 +69,7 @@ def main():
         i = argv.index("--from-log")
         argv = argv[:i] + argv[i + 2:]
     command = "python benchmarks/deep_methods.py " + " ".join(argv)
-    tag = args.datasets.replace(",", "_")
+    tag = args.datasets.replace(",", "_") + (f"_{args.tag}" if args.tag else "")
     started = time.time()
     if args.from_log:
         results = [json.loads(line) for line in Path(args.from_log).read_text().splitlines() if line.startswith("{")]
