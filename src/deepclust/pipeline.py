@@ -62,6 +62,16 @@ class ClusterRun:
         return write_run(self, out, overwrite=overwrite, command=command)
 
 
+def _soft_max(embedding: np.ndarray, centers: np.ndarray, alpha: float) -> np.ndarray:
+    """Largest Student's t soft assignment of each sample (the deep methods' confidence)."""
+    import torch
+
+    from .deep import soft_assignment
+
+    q = soft_assignment(torch.from_numpy(embedding.astype(np.float32)), torch.from_numpy(centers), alpha)
+    return q.max(dim=1).values.numpy()
+
+
 def _margin(embedding: np.ndarray, centers: np.ndarray) -> np.ndarray:
     if len(centers) < 2:
         return np.ones(len(embedding))
@@ -153,10 +163,10 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
         if verbose:
             _say(f"clustering {len(indices)} images with {type(estimator).__name__}")
         estimator.fit(X, y)
-        embedding = estimator.transform(X)
+        embedding = estimator.transform(X)  # encode once; the soft assignment follows from it and the centres
         centers = estimator.cluster_centers_
         labels = estimator.labels_
-        confidence = estimator.predict_soft(X).max(axis=1)
+        confidence = _soft_max(embedding, centers, getattr(estimator, "alpha", 1.0))
         k_selection, history = None, {"clustering": estimator.history_, "pretraining": estimator.pretrain_history_}
         params.update({k: v for k, v in estimator.get_params().items() if k not in ("verbose", "autoencoder")},
                       device=resolve_device(device))
