@@ -55,3 +55,19 @@ def write_results(name: str, payload: dict, table: str) -> tuple[Path, Path]:
     js.write_text(json.dumps(payload, indent=2) + "\n")
     md.write_text(table)
     return js, md
+
+
+def group_rows(results: list[dict]) -> dict:
+    """Result rows grouped by (data set, method), in first-seen order."""
+    groups: dict = {}
+    for r in results:
+        groups.setdefault((r["dataset"], r["method"]), []).append(r)
+    return groups
+
+
+def mean_std(rows: list[dict], key: str) -> str:
+    """``mean ± std`` of ``key`` over seeds, or the single value."""
+    import numpy as np
+
+    v = np.array([r[key] for r in rows])
+    return f"{v.mean():.3f} ± {v.std():.3f}" if len(v) > 1 else f"{v[0]:.3f}"

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mb, write_results  # noqa: E402
+from _common import group_rows, machine, mean_std, peak_rss_mb, write_results  # noqa: E402
 
 PUBLISHED = {  # (ACC, NMI) from the papers, on MNIST-full unless the data set is named
     ("mnist", "DEC"): (0.843, None), ("mnist", "IDEC"): (0.881, 0.867), ("mnist", "DCN"): (0.830, 0.810),
@@ -112,13 +112,9 @@ def _table(results, args, command) -> str:
              f"Reproduce: `{command}`", "",
              "| data set | method | seeds | ACC | NMI | ARI | wall s (mean) | published ACC / NMI |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    groups: dict = {}
-    for r in results:
-        groups.setdefault((r["dataset"], r["method"]), []).append(r)
-    for (dataset, method), rs in groups.items():
+    for (dataset, method), rs in group_rows(results).items():
         def ms(key):
-            v = np.array([r[key] for r in rs])
-            return f"{v.mean():.3f} ± {v.std():.3f}" if len(v) > 1 else f"{v[0]:.3f}"
+            return mean_std(rs, key)
         pub = PUBLISHED.get(("fashion-mnist" if dataset == "fashion-mnist" else "mnist", method))
         pub_s = "—" if pub is None else f"{pub[0]:.3f} / {pub[1]:.3f}" if pub[1] else f"{pub[0]:.3f} / —"
         if dataset == "digits":

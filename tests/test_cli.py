@@ -148,3 +148,27 @@ def test_deep_method_errors_are_one_line(tmp_path):
     for args in (("--method", "dec"), ("--method", "dcec", "-k", 3, "--deep-input", "features")):
         result = _invoke("cluster", "--dataset", "digits", *args, "--out", tmp_path / "x")
         assert result.exit_code == 2 and "error:" in result.output, result.output
+
+
+def test_best_method_on_a_dataset_joins_views(tmp_path):
+    """`--method best` trains SCAN heads over the chosen views; the run folder records the views, every head's
+    label-free loss, and probabilities as confidence."""
+    out = tmp_path / "best"
+    result = _invoke("cluster", "--dataset", "digits", "--limit", 500, "--method", "best", "-k", 10, "--view", "pixels",
+                     "--view", "hog", "--heads", 4, "--epochs", 400, "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "run.json").read_text())
+    assert info["parameters"]["views"] == ["pixels", "hog"] and info["parameters"]["n_heads"] == 4
+    assert info["metrics"]["acc"] > 0.7  # far above chance; quality is tested in tests/cluster/test_scan.py
+    training = json.loads((out / "training.json").read_text())
+    losses = training["head_losses"]
+    assert len(losses) == 4 and training["head"] == losses.index(min(losses))
+    with open(out / "assignments.csv") as f:
+        confidence = [float(row["confidence"]) for row in csv.DictReader(f)]
+    assert len(confidence) == 500 and all(0.1 <= c <= 1.0 for c in confidence)
+
+
+def test_best_method_needs_k_and_known_views(tmp_path):
+    for args in (("--method", "best"), ("--method", "best", "-k", 3, "--view", "sift")):
+        result = _invoke("cluster", "--dataset", "digits", "--limit", 100, *args, "--out", tmp_path / "x")
+        assert result.exit_code == 2 and "error:" in result.output, result.output

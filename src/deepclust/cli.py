@@ -27,6 +27,8 @@ class Method(str, Enum):
     dcn = "dcn"
     dcec = "dcec"
     gapdcec = "gapdcec"
+    scan = "scan"
+    best = "best"
 
 
 class DeepInput(str, Enum):
@@ -105,6 +107,9 @@ def cluster(
     update_interval: Annotated[Optional[int], typer.Option(help="Deep methods: iterations between target updates (140).")] = None,
     tol: Annotated[Optional[float], typer.Option(help="Deep methods: stop when fewer labels than this change (0.001).")] = None,
     autoencoder: Annotated[Optional[Path], typer.Option(help="Deep methods: a pretrained autoencoder file to reuse.")] = None,
+    view: Annotated[Optional[list[str]], typer.Option(help="scan/best: a view to join: EXTRACTOR:LAYER, pixels or hog (repeat; default: see README).")] = None,
+    heads: Annotated[Optional[int], typer.Option(help="scan/best: heads trained at once; the label-free loss picks one (10).")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="scan/best: training epochs of the heads (default: about 2,000 steps).")] = None,
     labels_from_subfolders: Annotated[bool, typer.Option(help="Score against the images' first subfolder names.")] = False,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="Run folder to write (default runs/NAME, never reused).")] = None,
@@ -117,7 +122,7 @@ def cluster(
 ):
     """Cluster a folder of images (or a builtin data set) and write a run folder."""
     from .datasets import load_dataset
-    from .pipeline import cluster_images
+    from .pipeline import DEFAULT_VIEWS, cluster_images
     from .runfolder import check_output_dir
 
     if (folder is None) == (dataset is None):
@@ -142,6 +147,8 @@ def cluster(
                              deep_params=_deep_params(pretrain_epochs=pretrain_epochs, maxiter=maxiter,
                                                       update_interval=update_interval, tol=tol,
                                                       autoencoder=autoencoder),
+                             views=tuple(view) if view else DEFAULT_VIEWS,
+                             head_params=_deep_params(n_heads=heads, epochs=epochs),
                              random_state=seed, device=device, cache_dir=cache_dir, use_cache=cache,
                              num_workers=workers, labels_true=labels, verbose=not quiet)
         run.source_info.update(source_info)
@@ -158,7 +165,7 @@ def cluster(
 
 
 def _deep_params(**given) -> dict:
-    """Only the deep-method options the user gave: the estimator's defaults (the paper's) stay otherwise."""
+    """Only the method options the user gave: the estimator's defaults (the paper's) stay otherwise."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
 
 

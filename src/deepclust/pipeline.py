@@ -10,13 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .cluster import ALGORITHMS, FeatureClustering
+from .cluster import ALGORITHMS, SCAN, FeatureClustering
 from ._device import resolve_device
 from ._progress import track
 from .datasets import ImageFolder, SkippedFile, iter_folder_batches, load_image, scan_folder
-from .features import auto_input_size, create_extractor, extract_features, get_extractor_spec
+from .features import (HANDCRAFTED_VIEWS, auto_input_size, create_extractor, extract_features, get_extractor_spec,
+                       handcrafted_features, list_extractors)
 from .metrics import evaluate_clustering
 
+HEAD_METHODS = ("scan", "best")  # "best": our most accurate method, whatever it is built on (now SCAN)
+DEFAULT_VIEWS = ("efficientnet_lite0:pool", "efficientnet_lite0:stage4", "pixels")
 
 
 @dataclass
@@ -85,7 +88,8 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
                    input_size: int | None = None, batch_size: int = 64, l2_normalize: bool = True,
                    pca_components: int | None = 50, umap_components: int | None = 10, k_max: int = 20,
                    deep_input: str = "pixels", image_size: int = 28, grayscale: bool = True,
-                   deep_params: dict | None = None, random_state: int = 0, device: str = "auto", cache_dir=None,
+                   deep_params: dict | None = None, views=DEFAULT_VIEWS, head_params: dict | None = None,
+                   random_state: int = 0, device: str = "auto", cache_dir=None,
                    use_cache: bool = True, num_workers: int | None = None, labels_true=None,
                    verbose: bool = True) -> ClusterRun:
     """Cluster images with pretrained-CNN features and a classical algorithm, or with a deep clustering method.
@@ -95,14 +99,18 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
     source : a folder path (streamed, recursive) or a uint8 array ``(N, H, W[, C])``.
     n_clusters : number of clusters, or None to choose it by the silhouette (classical methods; see
         ``ClusterRun.k_selection``). Deep methods need it.
-    method : ``"kmeans"``, ``"agglomerative-ward"``, ``"agglomerative-average"`` on CNN features, or a deep method
-        ``"dec"``, ``"idec"``, ``"dcn"``, ``"dcec"``, ``"gapdcec"`` (see :mod:`deepclust.deep`).
+    method : ``"kmeans"``, ``"agglomerative-ward"``, ``"agglomerative-average"`` on CNN features, a deep method
+        ``"dec"``, ``"idec"``, ``"dcn"``, ``"dcec"``, ``"gapdcec"`` (see :mod:`deepclust.deep`), or ``"scan"``
+        (alias ``"best"``): a clustering head over several views (:class:`~deepclust.cluster.SCAN`).
     extractor, layer, weights, input_size : the feature extractor (see ``deepclust extractors``); ``input_size``
         None picks it from the images' size, so small images are not blown up to 224 px.
     l2_normalize, pca_components, umap_components, k_max : the classical reduction and choice of k.
     deep_input : deep methods: ``"pixels"`` (default) or ``"features"`` (DEC/IDEC/DCN on CNN features).
     image_size, grayscale : deep methods on a folder: images are resized to ``image_size`` pixels, grey or RGB.
     deep_params : extra keyword arguments for the deep estimator (``pretrain_epochs``, ``maxiter``, …).
+    views : ``scan``: the views joined, each ``"EXTRACTOR:LAYER"`` or a hand-crafted view ``"pixels"``/``"hog"``
+        (hand-crafted views of a folder are taken from images resized to ``image_size``, grey).
+    head_params : extra keyword arguments for :class:`~deepclust.cluster.SCAN` (``n_heads``, ``epochs``, …).
     labels_true : known classes, used only to score the result (for folders: None, or ``"subfolders"``).
 
     Examples
@@ -115,10 +123,11 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
     """
     from .deep import DEEP_METHODS
 
-    if method not in ALGORITHMS + tuple(DEEP_METHODS):
-        raise ValueError(f"method must be one of {', '.join(ALGORITHMS + tuple(DEEP_METHODS))}, got {method!r}")
-    deep = method in DEEP_METHODS
-    if deep and n_clusters is None:
+    methods = ALGORITHMS + tuple(DEEP_METHODS) + HEAD_METHODS
+    if method not in methods:
+        raise ValueError(f"method must be one of {', '.join(methods)}, got {method!r}")
+    deep, head = method in DEEP_METHODS, method in HEAD_METHODS
+    if (deep or head) and n_clusters is None:
         raise ValueError(f"{method} needs the number of clusters (--n-clusters)")
     if deep_input not in ("pixels", "features"):
         raise ValueError(f"deep_input must be 'pixels' or 'features', got {deep_input!r}")
@@ -131,7 +140,14 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
     params = dict(n_clusters=n_clusters, method=method, random_state=random_state)
     extraction: dict = {}
 
-    if deep and deep_input == "pixels":
+    if head:
+        t = time.perf_counter()
+        X, indices, failed, view_info = _extract_views(
+            source, views, extractor=extractor, weights=weights, input_size=input_size, typical_size=typical_size,
+            image_size=image_size, device=device, batch_size=batch_size, cache_dir=cache_dir, use_cache=use_cache,
+            num_workers=num_workers, timings=timings, verbose=verbose)
+        params.update(views=list(views), view_details=view_info, image_size=image_size)
+    elif deep and deep_input == "pixels":
         t = time.perf_counter()
         X, indices, failed = _pixels(source, image_size, grayscale, batch_size, num_workers, verbose)
         timings["load_images"] = time.perf_counter() - t
@@ -155,7 +171,21 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
     y = None if labels_true is None else np.asarray(labels_true)[indices]
 
     t = time.perf_counter()
-    if deep:
+    if head:
+        estimator = SCAN(int(n_clusters), random_state=random_state, device=device, verbose=verbose,
+                         **(head_params or {}))
+        if verbose:
+            _say(f"clustering {len(indices)} images with SCAN heads over {len(views)} views")
+        estimator.fit(X, y)
+        # the heads' probabilities are the embedding; a cluster's ideal member is its one-hot corner
+        embedding, labels = estimator.probabilities_, estimator.labels_
+        centers = np.eye(int(n_clusters), dtype=np.float32)
+        confidence = embedding.max(1)
+        k_selection, history = None, {"clustering": estimator.history_, "pretraining": None,
+                                      "head_losses": estimator.head_losses_.tolist(), "head": estimator.head_}
+        params.update({k: v for k, v in estimator.get_params().items() if k != "verbose"},
+                      device=resolve_device(device))
+    elif deep:
         if deep_input == "features":
             params["deep_input"] = "features"
         estimator = DEEP_METHODS[method](int(n_clusters), random_state=random_state, device=device,
@@ -211,6 +241,50 @@ def _open_source(source, labels_true):
     if source.dtype != np.uint8 or source.ndim not in (3, 4) or len(source) == 0:
         raise ValueError(f"images must be a non-empty uint8 array (N, H, W[, C]); got {source.dtype} {source.shape}")
     return source, labels_true, max(source.shape[1:3]), []
+
+
+def _extract_views(source, views, *, extractor, weights, input_size, typical_size, image_size, device, batch_size,
+                   cache_dir, use_cache, num_workers, timings, verbose):
+    """One feature matrix per view, on the images that every view could read. CNN views go through the feature
+    cache (``weights`` applies to the views of ``extractor``); hand-crafted views are computed from grey images
+    (folders: resized to ``image_size``)."""
+    if not views:
+        raise ValueError("scan needs at least one view")
+    for view in views:  # every name checked before any long extraction starts
+        name, _, layer = view.partition(":")
+        if view not in HANDCRAFTED_VIEWS and name not in list_extractors():
+            raise ValueError(f"unknown view {view!r}: use EXTRACTOR[:LAYER] ({', '.join(list_extractors())}) or one "
+                             f"of {', '.join(HANDCRAFTED_VIEWS)}")
+        if layer and layer not in get_extractor_spec(name).layers:
+            raise ValueError(f"{name} has no layer {layer!r}; layers: {', '.join(get_extractor_spec(name).layers)}")
+    arrays, kept, failed, info, grey = [], [], {}, [], None
+    for view in views:
+        t = time.perf_counter()
+        if view in HANDCRAFTED_VIEWS:
+            if grey is None:
+                grey = _pixels(source, image_size, True, batch_size, num_workers, verbose)
+            images, idx, fails = grey
+            arrays.append(handcrafted_features(view, images, verbose=verbose))
+            info.append({"view": view})
+        else:
+            name, _, layer = view.partition(":")
+            spec = get_extractor_spec(name)
+            size = int(input_size) if input_size else auto_input_size(spec, typical_size)
+            model = create_extractor(name, layer or None, weights if name == extractor else None, device, size)
+            feats = extract_features(source, model, batch_size=batch_size, cache_dir=cache_dir, use_cache=use_cache,
+                                     num_workers=num_workers, verbose=verbose)
+            arrays.append(np.asarray(feats.features, dtype=np.float32))
+            idx, fails = feats.indices, feats.failed
+            info.append({"view": view, "extractor": name, "layer": model.layer, "input_size": size,
+                         "from_cache": feats.from_cache})
+        kept.append(np.asarray(idx))
+        failed.update({f.path: f for f in fails})
+        timings[f"view {view}"] = time.perf_counter() - t
+    common = kept[0]
+    for idx in kept[1:]:
+        common = np.intersect1d(common, idx)
+    arrays = [a[np.searchsorted(idx, common)] for a, idx in zip(arrays, kept)]
+    return arrays, common, list(failed.values()), info
 
 
 def _pixels(source, image_size: int, grayscale: bool, batch_size: int, num_workers, verbose):

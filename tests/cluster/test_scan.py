@@ -1,0 +1,112 @@
+"""SCAN clustering heads: the loss alone, the neighbours, the estimator contract, the label-free choice of head,
+and quality on real Fashion-MNIST images against k-means on the same features."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.cluster import KMeans
+from sklearn.neighbors import NearestNeighbors
+
+from deepclust.cluster import SCAN, nearest_neighbors, scan_loss
+from deepclust.datasets import dataset_available, load_dataset
+from deepclust.features import hog_features, pixel_features
+from deepclust.metrics import clustering_accuracy_score, nmi_score
+
+
+@pytest.fixture(scope="module")
+def digit_views():
+    X, y = load_dataset("digits")
+    return [pixel_features(X), hog_features(X)], y
+
+
+@pytest.fixture(scope="module")
+def fitted(digit_views):
+    views, y = digit_views
+    return SCAN(10, epochs=60, random_state=0).fit(views)
+
+
+def test_loss_parts_by_hand():
+    """Agreeing one-hot pairs cost nothing; the entropy of a uniform mean prediction is log K."""
+    eye = torch.eye(4).repeat(2, 1).unsqueeze(1)  # 8 samples, 1 head, 4 clusters, every cluster used twice
+    consistency, entropy = scan_loss(eye, eye, 5.0)
+    assert float(consistency[0]) == pytest.approx(0.0, abs=1e-6)
+    assert float(entropy[0]) == pytest.approx(np.log(4), rel=1e-6)
+    uniform = torch.full((8, 1, 4), 0.25)
+    consistency, _ = scan_loss(uniform, uniform, 5.0)
+    assert float(consistency[0]) == pytest.approx(np.log(4), rel=1e-5)  # -log(sum 1/16 * 4) = log 4
+
+
+def test_neighbours_exclude_the_sample_and_match_sklearn(digit_views):
+    Z = digit_views[0][0][:300]
+    got = nearest_neighbors(Z, 5)
+    assert got.shape == (300, 5) and not (got == np.arange(300)[:, None]).any()
+    want = NearestNeighbors(n_neighbors=6).fit(Z).kneighbors(Z, return_distance=False)[:, 1:]
+    assert (np.sort(got, 1) == np.sort(want, 1)).mean() > 0.95  # ties may order differently
+
+
+@pytest.mark.skipif(not dataset_available("fashion-mnist"), reason="dataset-fashion-mnist is not installed")
+def test_beats_kmeans_on_the_same_features():
+    """On 3,000 real Fashion-MNIST images, the heads over pixels + HOG beat k-means on the same joined features
+    (measured: SCAN ACC 0.60 / NMI 0.60; k-means 0.53–0.55 / 0.56). On small, easy sets such as digits they do not:
+    k-means on the joined views is as good there (see the README)."""
+    X, y = load_dataset("fashion-mnist", split="test")
+    X, y = X[:3000], y[:3000]
+    model = SCAN(10, random_state=0).fit([pixel_features(X), hog_features(X)])
+    km = [KMeans(10, n_init=10, random_state=s).fit_predict(model.embedding_) for s in range(2)]
+    assert clustering_accuracy_score(y, model.labels_) > np.mean([clustering_accuracy_score(y, k) for k in km]) + 0.02
+    assert nmi_score(y, model.labels_) > np.mean([nmi_score(y, k) for k in km]) + 0.02
+
+
+def test_label_free_choice_is_no_worse_than_the_median_head(fitted, digit_views):
+    """The head with the lowest consistency loss scores at least the median head (labels only score)."""
+    _, y = digit_views
+    P = fitted._probabilities(fitted.embedding_).numpy()
+    accs = [clustering_accuracy_score(y, P[:, h].argmax(1)) for h in range(P.shape[1])]
+    assert accs[fitted.head_] >= np.median(accs)
+    assert fitted.head_ == int(np.argmin(fitted.head_losses_))
+
+
+def test_same_seed_same_labels_and_global_rng_untouched(digit_views):
+    views, _ = digit_views
+    state = torch.get_rng_state()
+    a = SCAN(10, n_heads=3, epochs=3, random_state=7).fit(views).labels_
+    b = SCAN(10, n_heads=3, epochs=3, random_state=7).fit(views).labels_
+    np.testing.assert_array_equal(a, b)
+    assert torch.equal(state, torch.get_rng_state())
+
+
+def test_clone_predict_and_history(fitted, digit_views):
+    views, _ = digit_views
+    assert clone(fitted).get_params() == fitted.get_params()
+    np.testing.assert_array_equal(fitted.predict(views), fitted.labels_)
+    np.testing.assert_allclose(fitted.predict_proba(views).sum(1), 1.0, rtol=1e-5)
+    assert len(fitted.history_["loss_consistency"]) == 60 and fitted.probabilities_.shape == (len(views[0]), 10)
+
+
+def test_bad_input_is_refused(digit_views):
+    views, _ = digit_views
+    with pytest.raises(ValueError, match="same number of samples"):
+        SCAN(10).fit([views[0], views[1][:100]])
+    with pytest.raises(ValueError, match="exceeds the number of samples"):
+        SCAN(50).fit(views[0][:20])
+    bad = views[0][:50].copy()
+    bad[3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        SCAN(3).fit(bad)
+
+
+def test_tiny_clusters_are_reported(fitted):
+    """When the chosen head leaves a cluster (nearly) empty, the user is told k may be too large."""
+    model = clone(fitted)
+    model.n_clusters, model.labels_ = 4, np.array([0] * 50 + [1] * 50 + [2] * 49 + [3])
+    with pytest.warns(RuntimeWarning, match="may not support 4 clusters"):
+        model._check_sizes()
+    model.labels_ = np.repeat(np.arange(4), 30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model._check_sizes()
