@@ -69,6 +69,18 @@ def scan_loss(p_anchor, p_neighbor, entropy_weight: float):
 MIN_STEPS = 2000
 
 
+def _consistency_over_all_neighbours(P, neighbors, chunk: int = 4096):
+    """SCAN's consistency term of every head over every (sample, neighbour) pair: the label-free criterion.
+    P (N, H, K) probabilities, neighbors (N, M) indices → (H,)."""
+    total = 0.0
+    for i in range(0, len(P), chunk):
+        nb = neighbors[i:i + chunk]
+        anchors = P[i:i + chunk].repeat_interleave(nb.shape[1], dim=0)
+        consistency, _ = scan_loss(anchors, P[nb.reshape(-1)], 0.0)
+        total = total + consistency * len(anchors)
+    return total / (len(P) * neighbors.shape[1])
+
+
 class SCAN(ClusterMixin, BaseEstimator):
     """Clustering head on frozen features of one or several views (Van Gansbeke et al., ECCV 2020).
 
@@ -174,8 +186,8 @@ class SCAN(ClusterMixin, BaseEstimator):
         """
         import torch
 
+        self._validate_params(len(X[0]) if isinstance(X, (list, tuple)) else len(X))  # before the costly PCA
         Z = self._join_views(X, fit=True)
-        self._validate_params(len(Z))
         self._device = resolve_device(self.device)
         neighbors = nearest_neighbors(Z, self.n_neighbors)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -185,10 +197,7 @@ class SCAN(ClusterMixin, BaseEstimator):
             gen = torch.Generator().manual_seed(seed)
             self.history_ = self._train(Z, neighbors, gen, y)
         P = self._probabilities(Z)
-        nb = torch.from_numpy(neighbors)
-        losses = torch.stack([-torch.log((P[i:i + 4096, None] * P[nb[i:i + 4096]]).sum(-1).clamp_min(1e-8))
-                              .mean((1,)).sum(0) for i in range(0, len(Z), 4096)]).sum(0) / len(Z)
-        self.head_losses_ = losses.numpy()
+        self.head_losses_ = _consistency_over_all_neighbours(P, torch.from_numpy(neighbors)).numpy()
         self.head_ = int(np.argmin(self.head_losses_))
         self.probabilities_ = P[:, self.head_].numpy()
         self.labels_ = self.probabilities_.argmax(1).astype(np.int64)
