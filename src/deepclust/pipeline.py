@@ -14,11 +14,12 @@ from .cluster import ALGORITHMS, SCAN, FeatureClustering
 from ._device import resolve_device
 from ._progress import track
 from .datasets import ImageFolder, SkippedFile, iter_folder_batches, load_image, scan_folder
-from .features import (HANDCRAFTED_VIEWS, auto_input_size, create_extractor, extract_features, get_extractor_spec,
-                       handcrafted_features, list_extractors)
+from .features import (HANDCRAFTED_VIEWS, augmented_copies, auto_input_size, create_extractor, extract_features,
+                       get_extractor_spec, handcrafted_features, list_extractors)
 from .metrics import evaluate_clustering
 
 HEAD_METHODS = ("scan", "best")  # "best": our most accurate method, whatever it is built on (now SCAN)
+BEST_AUGMENTATIONS = 0  # augmented copies for "best": 4 helped MNIST-5k a little but cost Fashion-MNIST 70k 2 points
 DEFAULT_VIEWS = ("efficientnet_lite0:pool", "efficientnet_lite0:stage4", "pixels")
 
 
@@ -89,6 +90,7 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
                    pca_components: int | None = 50, umap_components: int | None = 10, k_max: int = 20,
                    deep_input: str = "pixels", image_size: int = 28, grayscale: bool = True,
                    deep_params: dict | None = None, views=DEFAULT_VIEWS, head_params: dict | None = None,
+                   augmentations: int | None = None,
                    random_state: int = 0, device: str = "auto", cache_dir=None,
                    use_cache: bool = True, num_workers: int | None = None, labels_true=None,
                    verbose: bool = True) -> ClusterRun:
@@ -111,6 +113,8 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
     views : ``scan``: the views joined, each ``"EXTRACTOR:LAYER"`` or a hand-crafted view ``"pixels"``/``"hog"``
         (hand-crafted views of a folder are taken from images resized to ``image_size``, grey).
     head_params : extra keyword arguments for :class:`~deepclust.cluster.SCAN` (``n_heads``, ``epochs``, …).
+    augmentations : ``scan``: augmented copies of every image (shift + flip) whose views train the heads and the
+        self-labelling; each costs one more extraction. None: ``BEST_AUGMENTATIONS`` for ``"best"``, 0 for ``"scan"``.
     labels_true : known classes, used only to score the result (for folders: None, or ``"subfolders"``).
 
     Examples
@@ -142,11 +146,18 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
 
     if head:
         t = time.perf_counter()
-        X, indices, failed, view_info = _extract_views(
-            source, views, extractor=extractor, weights=weights, input_size=input_size, typical_size=typical_size,
-            image_size=image_size, device=device, batch_size=batch_size, cache_dir=cache_dir, use_cache=use_cache,
-            num_workers=num_workers, timings=timings, verbose=verbose)
-        params.update(views=list(views), view_details=view_info, image_size=image_size)
+        n_copies = (BEST_AUGMENTATIONS if method == "best" else 0) if augmentations is None else int(augmentations)
+        view_args = dict(extractor=extractor, weights=weights, input_size=input_size, typical_size=typical_size,
+                         image_size=image_size, device=device, batch_size=batch_size, cache_dir=cache_dir,
+                         use_cache=use_cache, num_workers=num_workers, timings=timings, verbose=verbose)
+        X, indices, failed, view_info, grey = _extract_views(source, views, **view_args)
+        augmented = []
+        for augment in augmented_copies(n_copies, seed=0):  # fixed copies: cached once for every seed
+            A, idx, _, _, grey = _extract_views(source, views, augment=augment, grey=grey, **view_args)
+            if not np.array_equal(idx, indices):  # the same files fail for every copy; guard all the same
+                raise RuntimeError("an augmented copy could not read the same images as the original")
+            augmented.append(A)
+        params.update(views=list(views), view_details=view_info, image_size=image_size, augmentations=n_copies)
     elif deep and deep_input == "pixels":
         t = time.perf_counter()
         X, indices, failed = _pixels(source, image_size, grayscale, batch_size, num_workers, verbose)
@@ -176,7 +187,7 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
                          **(head_params or {}))
         if verbose:
             _say(f"clustering {len(indices)} images with SCAN heads over {len(views)} views")
-        estimator.fit(X, y)
+        estimator.fit(X, y, augmented=augmented)
         # the heads' probabilities are the embedding; a cluster's ideal member is its one-hot corner
         embedding, labels = estimator.probabilities_, estimator.labels_
         centers = np.eye(int(n_clusters), dtype=np.float32)
@@ -244,10 +255,11 @@ def _open_source(source, labels_true):
 
 
 def _extract_views(source, views, *, extractor, weights, input_size, typical_size, image_size, device, batch_size,
-                   cache_dir, use_cache, num_workers, timings, verbose):
+                   cache_dir, use_cache, num_workers, timings, verbose, augment=None, grey=None):
     """One feature matrix per view, on the images that every view could read. CNN views go through the feature
     cache (``weights`` applies to the views of ``extractor``); hand-crafted views are computed from grey images
-    (folders: resized to ``image_size``)."""
+    (folders: resized to ``image_size``; pass ``grey`` to reuse them). ``augment``: the views of an augmented
+    copy of the images instead."""
     if not views:
         raise ValueError("scan needs at least one view")
     for view in views:  # every name checked before any long extraction starts
@@ -257,13 +269,15 @@ def _extract_views(source, views, *, extractor, weights, input_size, typical_siz
                              f"of {', '.join(HANDCRAFTED_VIEWS)}")
         if layer and layer not in get_extractor_spec(name).layers:
             raise ValueError(f"{name} has no layer {layer!r}; layers: {', '.join(get_extractor_spec(name).layers)}")
-    arrays, kept, failed, info, grey = [], [], {}, [], None
+    arrays, kept, failed, info = [], [], {}, []
     for view in views:
         t = time.perf_counter()
         if view in HANDCRAFTED_VIEWS:
             if grey is None:
                 grey = _pixels(source, image_size, True, batch_size, num_workers, verbose)
             images, idx, fails = grey
+            if augment is not None:
+                images = augment(images, idx)
             arrays.append(handcrafted_features(view, images, verbose=verbose))
             info.append({"view": view})
         else:
@@ -272,19 +286,20 @@ def _extract_views(source, views, *, extractor, weights, input_size, typical_siz
             size = int(input_size) if input_size else auto_input_size(spec, typical_size)
             model = create_extractor(name, layer or None, weights if name == extractor else None, device, size)
             feats = extract_features(source, model, batch_size=batch_size, cache_dir=cache_dir, use_cache=use_cache,
-                                     num_workers=num_workers, verbose=verbose)
+                                     num_workers=num_workers, augment=augment, verbose=verbose)
             arrays.append(np.asarray(feats.features, dtype=np.float32))
             idx, fails = feats.indices, feats.failed
             info.append({"view": view, "extractor": name, "layer": model.layer, "input_size": size,
                          "from_cache": feats.from_cache})
         kept.append(np.asarray(idx))
         failed.update({f.path: f for f in fails})
-        timings[f"view {view}"] = time.perf_counter() - t
+        copy = f" (augmented copy {augment.copy + 1})" if augment is not None else ""
+        timings[f"view {view}{copy}"] = time.perf_counter() - t
     common = kept[0]
     for idx in kept[1:]:
         common = np.intersect1d(common, idx)
     arrays = [a[np.searchsorted(idx, common)] for a, idx in zip(arrays, kept)]
-    return arrays, common, list(failed.values()), info
+    return arrays, common, list(failed.values()), info, grey
 
 
 def _pixels(source, image_size: int, grayscale: bool, batch_size: int, num_workers, verbose):

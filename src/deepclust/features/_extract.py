@@ -42,8 +42,9 @@ class ExtractedFeatures:
         return n / self.seconds if self.seconds > 0 else float("nan")
 
 
-def cache_key(source, extractor: FeatureExtractor) -> str:
-    """Hash of what determines the features: the files (path, size, mtime) or array bytes, and the extractor."""
+def cache_key(source, extractor: FeatureExtractor, augment=None) -> str:
+    """Hash of what determines the features: the files (path, size, mtime) or array bytes, the extractor, and the
+    augmented copy (if any)."""
     h = hashlib.sha256()
     if isinstance(source, ImageFolder):
         h.update(json.dumps([str(source.root.resolve()), source.fingerprint()]).encode())
@@ -53,21 +54,25 @@ def cache_key(source, extractor: FeatureExtractor) -> str:
         h.update(memoryview(arr).cast("B"))
     h.update(json.dumps([CACHE_VERSION, extractor.spec.name, extractor.layer, extractor.weights_id,
                          extractor.input_size]).encode())
+    if augment is not None:
+        h.update(augment.key.encode())
     return h.hexdigest()[:32]
 
 
 def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 64, cache_dir=None,
-                     use_cache: bool = True, num_workers: int | None = None, verbose: bool = True) -> ExtractedFeatures:
+                     use_cache: bool = True, num_workers: int | None = None, augment=None,
+                     verbose: bool = True) -> ExtractedFeatures:
     """Features for every readable image of ``source`` (an :class:`ImageFolder` or a uint8 array ``(N, H, W[, C])``).
 
     Images are decoded and processed ``batch_size`` at a time, so memory holds one batch of images plus the
     features. With ``use_cache``, results are stored under ``cache_dir`` and a second call returns them at once.
+    ``augment`` (an :class:`ImageAugmentation`) extracts the features of an augmented copy of the images instead.
     """
     n = len(source)
     if n == 0:
         raise ValueError("no images to extract features from")
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key = cache_key(source, extractor) if use_cache else None
+    key = cache_key(source, extractor, augment) if use_cache else None
     if key is not None:
         hit = _read_cache(cache_dir, key)
         if hit is not None:
@@ -82,10 +87,12 @@ def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 6
     with (atomic_path(target) if target is not None else nullcontext()) as tmp:
         out = (np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, extractor.n_features))
                if tmp is not None else np.zeros((n, extractor.n_features), np.float32))
-        desc = f"features ({extractor.spec.name}/{extractor.layer}, {extractor.input_size}px)"
+        desc = (f"features ({extractor.spec.name}/{extractor.layer}, {extractor.input_size}px"
+                f"{f', augmented copy {augment.copy + 1}' if augment is not None else ''})")
         for batch in track(batches, total=n, description=desc, verbose=verbose):
             if len(batch.indices):
-                out[batch.indices] = extractor(batch.images)
+                images = augment(batch.images, batch.indices) if augment is not None else batch.images
+                out[batch.indices] = extractor(images)
                 ok[batch.indices] = True
             paths = source.paths if is_folder else None
             failed += [SkippedFile(paths[i] if paths else str(i), reason) for i, reason in batch.failed]
