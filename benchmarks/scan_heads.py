@@ -30,22 +30,6 @@ ANCHORS = {"fashion-mnist": "N2D 0.672 / 0.684; DEC 0.62 / 0.65; target 0.80 / 0
            "mnist-5k": "target ACC 0.97", "digits": "—"}
 
 
-def views_of(X, views, cache_dir, augment=None):
-    """The views' matrices (of an augmented copy) from the (warm) feature cache, in the pipeline's order."""
-    from deepclust.features import HANDCRAFTED_VIEWS, create_extractor, extract_features, handcrafted_features
-
-    out = []
-    for view in views:
-        if view in HANDCRAFTED_VIEWS:
-            out.append(handcrafted_features(view, augment(X, np.arange(len(X))) if augment else X))
-        else:
-            name, _, layer = view.partition(":")
-            model = create_extractor(name, layer, input_size=64)
-            out.append(np.asarray(extract_features(X, model, cache_dir=cache_dir, augment=augment,
-                                                   verbose=False).features))
-    return out
-
-
 def scan_row(dataset, method, seed, y, model, wall):
     from deepclust.metrics import external_scores
 
@@ -70,7 +54,7 @@ def main():
     args = parser.parse_args()
     from sklearn.cluster import KMeans
 
-    from deepclust import cluster_images, load_dataset
+    from deepclust import cluster_images, extract_views, load_dataset
     from deepclust.cluster import SCAN
     from deepclust.features import augmented_copies
     from deepclust.metrics import external_scores
@@ -95,8 +79,9 @@ def main():
             keep({"dataset": dataset, "method": "whole run, cold cache (seed 0)", "seed": 0,
                   **{k: run.metrics[k] for k in ("acc", "nmi", "ari")}, "wall_s": round(run.timings["total"], 1),
                   "timings": {k: round(v, 1) for k, v in run.timings.items()}})
-            V = views_of(X, views, cache)
-            copies = [views_of(X, views, cache, augment) for augment in augmented_copies(n_copies)]
+            V, _ = extract_views(X, views, cache_dir=cache, verbose=False)  # warm cache: read back
+            copies = [extract_views(X, views, augment=augment, cache_dir=cache, verbose=False)[0]
+                      for augment in augmented_copies(n_copies)]
             for seed in map(int, args.seeds.split(",")):
                 if copies:
                     t = time.perf_counter()
@@ -122,8 +107,8 @@ def _write(tag, results, views, n_copies, command, started):
 
 def _table(results, views, n_copies, command) -> str:
     m = machine()
-    lines = [f"Views: {', '.join(views)} (EfficientNet-Lite0 at 64 px); augmented copies (shift + "
-             f"flip): {n_copies} (`--augmentations`). Machine: {m['cpu']}, {m['cores']} cores. Reproduce: `{command}`", "",
+    lines = [f"Views: {', '.join(views)} (EfficientNet-Lite0 at 64 px); augmented copies (shift + flip): "
+             f"{n_copies} (`--augmentations`). Machine: {m['cpu']}, {m['cores']} cores. Reproduce: `{command}`", "",
              "| data set | method | seeds | ACC | NMI | ARI | wall s (mean) | chosen head vs median / best head ACC | "
              "anchors (ACC / NMI) |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for (dataset, method), rs in group_rows(results).items():

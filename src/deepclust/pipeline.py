@@ -254,51 +254,77 @@ def _open_source(source, labels_true):
     return source, labels_true, max(source.shape[1:3]), []
 
 
+def extract_views(source, views=DEFAULT_VIEWS, *, augment=None, input_size: int | None = None, image_size: int = 28,
+                  device: str = "auto", batch_size: int = 64, cache_dir=None, use_cache: bool = True,
+                  num_workers: int | None = None, verbose: bool = True):
+    """The feature matrices of ``views`` (as ``cluster_images(method="scan")`` builds them, through the same cache)
+    for an image array or folder (extractors with their default weights), and the indices of the images every view
+    could read: the input of :class:`~deepclust.cluster.SCAN`. ``augment``: the views of an augmented copy."""
+    source, _, typical_size, _ = _open_source(source, None)
+    arrays, indices, _, _, _ = _extract_views(
+        source, views, extractor=None, weights=None, input_size=input_size, typical_size=typical_size,
+        image_size=image_size, device=device, batch_size=batch_size, cache_dir=cache_dir, use_cache=use_cache,
+        num_workers=num_workers, timings={}, verbose=verbose, augment=augment)
+    return arrays, indices
+
+
 def _extract_views(source, views, *, extractor, weights, input_size, typical_size, image_size, device, batch_size,
                    cache_dir, use_cache, num_workers, timings, verbose, augment=None, grey=None):
-    """One feature matrix per view, on the images that every view could read. CNN views go through the feature
-    cache (``weights`` applies to the views of ``extractor``); hand-crafted views are computed from grey images
-    (folders: resized to ``image_size``; pass ``grey`` to reuse them). ``augment``: the views of an augmented
-    copy of the images instead."""
+    """One feature matrix per view, on the images that every view could read. The CNN views of one extractor are
+    extracted together (one forward pass for all their layers where the backbone allows) through the feature cache
+    (``weights`` applies to the views of ``extractor``); hand-crafted views are computed from grey images (folders:
+    resized to ``image_size``; pass ``grey`` to reuse them). ``augment``: the views of an augmented copy instead."""
     if not views:
         raise ValueError("scan needs at least one view")
+    layers: dict[str, list[str]] = {}  # extractor → its views' layers, in the views' order
+    keys = []  # each view as "EXTRACTOR:LAYER" (default layer filled in) or a hand-crafted name
     for view in views:  # every name checked before any long extraction starts
+        if view in HANDCRAFTED_VIEWS:
+            keys.append(view)
+            continue
         name, _, layer = view.partition(":")
-        if view not in HANDCRAFTED_VIEWS and name not in list_extractors():
+        if name not in list_extractors():
             raise ValueError(f"unknown view {view!r}: use EXTRACTOR[:LAYER] ({', '.join(list_extractors())}) or one "
                              f"of {', '.join(HANDCRAFTED_VIEWS)}")
-        if layer and layer not in get_extractor_spec(name).layers:
-            raise ValueError(f"{name} has no layer {layer!r}; layers: {', '.join(get_extractor_spec(name).layers)}")
-    arrays, kept, failed, info = [], [], {}, []
-    for view in views:
+        spec = get_extractor_spec(name)
+        layer = layer or spec.default_layer
+        if layer not in spec.layers:
+            raise ValueError(f"{name} has no layer {layer!r}; layers: {', '.join(spec.layers)}")
+        if layer not in layers.setdefault(name, []):
+            layers[name].append(layer)
+        keys.append(f"{name}:{layer}")
+    copy = f" (augmented copy {augment.copy + 1})" if augment is not None else ""
+    found = {}  # view → (features, indices, failed, info)
+    for name, wanted in layers.items():
         t = time.perf_counter()
-        if view in HANDCRAFTED_VIEWS:
+        spec = get_extractor_spec(name)
+        size = int(input_size) if input_size else auto_input_size(spec, typical_size)
+        model = create_extractor(name, "+".join(wanted), weights if name == extractor else None, device, size)
+        feats = extract_features(source, model, batch_size=batch_size, cache_dir=cache_dir, use_cache=use_cache,
+                                 num_workers=num_workers, augment=augment, verbose=verbose)
+        edges = np.cumsum([0] + [spec.layers[layer] for layer in wanted])
+        for layer, a, b in zip(wanted, edges[:-1], edges[1:]):
+            info = {"extractor": name, "layer": layer, "input_size": size, "from_cache": feats.from_cache}
+            block = np.asarray(feats.features[:, a:b], dtype=np.float32)
+            found[f"{name}:{layer}"] = (block, feats.indices, feats.failed, info)
+        timings[f"views {name}:{model.layer}{copy}"] = time.perf_counter() - t
+    for view in keys:
+        if view not in found:  # a hand-crafted view
+            t = time.perf_counter()
             if grey is None:
                 grey = _pixels(source, image_size, True, batch_size, num_workers, verbose)
             images, idx, fails = grey
             if augment is not None:
                 images = augment(images, idx)
-            arrays.append(handcrafted_features(view, images, verbose=verbose))
-            info.append({"view": view})
-        else:
-            name, _, layer = view.partition(":")
-            spec = get_extractor_spec(name)
-            size = int(input_size) if input_size else auto_input_size(spec, typical_size)
-            model = create_extractor(name, layer or None, weights if name == extractor else None, device, size)
-            feats = extract_features(source, model, batch_size=batch_size, cache_dir=cache_dir, use_cache=use_cache,
-                                     num_workers=num_workers, augment=augment, verbose=verbose)
-            arrays.append(np.asarray(feats.features, dtype=np.float32))
-            idx, fails = feats.indices, feats.failed
-            info.append({"view": view, "extractor": name, "layer": model.layer, "input_size": size,
-                         "from_cache": feats.from_cache})
-        kept.append(np.asarray(idx))
-        failed.update({f.path: f for f in fails})
-        copy = f" (augmented copy {augment.copy + 1})" if augment is not None else ""
-        timings[f"view {view}{copy}"] = time.perf_counter() - t
-    common = kept[0]
-    for idx in kept[1:]:
+            found[view] = (handcrafted_features(view, images, verbose=verbose), idx, fails, {})
+            timings[f"view {view}{copy}"] = time.perf_counter() - t
+    parts = [found[key] for key in keys]
+    common = parts[0][1]
+    for _, idx, _, _ in parts[1:]:
         common = np.intersect1d(common, idx)
-    arrays = [a[np.searchsorted(idx, common)] for a, idx in zip(arrays, kept)]
+    arrays = [a[np.searchsorted(idx, common)] for a, idx, _, _ in parts]
+    failed = {f.path: f for _, _, fails, _ in parts for f in fails}
+    info = [{"view": view, **extra} for view, (_, _, _, extra) in zip(views, parts)]
     return arrays, common, list(failed.values()), info, grey
 
 

@@ -61,3 +61,24 @@ def test_image_features_is_a_transformer():
     assert ImageFeatures(input_size=64).fit_transform(X).shape == (12, 1280)
     with pytest.raises(ValueError, match="uint8"):
         ImageFeatures().fit(X.astype(float))
+
+
+def test_views_of_one_extractor_share_one_pass_and_one_cache_entry(tmp_path):
+    """``extract_views`` returns each view as extracting it alone would, reads both Lite0 layers in one pass (one
+    cache entry), and reads them back from the cache the second time."""
+    from deepclust import extract_views
+    from deepclust.features import pixel_features
+
+    X = np.random.RandomState(0).randint(0, 256, (20, 28, 28), dtype=np.uint8)
+    views = ("efficientnet_lite0:pool", "pixels", "efficientnet_lite0:stage4")
+    arrays, indices = extract_views(X, views, cache_dir=tmp_path, verbose=False)
+    np.testing.assert_array_equal(indices, np.arange(20))
+    for view, array in zip(views, arrays):
+        if view == "pixels":
+            np.testing.assert_array_equal(array, pixel_features(X))
+            continue
+        alone = create_extractor("efficientnet_lite0", view.split(":")[1], device="cpu", input_size=64)(X)
+        np.testing.assert_allclose(array, alone, rtol=1e-5, atol=1e-6)
+    assert len(list(tmp_path.glob("*.npy"))) == 1
+    again, _ = extract_views(X, views, cache_dir=tmp_path, verbose=False)
+    assert all(np.array_equal(a, b) for a, b in zip(arrays, again)) and len(list(tmp_path.glob("*.npy"))) == 1

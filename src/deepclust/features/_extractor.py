@@ -28,8 +28,13 @@ class FeatureExtractor:
     module: object
 
     @property
+    def layers(self) -> tuple[str, ...]:
+        """The layers whose features sit side by side (``layer`` may join several with ``+``)."""
+        return tuple(self.layer.split("+"))
+
+    @property
     def n_features(self) -> int:
-        return self.spec.layers[self.layer]
+        return sum(self.spec.layers[name] for name in self.layers)
 
     def preprocess(self, images: np.ndarray):
         """uint8 ``(B, H, W[, C])`` → normalised float ``(B, 3, S, S)`` on ``device``."""
@@ -78,7 +83,8 @@ def create_extractor(name: str = "efficientnet_lite0", layer: str | None = None,
     Parameters
     ----------
     name : registered extractor name, e.g. ``"efficientnet_lite0"`` (offline default), ``"vgg16"``, ``"resnet50"``.
-    layer : which layer's (pooled) output to return; default from the spec.
+    layer : which layer's (pooled) output to return; default from the spec. Several joined by ``+`` (e.g.
+        ``"stage4+pool"``) give their features side by side, in one forward pass where the backbone allows.
     weights : a local state-dict file; default: the spec's source (a pip package, or a download).
     device : ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
     input_size : square input side in pixels; default the backbone's native size.
@@ -90,15 +96,40 @@ def create_extractor(name: str = "efficientnet_lite0", layer: str | None = None,
     """
     spec = get_extractor_spec(name)
     layer = spec.default_layer if layer is None else layer
-    if layer not in spec.layers:
-        raise ValueError(f"{name} has no layer {layer!r}; choose one of {', '.join(spec.layers)}")
+    parts = layer.split("+")
+    for part in parts:
+        if part not in spec.layers:
+            raise ValueError(f"{name} has no layer {part!r}; choose one of {', '.join(spec.layers)}")
+    if len(set(parts)) < len(parts):
+        raise ValueError(f"layer {layer!r} names a layer twice")
     input_size = spec.input_size if input_size is None else int(input_size)
     if input_size < spec.min_input_size:
         raise ValueError(f"{name} needs input_size >= {spec.min_input_size}, got {input_size}")
     device = resolve_device(device)
     import torch
 
+    build = _builder(name)
+    if len(parts) == 1 or spec.one_pass_layers:
+        module = build(spec, layer, weights)
+    else:  # one pass per layer, features side by side
+        module = _side_by_side([build(spec, part, weights) for part in parts])
     # channels-last runs these conv nets about 20 % faster on CPU (measured: EfficientNet-Lite0, 64 px, 2 cores)
-    module = _builder(name)(spec, layer, weights).eval().to(device, memory_format=torch.channels_last)
+    module = module.eval().to(device, memory_format=torch.channels_last)
     return FeatureExtractor(spec=spec, layer=layer, input_size=input_size, device=device,
                             weights_id=weights_identity(spec, weights), module=module)
+
+
+def _side_by_side(bodies):
+    """Several single-layer bodies of one backbone as one module, their features concatenated."""
+    import torch
+    from torch import nn
+
+    class SideBySide(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bodies = nn.ModuleList(bodies)
+
+        def forward(self, x):
+            return torch.cat([body(x) for body in self.bodies], dim=1)
+
+    return SideBySide()

@@ -15,7 +15,8 @@ class ExtractorSpec:
     """What an extractor needs and gives: layers (name → feature size), input size and normalisation, weights.
 
     ``weights_source`` says where ImageNet weights come from by default (a pip package's file or a URL);
-    ``weights_hint`` is the sentence shown when they cannot be had.
+    ``weights_hint`` is the sentence shown when they cannot be had. ``one_pass_layers``: the builder accepts several
+    layers joined by ``+`` and computes them in one forward pass (otherwise each layer gets its own pass).
     """
 
     name: str
@@ -30,6 +31,7 @@ class ExtractorSpec:
     description: str = ""
     offline: bool = False
     aliases: tuple[str, ...] = field(default=())
+    one_pass_layers: bool = False
 
 
 _REGISTRY: dict[str, tuple[ExtractorSpec, Callable]] = {}
