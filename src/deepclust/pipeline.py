@@ -302,11 +302,11 @@ def _extract_views(source, views, *, extractor, weights, input_size, typical_siz
         model = create_extractor(name, "+".join(wanted), weights if name == extractor else None, device, size)
         feats = extract_features(source, model, batch_size=batch_size, cache_dir=cache_dir, use_cache=use_cache,
                                  num_workers=num_workers, augment=augment, verbose=verbose)
+        features = np.asarray(feats.features, dtype=np.float32)  # read the cache once, then split by layer
         edges = np.cumsum([0] + [spec.layers[layer] for layer in wanted])
         for layer, a, b in zip(wanted, edges[:-1], edges[1:]):
             info = {"extractor": name, "layer": layer, "input_size": size, "from_cache": feats.from_cache}
-            block = np.asarray(feats.features[:, a:b], dtype=np.float32)
-            found[f"{name}:{layer}"] = (block, feats.indices, feats.failed, info)
+            found[f"{name}:{layer}"] = (features[:, a:b], feats.indices, feats.failed, info)
         timings[f"views {name}:{model.layer}{copy}"] = time.perf_counter() - t
     for view in keys:
         if view not in found:  # a hand-crafted view

@@ -225,7 +225,8 @@ class SCAN(ClusterMixin, BaseEstimator):
                 epochs = -(-SELF_LABEL_STEPS * int(self.batch_size) // len(Z)) if copies else 0
             if epochs:
                 self.history_["self_label"] = self._self_label(Zc, int(epochs), gen, y)
-        self.probabilities_ = self._probabilities(Z)[:, self.head_].numpy()
+                P = self._probabilities(Z)  # the self-labelled head predicts anew
+        self.probabilities_ = P[:, self.head_].numpy()
         self.labels_ = self.probabilities_.argmax(1).astype(np.int64)
         self.embedding_ = Z
         self.neighbors_ = neighbors
