@@ -50,6 +50,7 @@ def main():
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--views", default=None, help="comma-separated views (default: the pipeline's)")
     parser.add_argument("--augmentations", type=int, default=None, help="augmented copies (default: best's)")
+    parser.add_argument("--no-flip", action="store_true", help="augmented copies shifted, never mirrored")
     parser.add_argument("--tag", default="")
     args = parser.parse_args()
     from sklearn.cluster import KMeans
@@ -69,19 +70,20 @@ def main():
     def keep(row):
         results.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
-        _write(tag, results, views, n_copies, command, started)
+        _write(tag, results, views, n_copies, not args.no_flip, command, started)
 
     for dataset in args.datasets.split(","):
         X, y = load_dataset(dataset)
         with tempfile.TemporaryDirectory() as cache:
             run = cluster_images(X, n_clusters=10, method="best", views=views, augmentations=n_copies,
+                                 augment_flip=not args.no_flip,
                                  labels_true=y, random_state=0, cache_dir=cache, verbose=False)
             keep({"dataset": dataset, "method": "whole run, cold cache (seed 0)", "seed": 0,
                   **{k: run.metrics[k] for k in ("acc", "nmi", "ari")}, "wall_s": round(run.timings["total"], 1),
                   "timings": {k: round(v, 1) for k, v in run.timings.items()}})
             V, _ = extract_views(X, views, cache_dir=cache, verbose=False)  # warm cache: read back
             copies = [extract_views(X, views, augment=augment, cache_dir=cache, verbose=False)[0]
-                      for augment in augmented_copies(n_copies)]
+                      for augment in augmented_copies(n_copies, flip=not args.no_flip)]
             for seed in map(int, args.seeds.split(",")):
                 if copies:
                     t = time.perf_counter()
@@ -97,18 +99,20 @@ def main():
                       **external_scores(y, km), "wall_s": round(time.perf_counter() - t, 1)})
 
 
-def _write(tag, results, views, n_copies, command, started):
+def _write(tag, results, views, n_copies, flip, command, started):
     payload = {"command": command, "date": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
-               "views": list(views), "augmentations": n_copies, "total_wall_s": round(time.time() - started, 1),
+               "views": list(views), "augmentations": n_copies, "augment_flip": flip,
+               "total_wall_s": round(time.time() - started, 1),
                "peak_rss_mb": round(peak_rss_mb()), "results": results}
-    js, md = write_results(f"scan_{tag}", payload, _table(results, views, n_copies, command))
+    js, md = write_results(f"scan_{tag}", payload, _table(results, views, n_copies, flip, command))
     print(f"written: {js} {md}", file=sys.stderr, flush=True)
 
 
-def _table(results, views, n_copies, command) -> str:
+def _table(results, views, n_copies, flip, command) -> str:
     m = machine()
-    lines = [f"Views: {', '.join(views)} (EfficientNet-Lite0 at 64 px); augmented copies (shift + flip): "
-             f"{n_copies} (`--augmentations`). Machine: {m['cpu']}, {m['cores']} cores. Reproduce: `{command}`", "",
+    lines = [f"Views: {', '.join(views)} (EfficientNet-Lite0 at 64 px); augmented copies "
+             f"({'shift + flip' if flip else 'shift, no flip'}): {n_copies} (`--augmentations`). "
+             f"Machine: {m['cpu']}, {m['cores']} cores. Reproduce: `{command}`", "",
              "| data set | method | seeds | ACC | NMI | ARI | wall s (mean) | chosen head vs median / best head ACC | "
              "anchors (ACC / NMI) |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for (dataset, method), rs in group_rows(results).items():

@@ -151,11 +151,12 @@ def test_deep_method_errors_are_one_line(tmp_path):
 
 
 def test_best_method_on_a_dataset_joins_views(tmp_path):
-    """`--method best` trains SCAN heads over the chosen views and augmented copies, then self-labels; the run folder
-    records the views, every head's label-free loss, the self-labelling, and probabilities as confidence."""
+    """`--method best` trains SCAN heads over the chosen views and (unmirrored) augmented copies, then self-labels;
+    the run folder records the views, every head's label-free loss, the self-labelling, and probabilities as
+    confidence."""
     out = tmp_path / "best"
     result = _invoke("cluster", "--dataset", "digits", "--limit", 500, "--method", "best", "-k", 10, "--view", "pixels",
-                     "--view", "hog", "--heads", 4, "--epochs", 400, "--augmentations", 2, "--out", out, "--quiet")
+                     "--view", "hog", "--heads", 4, "--epochs", 400, "--augmentations", 2, "--no-flip", "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
     assert info["parameters"]["views"] == ["pixels", "hog"] and info["parameters"]["n_heads"] == 4
@@ -164,6 +165,7 @@ def test_best_method_on_a_dataset_joins_views(tmp_path):
     losses = training["head_losses"]
     assert len(losses) == 4 and training["head"] == losses.index(min(losses))
     assert info["parameters"]["augmentations"] == 2 and training["clustering"]["self_label"]["confident"]
+    assert info["parameters"]["augment_flip"] is False  # digits: shifted copies, never mirrored
     with open(out / "assignments.csv") as f:
         confidence = [float(row["confidence"]) for row in csv.DictReader(f)]
     assert len(confidence) == 500 and all(0.1 <= c <= 1.0 for c in confidence)

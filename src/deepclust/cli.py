@@ -111,6 +111,7 @@ def cluster(
     heads: Annotated[Optional[int], typer.Option(help="scan/best: heads trained at once; the label-free loss picks one (10).")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="scan/best: training epochs of the heads (default: about 2,000 steps).")] = None,
     augmentations: Annotated[Optional[int], typer.Option(help="scan/best: augmented copies (shift + flip) of every image for the heads and self-labelling; each costs one more extraction (default 0; see README).")] = None,
+    flip: Annotated[bool, typer.Option(help="scan/best: mirror the augmented copies at random (--no-flip for digits and text).")] = True,
     labels_from_subfolders: Annotated[bool, typer.Option(help="Score against the images' first subfolder names.")] = False,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.")] = 0,
     out: Annotated[Optional[Path], typer.Option(help="Run folder to write (default runs/NAME, never reused).")] = None,
@@ -150,7 +151,7 @@ def cluster(
                                                       autoencoder=autoencoder),
                              views=tuple(view) if view else DEFAULT_VIEWS,
                              head_params=_deep_params(n_heads=heads, epochs=epochs),
-                             augmentations=augmentations,
+                             augmentations=augmentations, augment_flip=flip,
                              random_state=seed, device=device, cache_dir=cache_dir, use_cache=cache,
                              num_workers=workers, labels_true=labels, verbose=not quiet)
         run.source_info.update(source_info)

@@ -90,7 +90,7 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
                    pca_components: int | None = 50, umap_components: int | None = 10, k_max: int = 20,
                    deep_input: str = "pixels", image_size: int = 28, grayscale: bool = True,
                    deep_params: dict | None = None, views=DEFAULT_VIEWS, head_params: dict | None = None,
-                   augmentations: int | None = None,
+                   augmentations: int | None = None, augment_flip: bool = True,
                    random_state: int = 0, device: str = "auto", cache_dir=None,
                    use_cache: bool = True, num_workers: int | None = None, labels_true=None,
                    verbose: bool = True) -> ClusterRun:
@@ -115,6 +115,7 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
     head_params : extra keyword arguments for :class:`~deepclust.cluster.SCAN` (``n_heads``, ``epochs``, …).
     augmentations : ``scan``: augmented copies of every image (shift + flip) whose views train the heads and the
         self-labelling; each costs one more extraction. None: ``BEST_AUGMENTATIONS`` for ``"best"``, 0 for ``"scan"``.
+    augment_flip : whether the augmented copies are mirrored at random (False for digits and text).
     labels_true : known classes, used only to score the result (for folders: None, or ``"subfolders"``).
 
     Examples
@@ -152,12 +153,14 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
                          use_cache=use_cache, num_workers=num_workers, timings=timings, verbose=verbose)
         X, indices, failed, view_info, grey = _extract_views(source, views, **view_args)
         augmented = []
-        for augment in augmented_copies(n_copies, seed=0):  # fixed copies: cached once for every seed
+        # fixed copies: cached once for every seed
+        for augment in augmented_copies(n_copies, seed=0, flip=augment_flip):
             A, idx, _, _, grey = _extract_views(source, views, augment=augment, grey=grey, **view_args)
             if not np.array_equal(idx, indices):  # the same files fail for every copy; guard all the same
                 raise RuntimeError("an augmented copy could not read the same images as the original")
             augmented.append(A)
-        params.update(views=list(views), view_details=view_info, image_size=image_size, augmentations=n_copies)
+        params.update(views=list(views), view_details=view_info, image_size=image_size, augmentations=n_copies,
+                      augment_flip=bool(augment_flip))
     elif deep and deep_input == "pixels":
         t = time.perf_counter()
         X, indices, failed = _pixels(source, image_size, grayscale, batch_size, num_workers, verbose)

@@ -44,6 +44,22 @@ def test_a_copy_is_the_same_whatever_the_batches():
     assert aug(X[:, :, :, None], np.arange(len(X))).shape == (len(X), 28, 28, 1)  # channels kept
 
 
+def test_without_flip_a_copy_is_only_shifted():
+    """Digits and text must not be mirrored: with flip=False the copy is the flipped copy's shift alone."""
+    X = _blobs()
+    X[:, 4, 4] = 255  # a mark near the corner: a mirror moves it ~19 px, a shift at most 3
+    flipped, shifted = (ImageAugmentation(copy=1, flip=f)(X, np.arange(len(X))) for f in (True, False))
+    for a in shifted:
+        assert np.nonzero(a == 255)[1].max() <= 7
+    mirrored = [not np.array_equal(f, s) for f, s in zip(flipped, shifted)]
+    assert 0.2 * len(X) < sum(mirrored) < 0.8 * len(X)  # the same draw: only the flip differs
+    for f, s, m in zip(flipped, shifted, mirrored):
+        if m:
+            np.testing.assert_array_equal(f, s[:, ::-1])
+    assert ImageAugmentation(copy=1, flip=False).key != ImageAugmentation(copy=1).key
+    assert not any(a.flip for a in augmented_copies(2, flip=False))
+
+
 def test_copies_are_listed_and_checked():
     assert [a.copy for a in augmented_copies(3)] == [0, 1, 2]
     assert augmented_copies(0) == []
