@@ -17,8 +17,8 @@ import numpy as np
 @dataclass(frozen=True)
 class ImageAugmentation:
     """Copy number ``copy`` of every image: shifted by up to ``max_shift`` of its side (zero padding) and, when
-    ``flip``, flipped left-right with probability ½. Image ``i``'s draw depends only on (``seed``, ``copy``, ``i``), so a copy is
-    the same whatever the batch size, and its features can be cached."""
+    ``flip``, flipped left-right with probability ½. Image ``i``'s draw depends only on (``seed``, ``copy``,
+    ``i``), so a copy is the same whatever the batch size, and its features can be cached."""
 
     copy: int
     seed: int = 0
