@@ -63,6 +63,7 @@ def main():
 
     views = tuple(args.views.split(",")) if args.views else DEFAULT_VIEWS
     n_copies = BEST_AUGMENTATIONS if args.augmentations is None else args.augmentations
+    flip = not args.no_flip
     command = "python benchmarks/scan_heads.py " + " ".join(sys.argv[1:])
     started, results = time.time(), []
     tag = args.datasets.replace(",", "_") + (f"_{args.tag}" if args.tag else "")
@@ -70,20 +71,20 @@ def main():
     def keep(row):
         results.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
-        _write(tag, results, views, n_copies, not args.no_flip, command, started)
+        _write(tag, results, views, n_copies, flip, command, started)
 
     for dataset in args.datasets.split(","):
         X, y = load_dataset(dataset)
         with tempfile.TemporaryDirectory() as cache:
             run = cluster_images(X, n_clusters=10, method="best", views=views, augmentations=n_copies,
-                                 augment_flip=not args.no_flip,
+                                 augment_flip=flip,
                                  labels_true=y, random_state=0, cache_dir=cache, verbose=False)
             keep({"dataset": dataset, "method": "whole run, cold cache (seed 0)", "seed": 0,
                   **{k: run.metrics[k] for k in ("acc", "nmi", "ari")}, "wall_s": round(run.timings["total"], 1),
                   "timings": {k: round(v, 1) for k, v in run.timings.items()}})
             V, _ = extract_views(X, views, cache_dir=cache, verbose=False)  # warm cache: read back
             copies = [extract_views(X, views, augment=augment, cache_dir=cache, verbose=False)[0]
-                      for augment in augmented_copies(n_copies, flip=not args.no_flip)]
+                      for augment in augmented_copies(n_copies, flip=flip)]
             for seed in map(int, args.seeds.split(",")):
                 if copies:
                     t = time.perf_counter()
