@@ -3,6 +3,7 @@
 DEC, IDEC and DCN share one pretrained fully connected autoencoder per (data set, seed), as the papers do (IDEC
 and DCN start from DEC's pretrained network); DCEC and GAPDCEC each pretrain their own convolutional one.
 The budgets (pretraining epochs, clustering iterations) are arguments and are written beside every number.
+With --augment every method runs as its DEC-DA variant (random shifts and rotations of every training batch).
 
 Run:  .venv/bin/python benchmarks/deep_methods.py --datasets digits,mnist-5k --seeds 0,1,2
       .venv/bin/python benchmarks/deep_methods.py --datasets fashion-mnist --seeds 0 --pretrain-epochs 10 --maxiter 3000
@@ -38,7 +39,8 @@ def run_one(name, X, y, seed, args, ae_dir: Path) -> dict:
     cls = DEEP_METHODS[name]
     shared = {"dec": "mlp", "idec": "mlp", "dcn": "mlp", "dcec": "dcec", "gapdcec": "gapdcec"}[name]
     ae_path = ae_dir / f"{shared}_{seed}.pt"
-    params = dict(pretrain_epochs=args.pretrain_epochs, maxiter=args.maxiter, random_state=seed)
+    params = dict(pretrain_epochs=args.pretrain_epochs, maxiter=args.maxiter, augment=args.augment,
+                  random_state=seed)
     if ae_path.exists():
         params["autoencoder"] = str(ae_path)
     t = time.perf_counter()
@@ -48,7 +50,7 @@ def run_one(name, X, y, seed, args, ae_dir: Path) -> dict:
         model.save_autoencoder(ae_path)
     pre = (model.pretrain_history_ and "autoencoder" not in params)
     h = model.history_
-    return {"method": cls.__name__, "seed": seed, **external_scores(y, model.labels_), "wall_s": round(wall, 1),
+    return {"method": cls.__name__ + ("-DA" if args.augment else ""), "seed": seed, **external_scores(y, model.labels_), "wall_s": round(wall, 1),
             "pretrained_here": bool(pre), "pretrain_epochs": args.pretrain_epochs, "iterations": model.n_iter_,
             "collapsed": bool(h["collapsed"][-1]), "acc_at_init": h["acc"][0] if "acc" in h else None}
 
@@ -61,6 +63,7 @@ def main():
     parser.add_argument("--pretrain-epochs", type=int, default=200)
     parser.add_argument("--maxiter", type=int, default=20000)
     parser.add_argument("--n-clusters", type=int, default=10)
+    parser.add_argument("--augment", action="store_true", help="DEC-DA: shift and rotate every training batch")
     parser.add_argument("--tag", default="", help="suffix for the results files")
     parser.add_argument("--from-log", help="rebuild the results files from the JSON lines an earlier run printed")
     args = parser.parse_args()
@@ -115,7 +118,7 @@ def _table(results, args, command) -> str:
     for (dataset, method), rs in group_rows(results).items():
         def ms(key):
             return mean_std(rs, key)
-        pub = PUBLISHED.get(("fashion-mnist" if dataset == "fashion-mnist" else "mnist", method))
+        pub = PUBLISHED.get(("fashion-mnist" if dataset == "fashion-mnist" else "mnist", method.removesuffix("-DA")))
         pub_s = "—" if pub is None else f"{pub[0]:.3f} / {pub[1]:.3f}" if pub[1] else f"{pub[0]:.3f} / —"
         if dataset == "digits":
             pub_s = "— (MNIST: " + pub_s + ")" if pub else "—"
@@ -123,6 +126,10 @@ def _table(results, args, command) -> str:
         note = f" ({collapsed} collapsed)" if collapsed else ""
         lines.append(f"| {dataset} | {method}{note} | {len(rs)} | {ms('acc')} | {ms('nmi')} | {ms('ari')} | "
                      f"{np.mean([r['wall_s'] for r in rs]):.0f} | {pub_s} |")
+    if any(r["method"].endswith("-DA") for r in results):
+        lines += ["", "For the -DA rows the published figure is the method's own paper, without augmentation; DEC-DA's "
+                  "authors report up to 0.985 / 0.960 on MNIST-70k and 0.586 / 0.636 on Fashion-MNIST (their best "
+                  "variant)."]
     return "\n".join(lines) + "\n"
 
 

@@ -138,6 +138,8 @@ def cluster_images(source, *, n_clusters: int | None = None, method: str = "kmea
         raise ValueError(f"deep_input must be 'pixels' or 'features', got {deep_input!r}")
     if deep and deep_input == "features" and DEEP_METHODS[method].network == "conv":
         raise ValueError(f"{method} is convolutional and clusters pixels; use deep_input='pixels'")
+    if deep and deep_input == "features" and (deep_params or {}).get("augment"):
+        raise ValueError("augment shifts and rotates images; it needs deep_input='pixels', not CNN features")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     source, labels_true, typical_size, skipped = _open_source(source, labels_true)

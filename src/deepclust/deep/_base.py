@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._device import resolve_device
 from .._progress import track
+from ._augment import batch_augmenter
 from ._formulas import soft_assignment
 from ._networks import build_autoencoder
 
@@ -78,6 +79,20 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
             Xf = Xf.reshape(len(Xf), -1)
         return torch.from_numpy(np.ascontiguousarray(Xf))
 
+    def _augmenter(self, X, gen):
+        """DEC-DA's random shifts and rotations for the training batches, or None when ``augment`` is off."""
+        if not self.augment:
+            return None
+        shape = np.shape(X)
+        if len(shape) not in (3, 4):
+            raise ValueError(f"augment=True shifts and rotates images: give images (N, H, W[, C]), not a feature "
+                             f"matrix {shape}")
+        if min(shape[1], shape[2]) < 16:
+            warnings.warn(f"augment=True on {shape[1]}×{shape[2]} images: a 10° turn and a 10 % shift are coarse at "
+                          f"this size and made the clusters worse on the 8×8 digits", RuntimeWarning, stacklevel=3)
+        channels = 1 if len(shape) == 3 else shape[3]
+        return batch_augmenter(gen, None if self.network == "conv" else (shape[1], shape[2], channels))
+
     # --- the loop ------------------------------------------------------------------------------------------------
     def _validate_params(self):
         if int(self.n_clusters) < 2:
@@ -108,11 +123,12 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
             torch.manual_seed(seed)
             gen = torch.Generator().manual_seed(seed)
             X_t = X_t.to(device)
-            net = self._load_or_pretrain(X_t, gen, device)
-            self._fit_clustering(X_t, y, net, gen, seed)
+            augment = self._augmenter(X, gen)
+            net = self._load_or_pretrain(X_t, gen, device, augment)
+            self._fit_clustering(X_t, y, net, gen, seed, augment)
         return self
 
-    def _load_or_pretrain(self, X, gen, device):
+    def _load_or_pretrain(self, X, gen, device, augment=None):
         import torch
 
         net = self._build_network(tuple(X.shape[1:]))
@@ -128,12 +144,12 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
             net = net.to(device)
             self.pretrain_history_ = pretrain_autoencoder(net, X, epochs=self.pretrain_epochs,
                                                           batch_size=self.batch_size, lr=self.pretrain_lr, gen=gen,
-                                                          verbose=self.verbose)
+                                                          augment=augment, verbose=self.verbose)
         self.pretrained_autoencoder_ = {"config": net.config, "history": self.pretrain_history_,
                                         "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}}
         return net
 
-    def _fit_clustering(self, X, y, net, gen, seed):
+    def _fit_clustering(self, X, y, net, gen, seed, augment=None):
         import torch
         from sklearn.cluster import KMeans
 
@@ -170,14 +186,15 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
                 perm, pos = torch.randperm(n, generator=gen).to(X.device), 0
             idx = perm[pos:pos + bs]
             pos += bs
-            parts = self._batch_loss(state, X[idx], idx)
+            x = X[idx] if augment is None else augment(X[idx])  # DEC-DA: the targets stay those of the clean images
+            parts = self._batch_loss(state, x, idx)
             if not torch.isfinite(parts["loss"]):
                 raise FloatingPointError(f"{type(self).__name__}: the loss became {parts['loss'].item()} at "
                                          f"iteration {ite}; lower learning_rate")
             opt.zero_grad()
             parts["loss"].backward()
             opt.step()
-            self._after_step(state, X[idx], idx)
+            self._after_step(state, x, idx)
             for k, v in parts.items():
                 running[k] = running.get(k, 0.0) + float(v.detach()) / self.update_interval
         q = self._soft(net, X, state.centers)
@@ -259,9 +276,10 @@ def encode(net, X, batch_size: int = ENCODE_BATCH):
 
 
 def pretrain_autoencoder(net, X, *, epochs: int, batch_size: int = 256, lr: float = 1e-3, gen=None,
-                         verbose: bool = False) -> list[float]:
+                         augment=None, verbose: bool = False) -> list[float]:
     """Train ``net`` to reconstruct X (MSE, Adam), as DEC-Keras/IDEC/DCEC pretrain end to end; returns the mean
-    loss per epoch."""
+    loss per epoch. ``augment``: a function applied to each batch first (DEC-DA reconstructs the augmented
+    batch)."""
     import torch
 
     opt = torch.optim.Adam(net.parameters(), lr=lr)
@@ -271,6 +289,8 @@ def pretrain_autoencoder(net, X, *, epochs: int, batch_size: int = 256, lr: floa
         total = 0.0
         for i in range(0, len(X), batch_size):
             x = X[perm[i:i + batch_size]]
+            if augment is not None:
+                x = augment(x)
             loss = torch.nn.functional.mse_loss(net(x)[1], x)
             opt.zero_grad()
             loss.backward()

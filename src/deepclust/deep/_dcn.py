@@ -31,7 +31,7 @@ class DCN(DeepClusteringBase):
     def __init__(self, n_clusters=10, *, hidden_dims=(500, 500, 2000), embedding_dim=10, lambda_=0.05,
                  initial_count=100, pretrain_epochs=200, pretrain_lr=1e-3, optimizer="adam", learning_rate=0.001,
                  momentum=0.9, batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20,
-                 autoencoder=None, device="auto", random_state=None, verbose=False):
+                 augment=False, autoencoder=None, device="auto", random_state=None, verbose=False):
         store_params(self, locals())
 
     def _build_network(self, input_shape):

@@ -40,6 +40,10 @@ class DEC(DeepClusteringBase):
         Stop when fewer than this fraction of labels changed since the last target refresh (0.1 %).
     n_init : int, default=20
         k-means restarts for the initial centres.
+    augment : bool, default=False
+        DEC-DA (Guo et al. 2018): every training batch, in pretraining and in clustering, is shifted by up to 10 %
+        of the side and rotated by up to 10° at random; the targets still come from the clean images. Needs images
+        (N, H, W[, C]). Off by default, as the paper of each method.
     autoencoder : path or None
         A pretrained autoencoder saved by ``save_autoencoder`` (skips pretraining).
     device : {"auto", "cpu", "cuda"}
@@ -55,6 +59,7 @@ class DEC(DeepClusteringBase):
     References
     ----------
     J. Xie, R. Girshick, A. Farhadi. Unsupervised Deep Embedding for Clustering Analysis. ICML 2016.
+    X. Guo, E. Zhu, X. Liu, J. Yin. Deep Embedded Clustering with Data Augmentation. ACML 2018 (``augment``).
 
     Examples
     --------
@@ -65,8 +70,8 @@ class DEC(DeepClusteringBase):
 
     def __init__(self, n_clusters=10, *, hidden_dims=(500, 500, 2000), embedding_dim=10, alpha=1.0,
                  pretrain_epochs=200, pretrain_lr=1e-3, optimizer="sgd", learning_rate=0.01, momentum=0.9,
-                 batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20, autoencoder=None,
-                 device="auto", random_state=None, verbose=False):
+                 batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20, augment=False,
+                 autoencoder=None, device="auto", random_state=None, verbose=False):
         store_params(self, locals())
 
     def _build_network(self, input_shape):
@@ -96,8 +101,8 @@ class IDEC(DEC):
 
     def __init__(self, n_clusters=10, *, hidden_dims=(500, 500, 2000), embedding_dim=10, alpha=1.0, gamma=0.1,
                  pretrain_epochs=200, pretrain_lr=1e-3, optimizer="adam", learning_rate=0.001, momentum=0.9,
-                 batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20, autoencoder=None,
-                 device="auto", random_state=None, verbose=False):
+                 batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20, augment=False,
+                 autoencoder=None, device="auto", random_state=None, verbose=False):
         store_params(self, locals())
 
     def _batch_loss(self, state: TrainingState, x, idx) -> dict:
@@ -124,8 +129,8 @@ class DCEC(IDEC):
 
     def __init__(self, n_clusters=10, *, filters=(32, 64, 128), embedding_dim=10, alpha=1.0, gamma=0.1,
                  pretrain_epochs=200, pretrain_lr=1e-3, optimizer="adam", learning_rate=0.001, momentum=0.9,
-                 batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20, autoencoder=None,
-                 device="auto", random_state=None, verbose=False):
+                 batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20, augment=False,
+                 autoencoder=None, device="auto", random_state=None, verbose=False):
         store_params(self, locals())
 
     def _build_network(self, input_shape):
@@ -146,6 +151,6 @@ class GAPDCEC(DCEC):
 
     def __init__(self, n_clusters=10, *, filters=(32, 64, 128), embedding_dim=10, alpha=1.0, gamma=0.1,
                  pretrain_epochs=200, pretrain_lr=1e-3, optimizer="sgd", learning_rate=0.01, momentum=0.9,
-                 batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20, autoencoder=None,
-                 device="auto", random_state=None, verbose=False):
+                 batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20, augment=False,
+                 autoencoder=None, device="auto", random_state=None, verbose=False):
         store_params(self, locals())
