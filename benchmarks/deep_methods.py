@@ -50,7 +50,8 @@ def run_one(name, X, y, seed, args, ae_dir: Path) -> dict:
         model.save_autoencoder(ae_path)
     pre = (model.pretrain_history_ and "autoencoder" not in params)
     h = model.history_
-    return {"method": cls.__name__ + ("-DA" if args.augment else ""), "seed": seed, **external_scores(y, model.labels_), "wall_s": round(wall, 1),
+    name = cls.__name__ + ("-DA" if args.augment else "")
+    return {"method": name, "seed": seed, **external_scores(y, model.labels_), "wall_s": round(wall, 1),
             "pretrained_here": bool(pre), "pretrain_epochs": args.pretrain_epochs, "iterations": model.n_iter_,
             "collapsed": bool(h["collapsed"][-1]), "acc_at_init": h["acc"][0] if "acc" in h else None}
 
