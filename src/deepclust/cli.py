@@ -111,7 +111,7 @@ def cluster(
     view: Annotated[Optional[list[str]], typer.Option(help="scan/best: a view to join: EXTRACTOR:LAYER, pixels or hog (repeat; default: see README).")] = None,
     heads: Annotated[Optional[int], typer.Option(help="scan/best: heads trained at once; the label-free loss picks one (10).")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="scan/best: training epochs of the heads (default: about 2,000 steps).")] = None,
-    augmentations: Annotated[Optional[int], typer.Option(help="scan/best: augmented copies (shift + flip) of every image for the heads and self-labelling; each costs one more extraction (default 0; see README).")] = None,
+    augmentations: Annotated[Optional[int], typer.Option(help="scan/best: augmented copies (shifted; mirrored unless --no-flip) of every image for the heads and self-labelling; each costs one more extraction (default 0; see README).")] = None,
     flip: Annotated[bool, typer.Option(help="scan/best: mirror the augmented copies at random (--no-flip for digits and text).")] = True,
     labels_from_subfolders: Annotated[bool, typer.Option(help="Score against the images' first subfolder names.")] = False,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.")] = 0,
