@@ -132,23 +132,27 @@ def test_deep_method_on_a_dataset_writes_training_curves(tmp_path):
 
 
 def test_deep_method_on_a_folder_resizes_images(shapes_folder, tmp_path):
-    """`--method dcec --augment` on a folder decodes images at --image-size, grey, trains DCEC-DA, and still lists
-    the bad files."""
+    """`--method dcec --augment --optimizer adam` on a folder decodes images at --image-size, grey, trains DCEC-DA with
+    the optimiser asked for, and still lists the bad files."""
     out = tmp_path / "dcec"
     result = _invoke("cluster", shapes_folder, "--method", "dcec", "-k", 3, "--image-size", 16,
-                     "--pretrain-epochs", 5, "--maxiter", 30, "--update-interval", 10, "--augment", "--out", out,
+                     "--pretrain-epochs", 5, "--maxiter", 30, "--update-interval", 10, "--augment", "--optimizer", "adam",
+                     "--learning-rate", 0.002, "--out", out,
                      "--quiet", "--workers", 0)
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
     assert info["parameters"]["image_size"] == 16 and info["parameters"]["grayscale"] is True
     assert info["parameters"]["augment"] is True
+    assert info["parameters"]["optimizer"] == "adam" and info["parameters"]["learning_rate"] == 0.002
     assert info["n_clustered"] == 30 and "bad/truncated.png" in {s["path"] for s in info["skipped"]}
 
 
 def test_deep_method_errors_are_one_line(tmp_path):
-    """A deep method without k, a conv method on features, or augmenting features is refused with a sentence."""
+    """A deep method without k, a conv method on features, augmenting features, or a learning rate of 0 is refused
+    with a sentence."""
     for args in (("--method", "dec"), ("--method", "dcec", "-k", 3, "--deep-input", "features"),
-                 ("--method", "dec", "-k", 3, "--deep-input", "features", "--augment", "--limit", 50)):
+                 ("--method", "dec", "-k", 3, "--deep-input", "features", "--augment", "--limit", 50),
+                 ("--method", "dec", "-k", 3, "--learning-rate", 0, "--limit", 50)):
         result = _invoke("cluster", "--dataset", "digits", *args, "--out", tmp_path / "x")
         assert result.exit_code == 2 and "error:" in result.output, result.output
 

@@ -31,6 +31,11 @@ class Method(str, Enum):
     best = "best"
 
 
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    adam = "adam"
+
+
 class DeepInput(str, Enum):
     pixels = "pixels"
     features = "features"
@@ -107,6 +112,8 @@ def cluster(
     update_interval: Annotated[Optional[int], typer.Option(help="Deep methods: iterations between target updates (140).")] = None,
     tol: Annotated[Optional[float], typer.Option(help="Deep methods: stop when fewer labels than this change (0.001).")] = None,
     autoencoder: Annotated[Optional[Path], typer.Option(help="Deep methods: a pretrained autoencoder file to reuse.")] = None,
+    optimizer: Annotated[Optional[Optimizer], typer.Option(help="Deep methods: clustering-stage optimiser (default: the method's paper's; see README).")] = None,
+    learning_rate: Annotated[Optional[float], typer.Option(help="Deep methods: clustering-stage learning rate (default: the method's paper's).")] = None,
     augment: Annotated[bool, typer.Option("--augment", help="Deep methods: DEC-DA, shift (±10 %) and rotate (±10°) every training batch at random (see README).")] = False,
     view: Annotated[Optional[list[str]], typer.Option(help="scan/best: a view to join: EXTRACTOR:LAYER, pixels or hog (repeat; default: see README).")] = None,
     heads: Annotated[Optional[int], typer.Option(help="scan/best: heads trained at once; the label-free loss picks one (10).")] = None,
@@ -149,7 +156,9 @@ def cluster(
                              deep_input=deep_input.value, image_size=image_size, grayscale=color == Color.gray,
                              deep_params=_deep_params(pretrain_epochs=pretrain_epochs, maxiter=maxiter,
                                                       update_interval=update_interval, tol=tol,
-                                                      autoencoder=autoencoder, augment=augment or None),
+                                                      autoencoder=autoencoder, augment=augment or None,
+                                                      optimizer=optimizer and optimizer.value,
+                                                      learning_rate=learning_rate),
                              views=tuple(view) if view else DEFAULT_VIEWS,
                              head_params=_deep_params(n_heads=heads, epochs=epochs),
                              augmentations=augmentations, augment_flip=flip,

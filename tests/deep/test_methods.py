@@ -109,3 +109,5 @@ def test_bad_parameters_are_errors(digits):
         DEC(1).fit(X)
     with pytest.raises(ValueError, match="optimizer"):
         DEC(3, optimizer="rmsprop").fit(X)
+    with pytest.raises(ValueError, match="learning_rate"):
+        DEC(3, learning_rate=0).fit(X)

@@ -102,6 +102,9 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
         if self.pretrain_epochs < 0 or self.tol < 0:
             raise ValueError("pretrain_epochs and tol must be non-negative")
+        for name in ("learning_rate", "pretrain_lr"):
+            if not float(getattr(self, name)) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
 
