@@ -131,7 +131,8 @@ def _table(results, args, command) -> str:
     for (dataset, method), rs in group_rows(results).items():
         def ms(key):
             return mean_std(rs, key)
-        pub = PUBLISHED.get(("fashion-mnist" if dataset == "fashion-mnist" else "mnist", method.split(" ")[0].removesuffix("-DA")))
+        paper_method = method.split(" ")[0].removesuffix("-DA")  # "GAPDCEC-DA (adam, lr 0.001)" -> "GAPDCEC"
+        pub = PUBLISHED.get(("fashion-mnist" if dataset == "fashion-mnist" else "mnist", paper_method))
         pub_s = "—" if pub is None else f"{pub[0]:.3f} / {pub[1]:.3f}" if pub[1] else f"{pub[0]:.3f} / —"
         if dataset == "digits":
             pub_s = "— (MNIST: " + pub_s + ")" if pub else "—"
