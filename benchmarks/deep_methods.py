@@ -87,7 +87,7 @@ def main():
     started = time.time()
     if args.from_log:
         results = [json.loads(line) for line in Path(args.from_log).read_text().splitlines() if line.startswith("{")]
-        _write(tag, results, args, command, started)
+        _write(tag, results, args, command, started, from_log=True)
         return
     from sklearn.cluster import KMeans
 
@@ -113,11 +113,14 @@ def main():
                     _write(tag, results, args, command, started)  # after each method: a cut run keeps its numbers
 
 
-def _write(tag, results, args, command, started):
+def _write(tag, results, args, command, started, from_log: bool = False):
+    """Results JSON + markdown; a table rebuilt ``from_log`` sums its runs' wall times and has no peak memory
+    (those runs' processes are gone)."""
+    total = sum(r["wall_s"] for r in results) if from_log else time.time() - started
     payload = {"command": command, "date": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
                "budget": {"pretrain_epochs": args.pretrain_epochs, "maxiter": args.maxiter},
-               "total_wall_s": round(time.time() - started, 1), "peak_rss_mb": round(peak_rss_mb()),
-               "results": results}
+               "total_wall_s": round(total, 1), "peak_rss_mb": None if from_log else round(peak_rss_mb()),
+               "rebuilt_from_log": from_log, "results": results}
     js, md = write_results(f"deep_{tag}", payload, _table(results, args, command))
     print(f"written: {js} {md}", file=sys.stderr, flush=True)
 
