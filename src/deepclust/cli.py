@@ -18,29 +18,6 @@ out_console = Console()
 err_console = Console(stderr=True)
 
 
-class Method(str, Enum):
-    kmeans = "kmeans"
-    agglomerative_ward = "agglomerative-ward"
-    agglomerative_average = "agglomerative-average"
-    dec = "dec"
-    idec = "idec"
-    dcn = "dcn"
-    dcec = "dcec"
-    gapdcec = "gapdcec"
-    scan = "scan"
-    best = "best"
-
-
-class Optimizer(str, Enum):
-    sgd = "sgd"
-    adam = "adam"
-
-
-class DeepInput(str, Enum):
-    pixels = "pixels"
-    features = "features"
-
-
 class Color(str, Enum):
     gray = "gray"
     rgb = "rgb"
@@ -85,59 +62,63 @@ def _scores_table(metrics: dict) -> Table:
     return table
 
 
-@app.command()
+_METHOD_OPTIONS_HELP = ("Method options: give any option of the method as --NAME VALUE (--NAME / --no-NAME for on/off "
+                       "options) or -o NAME=VALUE; `deepclust methods METHOD` lists them with their types and "
+                       "defaults (e.g. --pretrain-epochs 50 for dec, --heads 4 for best).")
+_INPUT, _RUN = "Input (what the method consumes)", "Run"
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, epilog=_METHOD_OPTIONS_HELP)
 def cluster(
+    ctx: typer.Context,
     folder: Annotated[Optional[Path], typer.Argument(help="Folder of images (searched recursively).")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="A builtin data set instead of a folder (see `deepclust datasets`).")] = None,
     split: Annotated[Split, typer.Option(help="Split of an IDX data set.")] = Split.all,
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the data set's files.")] = None,
     download: Annotated[bool, typer.Option(help="Download the data set when it is not on disk.")] = False,
     limit: Annotated[Optional[int], typer.Option(help="Use only the first N images of the data set.")] = None,
-    n_clusters: Annotated[Optional[int], typer.Option("--n-clusters", "-k", help="Number of clusters; chosen by the silhouette when omitted.")] = None,
-    method: Annotated[Method, typer.Option(help="Clustering algorithm.")] = Method.kmeans,
-    extractor: Annotated[str, typer.Option(help="Feature extractor (see `deepclust extractors`).")] = "efficientnet_lite0",
-    layer: Annotated[Optional[str], typer.Option(help="Extractor layer; default from the extractor.")] = None,
-    weights: Annotated[Optional[Path], typer.Option(help="Local weights file for the extractor.")] = None,
-    input_size: Annotated[Optional[int], typer.Option(help="Input side in pixels; default from the images' size.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Images per batch.")] = 64,
-    pca: Annotated[int, typer.Option(help="PCA components before UMAP (0: none).")] = 50,
-    umap: Annotated[int, typer.Option(help="UMAP dimensions before clustering (0: none).")] = 10,
-    l2: Annotated[bool, typer.Option(help="L2-normalise features first.")] = True,
-    k_max: Annotated[int, typer.Option(help="Largest k tried when choosing k.")] = 20,
-    deep_input: Annotated[DeepInput, typer.Option(help="Deep methods: cluster pixels, or CNN features (dec/idec/dcn).")] = DeepInput.pixels,
-    image_size: Annotated[int, typer.Option(help="Deep methods on a folder: resize images to this side.")] = 28,
-    color: Annotated[Color, typer.Option(help="Deep methods on a folder: gray or rgb input.")] = Color.gray,
-    pretrain_epochs: Annotated[Optional[int], typer.Option(help="Deep methods: autoencoder pretraining epochs (paper: 200).")] = None,
-    maxiter: Annotated[Optional[int], typer.Option(help="Deep methods: clustering iterations at most (paper: 20000).")] = None,
-    update_interval: Annotated[Optional[int], typer.Option(help="Deep methods: iterations between target updates (140).")] = None,
-    tol: Annotated[Optional[float], typer.Option(help="Deep methods: stop when fewer labels than this change (0.001).")] = None,
-    autoencoder: Annotated[Optional[Path], typer.Option(help="Deep methods: a pretrained autoencoder file to reuse.")] = None,
-    optimizer: Annotated[Optional[Optimizer], typer.Option(help="Deep methods: clustering-stage optimiser (default: the method's paper's; see README).")] = None,
-    learning_rate: Annotated[Optional[float], typer.Option(help="Deep methods: clustering-stage learning rate (default: the method's paper's).")] = None,
-    augment: Annotated[bool, typer.Option("--augment", help="Deep methods: DEC-DA, shift (±10 %) and rotate (±10°) every training batch at random (see README).")] = False,
-    view: Annotated[Optional[list[str]], typer.Option(help="scan/best: a view to join: EXTRACTOR:LAYER, pixels or hog (repeat; default: see README).")] = None,
-    heads: Annotated[Optional[int], typer.Option(help="scan/best: heads trained at once; the label-free loss picks one (10).")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="scan/best: training epochs of the heads (default: about 2,000 steps).")] = None,
-    augmentations: Annotated[Optional[int], typer.Option(help="scan/best: augmented copies (shifted; mirrored unless --no-flip) of every image for the heads and self-labelling; each costs one more extraction (default 0; see README).")] = None,
-    flip: Annotated[bool, typer.Option(help="scan/best: mirror the augmented copies at random (--no-flip for digits and text).")] = True,
-    labels_from_subfolders: Annotated[bool, typer.Option(help="Score against the images' first subfolder names.")] = False,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.")] = 0,
-    out: Annotated[Optional[Path], typer.Option(help="Run folder to write (default runs/NAME, never reused).")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty --out folder.")] = False,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Feature cache folder (default ~/.cache/deepclust/features).")] = None,
-    cache: Annotated[bool, typer.Option(help="Reuse and store features in the cache.")] = True,
-    workers: Annotated[Optional[int], typer.Option(help="Image decoding processes (default: spare cores).")] = None,
-    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    n_clusters: Annotated[Optional[int], typer.Option("--n-clusters", "-k", help="Number of clusters; chosen by the silhouette when omitted (kmeans, agglomerative).")] = None,
+    method: Annotated[str, typer.Option(help="Clustering method (see `deepclust methods`).")] = "kmeans",
+    option: Annotated[Optional[list[str]], typer.Option("--option", "-o", help="A method option NAME=VALUE (repeat; see `deepclust methods METHOD`).")] = None,
+    input: Annotated[Optional[str], typer.Option("--input", "--deep-input", help="What the method consumes when it can take several: pixels or features (dec/idec/dcn).", rich_help_panel=_INPUT)] = None,
+    extractor: Annotated[Optional[str], typer.Option(help="features/views: feature extractor (see `deepclust extractors`; default efficientnet_lite0).", rich_help_panel=_INPUT)] = None,
+    layer: Annotated[Optional[str], typer.Option(help="features: extractor layer; default from the extractor.", rich_help_panel=_INPUT)] = None,
+    weights: Annotated[Optional[Path], typer.Option(help="features/views: local weights file for the extractor.", rich_help_panel=_INPUT)] = None,
+    input_size: Annotated[Optional[int], typer.Option(help="features/views: input side in pixels; default from the images' size.", rich_help_panel=_INPUT)] = None,
+    image_size: Annotated[Optional[int], typer.Option(help="pixels (and the pixels/hog views) of a folder: resize images to this side (28).", rich_help_panel=_INPUT)] = None,
+    color: Annotated[Optional[Color], typer.Option(help="pixels of a folder: gray (default) or rgb input.", rich_help_panel=_INPUT)] = None,
+    view: Annotated[Optional[list[str]], typer.Option(help="views: a view to join: EXTRACTOR:LAYER, pixels or hog (repeat; default: see README).", rich_help_panel=_INPUT)] = None,
+    augmentations: Annotated[Optional[int], typer.Option(help="views: augmented copies (shifted; mirrored unless --no-flip) of every image; each costs one more extraction (default 0; see README).", rich_help_panel=_INPUT)] = None,
+    flip: Annotated[Optional[bool], typer.Option("--flip/--no-flip", help="views: mirror the augmented copies at random (--no-flip for digits and text).", rich_help_panel=_INPUT)] = None,
+    batch_size: Annotated[int, typer.Option(help="Images per batch when reading and extracting.", rich_help_panel=_INPUT)] = 64,
+    labels_from_subfolders: Annotated[bool, typer.Option(help="Score against the images' first subfolder names.", rich_help_panel=_RUN)] = False,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.", rich_help_panel=_RUN)] = 0,
+    out: Annotated[Optional[Path], typer.Option(help="Run folder to write (default runs/NAME, never reused).", rich_help_panel=_RUN)] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty --out folder.", rich_help_panel=_RUN)] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=_RUN)] = "auto",
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Feature cache folder (default ~/.cache/deepclust/features).", rich_help_panel=_RUN)] = None,
+    cache: Annotated[bool, typer.Option(help="Reuse and store features in the cache.", rich_help_panel=_RUN)] = True,
+    workers: Annotated[Optional[int], typer.Option(help="Image decoding processes (default: spare cores).", rich_help_panel=_RUN)] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.", rich_help_panel=_RUN)] = False,
 ):
     """Cluster a folder of images (or a builtin data set) and write a run folder."""
     from .datasets import load_dataset
-    from .pipeline import DEFAULT_VIEWS, cluster_images
+    from .methods import get_method
+    from .pipeline import cluster_images
     from .runfolder import check_output_dir
 
-    if (folder is None) == (dataset is None):
-        _fail("give either a FOLDER or --dataset NAME (not both)")
     try:
+        spec = get_method(method)
+        extra = list(ctx.args)
+        if folder is not None and str(folder).startswith("-"):  # an unknown option landed in FOLDER's slot
+            extra, folder = [str(folder), *extra], None
+        options, positional = _method_options(spec, extra, option or [])
+        if positional:
+            if folder is not None or len(positional) > 1:
+                _fail(f"unexpected argument(s): {' '.join(positional)}")
+            folder = Path(positional[0])
+        if (folder is None) == (dataset is None):
+            _fail("give either a FOLDER or --dataset NAME (not both)")
         if out is None:
             out = _default_out(dataset or Path(folder).resolve().name)
         check_output_dir(out, overwrite)
@@ -150,20 +131,12 @@ def cluster(
             source_info = {"kind": "dataset", "dataset": dataset, "split": split.value, "limit": limit}
         else:
             source, labels = folder, ("subfolders" if labels_from_subfolders else None)
-        run = cluster_images(source, n_clusters=n_clusters, method=method.value, extractor=extractor, layer=layer,
-                             weights=weights, input_size=input_size, batch_size=batch_size, l2_normalize=l2,
-                             pca_components=pca or None, umap_components=umap or None, k_max=k_max,
-                             deep_input=deep_input.value, image_size=image_size, grayscale=color == Color.gray,
-                             deep_params=_deep_params(pretrain_epochs=pretrain_epochs, maxiter=maxiter,
-                                                      update_interval=update_interval, tol=tol,
-                                                      autoencoder=autoencoder, augment=augment or None,
-                                                      optimizer=optimizer and optimizer.value,
-                                                      learning_rate=learning_rate),
-                             views=tuple(view) if view else DEFAULT_VIEWS,
-                             head_params=_deep_params(n_heads=heads, epochs=epochs),
-                             augmentations=augmentations, augment_flip=flip,
-                             random_state=seed, device=device, cache_dir=cache_dir, use_cache=cache,
-                             num_workers=workers, labels_true=labels, verbose=not quiet)
+        run = cluster_images(source, method=method, n_clusters=n_clusters, input=input, extractor=extractor,
+                             layer=layer, weights=weights, input_size=input_size, image_size=image_size,
+                             grayscale=None if color is None else color == Color.gray,
+                             views=tuple(view) if view else None, augmentations=augmentations, augment_flip=flip,
+                             batch_size=batch_size, random_state=seed, device=device, cache_dir=cache_dir,
+                             use_cache=cache, num_workers=workers, labels_true=labels, verbose=not quiet, **options)
         run.source_info.update(source_info)
         path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]])
     except _user_errors() as exc:
@@ -177,9 +150,81 @@ def cluster(
                       f"{run.timings['total']:.1f} s; run folder: {path}")
 
 
-def _deep_params(**given) -> dict:
-    """Only the method options the user gave: the estimator's defaults (the paper's) stay otherwise."""
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in given.items() if v is not None}
+def _method_options(spec, tokens: list[str], pairs: list[str]) -> tuple[dict, list[str]]:
+    """The method options in ``--name value`` / ``--name`` / ``--no-name`` tokens and ``NAME=VALUE`` pairs, each
+    parsed by the method's own declaration; returns them and the tokens that are no option (positional)."""
+    from .methods import MethodOptionError
+
+    options, positional, i = {}, [], 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
+        if not token.startswith("--"):
+            positional.append(token)
+            continue
+        name, has_value, value = token[2:].partition("=")
+        name = name.replace("-", "_")
+        negated = name.startswith("no_") and not has_value
+        try:
+            opt = spec.option(name)
+        except MethodOptionError:
+            if not negated:
+                raise
+            opt = spec.option(name[3:])
+            if not opt.is_flag:
+                raise MethodOptionError(f"--{token[2:]}: option {opt.name} of {spec.name} is not an on/off option")
+            options[opt.name] = False
+            continue
+        if opt.is_flag and not has_value:
+            options[opt.name] = True
+            continue
+        if not has_value:
+            if i >= len(tokens):
+                raise MethodOptionError(f"option --{token[2:]} needs a value ({opt.type_name})")
+            value, i = tokens[i], i + 1
+        options[opt.name] = opt.parse(value)
+    for pair in pairs:
+        name, has_value, value = pair.partition("=")
+        if not has_value:
+            raise MethodOptionError(f"-o takes NAME=VALUE, got {pair!r}")
+        opt = spec.option(name.strip().replace("-", "_"))
+        options[opt.name] = opt.parse(value)
+    return options, positional
+
+
+@app.command()
+def methods(
+    name: Annotated[Optional[str], typer.Argument(help="A method: list its options.")] = None,
+):
+    """List the clustering methods, or one method's options (types, defaults, help)."""
+    from .methods import get_method, list_methods
+
+    if name is None:
+        table = Table(title="clustering methods")
+        for col in ("name", "family", "consumes", "estimator", "paper"):
+            table.add_column(col)
+        for method in list_methods():
+            spec = get_method(method)
+            table.add_row(spec.name, spec.family, " | ".join(spec.inputs), spec.estimator.__name__, spec.paper)
+        out_console.print(table)
+        out_console.print("`deepclust methods NAME` lists a method's options.")
+        return
+    try:
+        spec = get_method(name)
+    except ValueError as exc:
+        _fail(str(exc))
+    out_console.print(f"[bold]{spec.name}[/bold]: {spec.summary}")
+    out_console.print(f"estimator {spec.estimator.__module__}.{spec.estimator.__name__}; consumes "
+                      f"{' or '.join(spec.inputs)}; paper: {spec.paper}")
+    table = Table(title=f"options of {spec.name}")
+    for col in ("option", "type", "default", "help"):
+        table.add_column(col)
+    aliases = {v: k for k, v in spec.aliases.items()}
+    for opt in spec.options:
+        shown = opt.name + (f" (--{aliases[opt.name]})" if opt.name in aliases else "")
+        table.add_row(shown, opt.type_name, repr(opt.default), opt.help)
+    out_console.print(table)
+    out_console.print(_METHOD_OPTIONS_HELP)
 
 
 @app.command()

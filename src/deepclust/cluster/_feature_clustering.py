@@ -3,6 +3,8 @@ agglomerative clustering, with k chosen from the data when not given."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import AgglomerativeClustering
@@ -12,8 +14,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..methods import register_method
 from ._kmeans import make_kmeans
 from ._select_k import select_n_clusters
 
@@ -42,6 +45,16 @@ def make_reducer(*, l2_normalize=True, pca_components=50, umap_components=10, um
     return Pipeline(steps) if steps else None
 
 
+_CLASSICAL = dict(inputs=("features",), family="classical", chooses_k=True,
+                  aliases={"pca": "pca_components", "umap": "umap_components", "l2": "l2_normalize"})
+_FEATURES_PAPER = "Guérin et al. 2017 (CNN features); N2D, McConville et al. 2020 (UMAP step)"
+
+
+# decorators apply bottom-up: the listing shows kmeans first
+@register_method("agglomerative-average", fixed={"algorithm": "agglomerative-average"}, paper=_FEATURES_PAPER,
+                 **_CLASSICAL)
+@register_method("agglomerative-ward", fixed={"algorithm": "agglomerative-ward"}, paper=_FEATURES_PAPER, **_CLASSICAL)
+@register_method("kmeans", fixed={"algorithm": "kmeans"}, paper=_FEATURES_PAPER, **_CLASSICAL)
 class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     """Cluster feature vectors (e.g. pretrained-CNN features) with a reduction step and a classical algorithm.
 
@@ -54,10 +67,13 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     l2_normalize : bool, default=True
         Scale each feature vector to unit length first (better k-means on CNN features).
     pca_components : int or None, default=50
+        PCA components before UMAP; ``None`` or 0 skips PCA.
     umap_components : int or None, default=10
         UMAP target dimension; ``None`` or 0 skips UMAP.
     umap_neighbors : int, default=15
+        UMAP's number of neighbours.
     k_min, k_max : int, default=2, 20
+        Smallest and largest k tried when choosing k.
     selection_sample : int, default=5000
         Sample size for the silhouette curve when choosing k.
     n_init : int, default=10
@@ -82,9 +98,11 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     2
     """
 
-    def __init__(self, n_clusters=None, *, algorithm="kmeans", l2_normalize=True, pca_components=50,
-                 umap_components=10, umap_neighbors=15, k_min=2, k_max=20, selection_sample=5000, n_init=10,
-                 random_state=None):
+    def __init__(self, n_clusters: int | None = None, *,
+                 algorithm: Literal["kmeans", "agglomerative-ward", "agglomerative-average"] = "kmeans",
+                 l2_normalize: bool = True, pca_components: int | None = 50, umap_components: int | None = 10,
+                 umap_neighbors: int = 15, k_min: int = 2, k_max: int = 20, selection_sample: int = 5000,
+                 n_init: int = 10, random_state: int | None = None):
         self.n_clusters = n_clusters
         self.algorithm = algorithm
         self.l2_normalize = l2_normalize
@@ -100,11 +118,9 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     def _validate(self, X):
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
-        X = check_array(X, dtype=[np.float32, np.float64])
+        X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
         if self.n_clusters is not None and not 1 <= int(self.n_clusters) <= len(X):
             raise ValueError(f"n_clusters={self.n_clusters} must be between 1 and the number of samples ({len(X)})")
-        if len(X) < 2:
-            raise ValueError("need at least 2 samples to cluster")
         return X
 
     def _make_clusterer(self, k: int, n_samples: int, seed: int, Z=None):
@@ -141,10 +157,11 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     def transform(self, X):
         """The reduced features (the space the clusters live in)."""
         check_is_fitted(self, "labels_")
-        X = check_array(X, dtype=[np.float32, np.float64])
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         return np.asarray(self.reducer_.transform(X) if self.reducer_ is not None else X, dtype=np.float64)
 
     @available_if(lambda self: self.algorithm == "kmeans")
     def predict(self, X):
         """Assign new samples to the nearest centre (k-means only: agglomerative clustering is transductive)."""
-        return np.asarray(self.clusterer_.predict(self.transform(X)), dtype=np.int64)
+        Z = self.transform(X)
+        return np.asarray(self.clusterer_.predict(Z), dtype=np.int64)

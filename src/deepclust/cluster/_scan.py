@@ -28,10 +28,13 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._device import resolve_device
 from .._progress import track
+from ..methods import register_method
+
+_PAPER = "SCAN, Van Gansbeke et al., ECCV 2020"
 
 
 def nearest_neighbors(Z: np.ndarray, n_neighbors: int) -> np.ndarray:
@@ -86,36 +89,67 @@ def _consistency_over_all_neighbours(P, neighbors, chunk: int = 4096):
     return total / (len(P) * neighbors.shape[1])
 
 
+@register_method("best", inputs=("views",), family="heads", paper=_PAPER, embedding="probabilities_",
+                 aliases={"heads": "n_heads"})
+@register_method("scan", inputs=("views",), family="heads", paper=_PAPER, embedding="probabilities_",
+                 aliases={"heads": "n_heads"})
 class SCAN(ClusterMixin, BaseEstimator):
-    """Clustering head on frozen features of one or several views (Van Gansbeke et al., ECCV 2020).
+    """Clustering heads on frozen features of one or several views (SCAN; our most accurate method, also "best").
 
     Parameters
     ----------
-    n_clusters : number of clusters K.
-    n_heads : heads trained together from different random starts; the lowest consistency loss wins (label-free).
-    n_neighbors : neighbours mined per sample in the joint view space (the paper: 20).
-    entropy_weight : weight of the entropy of the mean prediction (the paper: 5.0); smaller lets clusters be uneven.
-    hidden : width of the head's hidden layer (0: a linear head as in the paper).
-    n_components : PCA components kept per view before the views are joined (None: keep all).
-    epochs, batch_size, learning_rate, weight_decay : Adam training of the heads; ``epochs=None`` trains for about
-        ``MIN_STEPS`` optimiser steps (15 epochs of 70,000 samples; more epochs on small data sets).
-    self_label_epochs : epochs of self-labelling the chosen head (at a tenth of ``learning_rate``, as the paper's
-        1e-4); ``None``: about ``SELF_LABEL_STEPS`` steps when augmented copies are given to ``fit``, else none.
-    confidence_threshold : self-labelling targets are the predictions above this probability (the paper: 0.99).
-    random_state, device, verbose : as everywhere in deepclust.
+    n_clusters : int, default=10
+        Number of clusters K.
+    n_heads : int, default=10
+        Heads trained together from different random starts; the lowest consistency loss wins (label-free).
+    n_neighbors : int, default=20
+        Neighbours mined per sample in the joint view space (the paper: 20).
+    entropy_weight : float, default=5.0
+        Weight of the entropy of the mean prediction (the paper: 5.0); smaller lets clusters be uneven.
+    hidden : int, default=512
+        Width of the head's hidden layer (0: a linear head as in the paper).
+    n_components : int or None, default=50
+        PCA components kept per view before the views are joined (None: keep all).
+    epochs : int or None, default=None
+        Training epochs of the heads; None trains for about ``MIN_STEPS`` optimiser steps (15 epochs of 70,000
+        samples; more epochs on small data sets).
+    batch_size : int, default=512
+        Samples per Adam step.
+    learning_rate : float, default=1e-3
+        Adam's learning rate.
+    weight_decay : float, default=1e-4
+        Adam's weight decay.
+    self_label_epochs : int or None, default=None
+        Epochs of self-labelling the chosen head (at a tenth of ``learning_rate``, as the paper's 1e-4); None: about
+        ``SELF_LABEL_STEPS`` steps when augmented copies are given to ``fit``, else none.
+    confidence_threshold : float, default=0.99
+        Self-labelling targets are the predictions above this probability (the paper: 0.99).
+    random_state : int or None, default=0
+        Same value, same labels.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where the heads train.
+    verbose : bool, default=False
+        Progress bars.
 
     ``fit(X, augmented=[X1, X2, ...])`` takes one feature matrix (N, D) or a list of them, one per view (same N),
     and optionally the same views of augmented copies of the images. Fitted attributes:
     ``labels_``, ``head_`` (index of the chosen head), ``head_losses_`` (consistency loss of every head, the
     selection criterion), ``probabilities_`` (N, K) of the chosen head, ``embedding_`` (the joined views), and
     ``history_`` (per epoch: consistency loss of the leading head, mean entropy, ACC/NMI when ``y`` is given;
-    under ``"self_label"`` the confident count per self-labelling epoch).
+    under ``"self_label"`` the confident count per self-labelling epoch; ``head_losses`` and ``head`` as above).
     ``predict`` assigns new samples given in the same views.
+
+    References
+    ----------
+    W. Van Gansbeke, S. Vandenhende, S. Georgoulis, M. Proesmans, L. Van Gool. SCAN: Learning to Classify Images
+    without Labels. ECCV 2020.
     """
 
-    def __init__(self, n_clusters=10, *, n_heads=10, n_neighbors=20, entropy_weight=5.0, hidden=512,
-                 n_components=50, epochs=None, batch_size=512, learning_rate=1e-3, weight_decay=1e-4,
-                 self_label_epochs=None, confidence_threshold=0.99, random_state=0, device="auto", verbose=False):
+    def __init__(self, n_clusters: int = 10, *, n_heads: int = 10, n_neighbors: int = 20,
+                 entropy_weight: float = 5.0, hidden: int = 512, n_components: int | None = 50,
+                 epochs: int | None = None, batch_size: int = 512, learning_rate: float = 1e-3,
+                 weight_decay: float = 1e-4, self_label_epochs: int | None = None, confidence_threshold: float = 0.99,
+                 random_state: int | None = 0, device: str = "auto", verbose: bool = False):
         self.n_clusters = n_clusters
         self.n_heads = n_heads
         self.n_neighbors = n_neighbors
@@ -133,21 +167,32 @@ class SCAN(ClusterMixin, BaseEstimator):
         self.verbose = verbose
 
     # --- views -------------------------------------------------------------------------------------------------
-    def _join_views(self, X, fit: bool) -> np.ndarray:
-        """L2 per view, PCA per view, L2 again so every view weighs the same, joined, then standardised."""
-        views = list(X) if isinstance(X, (list, tuple)) else [X]
-        views = [np.asarray(v, dtype=np.float32).reshape(len(v), -1) for v in views]
+    def _views(self, X, fit: bool) -> list[np.ndarray]:
+        """The views as float32 matrices, checked: a list of 2-D arrays is one view each, anything else one view."""
+        many = isinstance(X, (list, tuple)) and len(X) > 0 and all(np.ndim(v) >= 2 for v in X)
+        views = [check_array(v, dtype=np.float32, allow_nd=True, ensure_min_samples=2 if fit else 1)
+                 for v in (X if many else [X])]
+        views = [v.reshape(len(v), -1) for v in views]
         if len({len(v) for v in views}) != 1:
             raise ValueError(f"all views need the same number of samples, got {[len(v) for v in views]}")
+        widths = [v.shape[1] for v in views]
+        if fit:
+            self.n_features_per_view_, self.n_features_in_ = widths, sum(widths)
+        elif len(widths) != len(self.n_features_per_view_):
+            raise ValueError(f"fitted on {len(self.n_features_per_view_)} view(s), got {len(widths)}")
+        elif widths != self.n_features_per_view_:
+            raise ValueError(f"X has {sum(widths)} features, but SCAN is expecting {self.n_features_in_} features "
+                             f"as input (per view: {widths} given, {self.n_features_per_view_} fitted)")
+        return views
+
+    def _join_views(self, X, fit: bool) -> np.ndarray:
+        """L2 per view, PCA per view, L2 again so every view weighs the same, joined, then standardised."""
+        views = self._views(X, fit)
         if fit:
             self.n_views_ = len(views)
             self.pcas_ = []
-        elif len(views) != self.n_views_:
-            raise ValueError(f"fitted on {self.n_views_} view(s), got {len(views)}")
         parts = []
         for i, v in enumerate(views):
-            if not np.isfinite(v).all():
-                raise ValueError(f"view {i} has NaN or infinite values")
             v = normalize(v)
             if fit:
                 d = self.n_components
@@ -164,8 +209,6 @@ class SCAN(ClusterMixin, BaseEstimator):
         for name in ("n_clusters", "n_heads", "n_neighbors", "batch_size") + (("epochs",) if self.epochs else ()):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if self.n_clusters < 2:
-            raise ValueError(f"n_clusters must be at least 2, got {self.n_clusters}")
         if self.n_clusters > n:
             raise ValueError(f"n_clusters={self.n_clusters} exceeds the number of samples ({n})")
         if self.entropy_weight < 0:
@@ -203,7 +246,7 @@ class SCAN(ClusterMixin, BaseEstimator):
         """
         import torch
 
-        self._validate_params(len(X[0]) if isinstance(X, (list, tuple)) else len(X))  # before the costly PCA
+        self._validate_params(len(self._views(X, fit=True)[0]))  # before the costly PCA
         Z = self._join_views(X, fit=True)
         copies = [self._join_views(A, fit=False) for A in (augmented or [])]
         if any(len(C) != len(Z) for C in copies):
@@ -226,6 +269,7 @@ class SCAN(ClusterMixin, BaseEstimator):
             if epochs:
                 self.history_["self_label"] = self._self_label(Zc, int(epochs), gen, y)
                 P = self._probabilities(Z)  # the self-labelled head predicts anew
+        self.history_.update(head_losses=self.head_losses_.tolist(), head=self.head_)
         self.probabilities_ = P[:, self.head_].numpy()
         self.labels_ = self.probabilities_.argmax(1).astype(np.int64)
         self.embedding_ = Z

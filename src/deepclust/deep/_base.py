@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._device import resolve_device
 from .._progress import track
@@ -34,7 +34,44 @@ class TrainingState:
 
 
 class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
-    """Shared machinery; see :class:`~deepclust.deep.DEC` for the parameters.
+    """The loop shared by the DEC family; the methods (:class:`~deepclust.deep.DEC` and its kin) add the network and
+    the clustering loss.
+
+    Parameters
+    ----------
+    pretrain_epochs : int, default=200
+        Autoencoder pretraining epochs (Adam, lr ``pretrain_lr``), as the Keras reference; the paper pretrains
+        layer-wise. Reduce it on a CPU and say so.
+    pretrain_lr : float, default=1e-3
+        Adam's learning rate in pretraining.
+    optimizer : {"sgd", "adam"}
+        Optimiser of the clustering stage (default: the method's paper's).
+    learning_rate : float
+        Learning rate of the clustering stage (default: the method's paper's).
+    momentum : float, default=0.9
+        SGD's momentum in the clustering stage.
+    batch_size : int, default=256
+        Samples per step, in pretraining and clustering.
+    maxiter : int, default=20000
+        Clustering iterations at most.
+    update_interval : int, default=140
+        Iterations between refreshes of the target distribution.
+    tol : float, default=0.001
+        Stop when fewer than this fraction of labels changed since the last target refresh (0.1 %).
+    n_init : int, default=20
+        k-means restarts for the initial centres.
+    augment : bool, default=False
+        DEC-DA (Guo et al. 2018): every training batch, in pretraining and in clustering, is shifted by up to 10 %
+        of the side and rotated by up to 10° at random; the targets still come from the clean images. Needs images
+        (N, H, W[, C]). Off by default, as the paper of each method.
+    autoencoder : path or None
+        A pretrained autoencoder saved by ``save_autoencoder`` (skips pretraining).
+    device : {"auto", "cpu", "cuda"}
+        Where the network trains ("auto": CUDA when present).
+    random_state : int or None
+        Same value, same labels.
+    verbose : bool
+        Progress bars.
 
     Subclasses set ``network`` ("mlp" or "conv"), ``trainable_centers`` and implement ``_build_network``,
     ``_refresh`` and ``_batch_loss`` (and optionally ``_after_step``).
@@ -59,19 +96,23 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         """After each optimiser step (DCN updates assignments and centres here)."""
 
     # --- data ----------------------------------------------------------------------------------------------------
-    def _prepare(self, X):
-        """uint8 images are scaled to [0, 1]; MLP methods flatten images; conv methods need (N, H, W[, C])."""
+    def _prepare(self, X, *, fit: bool = False):
+        """Checked input as a float tensor: uint8 images are scaled to [0, 1]; MLP methods flatten images; conv
+        methods take images (N, H, W[, C]), and a 2-D matrix (N, D) as N one-row images (1-D signals)."""
         import torch
 
-        X = np.asarray(X)
-        if X.ndim < 2 or len(X) < 2:
-            raise ValueError(f"expected at least 2 samples as (N, D) features or (N, H, W[, C]) images, got {X.shape}")
+        X = check_array(X, dtype="numeric", allow_nd=True, ensure_min_samples=2 if fit else 1)
+        shape = tuple(int(d) for d in X.shape[1:])
+        if fit:
+            self.input_shape_, self.n_features_in_ = shape, int(np.prod(shape))
+        elif int(np.prod(shape)) != self.n_features_in_ or (self.network == "conv" and shape != self.input_shape_):
+            raise ValueError(f"X has {int(np.prod(shape))} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input (samples of shape {shape} given, "
+                             f"{self.input_shape_} fitted)")
         Xf = X.astype(np.float32) / 255.0 if X.dtype == np.uint8 else X.astype(np.float32)
-        if not np.isfinite(Xf).all():
-            raise ValueError("input contains NaN or infinite values")
         if self.network == "conv":
             if Xf.ndim == 2:
-                raise ValueError(f"{type(self).__name__} needs images (N, H, W[, C]), got a feature matrix {X.shape}")
+                Xf = Xf[:, None, :]
             if Xf.ndim == 3:
                 Xf = Xf[:, :, :, None]
             Xf = Xf.transpose(0, 3, 1, 2)
@@ -94,9 +135,9 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         return batch_augmenter(gen, None if self.network == "conv" else (shape[1], shape[2], channels))
 
     # --- the loop ------------------------------------------------------------------------------------------------
-    def _validate_params(self):
-        if int(self.n_clusters) < 2:
-            raise ValueError(f"n_clusters must be at least 2, got {self.n_clusters}")
+    def _check_params(self):
+        if int(self.n_clusters) < 1:
+            raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters}")
         for name in ("batch_size", "update_interval", "maxiter"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
@@ -115,8 +156,8 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         import torch
 
-        self._validate_params()
-        X_t = self._prepare(X)
+        self._check_params()
+        X_t = self._prepare(X, fit=True)
         if len(X_t) < self.n_clusters:
             raise ValueError(f"n_clusters={self.n_clusters} exceeds the number of samples ({len(X_t)})")
         device = resolve_device(self.device)
@@ -200,8 +241,10 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
             self._after_step(state, x, idx)
             for k, v in parts.items():
                 running[k] = running.get(k, 0.0) + float(v.detach()) / self.update_interval
-        q = self._soft(net, X, state.centers)
+        z = encode(net, X)
+        q = soft_assignment(z, state.centers.detach(), getattr(self, "alpha", 1.0))
         self.labels_ = q.argmax(1).cpu().numpy().astype(np.int64)
+        self.embedding_, self.probabilities_ = z.cpu().numpy(), q.cpu().numpy()  # of the training data
         self._record(history, ite + 1, float((self.labels_ != state.labels).mean()), self.labels_, running, y,
                      external_scores)
         self.n_iter_ = ite + 1
@@ -237,6 +280,9 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         return soft_assignment(encode(net, X), centers.detach(), getattr(self, "alpha", 1.0))
 
     # --- after fit -----------------------------------------------------------------------------------------------
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "autoencoder_")  # DCN's parameter ``lambda_`` ends in "_": look for a fitted attribute
+
     def transform(self, X) -> np.ndarray:
         """The learned embedding z = f(x) (N, embedding_dim)."""
         check_is_fitted(self, "autoencoder_")

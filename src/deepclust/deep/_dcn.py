@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import os
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 
+from ..methods import register_method
 from ._base import DeepClusteringBase, TrainingState, store_params
 from ._formulas import kmeans_friendly_loss
 from ._networks import MLPAutoencoder
 
 
+@register_method("dcn", inputs=("pixels", "features"), family="deep",
+                 paper="Yang et al., ICML 2017")
 class DCN(DeepClusteringBase):
     """Deep Clustering Network: minimise reconstruction + λ/2 · ||f(x) − M s||², alternating (1) a gradient step on
     the network with assignments s and centres M fixed, (2) each sample's assignment to its nearest centre, and
     (3) each centre as a running mean, M_k ← M_k − (1/c_k)(M_k − f(x_i)), with c_k the count of samples it has
     absorbed (started at ``initial_count``).
 
-    Parameters are DEC's (without ``alpha``), plus ``lambda_`` (λ = 0.05, the paper's MNIST value) and
-    ``initial_count``. Clustering optimiser: Adam, lr 0.001. ``update_interval`` and ``tol`` are used for the
-    stopping rule and the history, as in DEC.
+    Parameters
+    ----------
+    hidden_dims : tuple of int, default=(500, 500, 2000)
+        Widths of the encoder's hidden layers (the decoder mirrors them).
+    embedding_dim : int, default=10
+        Size of the embedding the clusters live in.
+    lambda_ : float, default=0.05
+        Weight λ of the k-means-friendly loss (the paper's MNIST value).
+    initial_count : float, default=100
+        Count c_k each centre starts with in its running mean.
+
+    The training parameters are those of the shared loop (:class:`~deepclust.deep.DeepClusteringBase`). Clustering
+    optimiser: Adam, lr 0.001. ``update_interval`` and ``tol`` are used for the stopping rule and the history, as in
+    DEC.
 
     References
     ----------
@@ -28,10 +45,13 @@ class DCN(DeepClusteringBase):
 
     trainable_centers = False
 
-    def __init__(self, n_clusters=10, *, hidden_dims=(500, 500, 2000), embedding_dim=10, lambda_=0.05,
-                 initial_count=100, pretrain_epochs=200, pretrain_lr=1e-3, optimizer="adam", learning_rate=0.001,
-                 momentum=0.9, batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20,
-                 augment=False, autoencoder=None, device="auto", random_state=None, verbose=False):
+    def __init__(self, n_clusters: int = 10, *, hidden_dims: tuple[int, ...] = (500, 500, 2000),
+                 embedding_dim: int = 10, lambda_: float = 0.05, initial_count: float = 100,
+                 pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
+                 optimizer: Literal["sgd", "adam"] = "adam", learning_rate: float = 0.001, momentum: float = 0.9,
+                 batch_size: int = 256, maxiter: int = 20000, update_interval: int = 140, tol: float = 0.001,
+                 n_init: int = 20, augment: bool = False, autoencoder: str | os.PathLike | None = None,
+                 device: str = "auto", random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())
 
     def _build_network(self, input_shape):

@@ -3,13 +3,19 @@ GAPDCEC = DCEC with global average pooling on the last conv layer."""
 
 from __future__ import annotations
 
+import os
+from typing import Literal
+
 import torch.nn.functional as F
 
+from ..methods import register_method
 from ._base import DeepClusteringBase, TrainingState, store_params
 from ._formulas import kl_clustering_loss, soft_assignment, target_distribution
 from ._networks import ConvAutoencoder, MLPAutoencoder
 
 
+@register_method("dec", inputs=("pixels", "features"), family="deep",
+                 paper="Xie et al., ICML 2016")
 class DEC(DeepClusteringBase):
     """Deep Embedded Clustering.
 
@@ -21,34 +27,19 @@ class DEC(DeepClusteringBase):
     Parameters
     ----------
     n_clusters : int, default=10
-    hidden_dims : tuple, default=(500, 500, 2000)
+        Number of clusters.
+    hidden_dims : tuple of int, default=(500, 500, 2000)
+        Widths of the encoder's hidden layers (the decoder mirrors them).
     embedding_dim : int, default=10
+        Size of the embedding the clusters live in.
     alpha : float, default=1.0
         Degrees of freedom of the Student's t kernel.
-    pretrain_epochs : int, default=200
-        Autoencoder pretraining epochs (Adam, lr ``pretrain_lr``), as the Keras reference; the paper pretrains
-        layer-wise. Reduce it on a CPU and say so.
-    pretrain_lr : float, default=1e-3
     optimizer : {"sgd", "adam"}, default="sgd"
-    learning_rate : float, default=0.01
-    momentum : float, default=0.9
-        SGD with lr 0.01 and momentum 0.9 in the clustering stage, as the paper.
-    batch_size : int, default=256
-    maxiter : int, default=20000
-    update_interval : int, default=140
-    tol : float, default=0.001
-        Stop when fewer than this fraction of labels changed since the last target refresh (0.1 %).
-    n_init : int, default=20
-        k-means restarts for the initial centres.
-    augment : bool, default=False
-        DEC-DA (Guo et al. 2018): every training batch, in pretraining and in clustering, is shifted by up to 10 %
-        of the side and rotated by up to 10° at random; the targets still come from the clean images. Needs images
-        (N, H, W[, C]). Off by default, as the paper of each method.
-    autoencoder : path or None
-        A pretrained autoencoder saved by ``save_autoencoder`` (skips pretraining).
-    device : {"auto", "cpu", "cuda"}
-    random_state : int or None
-    verbose : bool
+        Optimiser of the clustering stage: SGD with lr 0.01 and momentum 0.9, as the paper.
+
+    The training parameters (``pretrain_epochs``, ``pretrain_lr``, ``learning_rate``, ``momentum``, ``batch_size``,
+    ``maxiter``, ``update_interval``, ``tol``, ``n_init``, ``augment``, ``autoencoder``, ``device``,
+    ``random_state``, ``verbose``) are those of the shared loop, :class:`~deepclust.deep.DeepClusteringBase`.
 
     Attributes
     ----------
@@ -68,10 +59,12 @@ class DEC(DeepClusteringBase):
     >>> labels = model.fit_predict(X)  # doctest: +SKIP
     """
 
-    def __init__(self, n_clusters=10, *, hidden_dims=(500, 500, 2000), embedding_dim=10, alpha=1.0,
-                 pretrain_epochs=200, pretrain_lr=1e-3, optimizer="sgd", learning_rate=0.01, momentum=0.9,
-                 batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20, augment=False,
-                 autoencoder=None, device="auto", random_state=None, verbose=False):
+    def __init__(self, n_clusters: int = 10, *, hidden_dims: tuple[int, ...] = (500, 500, 2000),
+                 embedding_dim: int = 10, alpha: float = 1.0, pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
+                 optimizer: Literal["sgd", "adam"] = "sgd", learning_rate: float = 0.01, momentum: float = 0.9,
+                 batch_size: int = 256, maxiter: int = 20000, update_interval: int = 140, tol: float = 0.001,
+                 n_init: int = 20, augment: bool = False, autoencoder: str | os.PathLike | None = None,
+                 device: str = "auto", random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())
 
     def _build_network(self, input_shape):
@@ -88,21 +81,30 @@ class DEC(DeepClusteringBase):
         return {"loss": loss_c, "loss_clustering": loss_c}
 
 
+@register_method("idec", inputs=("pixels", "features"), family="deep",
+                 paper="Guo et al., IJCAI 2017")
 class IDEC(DEC):
     """Improved DEC: DEC that keeps the decoder and minimises L_r + γ·L_c, so the embedding keeps the local
     structure of the data (γ = 0.1; Adam, lr 0.001, as the reference code for MNIST).
 
-    Parameters are DEC's plus ``gamma`` (weight of the clustering loss).
+    Parameters
+    ----------
+    gamma : float, default=0.1
+        Weight γ of the clustering loss against the reconstruction loss.
+
+    The other parameters are DEC's.
 
     References
     ----------
     X. Guo, L. Gao, X. Liu, J. Yin. Improved Deep Embedded Clustering with Local Structure Preservation. IJCAI 2017.
     """
 
-    def __init__(self, n_clusters=10, *, hidden_dims=(500, 500, 2000), embedding_dim=10, alpha=1.0, gamma=0.1,
-                 pretrain_epochs=200, pretrain_lr=1e-3, optimizer="adam", learning_rate=0.001, momentum=0.9,
-                 batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20, augment=False,
-                 autoencoder=None, device="auto", random_state=None, verbose=False):
+    def __init__(self, n_clusters: int = 10, *, hidden_dims: tuple[int, ...] = (500, 500, 2000),
+                 embedding_dim: int = 10, alpha: float = 1.0, gamma: float = 0.1, pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
+                 optimizer: Literal["sgd", "adam"] = "adam", learning_rate: float = 0.001, momentum: float = 0.9,
+                 batch_size: int = 256, maxiter: int = 20000, update_interval: int = 140, tol: float = 0.001,
+                 n_init: int = 20, augment: bool = False, autoencoder: str | os.PathLike | None = None,
+                 device: str = "auto", random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())
 
     def _batch_loss(self, state: TrainingState, x, idx) -> dict:
@@ -112,12 +114,19 @@ class IDEC(DEC):
         return {"loss": loss_r + self.gamma * loss_c, "loss_reconstruction": loss_r, "loss_clustering": loss_c}
 
 
+@register_method("dcec", inputs=("pixels",), family="deep",
+                 paper="Guo et al., ICONIP 2017")
 class DCEC(IDEC):
     """Deep Convolutional Embedded Clustering: IDEC's loss on a convolutional autoencoder
     conv(32,5×5,s2) → conv(64,5×5,s2) → conv(128,3×3,s2) → flatten → dense(10), mirrored decoder.
 
-    Parameters are IDEC's, with ``filters`` (default (32, 64, 128)) in place of ``hidden_dims``. Input: images
-    (N, H, W[, C]).
+    Parameters
+    ----------
+    filters : tuple of int, default=(32, 64, 128)
+        Channels of the three convolutions (in place of IDEC's ``hidden_dims``).
+
+    The other parameters are IDEC's. Input: images (N, H, W[, C]); a 2-D matrix (N, D) is taken as N one-row
+    images (1-D signals).
 
     References
     ----------
@@ -127,16 +136,20 @@ class DCEC(IDEC):
     network = "conv"
     global_pool = False
 
-    def __init__(self, n_clusters=10, *, filters=(32, 64, 128), embedding_dim=10, alpha=1.0, gamma=0.1,
-                 pretrain_epochs=200, pretrain_lr=1e-3, optimizer="adam", learning_rate=0.001, momentum=0.9,
-                 batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20, augment=False,
-                 autoencoder=None, device="auto", random_state=None, verbose=False):
+    def __init__(self, n_clusters: int = 10, *, filters: tuple[int, ...] = (32, 64, 128), embedding_dim: int = 10,
+                 alpha: float = 1.0, gamma: float = 0.1, pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
+                 optimizer: Literal["sgd", "adam"] = "adam", learning_rate: float = 0.001, momentum: float = 0.9,
+                 batch_size: int = 256, maxiter: int = 20000, update_interval: int = 140, tol: float = 0.001,
+                 n_init: int = 20, augment: bool = False, autoencoder: str | os.PathLike | None = None,
+                 device: str = "auto", random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())
 
     def _build_network(self, input_shape):
         return ConvAutoencoder(input_shape, tuple(self.filters), self.embedding_dim, global_pool=self.global_pool)
 
 
+@register_method("gapdcec", inputs=("pixels",), family="deep",
+                 paper="Kolla & VenuGopal 2018")
 class GAPDCEC(DCEC):
     """DCEC with global average pooling over the last convolutional feature maps instead of flattening, then the
     10-unit embedding: far fewer weights in the embedding layer and features that do not depend on position.
@@ -149,8 +162,10 @@ class GAPDCEC(DCEC):
 
     global_pool = True
 
-    def __init__(self, n_clusters=10, *, filters=(32, 64, 128), embedding_dim=10, alpha=1.0, gamma=0.1,
-                 pretrain_epochs=200, pretrain_lr=1e-3, optimizer="sgd", learning_rate=0.01, momentum=0.9,
-                 batch_size=256, maxiter=20000, update_interval=140, tol=0.001, n_init=20, augment=False,
-                 autoencoder=None, device="auto", random_state=None, verbose=False):
+    def __init__(self, n_clusters: int = 10, *, filters: tuple[int, ...] = (32, 64, 128), embedding_dim: int = 10,
+                 alpha: float = 1.0, gamma: float = 0.1, pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
+                 optimizer: Literal["sgd", "adam"] = "sgd", learning_rate: float = 0.01, momentum: float = 0.9,
+                 batch_size: int = 256, maxiter: int = 20000, update_interval: int = 140, tol: float = 0.001,
+                 n_init: int = 20, augment: bool = False, autoencoder: str | os.PathLike | None = None,
+                 device: str = "auto", random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())

@@ -57,8 +57,10 @@ class ConvAutoencoder(nn.Module):
         self.config = {"kind": "conv", "input_shape": list(input_shape), "filters": list(filters),
                        "embedding_dim": embedding_dim, "global_pool": global_pool}
         f1, f2, f3 = filters
-        # conv3 uses 'valid' padding unless the side is a multiple of 8, as in the reference (28 → 14 → 7 → 3)
-        pad3 = 1 if h % 8 == 0 and w % 8 == 0 else 0
+        # conv3 uses 'valid' padding unless the side is a multiple of 8, as in the reference (28 → 14 → 7 → 3), or
+        # the maps are too small for it (one-row images, 1-D signals)
+        small = min(-(-h // 4), -(-w // 4)) < 3
+        pad3 = 1 if (h % 8 == 0 and w % 8 == 0) or small else 0
         self.convs = nn.Sequential(nn.Conv2d(c, f1, 5, 2, 2), nn.ReLU(), nn.Conv2d(f1, f2, 5, 2, 2), nn.ReLU(),
                                    nn.Conv2d(f2, f3, 3, 2, pad3), nn.ReLU())
         with torch.no_grad():

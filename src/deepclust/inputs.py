@@ -1,0 +1,213 @@
+"""What a method consumes, prepared from an image source: each registered method names one of these input kinds
+(``MethodSpec.inputs``) and the pipeline calls its preparer without knowing which method it runs.
+
+- ``features``: the CNN features of one extractor at one layer (through the feature cache);
+- ``views``: several feature matrices of the same images (CNN layers, pixels, HOG), optionally with augmented copies;
+- ``pixels``: the images themselves as uint8 (N, S, S[, C]), for methods that train a network on them.
+
+A new kind of input (known + unknown images for transfer methods) is one more preparer in ``INPUTS``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._progress import track
+from .datasets import ImageFolder, SkippedFile, iter_folder_batches
+from .features import (HANDCRAFTED_VIEWS, augmented_copies, auto_input_size, create_extractor, extract_features,
+                       get_extractor_spec, handcrafted_features, list_extractors)
+
+DEFAULT_VIEWS = ("efficientnet_lite0:pool", "efficientnet_lite0:stage4", "pixels")
+
+
+@dataclass
+class InputSettings:
+    """How to prepare a method's input. ``None`` means the input kind's default (see each field)."""
+
+    extractor: str | None = None  # features, views: default "efficientnet_lite0"
+    layer: str | None = None  # features: default the extractor's default layer
+    weights: object = None  # features, views (the views of ``extractor``): a local weights file
+    input_size: int | None = None  # features, views: default from the images' size
+    image_size: int | None = None  # pixels, views (pixels/hog of folders): default 28
+    grayscale: bool | None = None  # pixels: default True
+    views: tuple[str, ...] | None = None  # views: default DEFAULT_VIEWS
+    augmentations: int | None = None  # views: augmented copies, default 0
+    augment_flip: bool | None = None  # views: mirror the copies, default True
+    batch_size: int = 64
+    device: str = "auto"
+    cache_dir: object = None
+    use_cache: bool = True
+    num_workers: int | None = None
+    verbose: bool = True
+
+
+#: The settings each input kind reads; a setting given for another kind is an error.
+INPUT_SETTINGS = {
+    "features": ("extractor", "layer", "weights", "input_size"),
+    "pixels": ("image_size", "grayscale"),
+    "views": ("views", "extractor", "weights", "input_size", "image_size", "augmentations", "augment_flip"),
+}
+
+
+@dataclass
+class PreparedInput:
+    """A method's input: ``X`` for ``fit`` (and ``fit_kwargs``), the source indices of its rows, the images that could
+    not be read, what to record in run.json (``params``, ``extraction``) and the time each step took."""
+
+    X: object
+    indices: np.ndarray
+    failed: list[SkippedFile]
+    params: dict = field(default_factory=dict)
+    fit_kwargs: dict = field(default_factory=dict)
+    extraction: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+
+def check_settings(kind: str, settings: InputSettings, method: str) -> None:
+    """Refuse settings that the input kind does not read (they would be ignored without a word)."""
+    if kind not in INPUTS:
+        raise ValueError(f"unknown input {kind!r}; inputs: {', '.join(INPUTS)}")
+    ignored = [name for kind_, names in INPUT_SETTINGS.items() if kind_ != kind for name in names
+               if name not in INPUT_SETTINGS[kind] and getattr(settings, name) is not None]
+    if ignored:
+        names = sorted(set(ignored))
+        raise ValueError(f"{', '.join(names)} {'does' if len(names) == 1 else 'do'} not apply to method {method} "
+                         f"on {kind}, which reads {', '.join(INPUT_SETTINGS[kind])}")
+
+
+def prepare_features(source, settings: InputSettings, typical_size: int) -> PreparedInput:
+    """CNN features of one extractor and layer, through the feature cache."""
+    extractor = settings.extractor or "efficientnet_lite0"
+    t = time.perf_counter()
+    spec = get_extractor_spec(extractor)
+    size = int(settings.input_size) if settings.input_size else auto_input_size(spec, typical_size)
+    model = create_extractor(extractor, settings.layer, settings.weights, settings.device, size)
+    timings = {"load_model": time.perf_counter() - t}
+    feats = extract_features(source, model, batch_size=settings.batch_size, cache_dir=settings.cache_dir,
+                             use_cache=settings.use_cache, num_workers=settings.num_workers, verbose=settings.verbose)
+    timings["extract"] = feats.seconds if not feats.from_cache else 0.0
+    params = dict(extractor=extractor, layer=model.layer, input_size=size,
+                  weights=str(settings.weights) if settings.weights else spec.weights_source, device=model.device,
+                  batch_size=settings.batch_size)
+    extraction = dict(images_per_s=feats.images_per_second if not feats.from_cache else None,
+                      from_cache=feats.from_cache, cache_file=str(feats.cache_path) if feats.cache_path else None)
+    return PreparedInput(np.asarray(feats.features, dtype=np.float32), feats.indices, feats.failed, params,
+                         extraction=extraction, timings=timings)
+
+
+def prepare_pixels(source, settings: InputSettings, typical_size: int) -> PreparedInput:
+    """The images as uint8: arrays as given, folders decoded at ``image_size``, grey unless ``grayscale=False``."""
+    grayscale = True if settings.grayscale is None else bool(settings.grayscale)
+    t = time.perf_counter()
+    X, indices, failed = load_pixels(source, settings.image_size or 28, grayscale, settings.batch_size,
+                                     settings.num_workers, settings.verbose)
+    params = dict(image_size=int(X.shape[1]), grayscale=bool(X.ndim == 3 or X.shape[-1] == 1))
+    return PreparedInput(X, indices, failed, params, timings={"load_images": time.perf_counter() - t})
+
+
+def prepare_views(source, settings: InputSettings, typical_size: int) -> PreparedInput:
+    """One feature matrix per view, and the same views of ``augmentations`` fixed copies (passed to ``fit`` as
+    ``augmented``; fixed so that their features are cached once for every seed)."""
+    views = tuple(settings.views) if settings.views else DEFAULT_VIEWS
+    n_copies = int(settings.augmentations or 0)
+    flip = True if settings.augment_flip is None else bool(settings.augment_flip)
+    timings: dict[str, float] = {}
+    X, indices, failed, view_info, grey = extract_view_arrays(source, views, settings, typical_size, timings)
+    augmented = []
+    for augment in augmented_copies(n_copies, seed=0, flip=flip):
+        A, idx, _, _, grey = extract_view_arrays(source, views, settings, typical_size, timings, augment=augment, grey=grey)
+        if not np.array_equal(idx, indices):  # the same files fail for every copy; guard all the same
+            raise RuntimeError("an augmented copy could not read the same images as the original")
+        augmented.append(A)
+    params = dict(views=list(views), view_details=view_info, image_size=settings.image_size or 28,
+                  augmentations=n_copies, augment_flip=flip)
+    return PreparedInput(X, indices, failed, params, fit_kwargs={"augmented": augmented}, timings=timings)
+
+
+INPUTS = {"features": prepare_features, "pixels": prepare_pixels, "views": prepare_views}
+
+
+def extract_view_arrays(source, views, settings: InputSettings, typical_size: int, timings: dict, *, augment=None,
+                   grey=None):
+    """One feature matrix per view, on the images that every view could read. The CNN views of one extractor are
+    extracted together (one forward pass for all their layers where the backbone allows) through the feature cache
+    (``settings.weights`` applies to the views of ``settings.extractor``); hand-crafted views are computed from grey
+    images (folders: resized to ``image_size``; pass ``grey`` to reuse them). ``augment``: the views of an augmented
+    copy instead."""
+    if not views:
+        raise ValueError("the views input needs at least one view")
+    layers: dict[str, list[str]] = {}  # extractor → its views' layers, in the views' order
+    keys = []  # each view as "EXTRACTOR:LAYER" (default layer filled in) or a hand-crafted name
+    for view in views:  # every name checked before any long extraction starts
+        if view in HANDCRAFTED_VIEWS:
+            keys.append(view)
+            continue
+        name, _, layer = view.partition(":")
+        if name not in list_extractors():
+            raise ValueError(f"unknown view {view!r}: use EXTRACTOR[:LAYER] ({', '.join(list_extractors())}) or one "
+                             f"of {', '.join(HANDCRAFTED_VIEWS)}")
+        spec = get_extractor_spec(name)
+        layer = layer or spec.default_layer
+        if layer not in spec.layers:
+            raise ValueError(f"{name} has no layer {layer!r}; layers: {', '.join(spec.layers)}")
+        if layer not in layers.setdefault(name, []):
+            layers[name].append(layer)
+        keys.append(f"{name}:{layer}")
+    copy = f" (augmented copy {augment.copy + 1})" if augment is not None else ""
+    found = {}  # view → (features, indices, failed, info)
+    for name, wanted in layers.items():
+        t = time.perf_counter()
+        spec = get_extractor_spec(name)
+        size = int(settings.input_size) if settings.input_size else auto_input_size(spec, typical_size)
+        weights = settings.weights if name == settings.extractor else None
+        model = create_extractor(name, "+".join(wanted), weights, settings.device, size)
+        feats = extract_features(source, model, batch_size=settings.batch_size, cache_dir=settings.cache_dir,
+                                 use_cache=settings.use_cache, num_workers=settings.num_workers, augment=augment,
+                                 verbose=settings.verbose)
+        features = np.asarray(feats.features, dtype=np.float32)  # read the cache once, then split by layer
+        edges = np.cumsum([0] + [spec.layers[layer] for layer in wanted])
+        for layer, a, b in zip(wanted, edges[:-1], edges[1:]):
+            info = {"extractor": name, "layer": layer, "input_size": size, "from_cache": feats.from_cache}
+            found[f"{name}:{layer}"] = (features[:, a:b], feats.indices, feats.failed, info)
+        timings[f"views {name}:{model.layer}{copy}"] = time.perf_counter() - t
+    for view in keys:
+        if view not in found:  # a hand-crafted view
+            t = time.perf_counter()
+            if grey is None:
+                grey = load_pixels(source, settings.image_size or 28, True, settings.batch_size, settings.num_workers,
+                                   settings.verbose)
+            images, idx, fails = grey
+            if augment is not None:
+                images = augment(images, idx)
+            found[view] = (handcrafted_features(view, images, verbose=settings.verbose), idx, fails, {})
+            timings[f"view {view}{copy}"] = time.perf_counter() - t
+    parts = [found[key] for key in keys]
+    common = parts[0][1]
+    for _, idx, _, _ in parts[1:]:
+        common = np.intersect1d(common, idx)
+    arrays = [a[np.searchsorted(idx, common)] for a, idx, _, _ in parts]
+    failed = {f.path: f for _, _, fails, _ in parts for f in fails}
+    info = [{"view": view, **extra} for view, (_, _, _, extra) in zip(views, parts)]
+    return arrays, common, list(failed.values()), info, grey
+
+
+def load_pixels(source, image_size: int, grayscale: bool, batch_size: int, num_workers, verbose):
+    """The images as one uint8 array (N, S, S, C): arrays as given, folders decoded at ``image_size`` (small: a deep
+    method's input is a few KB per image). Returns the images, their source indices and the files that failed."""
+    if not isinstance(source, ImageFolder):
+        return source, np.arange(len(source)), []
+    X = np.zeros((len(source), image_size, image_size, 1 if grayscale else 3), np.uint8)
+    ok = np.zeros(len(source), bool)
+    failed = []
+    for batch in track(iter_folder_batches(source, image_size, batch_size, num_workers), total=len(source),
+                       description="loading images", verbose=verbose):
+        if len(batch.indices):
+            imgs = batch.images
+            if grayscale:  # ITU-R 601 luma
+                imgs = np.round(imgs @ np.array([0.299, 0.587, 0.114]))[..., None].astype(np.uint8)
+            X[batch.indices], ok[batch.indices] = imgs, True
+        failed += [SkippedFile(source.paths[i], reason) for i, reason in batch.failed]
+    indices = np.flatnonzero(ok)
+    return X[indices], indices, failed

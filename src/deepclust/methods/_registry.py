@@ -1,0 +1,158 @@
+"""The method registry: every clustering method is an estimator class with one ``@register_method`` line.
+
+The entry says what the pipeline needs to know and nothing else: the method's name, the paper it follows, what it
+consumes (CNN features of one extractor, several views, or the images' pixels; see :mod:`deepclust.inputs`), and which
+fitted attribute is the space its clusters live in. Its options are the estimator's own ``__init__`` parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._options import MethodOption, MethodOptionError, options_of
+
+#: Parameters every method gets from the pipeline, not from the user's method options.
+COMMON_PARAMETERS = ("n_clusters", "random_state", "device", "verbose")
+
+_METHODS: dict[str, MethodSpec] = {}
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A registered method.
+
+    Attributes
+    ----------
+    name : the name users give (``--method NAME``).
+    estimator : the estimator class; its ``__init__`` declares the options.
+    inputs : what the method consumes, the default first (``"features"``, ``"views"``, ``"pixels"``).
+    family : a word to group methods in listings (``"classical"``, ``"deep"``, ``"heads"``).
+    paper : the publication the method follows.
+    fixed : estimator parameters the name fixes (``kmeans`` is ``FeatureClustering(algorithm="kmeans")``).
+    aliases : other names of options on the command line (``heads`` for ``n_heads``).
+    embedding : the fitted attribute holding the space the clusters live in (distances, confidence, maps).
+    chooses_k : whether ``n_clusters=None`` lets the method choose k.
+    """
+
+    name: str
+    estimator: type
+    inputs: tuple[str, ...]
+    family: str
+    paper: str
+    fixed: dict = field(default_factory=dict)
+    aliases: dict = field(default_factory=dict)
+    embedding: str = "embedding_"
+    chooses_k: bool = False
+
+    @property
+    def summary(self) -> str:
+        """The first line of the estimator's docstring."""
+        return (self.estimator.__doc__ or "").strip().splitlines()[0].strip()
+
+    @property
+    def options(self) -> list[MethodOption]:
+        return options_of(self.estimator, skip=COMMON_PARAMETERS + tuple(self.fixed))
+
+    def option(self, name: str) -> MethodOption:
+        """The option called ``name`` (or one of its aliases); a clear error listing the options otherwise."""
+        name = self.aliases.get(name, name)
+        for option in self.options:
+            if option.name == name:
+                return option
+        raise MethodOptionError(f"method {self.name} has no option {name!r}; its options: "
+                                f"{', '.join(o.name for o in self.options) or 'none'}")
+
+    def check_options(self, options: dict) -> dict:
+        """Options given from Python, each checked against its type hint (aliases resolved)."""
+        return {self.option(k).name: self.option(k).check(v) for k, v in options.items()}
+
+    def build(self, n_clusters=None, *, random_state=0, device="auto", verbose=False, **options):
+        """A new, unfitted estimator with the common parameters it takes and the given options."""
+        if n_clusters is None and not self.chooses_k:
+            raise ValueError(f"{self.name} needs the number of clusters (n_clusters, -k)")
+        common = {"n_clusters": n_clusters, "random_state": random_state, "device": device, "verbose": verbose}
+        takes = self.estimator().get_params()
+        params = {k: v for k, v in common.items() if k in takes}
+        return self.estimator(**params, **self.fixed, **self.check_options(options))
+
+
+@dataclass
+class FittedClustering:
+    """What every fitted method gives the pipeline, whatever the method.
+
+    ``embedding`` (N, d) is the space the clusters live in; ``centers`` (k, d) their centres there (for methods whose
+    embedding is cluster probabilities: the corners of the simplex); ``confidence`` (N,) the largest cluster
+    probability where the method has them, else the margin ``1 - d1/d2`` between the two nearest centres.
+    """
+
+    labels: np.ndarray
+    embedding: np.ndarray
+    centers: np.ndarray
+    confidence: np.ndarray
+    history: dict | None = None
+    k_selection: dict | None = None
+
+    @classmethod
+    def of(cls, spec: MethodSpec, estimator) -> FittedClustering:
+        labels = np.asarray(estimator.labels_, dtype=np.int64)
+        embedding = np.asarray(getattr(estimator, spec.embedding))
+        centers = getattr(estimator, "cluster_centers_", None)
+        if centers is None:
+            centers = np.eye(embedding.shape[1], dtype=np.float32)
+        probabilities = getattr(estimator, "probabilities_", None)
+        confidence = probabilities.max(1) if probabilities is not None else margin(embedding, centers)
+        history = None
+        if getattr(estimator, "history_", None) is not None:
+            history = {"clustering": estimator.history_, "pretraining": getattr(estimator, "pretrain_history_", None)}
+        selection = getattr(estimator, "k_selection_", None)
+        return cls(labels, embedding, np.asarray(centers), confidence, history,
+                   selection.to_dict() if selection is not None else None)
+
+
+def margin(embedding: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """``1 - d1/d2`` per sample, with d1, d2 the distances to its nearest and second-nearest centre."""
+    if len(centers) < 2:
+        return np.ones(len(embedding))
+    d = np.sqrt(((embedding[:, None, :] - centers[None, :, :]) ** 2).sum(-1))
+    d.sort(axis=1)
+    return 1.0 - d[:, 0] / np.maximum(d[:, 1], 1e-12)
+
+
+def register_method(name: str, *, inputs: tuple[str, ...], family: str, paper: str, fixed: dict | None = None,
+                    aliases: dict | None = None, embedding: str = "embedding_", chooses_k: bool = False):
+    """Class decorator: register the estimator as method ``name`` (stack it to register one class under several
+    names with different ``fixed`` parameters). A name registered twice is an error."""
+
+    def decorate(cls):
+        if name in _METHODS:
+            raise ValueError(f"a method named {name!r} is already registered ({_METHODS[name].estimator.__name__})")
+        _METHODS[name] = MethodSpec(name, cls, tuple(inputs), family, paper, dict(fixed or {}), dict(aliases or {}),
+                                    embedding, chooses_k)
+        return cls
+
+    return decorate
+
+
+def unregister_method(name: str) -> None:
+    """Remove a method (for tests and plug-ins that replace one)."""
+    _METHODS.pop(name, None)
+
+
+def _load_builtin_methods() -> None:
+    """The builtin methods register themselves when their packages are imported."""
+    from .. import cluster, deep  # noqa: F401
+
+
+def list_methods() -> list[str]:
+    """Names of the registered methods, in registration order."""
+    _load_builtin_methods()
+    return list(_METHODS)
+
+
+def get_method(name: str) -> MethodSpec:
+    """The registered method ``name``; a clear error listing the methods otherwise."""
+    _load_builtin_methods()
+    if name not in _METHODS:
+        raise ValueError(f"unknown method {name!r}; methods: {', '.join(_METHODS)} (see `deepclust methods`)")
+    return _METHODS[name]
