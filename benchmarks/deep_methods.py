@@ -35,10 +35,10 @@ PUBLISHED = {  # (ACC, NMI) from the papers, on MNIST-full unless the data set i
 
 
 def run_one(name, X, y, seed, args, ae_dir: Path) -> dict:
-    from deepclust.deep import DEEP_METHODS
+    from deepclust.methods import get_method
     from deepclust.metrics import external_scores
 
-    cls = DEEP_METHODS[name]
+    cls = get_method(name).estimator
     shared = {"dec": "mlp", "idec": "mlp", "dcn": "mlp", "dcec": "dcec", "gapdcec": "gapdcec"}[name]
     ae_path = ae_dir / f"{shared}_{seed}_e{args.pretrain_epochs}{'_da' if args.augment else ''}.pt"
     params = dict(pretrain_epochs=args.pretrain_epochs, maxiter=args.maxiter, augment=args.augment,
@@ -132,7 +132,7 @@ def _table(results, args, command) -> str:
              "| data set | method | seeds | ACC | NMI | ARI | wall s (mean) | published ACC / NMI |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for (dataset, method), rs in group_rows(results).items():
-        def ms(key):
+        def ms(key, rs=rs):
             return mean_std(rs, key)
         paper_method = method.split(" ")[0].removesuffix("-DA")  # "GAPDCEC-DA (adam, lr 0.001)" -> "GAPDCEC"
         pub = PUBLISHED.get(("fashion-mnist" if dataset == "fashion-mnist" else "mnist", paper_method))

@@ -143,10 +143,13 @@ CASES = {"pixels": case_pixels, "pipeline": case_pipeline, "throughput": case_th
 
 
 def _table(results: list[dict]) -> str:
-    lines = ["| case | n | ACC | NMI | ARI | wall s (per stage) | extract img/s | bare model img/s | ratio | peak RSS MB |",
+    lines = ["| case | n | ACC | NMI | ARI | wall s (per stage) | extract img/s | bare model img/s | ratio "
+             "| peak RSS MB |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
-        f = (lambda k: f"{r[k]:.3f}" if k in r else "—")
+        def f(k, r=r):
+            return f"{r[k]:.3f}" if k in r else "—"
+
         stages = r.get("timings_s")
         wall = (f"{stages['total']:.0f} ({', '.join(f'{k} {v:.0f}' for k, v in stages.items() if k != 'total')})"
                 if stages else "—")

@@ -58,11 +58,11 @@ def main():
     from deepclust import cluster_images, extract_views, load_dataset
     from deepclust.cluster import SCAN
     from deepclust.features import augmented_copies
+    from deepclust.inputs import DEFAULT_VIEWS
     from deepclust.metrics import external_scores
-    from deepclust.pipeline import BEST_AUGMENTATIONS, DEFAULT_VIEWS
 
     views = tuple(args.views.split(",")) if args.views else DEFAULT_VIEWS
-    n_copies = BEST_AUGMENTATIONS if args.augmentations is None else args.augmentations
+    n_copies = args.augmentations or 0  # the views input makes no copies unless asked
     flip = not args.no_flip
     command = "python benchmarks/scan_heads.py " + " ".join(sys.argv[1:])
     started, results = time.time(), []
@@ -117,7 +117,7 @@ def _table(results, views, n_copies, flip, command) -> str:
              "| data set | method | seeds | ACC | NMI | ARI | wall s (mean) | chosen head vs median / best head ACC | "
              "anchors (ACC / NMI) |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for (dataset, method), rs in group_rows(results).items():
-        def ms(key):
+        def ms(key, rs=rs):
             return mean_std(rs, key)
         heads = "—"
         if "head_acc" in rs[0]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 import pytest
 from typer.testing import CliRunner
@@ -26,7 +27,7 @@ def test_help_lists_commands():
     """`deepclust --help` names every command."""
     result = _invoke("--help")
     assert result.exit_code == 0
-    for command in ("cluster", "evaluate", "datasets", "extractors"):
+    for command in ("cluster", "evaluate", "datasets", "extractors", "methods"):
         assert command in result.output
 
 
@@ -46,6 +47,10 @@ def test_cluster_folder_end_to_end(shapes_folder, tmp_path, run_args):
     assert len(rows) == 30 and {"path", "cluster", "distance", "confidence"} <= set(rows[0])
     assert all((shapes_folder / r["path"]).is_file() for r in rows)
     assert sorted(p.name for p in (out / "figures").iterdir()) == [f"cluster_{c:03d}.png" for c in range(3)]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out.stat().st_mode & 0o777) == 0o777 & ~umask  # the modes of any new folder and file, not 0700/0600
+    assert ((out / "run.json").stat().st_mode & 0o777) == 0o666 & ~umask
 
     result = _invoke("evaluate", out)
     assert result.exit_code == 0, result.output
@@ -136,9 +141,8 @@ def test_deep_method_on_a_folder_resizes_images(shapes_folder, tmp_path):
     the optimiser asked for, and still lists the bad files."""
     out = tmp_path / "dcec"
     result = _invoke("cluster", shapes_folder, "--method", "dcec", "-k", 3, "--image-size", 16,
-                     "--pretrain-epochs", 5, "--maxiter", 30, "--update-interval", 10, "--augment", "--optimizer", "adam",
-                     "--learning-rate", 0.002, "--out", out,
-                     "--quiet", "--workers", 0)
+                     "--pretrain-epochs", 5, "--maxiter", 30, "--update-interval", 10, "--augment",
+                     "--optimizer", "adam", "--learning-rate", 0.002, "--out", out, "--quiet", "--workers", 0)
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
     assert info["parameters"]["image_size"] == 16 and info["parameters"]["grayscale"] is True
@@ -162,15 +166,16 @@ def test_best_method_on_a_dataset_joins_views(tmp_path):
     the run folder records the views, every head's label-free loss, the self-labelling, and probabilities as
     confidence."""
     out = tmp_path / "best"
-    result = _invoke("cluster", "--dataset", "digits", "--limit", 500, "--method", "best", "-k", 10, "--view", "pixels",
-                     "--view", "hog", "--heads", 4, "--epochs", 400, "--augmentations", 2, "--no-flip", "--out", out, "--quiet")
+    result = _invoke("cluster", "--dataset", "digits", "--limit", 500, "--method", "best", "-k", 10,
+                     "--view", "pixels", "--view", "hog", "--heads", 4, "--epochs", 400, "--augmentations", 2,
+                     "--no-flip", "--out", out, "--quiet")
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
     assert info["parameters"]["views"] == ["pixels", "hog"] and info["parameters"]["n_heads"] == 4
     assert info["metrics"]["acc"] > 0.7  # far above chance; quality is tested in tests/cluster/test_scan.py
     training = json.loads((out / "training.json").read_text())
-    losses = training["head_losses"]
-    assert len(losses) == 4 and training["head"] == losses.index(min(losses))
+    losses = training["clustering"]["head_losses"]
+    assert len(losses) == 4 and training["clustering"]["head"] == losses.index(min(losses))
     assert info["parameters"]["augmentations"] == 2 and training["clustering"]["self_label"]["confident"]
     assert info["parameters"]["augment_flip"] is False  # digits: shifted copies, never mirrored
     with open(out / "assignments.csv") as f:

@@ -5,8 +5,7 @@ __version__ = "0.1.0"
 from .cluster import SCAN, FeatureClustering  # noqa: E402
 from .datasets import list_datasets, load_dataset, scan_folder  # noqa: E402
 from .features import ImageFeatures, create_extractor, extract_features, list_extractors  # noqa: E402
-from .metrics import (ari_score, clustering_accuracy_score, evaluate_clustering, nmi_score,  # noqa: E402
-                      purity_score)
+from .metrics import ari_score, clustering_accuracy_score, evaluate_clustering, nmi_score, purity_score  # noqa: E402
 from .pipeline import ClusterRun, cluster_images, extract_views  # noqa: E402
 
 __all__ = ["SCAN", "ClusterRun", "FeatureClustering", "ImageFeatures", "__version__", "ari_score", "cluster_images",

@@ -8,15 +8,24 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def track(iterable: Iterable[T], *, total: int | None = None, description: str = "", verbose: bool = True) -> Iterator[T]:
+def track(iterable: Iterable[T], *, total: int | None = None, description: str = "",
+          verbose: bool = True) -> Iterator[T]:
     """Iterate over ``iterable`` with a rich progress bar on stderr (no bar when ``verbose`` is false)."""
     if not verbose:
         yield from iterable
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
         task = progress.add_task(description, total=total)
         for item in iterable:

@@ -6,7 +6,7 @@ import csv
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -71,34 +71,61 @@ _INPUT, _RUN = "Input (what the method consumes)", "Run"
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, epilog=_METHOD_OPTIONS_HELP)
 def cluster(
     ctx: typer.Context,
-    folder: Annotated[Optional[Path], typer.Argument(help="Folder of images (searched recursively).")] = None,
-    dataset: Annotated[Optional[str], typer.Option(help="A builtin data set instead of a folder (see `deepclust datasets`).")] = None,
+    folder: Annotated[Path | None, typer.Argument(help="Folder of images (searched recursively).")] = None,
+    dataset: Annotated[str | None, typer.Option(
+        help="A builtin data set instead of a folder (see `deepclust datasets`).")] = None,
     split: Annotated[Split, typer.Option(help="Split of an IDX data set.")] = Split.all,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the data set's files.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Folder with the data set's files.")] = None,
     download: Annotated[bool, typer.Option(help="Download the data set when it is not on disk.")] = False,
-    limit: Annotated[Optional[int], typer.Option(help="Use only the first N images of the data set.")] = None,
-    n_clusters: Annotated[Optional[int], typer.Option("--n-clusters", "-k", help="Number of clusters; chosen by the silhouette when omitted (kmeans, agglomerative).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N images of the data set.")] = None,
+    n_clusters: Annotated[int | None, typer.Option(
+        "--n-clusters", "-k", help="Number of clusters; chosen by the silhouette when omitted (kmeans, "
+             "agglomerative).")] = None,
     method: Annotated[str, typer.Option(help="Clustering method (see `deepclust methods`).")] = "kmeans",
-    option: Annotated[Optional[list[str]], typer.Option("--option", "-o", help="A method option NAME=VALUE (repeat; see `deepclust methods METHOD`).")] = None,
-    input: Annotated[Optional[str], typer.Option("--input", "--deep-input", help="What the method consumes when it can take several: pixels or features (dec/idec/dcn).", rich_help_panel=_INPUT)] = None,
-    extractor: Annotated[Optional[str], typer.Option(help="features/views: feature extractor (see `deepclust extractors`; default efficientnet_lite0).", rich_help_panel=_INPUT)] = None,
-    layer: Annotated[Optional[str], typer.Option(help="features: extractor layer; default from the extractor.", rich_help_panel=_INPUT)] = None,
-    weights: Annotated[Optional[Path], typer.Option(help="features/views: local weights file for the extractor.", rich_help_panel=_INPUT)] = None,
-    input_size: Annotated[Optional[int], typer.Option(help="features/views: input side in pixels; default from the images' size.", rich_help_panel=_INPUT)] = None,
-    image_size: Annotated[Optional[int], typer.Option(help="pixels (and the pixels/hog views) of a folder: resize images to this side (28).", rich_help_panel=_INPUT)] = None,
-    color: Annotated[Optional[Color], typer.Option(help="pixels of a folder: gray (default) or rgb input.", rich_help_panel=_INPUT)] = None,
-    view: Annotated[Optional[list[str]], typer.Option(help="views: a view to join: EXTRACTOR:LAYER, pixels or hog (repeat; default: see README).", rich_help_panel=_INPUT)] = None,
-    augmentations: Annotated[Optional[int], typer.Option(help="views: augmented copies (shifted; mirrored unless --no-flip) of every image; each costs one more extraction (default 0; see README).", rich_help_panel=_INPUT)] = None,
-    flip: Annotated[Optional[bool], typer.Option("--flip/--no-flip", help="views: mirror the augmented copies at random (--no-flip for digits and text).", rich_help_panel=_INPUT)] = None,
-    batch_size: Annotated[int, typer.Option(help="Images per batch when reading and extracting.", rich_help_panel=_INPUT)] = 64,
-    labels_from_subfolders: Annotated[bool, typer.Option(help="Score against the images' first subfolder names.", rich_help_panel=_RUN)] = False,
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.", rich_help_panel=_RUN)] = 0,
-    out: Annotated[Optional[Path], typer.Option(help="Run folder to write (default runs/NAME, never reused).", rich_help_panel=_RUN)] = None,
+    option: Annotated[list[str] | None, typer.Option(
+        "--option", "-o", help="A method option NAME=VALUE (repeat; see `deepclust methods METHOD`).")] = None,
+    input: Annotated[str | None, typer.Option(
+        "--input", "--deep-input", help="What the method consumes when it can take several: pixels or features "
+             "(dec/idec/dcn).",
+        rich_help_panel=_INPUT)] = None,
+    extractor: Annotated[str | None, typer.Option(
+        help="features/views: feature extractor (see `deepclust extractors`; default efficientnet_lite0).",
+        rich_help_panel=_INPUT)] = None,
+    layer: Annotated[str | None, typer.Option(
+        help="features: extractor layer; default from the extractor.", rich_help_panel=_INPUT)] = None,
+    weights: Annotated[Path | None, typer.Option(
+        help="features/views: local weights file for the extractor.", rich_help_panel=_INPUT)] = None,
+    input_size: Annotated[int | None, typer.Option(
+        help="features/views: input side in pixels; default from the images' size.", rich_help_panel=_INPUT)] = None,
+    image_size: Annotated[int | None, typer.Option(
+        help="pixels (and the pixels/hog views) of a folder: resize images to this side (28).",
+        rich_help_panel=_INPUT)] = None,
+    color: Annotated[Color | None, typer.Option(
+        help="pixels of a folder: gray (default) or rgb input.", rich_help_panel=_INPUT)] = None,
+    view: Annotated[list[str] | None, typer.Option(
+        help="views: a view to join: EXTRACTOR:LAYER, pixels or hog (repeat; default: see README).",
+        rich_help_panel=_INPUT)] = None,
+    augmentations: Annotated[int | None, typer.Option(
+        help="views: augmented copies (shifted; mirrored unless --no-flip) of every image; each costs one "
+             "more extraction (default 0; see README).", rich_help_panel=_INPUT)] = None,
+    flip: Annotated[bool | None, typer.Option(
+        "--flip/--no-flip", help="views: mirror the augmented copies at random (--no-flip for digits and text).",
+        rich_help_panel=_INPUT)] = None,
+    batch_size: Annotated[int, typer.Option(
+        help="Images per batch when reading and extracting.", rich_help_panel=_INPUT)] = 64,
+    labels_from_subfolders: Annotated[bool, typer.Option(
+        help="Score against the images' first subfolder names.", rich_help_panel=_RUN)] = False,
+    seed: Annotated[int, typer.Option(
+        help="Random seed: the same seed gives the same clusters.", rich_help_panel=_RUN)] = 0,
+    out: Annotated[Path | None, typer.Option(
+        help="Run folder to write (default runs/NAME, never reused).", rich_help_panel=_RUN)] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a non-empty --out folder.", rich_help_panel=_RUN)] = False,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=_RUN)] = "auto",
-    cache_dir: Annotated[Optional[Path], typer.Option(help="Feature cache folder (default ~/.cache/deepclust/features).", rich_help_panel=_RUN)] = None,
+    cache_dir: Annotated[Path | None, typer.Option(
+        help="Feature cache folder (default ~/.cache/deepclust/features).", rich_help_panel=_RUN)] = None,
     cache: Annotated[bool, typer.Option(help="Reuse and store features in the cache.", rich_help_panel=_RUN)] = True,
-    workers: Annotated[Optional[int], typer.Option(help="Image decoding processes (default: spare cores).", rich_help_panel=_RUN)] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Image decoding processes (default: spare cores).", rich_help_panel=_RUN)] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bars.", rich_help_panel=_RUN)] = False,
 ):
     """Cluster a folder of images (or a builtin data set) and write a run folder."""
@@ -172,7 +199,8 @@ def _method_options(spec, tokens: list[str], pairs: list[str]) -> tuple[dict, li
                 raise
             opt = spec.option(name[3:])
             if not opt.is_flag:
-                raise MethodOptionError(f"--{token[2:]}: option {opt.name} of {spec.name} is not an on/off option")
+                raise MethodOptionError(f"--{token[2:]}: option {opt.name} of {spec.name} is not an on/off "
+                                        f"option") from None
             options[opt.name] = False
             continue
         if opt.is_flag and not has_value:
@@ -194,7 +222,7 @@ def _method_options(spec, tokens: list[str], pairs: list[str]) -> tuple[dict, li
 
 @app.command()
 def methods(
-    name: Annotated[Optional[str], typer.Argument(help="A method: list its options.")] = None,
+    name: Annotated[str | None, typer.Argument(help="A method: list its options.")] = None,
 ):
     """List the clustering methods, or one method's options (types, defaults, help)."""
     from .methods import get_method, list_methods
@@ -230,7 +258,7 @@ def methods(
 @app.command()
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
-    labels: Annotated[Optional[Path], typer.Option(help="CSV with columns path,label; default: the run's label "
+    labels: Annotated[Path | None, typer.Option(help="CSV with columns path,label; default: the run's label "
                                                         "column, else the images' subfolder names.")] = None,
 ):
     """Score a run folder against known labels (ACC, NMI, ARI, purity) and write evaluation.json."""

@@ -16,8 +16,16 @@ import numpy as np
 
 from ._progress import track
 from .datasets import ImageFolder, SkippedFile, iter_folder_batches
-from .features import (HANDCRAFTED_VIEWS, augmented_copies, auto_input_size, create_extractor, extract_features,
-                       get_extractor_spec, handcrafted_features, list_extractors)
+from .features import (
+    HANDCRAFTED_VIEWS,
+    augmented_copies,
+    auto_input_size,
+    create_extractor,
+    extract_features,
+    get_extractor_spec,
+    handcrafted_features,
+    list_extractors,
+)
 
 DEFAULT_VIEWS = ("efficientnet_lite0:pool", "efficientnet_lite0:stage4", "pixels")
 
@@ -117,7 +125,8 @@ def prepare_views(source, settings: InputSettings, typical_size: int) -> Prepare
     X, indices, failed, view_info, grey = extract_view_arrays(source, views, settings, typical_size, timings)
     augmented = []
     for augment in augmented_copies(n_copies, seed=0, flip=flip):
-        A, idx, _, _, grey = extract_view_arrays(source, views, settings, typical_size, timings, augment=augment, grey=grey)
+        A, idx, _, _, grey = extract_view_arrays(source, views, settings, typical_size, timings, augment=augment,
+                                                 grey=grey)
         if not np.array_equal(idx, indices):  # the same files fail for every copy; guard all the same
             raise RuntimeError("an augmented copy could not read the same images as the original")
         augmented.append(A)

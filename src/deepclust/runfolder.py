@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from ._atomic import write_json, write_text
+from ._atomic import default_mode, write_json, write_text
 from .report import make_grid, plot_k_selection, plot_training_curves, save_figure, save_png, typical_members
 
 
@@ -54,6 +54,7 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
     out = check_output_dir(out, overwrite).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    os.chmod(tmp, default_mode(folder=True))  # mkdtemp makes it 0700: give it the mode of any new folder
     try:
         _write_contents(run, tmp, command, montage_size)
         if out.exists():

@@ -83,14 +83,18 @@ def test_saved_autoencoder_is_reused_across_methods(digits, tmp_path):
         DCEC(10, autoencoder=path, **FAST).fit(X)
 
 
-def test_feature_matrices_work_for_mlp_methods_only():
-    """DEC accepts a float feature matrix (e.g. CNN features); DCEC refuses one with a clear error."""
+def test_feature_matrices_are_clustered_by_every_method():
+    """DEC takes a float feature matrix (e.g. CNN features) as vectors; DCEC takes it as one-row images (1-D signals)
+    and still separates two groups; images of another shape than fitted are refused by name."""
     rng = np.random.RandomState(0)
     F = np.r_[rng.normal(0, 1, (60, 16)), rng.normal(6, 1, (60, 16))].astype(np.float32)
+    truth = np.r_[np.zeros(60), np.ones(60)]
     labels = DEC(2, pretrain_epochs=5, maxiter=100, update_interval=20, random_state=0).fit_predict(F)
-    assert clustering_accuracy_score(np.r_[np.zeros(60), np.ones(60)], labels) == 1.0
-    with pytest.raises(ValueError, match="needs images"):
-        DCEC(2).fit(F)
+    assert clustering_accuracy_score(truth, labels) == 1.0
+    dcec = DCEC(2, filters=(8, 8, 8), pretrain_epochs=20, maxiter=100, update_interval=20, random_state=0).fit(F)
+    assert clustering_accuracy_score(truth, dcec.labels_) == 1.0
+    with pytest.raises(ValueError, match="X has 17 features, but DCEC is expecting 16 features"):
+        dcec.predict(np.c_[F, F[:, :1]])
 
 
 def test_collapse_is_detected_and_warned(digits):
@@ -106,7 +110,7 @@ def test_bad_parameters_are_errors(digits):
     """Impossible settings fail before any training."""
     X, _ = digits
     with pytest.raises(ValueError, match="n_clusters"):
-        DEC(1).fit(X)
+        DEC(0).fit(X)
     with pytest.raises(ValueError, match="optimizer"):
         DEC(3, optimizer="rmsprop").fit(X)
     with pytest.raises(ValueError, match="learning_rate"):

@@ -9,8 +9,14 @@ import pytest
 import torch
 
 from deepclust.datasets import load_image
-from deepclust.features import (ExtractorSpec, WeightsNotFoundError, create_extractor, get_extractor_spec,
-                                list_extractors, register_extractor)
+from deepclust.features import (
+    ExtractorSpec,
+    WeightsNotFoundError,
+    create_extractor,
+    get_extractor_spec,
+    list_extractors,
+    register_extractor,
+)
 from deepclust.features._registry import _builder
 
 
@@ -87,7 +93,8 @@ def test_local_weights_file_is_loaded(tmp_path):
     with torch.inference_mode():
         expected = net.eval()(extractor.preprocess(x)).numpy()
     np.testing.assert_allclose(extractor(x), expected, rtol=1e-4, atol=1e-5)
-    assert create_extractor("resnet50", layer="layer3", weights=tmp_path / "r50.pth", input_size=64)(x).shape == (2, 1024)
+    r50 = create_extractor("resnet50", layer="layer3", weights=tmp_path / "r50.pth", input_size=64)
+    assert r50(x).shape == (2, 1024)
 
 
 def test_several_layers_come_side_by_side(tmp_path):

@@ -7,8 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deepclust.metrics import (ari_score, clustering_accuracy_score, evaluate_clustering, internal_scores, nmi_score,
-                               purity_score)
+from deepclust.metrics import (
+    ari_score,
+    clustering_accuracy_score,
+    evaluate_clustering,
+    internal_scores,
+    nmi_score,
+    purity_score,
+)
 
 METRICS = [clustering_accuracy_score, nmi_score, ari_score, purity_score]
 labelings = st.lists(st.integers(0, 5), min_size=2, max_size=60)

@@ -8,8 +8,6 @@ from ._dcn import DCN
 from ._formulas import kl_clustering_loss, kmeans_friendly_loss, soft_assignment, target_distribution
 from ._networks import ConvAutoencoder, MLPAutoencoder, build_autoencoder
 
-DEEP_METHODS = {"dec": DEC, "idec": IDEC, "dcn": DCN, "dcec": DCEC, "gapdcec": GAPDCEC}
-
-__all__ = ["DCEC", "DCN", "DEC", "DEEP_METHODS", "GAPDCEC", "IDEC", "ConvAutoencoder", "DeepClusteringBase",
+__all__ = ["DCEC", "DCN", "DEC", "GAPDCEC", "IDEC", "ConvAutoencoder", "DeepClusteringBase",
            "MLPAutoencoder", "build_autoencoder", "encode", "kl_clustering_loss", "kmeans_friendly_loss",
            "pretrain_autoencoder", "soft_assignment", "target_distribution"]

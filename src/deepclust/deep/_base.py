@@ -16,7 +16,6 @@ from .._device import resolve_device
 from .._progress import track
 from ._augment import batch_augmenter
 from ._formulas import soft_assignment
-from ._networks import build_autoencoder
 
 ENCODE_BATCH = 2048
 
@@ -189,8 +188,8 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
             self.pretrain_history_ = pretrain_autoencoder(net, X, epochs=self.pretrain_epochs,
                                                           batch_size=self.batch_size, lr=self.pretrain_lr, gen=gen,
                                                           augment=augment, verbose=self.verbose)
-        self.pretrained_autoencoder_ = {"config": net.config, "history": self.pretrain_history_,
-                                        "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}}
+        weights = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+        self.pretrained_autoencoder_ = {"config": net.config, "history": self.pretrain_history_, "state_dict": weights}
         return net
 
     def _fit_clustering(self, X, y, net, gen, seed, augment=None):

@@ -100,7 +100,8 @@ class IDEC(DEC):
     """
 
     def __init__(self, n_clusters: int = 10, *, hidden_dims: tuple[int, ...] = (500, 500, 2000),
-                 embedding_dim: int = 10, alpha: float = 1.0, gamma: float = 0.1, pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
+                 embedding_dim: int = 10, alpha: float = 1.0, gamma: float = 0.1, pretrain_epochs: int = 200,
+                 pretrain_lr: float = 1e-3,
                  optimizer: Literal["sgd", "adam"] = "adam", learning_rate: float = 0.001, momentum: float = 0.9,
                  batch_size: int = 256, maxiter: int = 20000, update_interval: int = 140, tol: float = 0.001,
                  n_init: int = 20, augment: bool = False, autoencoder: str | os.PathLike | None = None,

@@ -3,8 +3,8 @@
 from . import _backbones  # noqa: F401  (registers the builtin extractors)
 from ._augment import ImageAugmentation, augmented_copies
 from ._extract import ExtractedFeatures, default_cache_dir, extract_features
-from ._handcrafted import HANDCRAFTED_VIEWS, handcrafted_features, hog_features, pixel_features
 from ._extractor import FeatureExtractor, auto_input_size, create_extractor
+from ._handcrafted import HANDCRAFTED_VIEWS, handcrafted_features, hog_features, pixel_features
 from ._registry import ExtractorSpec, WeightsNotFoundError, get_extractor_spec, list_extractors, register_extractor
 from ._transformer import ImageFeatures
 

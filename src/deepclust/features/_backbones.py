@@ -7,8 +7,15 @@ from __future__ import annotations
 
 import importlib
 
-from ._registry import IMAGENET_MEAN, IMAGENET_STD, TF_MEAN, TF_STD, ExtractorSpec, WeightsNotFoundError, \
-    register_extractor
+from ._registry import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    TF_MEAN,
+    TF_STD,
+    ExtractorSpec,
+    WeightsNotFoundError,
+    register_extractor,
+)
 from ._weights import load_in_order, obtain_state_dict
 
 

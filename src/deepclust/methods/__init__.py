@@ -2,8 +2,16 @@
 pipeline and the CLI read what it consumes and its options from here and never branch on a method's name."""
 
 from ._options import MethodOption, MethodOptionError
-from ._registry import (COMMON_PARAMETERS, FittedClustering, MethodSpec, get_method, list_methods, margin,
-                        register_method, unregister_method)
+from ._registry import (
+                        COMMON_PARAMETERS,
+                        FittedClustering,
+                        MethodSpec,
+                        get_method,
+                        list_methods,
+                        margin,
+                        register_method,
+                        unregister_method,
+)
 
 __all__ = ["COMMON_PARAMETERS", "FittedClustering", "MethodOption", "MethodOptionError", "MethodSpec", "get_method",
            "list_methods", "margin", "register_method", "unregister_method"]

@@ -1,0 +1,36 @@
+"""scikit-learn's own conformance suite on every estimator we export, with small training budgets."""
+
+from __future__ import annotations
+
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from deepclust.cluster import SCAN, FaissKMeans, FeatureClustering
+from deepclust.deep import DCEC, DCN, DEC, GAPDCEC, IDEC
+from deepclust.methods import get_method, list_methods
+
+_MLP = dict(hidden_dims=(16,), embedding_dim=2, pretrain_epochs=20, n_init=3, batch_size=16, update_interval=5,
+            maxiter=20)
+# small budgets, but enough that every method still finds sklearn's three blobs (ARI > 0.4 in check_clustering)
+_CONV = dict(filters=(16, 16, 16), embedding_dim=2, pretrain_epochs=50, n_init=3, batch_size=16, update_interval=5,
+             maxiter=100)
+ESTIMATORS = [FeatureClustering(), FeatureClustering(3, algorithm="agglomerative-ward"), FaissKMeans(3, n_init=2),
+              SCAN(3, n_heads=2, epochs=20, hidden=16, n_neighbors=5), DEC(3, **_MLP), IDEC(3, **_MLP),
+              DCN(3, **_MLP), DCEC(3, **_CONV), GAPDCEC(3, **_CONV)]
+
+
+def _declared_failures(estimator) -> dict[str, str]:
+    """Checks an estimator declares it cannot pass, with the reason (none today)."""
+    return dict(getattr(estimator, "_sklearn_expected_failed_checks", {}))
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_declared_failures)
+def test_sklearn_compatible(estimator, check):
+    """Each of scikit-learn's estimator checks passes (or is declared on the estimator with its reason)."""
+    check(estimator)
+
+
+@pytest.mark.parametrize("name", list_methods())
+def test_every_registered_method_is_checked(name):
+    """A registered method's estimator class is in the conformance list above."""
+    assert get_method(name).estimator in {type(e) for e in ESTIMATORS}, f"add {name}'s estimator to ESTIMATORS"
