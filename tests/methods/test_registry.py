@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from deepclust import cluster_images, load_dataset
 from deepclust.cli import app
-from deepclust.methods import (MethodOptionError, get_method, list_methods, register_method,
-                               unregister_method)
+from deepclust.methods import MethodOptionError, get_method, list_methods, register_method, unregister_method
 
 
 class PixelKMeans(ClusterMixin, BaseEstimator):
