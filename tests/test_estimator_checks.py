@@ -11,9 +11,10 @@ from deepclust.methods import get_method, list_methods
 
 _MLP = dict(hidden_dims=(16,), embedding_dim=2, pretrain_epochs=20, n_init=3, batch_size=16, update_interval=5,
             maxiter=20)
-# small budgets, but enough that every method still finds sklearn's three blobs (ARI > 0.4 in check_clustering)
+# small budgets, but enough that every method still finds sklearn's three blobs (ARI > 0.4 in check_clustering);
+# Adam for both conv methods: GAPDCEC's paper SGD (lr 0.01, momentum 0.9) diverges on sklearn's unscaled blobs
 _CONV = dict(filters=(16, 16, 16), embedding_dim=2, pretrain_epochs=50, n_init=3, batch_size=16, update_interval=5,
-             maxiter=100)
+             maxiter=100, optimizer="adam", learning_rate=1e-3)
 ESTIMATORS = [FeatureClustering(), FeatureClustering(3, algorithm="agglomerative-ward"), FaissKMeans(3, n_init=2),
               SCAN(3, n_heads=2, epochs=20, hidden=16, n_neighbors=5), DEC(3, **_MLP), IDEC(3, **_MLP),
               DCN(3, **_MLP), DCEC(3, **_CONV), GAPDCEC(3, **_CONV)]

@@ -5,6 +5,7 @@ Values typed on a command line are parsed by the type hint; values given from Py
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 import os
@@ -144,8 +145,9 @@ def value_fits(value, annotation) -> bool:
     return isinstance(value, annotation) if isinstance(annotation, type) else True
 
 
-def options_of(cls, skip=()) -> list[MethodOption]:
-    """The options of an estimator class, in signature order, less the names in ``skip``.
+@functools.cache
+def options_of(cls, skip: tuple[str, ...] = ()) -> tuple[MethodOption, ...]:
+    """The options of an estimator class, in signature order, less the names in ``skip`` (read once per class).
 
     Help is the first sentence of the parameter's numpydoc description, looked up along the class's MRO (a subclass
     documents only what it adds); a parameter without a type hint is typed ``Any``."""
@@ -156,7 +158,7 @@ def options_of(cls, skip=()) -> list[MethodOption]:
         if name == "self" or name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         out.append(MethodOption(name, hints.get(name, Any), param.default, docs.get(name, "")))
-    return out
+    return tuple(out)
 
 
 def _parameter_docs(cls) -> dict[str, str]:

@@ -51,7 +51,7 @@ class MethodSpec:
         return (self.estimator.__doc__ or "").strip().splitlines()[0].strip()
 
     @property
-    def options(self) -> list[MethodOption]:
+    def options(self) -> tuple[MethodOption, ...]:
         return options_of(self.estimator, skip=COMMON_PARAMETERS + tuple(self.fixed))
 
     def option(self, name: str) -> MethodOption:
@@ -65,7 +65,11 @@ class MethodSpec:
 
     def check_options(self, options: dict) -> dict:
         """Options given from Python, each checked against its type hint (aliases resolved)."""
-        return {self.option(k).name: self.option(k).check(v) for k, v in options.items()}
+        checked = {}
+        for name, value in options.items():
+            option = self.option(name)
+            checked[option.name] = option.check(value)
+        return checked
 
     def build(self, n_clusters=None, *, random_state=0, device="auto", verbose=False, **options):
         """A new, unfitted estimator with the common parameters it takes and the given options."""
