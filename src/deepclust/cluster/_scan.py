@@ -185,9 +185,9 @@ class SCAN(ClusterMixin, BaseEstimator):
                              f"as input (per view: {widths} given, {self.n_features_per_view_} fitted)")
         return views
 
-    def _join_views(self, X, fit: bool) -> np.ndarray:
-        """L2 per view, PCA per view, L2 again so every view weighs the same, joined, then standardised."""
-        views = self._views(X, fit)
+    def _join_views(self, views: list[np.ndarray], fit: bool) -> np.ndarray:
+        """L2 per view, PCA per view, L2 again so every view weighs the same, joined, then standardised (``views``
+        as checked by ``_views``)."""
         if fit:
             self.n_views_ = len(views)
             self.pcas_ = []
@@ -246,9 +246,10 @@ class SCAN(ClusterMixin, BaseEstimator):
         """
         import torch
 
-        self._validate_params(len(self._views(X, fit=True)[0]))  # before the costly PCA
-        Z = self._join_views(X, fit=True)
-        copies = [self._join_views(A, fit=False) for A in (augmented or [])]
+        views = self._views(X, fit=True)
+        self._validate_params(len(views[0]))  # before the costly PCA
+        Z = self._join_views(views, fit=True)
+        copies = [self._join_views(self._views(A, fit=False), fit=False) for A in (augmented or [])]
         if any(len(C) != len(Z) for C in copies):
             raise ValueError("every augmented copy needs the same samples as X")
         self._device = resolve_device(self.device)
@@ -372,7 +373,7 @@ class SCAN(ClusterMixin, BaseEstimator):
     def predict_proba(self, X) -> np.ndarray:
         """Cluster probabilities (N, K) of the chosen head for new samples given in the same views."""
         check_is_fitted(self, "net_")
-        return self._probabilities(self._join_views(X, fit=False))[:, self.head_].numpy()
+        return self._probabilities(self._join_views(self._views(X, fit=False), fit=False))[:, self.head_].numpy()
 
     def predict(self, X) -> np.ndarray:
         return self.predict_proba(X).argmax(1).astype(np.int64)
