@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-PACKAGES = ["deepclust", "deepclust.datasets", "deepclust.features", "deepclust.cluster", "deepclust.metrics",
+PACKAGES = ["deepclust", "deepclust.datasets", "deepclust.features", "deepclust.cluster", "deepclust.methods",
+            "deepclust.deep", "deepclust.metrics",
             "deepclust.report"]
 
 
