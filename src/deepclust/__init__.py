@@ -2,12 +2,29 @@
 
 __version__ = "0.1.0"
 
-from .cluster import SCAN, FeatureClustering  # noqa: E402
-from .datasets import list_datasets, load_dataset, scan_folder  # noqa: E402
-from .features import ImageFeatures, create_extractor, extract_features, list_extractors  # noqa: E402
-from .metrics import ari_score, clustering_accuracy_score, evaluate_clustering, nmi_score, purity_score  # noqa: E402
+from .assign import assign_images  # noqa: E402
+from .cluster import SCAN, FeatureClustering, select_n_clusters  # noqa: E402
+from .datasets import iter_folder_batches, list_datasets, load_dataset, scan_folder, subset_indices  # noqa: E402
+from .features import (  # noqa: E402
+    ImageFeatures,
+    create_extractor,
+    extract_features,
+    list_extractors,
+    register_extractor,
+)
+from .methods import get_method, list_methods, register_method  # noqa: E402
+from .metrics import (  # noqa: E402
+    ari_score,
+    clustering_accuracy_score,
+    evaluate_clustering,
+    internal_scores,
+    nmi_score,
+    purity_score,
+)
 from .pipeline import ClusterRun, cluster_images, extract_views  # noqa: E402
 
-__all__ = ["SCAN", "ClusterRun", "FeatureClustering", "ImageFeatures", "__version__", "ari_score", "cluster_images",
-           "clustering_accuracy_score", "create_extractor", "evaluate_clustering", "extract_features", "extract_views",
-           "list_datasets", "list_extractors", "load_dataset", "nmi_score", "purity_score", "scan_folder"]
+__all__ = ["SCAN", "ClusterRun", "FeatureClustering", "ImageFeatures", "__version__", "ari_score", "assign_images",
+           "cluster_images", "clustering_accuracy_score", "create_extractor", "evaluate_clustering", "extract_features",
+           "extract_views", "get_method", "internal_scores", "iter_folder_batches", "list_datasets", "list_extractors",
+           "list_methods", "load_dataset", "nmi_score", "purity_score", "register_extractor", "register_method",
+           "scan_folder", "select_n_clusters", "subset_indices"]

@@ -39,7 +39,24 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def write_json(path: str | os.PathLike, data) -> None:
-    write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
+    """Strict JSON (RFC 8259): NaN and infinities become ``null``, so that every JSON reader accepts the file."""
+    write_text(path, json.dumps(_finite(data), indent=2, default=_json_default, allow_nan=False) + "\n")
+
+
+def _finite(obj):
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.ndarray) and obj.dtype.kind == "f":
+        return _finite(obj.tolist())
+    return obj
 
 
 def _json_default(obj):

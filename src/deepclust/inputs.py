@@ -50,6 +50,14 @@ class InputSettings:
     num_workers: int | None = None
     verbose: bool = True
 
+    #: What decides the input's values (not how fast it is made): recorded in run.json so that new images can be
+    #: embedded as the run's were (``deepclust assign``).
+    RECORDED = ("extractor", "layer", "weights", "input_size", "image_size", "grayscale", "views")
+
+    def recorded(self) -> dict:
+        return {k: (str(v) if k == "weights" and v is not None else list(v) if k == "views" and v else v)
+                for k in self.RECORDED if (v := getattr(self, k)) is not None}
+
 
 #: The settings each input kind reads; a setting given for another kind is an error.
 INPUT_SETTINGS = {

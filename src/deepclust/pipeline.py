@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ._device import resolve_device
-from .datasets import ImageFolder, SkippedFile, load_image, scan_folder
+from .datasets import ImageFolder, SkippedFile, load_image, scan_folder, subset_indices
 from .inputs import DEFAULT_VIEWS, INPUTS, InputSettings, check_settings, extract_view_arrays
 from .methods import FittedClustering, get_method
 from .metrics import evaluate_clustering
@@ -26,7 +27,9 @@ class ClusterRun:
 
     ``paths`` are relative to the input folder (for arrays: the image's index as a string). ``confidence`` is the
     largest cluster probability for methods that have them, else the margin ``1 - d1/d2`` between the distances to
-    the nearest and the second-nearest centre.
+    the nearest and the second-nearest centre. ``n_clusters`` is the number of clusters the labels use;
+    ``n_clusters_fitted`` the number the method was fitted with (asked for, or chosen); they differ when clusters
+    collapsed, which ``notes`` then says, with every warning the fit raised.
     """
 
     paths: list[str]
@@ -47,6 +50,13 @@ class ClusterRun:
     embedding: np.ndarray | None = field(default=None, repr=False)
     history: dict | None = field(default=None, repr=False)
     estimator: object = field(default=None, repr=False)
+    n_clusters_fitted: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        scores = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in self.metrics.items())
+        return (f"ClusterRun(method={self.params.get('method')!r}, n_images={len(self.paths)}, "
+                f"n_clusters={self.n_clusters}, skipped={len(self.skipped)}, metrics={{{scores}}})")
 
     def cluster_sizes(self) -> dict[int, int]:
         ids, counts = np.unique(self.labels, return_counts=True)
@@ -70,8 +80,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
                    input_size: int | None = None, image_size: int | None = None, grayscale: bool | None = None,
                    views=None, augmentations: int | None = None, augment_flip: bool | None = None,
                    batch_size: int = 64, random_state: int = 0, device: str = "auto", cache_dir=None,
-                   use_cache: bool = True, num_workers: int | None = None, labels_true=None, verbose: bool = True,
-                   **options) -> ClusterRun:
+                   use_cache: bool = True, num_workers: int | None = None, labels_true=None, limit: int | None = None,
+                   verbose: bool = True, **options) -> ClusterRun:
     """Cluster images with any registered method (``deepclust methods`` lists them).
 
     Parameters
@@ -93,6 +103,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         flip unless ``augment_flip=False``) whose views go to the method too (default 0).
     batch_size, device, cache_dir, use_cache, num_workers : how images are read and features extracted.
     labels_true : known classes, used only to score the result (for folders: None, or ``"subfolders"``).
+    limit : cluster only this many images, drawn at random with ``random_state`` (stratified by ``labels_true`` when
+        given), never the first ones: data sets are often stored class by class.
     **options : the method's own options (``deepclust methods METHOD`` lists them), e.g. ``pretrain_epochs=50`` for
         DEC or ``n_heads=4`` for SCAN; an option the method does not have is an error that lists those it has.
 
@@ -108,6 +120,13 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     kind = input or spec.inputs[0]
     if kind not in spec.inputs:
         raise ValueError(f"method {method} consumes {' or '.join(spec.inputs)}, not {kind}")
+    if n_clusters is not None and int(n_clusters) < 2:
+        raise ValueError(f"the number of clusters must be at least 2, got {n_clusters}")
+    if int(batch_size) < 1:
+        raise ValueError(f"the batch size must be at least 1, got {batch_size}")
+    if limit is not None and int(limit) < 2:
+        raise ValueError(f"the image limit must be at least 2, got {limit}")
+    resolve_device(device)
     settings = InputSettings(extractor=extractor, layer=layer, weights=weights, input_size=input_size,
                              image_size=image_size, grayscale=grayscale, views=tuple(views) if views else None,
                              augmentations=augmentations, augment_flip=augment_flip, batch_size=batch_size,
@@ -118,6 +137,9 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
 
     t0 = time.perf_counter()
     source, labels_true, typical_size, skipped = _open_source(source, labels_true)
+    source_info = {}
+    if limit is not None:
+        source, labels_true, source_info = _take_subset(source, labels_true, int(limit), random_state)
     timings = {"scan": time.perf_counter() - t0}
     prepared = INPUTS[kind](source, settings, typical_size)
     timings.update(prepared.timings)
@@ -129,24 +151,40 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     t = time.perf_counter()
     if verbose:
         _say(f"clustering {len(indices)} images with {method} ({type(estimator).__name__} on {kind})")
-    estimator.fit(prepared.X, y, **prepared.fit_kwargs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimator.fit(prepared.X, y, **prepared.fit_kwargs)
     fitted = FittedClustering.of(spec, estimator)
     timings["cluster"] = time.perf_counter() - t
+    n_fitted, n_used = int(len(fitted.centers)), int(len(np.unique(fitted.labels)))
+    notes = _unique_messages(caught)
+    if n_used < n_fitted:
+        notes.insert(0, f"collapsed: {method} put the images in {n_used} of the {n_fitted} clusters it was fitted "
+                        f"with; {n_fitted - n_used} stayed empty")
+    for message in notes:  # raised again from here, once each, so that a caller sees them where it called
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
 
     params = dict(n_clusters=n_clusters, method=method, random_state=random_state, input=kind, **prepared.params)
+    params["input_settings"] = dict(settings.recorded(), typical_size=int(typical_size))  # to embed new images alike
     params.update({k: v for k, v in estimator.get_params().items() if k not in _UNRECORDED},
                   device=prepared.params.get("device", resolve_device(device)))
     t = time.perf_counter()
     metrics = evaluate_clustering(fitted.labels, y, fitted.embedding, random_state=random_state)
     timings["evaluate"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    paths = [source.paths[i] for i in indices] if isinstance(source, ImageFolder) else [str(i) for i in indices]
+    if isinstance(source, ImageFolder):
+        paths = [source.paths[i] for i in indices]
+    else:
+        origin = source_info.get("indices", np.arange(len(source)))
+        paths = [str(origin[i]) for i in indices]
     distances = np.linalg.norm(fitted.embedding - fitted.centers[fitted.labels], axis=1)
     return ClusterRun(paths=paths, labels=fitted.labels, distances=distances, confidence=fitted.confidence,
-                      n_clusters=int(len(fitted.centers)), params=params, timings=timings, metrics=metrics,
+                      n_clusters=n_used, params=params, timings=timings, metrics=metrics,
                       skipped=skipped + prepared.failed, k_selection=fitted.k_selection, labels_true=y,
-                      extraction=prepared.extraction, source=source, indices=indices, embedding=fitted.embedding,
-                      history=fitted.history, estimator=estimator)
+                      extraction=prepared.extraction,
+                      source_info={k: v for k, v in source_info.items() if k != "indices"}, source=source,
+                      indices=indices, embedding=fitted.embedding, history=fitted.history, estimator=estimator,
+                      n_clusters_fitted=n_fitted, notes=notes)
 
 
 def _open_source(source, labels_true):
@@ -158,11 +196,37 @@ def _open_source(source, labels_true):
             raise ValueError(f"no image files found under {source.root} ({len(source.skipped)} other files skipped)")
         if isinstance(labels_true, str) and labels_true == "subfolders":
             labels_true = source.labels_from_subfolders()
+            if labels_true is None:
+                flat = next(p for p in source.paths if "/" not in p)
+                raise ValueError(f"labels from subfolders were asked for, but some images lie directly in "
+                                 f"{source.root} (e.g. {flat}): put every image in a class subfolder")
         return source, labels_true, _typical_folder_size(source), list(source.skipped)
     source = np.asarray(source)
     if source.dtype != np.uint8 or source.ndim not in (3, 4) or len(source) == 0:
         raise ValueError(f"images must be a non-empty uint8 array (N, H, W[, C]); got {source.dtype} {source.shape}")
     return source, labels_true, max(source.shape[1:3]), []
+
+
+def _take_subset(source, labels_true, limit: int, random_state):
+    """``limit`` images of the source (see :func:`~deepclust.datasets.subset_indices`) and what run.json says of
+    them; for arrays the original indices are kept, so ``paths`` still name the images of the whole array."""
+    chosen, how = subset_indices(len(source), limit, labels_true, random_state)
+    info = {"limit": limit, "subset": how}
+    if labels_true is not None:
+        labels_true = np.asarray(labels_true)[chosen]
+    if isinstance(source, ImageFolder):
+        return ImageFolder(source.root, [source.paths[i] for i in chosen], source.skipped), labels_true, info
+    return source[chosen], labels_true, {**info, "indices": chosen}
+
+
+def _unique_messages(caught) -> list[str]:
+    """The warnings' messages, first line only, each once, without the source path Python adds."""
+    out = []
+    for w in caught:
+        text = str(w.message).strip().splitlines()[0] if str(w.message).strip() else w.category.__name__
+        if text not in out:
+            out.append(text)
+    return out
 
 
 def extract_views(source, views=DEFAULT_VIEWS, *, augment=None, input_size: int | None = None, image_size: int = 28,

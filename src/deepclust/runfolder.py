@@ -16,6 +16,7 @@ import numpy as np
 
 from . import __version__
 from ._atomic import default_mode, write_json, write_text
+from .assign import MODEL_FILE, save_model
 from .report import make_grid, plot_k_selection, plot_training_curves, save_figure, save_png, typical_members
 
 
@@ -29,8 +30,21 @@ def check_output_dir(out: str | os.PathLike, overwrite: bool) -> Path:
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise OutputExistsError(f"output folder {out} is not empty; choose another --out or pass --overwrite")
+        raise OutputExistsError(f"output folder {out} is not empty; choose another folder or pass overwrite=True")
     return out
+
+
+def undefined_metrics(metrics: dict, n_clusters: int, n_images: int) -> dict[str, str]:
+    """Why each score that is not a number (written as null) has no value."""
+    import math
+
+    if n_clusters < 2:
+        why = f"undefined for {n_clusters} cluster: internal scores compare clusters"
+    elif n_clusters >= n_images:
+        why = "undefined when every image is its own cluster"
+    else:
+        why = "undefined for this clustering (a cluster too small in the scoring sample)"
+    return {k: why for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)}
 
 
 def versions() -> dict[str, str]:
@@ -89,8 +103,11 @@ def _write_contents(run, folder: Path, command, montage_size: int) -> None:
         save_png(folder / name, make_grid([run.image(r) for r in rows]))
         files.append(name)
     if run.k_selection:
-        curve = run.k_selection["curve"]
-        ax = plot_k_selection(list(curve), list(curve.values()), run.k_selection["k"])
+        sel = run.k_selection
+        others = {name: list(c.values()) for name, c in sel.get("curves", {}).items()
+                  if name not in (sel["criterion"], "eigengap")}  # the eigengaps are on another scale
+        ax = plot_k_selection(list(sel["curve"]), list(sel["curve"].values()), sel["k"], criterion=sel["criterion"],
+                              threshold=sel.get("threshold"), others=others)
         save_figure(ax, folder / "figures/k_selection.png")
         files.append("figures/k_selection.png")
     if run.history:
@@ -99,6 +116,9 @@ def _write_contents(run, folder: Path, command, montage_size: int) -> None:
         save_figure(axes[0], folder / "figures/training.png")
         files += ["training.json", "figures/training.png"]
     np.save(folder / "embedding.npy", np.asarray(run.embedding, dtype=np.float32))
+    model_not_saved = save_model(run.estimator, folder) if run.estimator is not None else "no estimator"
+    if model_not_saved is None:
+        files.append(MODEL_FILE)
 
     source = ({"kind": "folder", "root": str(run.source.root.resolve())} if hasattr(run.source, "root")
               else {"kind": "array", "shape": list(np.shape(run.source))})
@@ -116,11 +136,16 @@ def _write_contents(run, folder: Path, command, montage_size: int) -> None:
         "n_images": len(run.paths) + len(run.skipped),
         "n_clustered": len(run.paths),
         "n_clusters": run.n_clusters,
+        "n_clusters_requested": run.params.get("n_clusters"),
+        "n_clusters_fitted": run.n_clusters_fitted,
         "cluster_sizes": run.cluster_sizes(),
         "timings_s": {k: round(v, 3) for k, v in run.timings.items()},
         "extraction": run.extraction,
         "k_selection": run.k_selection,
         "metrics": run.metrics,
+        "metrics_undefined": undefined_metrics(run.metrics, run.n_clusters, len(run.paths)),
+        "notes": run.notes,
+        "model_not_saved": model_not_saved,
         "skipped": [{"path": s.path, "reason": s.reason} for s in run.skipped],
         "files": ["assignments.csv", "embedding.npy"] + files,
     }

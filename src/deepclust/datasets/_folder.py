@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+#: The file that marks a deepclust run folder; the reader never descends into one (its figures are not input).
+RUN_MARKER = "run.json"
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,9 @@ class ImageFolder:
 def scan_folder(root: str | os.PathLike) -> ImageFolder:
     """Find every image under ``root``, recursively, following symlinks once (loops are cut and reported).
 
-    Hidden files and folders (name starting with ``.``) and files without an image extension are not read;
-    they are listed in ``skipped``. The order is the sorted relative POSIX path, so runs are reproducible.
+    Hidden files and folders (name starting with ``.``), deepclust run folders (see :func:`is_run_folder`: their
+    montages are results, not input) and files without an image extension are not read; they are listed in
+    ``skipped``. The order is the sorted relative POSIX path, so runs are reproducible.
     """
     root = Path(root)
     if not root.exists():
@@ -73,10 +76,16 @@ def scan_folder(root: str | os.PathLike) -> ImageFolder:
             dirnames[:] = []
             continue
         seen_dirs.add((st.st_dev, st.st_ino))
-        for d in list(dirnames):
+        kept = []
+        for d in dirnames:
+            full = os.path.join(dirpath, d)
             if d.startswith("."):
-                skipped.append(SkippedFile(rel(os.path.join(dirpath, d)), "hidden folder"))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                skipped.append(SkippedFile(rel(full), "hidden folder"))
+            elif is_run_folder(full):
+                skipped.append(SkippedFile(rel(full), "a deepclust run folder (holds run.json): results, not input"))
+            else:
+                kept.append(d)
+        dirnames[:] = sorted(kept)
         for name in filenames:
             full = os.path.join(dirpath, name)
             if name.startswith("."):
@@ -90,6 +99,17 @@ def scan_folder(root: str | os.PathLike) -> ImageFolder:
     paths.sort()
     skipped.sort(key=lambda s: s.path)
     return ImageFolder(root=root, paths=paths, skipped=skipped)
+
+
+def is_run_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a folder written by deepclust: it holds a ``run.json`` that names a deepclust version."""
+    marker = Path(path) / RUN_MARKER
+    try:
+        with marker.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return b'"deepclust_version"' in head
 
 
 def load_image(path: str | os.PathLike, size: int | None = None) -> np.ndarray:

@@ -117,9 +117,23 @@ def _tv_download(enum_path: str):
         import torchvision.models as tvm
 
         enum_name, member = enum_path.split(".")
-        return getattr(getattr(tvm, enum_name), member).get_state_dict(progress=True, check_hash=True)
+        weights = getattr(getattr(tvm, enum_name), member)
+        try:
+            return weights.get_state_dict(progress=True, check_hash=True)
+        except Exception as exc:  # offline, proxy, bad hash: say which file to fetch and where to put it
+            raise WeightsNotFoundError(_download_hint(f"torchvision's {enum_path}", weights.url, exc)) from exc
 
     return download
+
+
+def _download_hint(what: str, url: str, exc: Exception) -> str:
+    """One error for a failed weights download: the file, where it comes from, and the two ways to hand it over."""
+    import torch
+
+    name = url.rsplit("/", 1)[-1]
+    return (f"could not download {what} weights ({type(exc).__name__}: {str(exc)[:120]}). On a machine with "
+            f"internet, fetch the file {name} from {url}; then pass it with --weights PATH (Python: weights=PATH), "
+            f"or put it in {torch.hub.get_dir()}/checkpoints/ where it is found without a download")
 
 
 def _make_vgg(depth: int):
@@ -202,7 +216,11 @@ def _build_xception(spec: ExtractorSpec, layer: str, weights=None):
     import timm
 
     def download():
-        return timm.create_model("legacy_xception", pretrained=True).state_dict()
+        try:
+            return timm.create_model("legacy_xception", pretrained=True).state_dict()
+        except Exception as exc:
+            url = timm.models.get_pretrained_cfg("legacy_xception").url
+            raise WeightsNotFoundError(_download_hint("timm's legacy_xception", url, exc)) from exc
 
     model = timm.create_model("legacy_xception", pretrained=False, num_classes=0)
     sd = obtain_state_dict(spec, weights, download)

@@ -103,7 +103,11 @@ def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 6
     indices = np.flatnonzero(ok)
     if target is None:
         return ExtractedFeatures(out[indices], indices, failed, seconds)
-    write_json(cache_dir / f"{key}.json", {"indices": indices.tolist(), "seconds": seconds,
+    what = f"{len(source)} images of {source.root}" if is_folder else f"array {tuple(np.shape(source))}"
+    description = (f"{extractor.spec.name}/{extractor.layer} at {extractor.input_size}px, {what}"
+                   f"{f', augmented copy {augment.copy + 1}' if augment is not None else ''}")
+    write_json(cache_dir / f"{key}.json", {"description": description, "indices": indices.tolist(),
+                                           "seconds": seconds,
                                            "failed": [[f.path, f.reason] for f in failed]})
     result = _read_cache(cache_dir, key)
     result.from_cache, result.seconds = False, seconds

@@ -33,8 +33,10 @@ def obtain_state_dict(spec: ExtractorSpec, weights: str | os.PathLike | None, do
         return read_state_dict(weights, spec)
     try:
         return download()
-    except WeightsNotFoundError:
-        raise
+    except WeightsNotFoundError as exc:
+        if str(exc).startswith(spec.name):
+            raise
+        raise WeightsNotFoundError(f"{spec.name}: {exc}") from exc
     except Exception as exc:  # offline, proxy, hub errors: all mean the same thing to the user
         raise WeightsNotFoundError(
             f"{spec.name}: could not get ImageNet weights from {spec.weights_source} "

@@ -6,6 +6,7 @@ fitted attribute is the space its clusters live in. Its options are the estimato
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,8 +61,9 @@ class MethodSpec:
         for option in self.options:
             if option.name == name:
                 return option
-        raise MethodOptionError(f"method {self.name} has no option {name!r}; its options: "
-                                f"{', '.join(o.name for o in self.options) or 'none'}")
+        names = [o.name for o in self.options] + list(self.aliases)
+        raise MethodOptionError(f"method {self.name} has no option {name!r}{_did_you_mean(name, names)}; its "
+                                f"options: {', '.join(o.name for o in self.options) or 'none'}")
 
     def check_options(self, options: dict) -> dict:
         """Options given from Python, each checked against its type hint (aliases resolved)."""
@@ -78,7 +80,14 @@ class MethodSpec:
         common = {"n_clusters": n_clusters, "random_state": random_state, "device": device, "verbose": verbose}
         takes = self.estimator().get_params()
         params = {k: v for k, v in common.items() if k in takes}
-        return self.estimator(**params, **self.fixed, **self.check_options(options))
+        estimator = self.estimator(**params, **self.fixed, **self.check_options(options))
+        check = getattr(estimator, "_check_params", None)
+        if check is not None:  # values the type allows but the method does not (k_max=1): before any long work
+            try:
+                check()
+            except ValueError as exc:
+                raise MethodOptionError(f"{self.name}: {exc}") from None
+        return estimator
 
 
 @dataclass
@@ -158,5 +167,11 @@ def get_method(name: str) -> MethodSpec:
     """The registered method ``name``; a clear error listing the methods otherwise."""
     _load_builtin_methods()
     if name not in _METHODS:
-        raise ValueError(f"unknown method {name!r}; methods: {', '.join(_METHODS)} (see `deepclust methods`)")
+        raise ValueError(f"unknown method {name!r}{_did_you_mean(name, list(_METHODS))}; methods: "
+                         f"{', '.join(_METHODS)} (see `deepclust methods`)")
     return _METHODS[name]
+
+
+def _did_you_mean(name: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 
-def plot_k_selection(ks, scores, chosen: int, *, criterion: str = "silhouette", ax=None):
-    """The score curve used to choose k, with the chosen k marked. Returns the Axes."""
+def plot_k_selection(ks, scores, chosen: int, *, criterion: str = "prediction strength", threshold=None,
+                     others: dict | None = None, ax=None):
+    """The curve that chose k (with its threshold), other criteria's curves for comparison, the chosen k marked.
+    Returns the Axes."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(ks, scores, marker="o")
+        _, ax = plt.subplots(figsize=(6.5, 3.8))
+    ax.plot(ks, scores, marker="o", label=criterion)
+    for name, values in (others or {}).items():
+        ax.plot(ks, values, marker=".", linestyle=":", label=name)
+    if threshold is not None:
+        ax.axhline(threshold, color="gray", linewidth=0.8, label=f"threshold {threshold}")
     ax.axvline(chosen, color="tab:red", linestyle="--", label=f"chosen k = {chosen}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("number of clusters k")
-    ax.set_ylabel(f"{criterion} (sample)")
-    ax.legend()
+    ax.set_ylabel("score (on a sample)")
+    ax.legend(fontsize="small", loc="best", framealpha=0.8)
     ax.figure.tight_layout()
     return ax
 

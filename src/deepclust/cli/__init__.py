@@ -1,0 +1,8 @@
+"""The ``deepclust`` command line: thin commands that parse, call the library and print.
+
+One module per group of commands; each registers its commands on the one :data:`app` when imported."""
+
+from . import _cluster, _listings, _runs  # noqa: E402, F401  (they register their commands)
+from ._app import app
+
+__all__ = ["app"]

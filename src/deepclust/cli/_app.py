@@ -1,0 +1,106 @@
+"""The Typer app and what its commands share: consoles, the one-sentence error, run-folder names, score tables."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .. import __version__
+
+app = typer.Typer(help="Cluster unlabelled images: pretrained CNN features, classical and deep clustering.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def _show_version(value: bool):
+    if value:
+        out_console.print(f"deepclust {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                               help="Print the version and exit.")] = False):
+    """Cluster unlabelled images: pretrained CNN features, classical and deep clustering."""
+
+
+def fail(message: str, code: int = 2):
+    """One sentence on stderr and a non-zero exit: what went wrong and what to do."""
+    err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean bad input, not a bug: shown as one line, never as a traceback."""
+    from ..datasets import DatasetNotFoundError
+    from ..features import WeightsNotFoundError
+    from ..runfolder import OutputExistsError
+
+    return (ValueError, FileNotFoundError, NotADirectoryError, OutputExistsError, WeightsNotFoundError,
+            DatasetNotFoundError, FloatingPointError, PermissionError)
+
+
+@contextmanager
+def friendly_errors(option_names=()):
+    """Turn user errors into :func:`fail` (option names written as the CLI spells them), Ctrl-C into exit 130."""
+    from ..runfolder import OutputExistsError
+
+    try:
+        yield
+    except OutputExistsError as exc:
+        fail(f"{exc.args[0].split(';')[0]}; choose another --out or pass --overwrite")
+    except user_errors() as exc:
+        fail(cli_words(str(exc), option_names))
+    except KeyboardInterrupt:
+        fail("interrupted; nothing was written", 130)
+
+
+def cli_words(message: str, option_names) -> str:
+    """A library message in the CLI's words: ``k_max`` → ``--k-max``, ``overwrite=True`` → ``--overwrite``."""
+    for name in sorted(option_names, key=len, reverse=True):
+        if "_" in name:
+            message = re.sub(rf"(?<![\w-]){name}(?!\w)", "--" + name.replace("_", "-"), message)
+    return (message.replace("weights=PATH (CLI: --weights PATH)", "--weights PATH")
+            .replace("--weights PATH (Python: weights=PATH)", "--weights PATH")
+            .replace("weights=PATH", "--weights PATH").replace("n_clusters, -k", "-k"))
+
+
+@contextmanager
+def warnings_as_lines():
+    """Warnings raised inside print as one line each ("warning: …"), not as Python's two-line report."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen = set()
+    for w in caught:
+        text = str(w.message).strip().splitlines()[0] if str(w.message).strip() else w.category.__name__
+        if text not in seen:
+            seen.add(text)
+            err_console.print(f"[yellow]warning:[/yellow] {text}", highlight=False)
+
+
+def default_out(name: str) -> Path:
+    """``runs/NAME``, or ``runs/NAME-2``, ``-3``… so that an earlier run is never overwritten."""
+    base = Path("runs") / name
+    out, n = base, 1
+    while out.exists() and any(out.iterdir()):
+        n += 1
+        out = base.with_name(f"{base.name}-{n}")
+    return out
+
+
+def scores_table(metrics: dict, title: str = "scores") -> Table:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in metrics.items():
+        table.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v))
+    return table

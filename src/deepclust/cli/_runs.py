@@ -1,0 +1,155 @@
+"""Commands on a finished run folder: score it against labels, assign new images to its clusters."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from ._app import app, default_out, err_console, fail, friendly_errors, out_console, scores_table, warnings_as_lines
+
+
+def _read_assignments(run_dir: Path) -> list[dict]:
+    assignments = run_dir / "assignments.csv"
+    if not assignments.is_file():
+        fail(f"{assignments} not found: is {run_dir} a run folder?")
+    with assignments.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _input_root(run_dir: Path) -> Path | None:
+    import json
+
+    try:
+        source = json.loads((run_dir / "run.json").read_text()).get("source", {})
+    except (OSError, ValueError):
+        return None
+    return Path(source["root"]) if source.get("kind") == "folder" and source.get("root") else None
+
+
+def _run_path(path: str, root: Path | None) -> str:
+    """A labels-CSV path as the run names its images: relative to the input folder, POSIX separators."""
+    p = Path(path.strip())
+    if p.is_absolute() and root is not None:
+        try:
+            return p.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return p.as_posix()
+    return Path(os.path.normpath(p)).as_posix()
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
+    labels: Annotated[Path | None, typer.Option(help="CSV with columns path,label (paths absolute or relative to "
+                                                       "the input folder); default: the run's label column, else "
+                                                       "the images' subfolder names.")] = None,
+):
+    """Score a run folder against known labels (ACC, NMI, ARI, purity, cluster-by-class table)."""
+    from .._atomic import write_json, write_text
+    from ..metrics import external_scores
+
+    rows = _read_assignments(run_dir)
+    unmatched = 0
+    if labels is not None:
+        if not labels.is_file():
+            fail(f"labels file not found: {labels}")
+        with labels.open(newline="") as f:
+            table = [r for r in csv.reader(f) if r]
+        if not table or len(table[0]) < 2:
+            fail(f"{labels}: expected a CSV with two columns path,label")
+        start = 1 if table[0][0].strip().lower() == "path" else 0
+        root = _input_root(run_dir)
+        known = {_run_path(r[0], root): r[1].strip() for r in table[start:] if len(r) >= 2}
+        in_run = {r["path"] for r in rows}
+        unmatched = sum(1 for p in known if p not in in_run)
+        n_run = len(rows)
+        rows = [r for r in rows if r["path"] in known]
+        truth, source = [known[r["path"]] for r in rows], str(labels)
+        if not rows:
+            fail(f"none of the {len(known)} paths in {labels} is an image of the run (paths are matched relative to "
+                 f"the input folder {root or '?'}; absolute paths work too)")
+        if len(rows) < n_run:
+            err_console.print(f"[yellow]warning:[/yellow] {labels} labels {len(rows)} of the run's {n_run} images; "
+                              f"the scores are for those only", highlight=False)
+        if unmatched:
+            err_console.print(f"[yellow]warning:[/yellow] {unmatched} row(s) of {labels} name no image of the run "
+                              f"(ignored)", highlight=False)
+    elif rows and "label" in rows[0]:
+        truth, source = [r["label"] for r in rows], "assignments.csv label column"
+    else:
+        if any("/" not in r["path"] for r in rows):
+            fail("no --labels given and some images are not in a subfolder, so there are no labels to score with")
+        truth, source = [r["path"].split("/", 1)[0] for r in rows], "subfolder names"
+    if not rows:
+        fail("the run has no images to score")
+    clusters = [r["cluster"] for r in rows]
+    scores = external_scores(truth, clusters)
+    scores["n_scored"] = len(rows)
+    classes, cluster_ids = sorted(set(truth)), sorted(set(clusters), key=int)
+    counts = np.zeros((len(cluster_ids), len(classes)), dtype=np.int64)
+    ci, ki = {c: i for i, c in enumerate(cluster_ids)}, {c: i for i, c in enumerate(classes)}
+    for t, c in zip(truth, clusters):
+        counts[ci[c], ki[t]] += 1
+    lines = ["cluster," + ",".join(classes)] + [f"{c}," + ",".join(map(str, row)) for c, row in zip(cluster_ids,
+                                                                                                   counts)]
+    write_text(run_dir / "confusion.csv", "\n".join(lines) + "\n")
+    write_json(run_dir / "evaluation.json", {"labels": source, "scores": scores, "n_run_images": len(
+        _read_assignments(run_dir)), "unmatched_label_rows": unmatched, "confusion_csv": "confusion.csv"})
+    out_console.print(scores_table(scores))
+    out_console.print(_confusion_table(cluster_ids, classes, counts))
+    out_console.print(f"labels from {source}; written to {run_dir / 'evaluation.json'} and confusion.csv")
+
+
+def _confusion_table(cluster_ids, classes, counts) -> Table:
+    table = Table(title="images per cluster (rows) and class (columns)")
+    table.add_column("cluster")
+    for c in classes:
+        table.add_column(str(c), justify="right")
+    table.add_column("majority")
+    for c, row in zip(cluster_ids, counts):
+        table.add_row(str(c), *[str(v) if v else "·" for v in row], f"{classes[int(row.argmax())]} "
+                      f"({row.max() / max(row.sum(), 1):.0%})")
+    return table
+
+
+@app.command()
+def assign(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
+    folder: Annotated[Path, typer.Argument(help="Folder of new images to assign to the run's clusters.")],
+    out: Annotated[Path | None, typer.Option(help="Folder for assignments.csv (default runs/RUN-assign-FOLDER, "
+                                                  "never reused).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty --out folder.")] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per batch.")] = 64,
+    cache: Annotated[bool, typer.Option(help="Reuse and store features in the cache.")] = True,
+    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+):
+    """Assign new images to the clusters of an earlier run (methods that can predict: kmeans, SCAN, the DEC family)."""
+    from .._atomic import write_json, write_text
+    from .._device import resolve_device
+    from ..assign import assign_images
+    from ..runfolder import check_output_dir
+
+    with friendly_errors():
+        resolve_device(device)
+        out = out if out is not None else default_out(f"{run_dir.resolve().name}-assign-{folder.resolve().name}")
+        check_output_dir(out, overwrite)
+        with warnings_as_lines():
+            result = assign_images(run_dir, folder, batch_size=batch_size, device=device, use_cache=cache,
+                                   verbose=not quiet)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / "assignments.csv", "path,cluster\n" + "".join(
+        f"{p},{int(c)}\n" for p, c in zip(result.paths, result.labels)))
+    write_json(out / "assign.json", {"run": str(run_dir.resolve()), "folder": str(folder.resolve()),
+                                     "n_assigned": len(result.paths), "cluster_sizes": result.cluster_sizes(),
+                                     "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped]})
+    if result.skipped:
+        out_console.print(f"{len(result.skipped)} file(s) skipped (reasons in assign.json)")
+    out_console.print(f"{len(result.paths)} images assigned to {len(result.cluster_sizes())} of the run's clusters; "
+                      f"written to {out / 'assignments.csv'}")

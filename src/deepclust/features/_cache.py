@@ -1,0 +1,51 @@
+"""What the feature cache holds, and clearing it: the cache grows with every new folder, extractor and layer."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ._extract import default_cache_dir
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One cached feature matrix: ``KEY.npy`` and its ``KEY.json``."""
+
+    key: str
+    path: Path
+    description: str
+    n_images: int
+    size_bytes: int
+    last_used: _dt.datetime
+
+
+def list_feature_cache(cache_dir=None) -> list[CacheEntry]:
+    """The cache's entries, most recently used first."""
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    entries = []
+    for npy in root.glob("*.npy") if root.is_dir() else []:
+        meta_path = npy.with_suffix(".json")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError):
+            meta = {}
+        size = npy.stat().st_size + (meta_path.stat().st_size if meta_path.exists() else 0)
+        used = _dt.datetime.fromtimestamp(max(npy.stat().st_atime, npy.stat().st_mtime))
+        entries.append(CacheEntry(npy.stem, npy, meta.get("description", "(older entry: no description)"),
+                                  len(meta.get("indices", [])), size, used))
+    return sorted(entries, key=lambda e: e.last_used, reverse=True)
+
+
+def clear_feature_cache(cache_dir=None) -> int:
+    """Remove every cached feature file (and half-written leftovers); returns the number of entries removed."""
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    entries = list_feature_cache(root)
+    for e in entries:
+        e.path.unlink(missing_ok=True)
+        e.path.with_suffix(".json").unlink(missing_ok=True)
+    for leftover in root.glob(".*.tmp") if root.is_dir() else []:
+        leftover.unlink(missing_ok=True)
+    return len(entries)

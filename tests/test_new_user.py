@@ -1,0 +1,195 @@
+"""What a new user hits first (issue "What a new user hits first"): each test failed on main before the fix."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClusterMixin
+from typer.testing import CliRunner
+
+from deepclust import __version__, cluster_images, load_dataset
+from deepclust.cli import app
+from deepclust.datasets import scan_folder, subset_indices
+from deepclust.methods import register_method, unregister_method
+
+runner = CliRunner()
+
+
+def _invoke(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def _strict_json(path):
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+@pytest.fixture
+def quick(tmp_path):
+    return ["--cache-dir", tmp_path / "cache", "--quiet", "--workers", 0]
+
+
+def test_a_run_folder_inside_the_input_folder_is_not_read_again(shapes_folder, tmp_path, quick):
+    """A run written inside the input folder (the default runs/ after `cd PHOTOS`) is skipped by the next scan, named
+    as a run folder in the skipped list; the CLI says where the run folder lies."""
+    before = scan_folder(shapes_folder).paths
+    first = _invoke("cluster", shapes_folder, "-k", 3, "--out", shapes_folder / "runs" / "one", *quick)
+    assert first.exit_code == 0, first.output
+    assert "inside the input folder" in first.output
+    folder = scan_folder(shapes_folder)
+    assert folder.paths == before and not any(p.startswith("runs/") for p in folder.paths)
+    assert "a deepclust run folder" in {s.path: s.reason for s in folder.skipped}["runs/one"]
+    second = _invoke("cluster", shapes_folder, "-k", 3, "--out", tmp_path / "two", *quick)
+    assert second.exit_code == 0 and json.loads((tmp_path / "two" / "run.json").read_text())["n_clustered"] == 30
+
+
+def test_limit_draws_a_stratified_seeded_subset():
+    """`limit` on data stored class by class keeps every class in its share, the same for the same seed."""
+    X, y = load_dataset("mnist-5k")
+    assert len(np.unique(y[:1000])) == 2  # the data set is sorted: the first 1,000 are 0s and 1s
+    chosen, how = subset_indices(len(y), 1000, y, random_state=0)
+    assert len(chosen) == 1000 and np.all(np.diff(chosen) > 0) and "stratified" in how
+    assert np.bincount(y[chosen]).tolist() == [100] * 10
+    again, _ = subset_indices(len(y), 1000, y, random_state=0)
+    other, _ = subset_indices(len(y), 1000, y, random_state=1)
+    assert np.array_equal(chosen, again) and not np.array_equal(chosen, other)
+
+
+def test_limit_on_a_dataset_and_on_a_folder_from_the_cli(shapes_folder, tmp_path, quick):
+    """--limit on a builtin set holds all classes and says how in run.json; on a folder it is honoured, not ignored."""
+    out = tmp_path / "mnist"
+    result = _invoke("cluster", "--dataset", "mnist-5k", "--limit", 300, "-k", 10, "--out", out, *quick)
+    assert result.exit_code == 0, result.output
+    info = _strict_json(out / "run.json")
+    assert info["n_clustered"] == 300 and "stratified" in info["source"]["subset"]
+    import csv
+
+    labels = [int(r["label"]) for r in csv.DictReader((out / "assignments.csv").open())]
+    assert np.bincount(labels).tolist() == [30] * 10
+    paths = [int(r["path"]) for r in csv.DictReader((out / "assignments.csv").open())]
+    assert max(paths) > 4000  # rows name images of the whole set, not of the subset
+    out = tmp_path / "folder"
+    result = _invoke("cluster", shapes_folder, "--limit", 12, "-k", 3, "--labels-from-subfolders", "--out", out,
+                     *quick)
+    assert result.exit_code == 0, result.output
+    assert _strict_json(out / "run.json")["n_clustered"] == 12
+
+
+class OneClusterKMeans(ClusterMixin, BaseEstimator):
+    """Toy plug-in that collapses: centres for every cluster asked for, but every image in cluster 0.
+
+    Parameters
+    ----------
+    n_clusters : int, default=3
+        Number of clusters.
+    """
+
+    def __init__(self, n_clusters: int = 3):
+        self.n_clusters = n_clusters
+
+    def fit(self, X, y=None):
+        import warnings
+
+        Z = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+        warnings.warn("the toy lost its clusters\n  (a second line the user need not see)", UserWarning, stacklevel=2)
+        self.labels_ = np.zeros(len(Z), dtype=np.int64)
+        self.embedding_, self.cluster_centers_ = Z, Z[: self.n_clusters]
+        return self
+
+
+@pytest.fixture
+def collapsing():
+    register_method("toy-collapse", inputs=("pixels",), family="toy", paper="none (a test)")(OneClusterKMeans)
+    yield
+    unregister_method("toy-collapse")
+
+
+def test_a_collapsed_run_reports_the_clusters_it_used_in_strict_json(collapsing, tmp_path, quick):
+    """One number everywhere (the clusters used), the k it was fitted with beside it, the collapse as one readable
+    line, and NaN scores written as null with the reason."""
+    out = tmp_path / "collapsed"
+    result = _invoke("cluster", "--dataset", "digits", "--limit", 100, "--method", "toy-collapse", "-k", 10,
+                     "--out", out, *quick)
+    assert result.exit_code == 0, result.output
+    assert "100 images in 1 clusters (fitted with 10)" in result.output
+    assert "warning: collapsed: toy-collapse put the images in 1 of the 10 clusters" in result.output
+    assert "warning: the toy lost its clusters" in result.output and "second line" not in result.output
+    assert "UserWarning" not in result.output and ".py:" not in result.output
+    info = _strict_json(out / "run.json")
+    assert info["n_clusters"] == 1 and info["metrics"]["n_clusters"] == 1
+    assert info["n_clusters_requested"] == 10 and info["n_clusters_fitted"] == 10
+    assert info["metrics"]["silhouette"] is None and "1 cluster" in info["metrics_undefined"]["silhouette"]
+    assert any(n.startswith("collapsed") for n in info["notes"])
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--device", "gpu"), "unknown device 'gpu'"),
+    (("--batch-size", 0), "--batch-size"),
+    (("-k", 1), "--n-clusters"),
+    (("--k-max", 1), "--k-max must be at least --k-min"),
+    (("--pca", -5), "--pca-components must be 0"),
+    (("--method", "kmean"), "did you mean 'kmeans'"),
+    (("--method", "dec", "-k", 3, "--pretrain-epoch", 5), "did you mean --pretrain-epochs?"),
+    (("--heads", 4), "method kmeans has no option --heads"),
+    (("--split", "test"), "--split does not apply to digits"),
+    (("--labels-from-subfolders",), "--labels-from-subfolders applies to a folder"),
+])
+def test_bad_values_are_one_sentence_and_exit_2(args, words, tmp_path, quick):
+    """Each bad value is refused before any long work, in the CLI's words, exit 2, no traceback."""
+    result = _invoke("cluster", "--dataset", "digits", *args, "--out", tmp_path / "x", *quick)
+    assert result.exit_code == 2, result.output
+    assert words in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_folder_only_and_dataset_only_options_are_refused(shapes_folder, tmp_path, quick):
+    """--split on a folder, and labels from subfolders of a flat folder, are errors that name the option."""
+    result = _invoke("cluster", shapes_folder, "--split", "test", "--out", tmp_path / "x", *quick)
+    assert result.exit_code == 2 and "--split only apply to --dataset" in result.output
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for p in list((shapes_folder / "disc").iterdir())[:4]:
+        shutil.copy(p, flat / p.name)
+    result = _invoke("cluster", flat, "-k", 2, "--labels-from-subfolders", "--out", tmp_path / "y", *quick)
+    assert result.exit_code == 2 and "class subfolder" in result.output
+
+
+def test_version_and_grouped_help():
+    """`deepclust --version` prints the version; `cluster --help` groups its options and shows examples."""
+    result = _invoke("--version")
+    assert result.exit_code == 0 and __version__ in result.output
+    result = runner.invoke(app, ["cluster", "--help"], env={"COLUMNS": "80"})
+    for group in ("Input", "Features", "Method", "Output", "Runtime", "Examples"):
+        assert group in result.output, group
+    assert "…" not in result.output  # nothing cut off at 80 columns
+
+
+def test_api_messages_and_repr(tmp_path):
+    """The Python API speaks Python: save() on a full folder says overwrite=True; print(run) is one short line."""
+    X, y = load_dataset("digits")
+    run = cluster_images(X[:120], n_clusters=3, labels_true=y[:120], verbose=False, cache_dir=tmp_path / "c")
+    assert len(repr(run)) < 400 and "acc=" in repr(run)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("x")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        run.save(tmp_path / "full")
+    import deepclust
+
+    assert {"register_extractor", "iter_folder_batches", "internal_scores", "register_method"} <= set(
+        deepclust.__all__)
+
+
+def test_nan_never_reaches_json(tmp_path):
+    """write_json writes strict JSON: NaN and infinities become null."""
+    from deepclust._atomic import write_json
+
+    write_json(tmp_path / "a.json", {"a": float("nan"), "b": [np.float32("inf"), 1.5], "c": np.array([np.nan])})
+    data = _strict_json(tmp_path / "a.json")
+    assert data == {"a": None, "b": [None, 1.5], "c": [None]}
+    assert not any(isinstance(v, float) and math.isnan(v) for v in data["b"] if v is not None)
