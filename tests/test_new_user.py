@@ -19,8 +19,15 @@ from deepclust.methods import register_method, unregister_method
 runner = CliRunner()
 
 
+class _Result:
+    """The CLI's result with its output's line breaks undone (the console wraps at its width)."""
+
+    def __init__(self, result):
+        self.exit_code, self.output = result.exit_code, " ".join(result.output.split())
+
+
 def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return _Result(runner.invoke(app, [str(a) for a in args], catch_exceptions=False))
 
 
 def _strict_json(path):
@@ -193,3 +200,81 @@ def test_nan_never_reaches_json(tmp_path):
     data = _strict_json(tmp_path / "a.json")
     assert data == {"a": None, "b": [None, 1.5], "c": [None]}
     assert not any(isinstance(v, float) and math.isnan(v) for v in data["b"] if v is not None)
+
+
+def test_evaluate_takes_absolute_paths_and_reports_coverage(shapes_folder, tmp_path, quick):
+    """A labels CSV with absolute paths scores the run; partial coverage and rows outside the run are warned about;
+    the cluster-by-class table is printed and saved."""
+    import csv
+
+    out = tmp_path / "run"
+    assert _invoke("cluster", shapes_folder, "-k", 3, "--out", out, *quick).exit_code == 0
+    rows = list(csv.DictReader((out / "assignments.csv").open()))
+    labels = tmp_path / "labels.csv"
+    lines = [f"{shapes_folder / r['path']},{r['path'].split('/')[0]}" for r in rows[5:25]]
+    labels.write_text("path,label\n" + "\n".join(lines + [f"{shapes_folder}/elsewhere.png,disc"]) + "\n")
+    result = _invoke("evaluate", out, "--labels", labels)
+    assert result.exit_code == 0, result.output
+    assert "labels 20 of the run's 30 images" in result.output and "1 row(s)" in result.output
+    evaluation = _strict_json(out / "evaluation.json")
+    assert evaluation["scores"]["n_scored"] == 20 and evaluation["scores"]["acc"] > 0.9
+    confusion = (out / "confusion.csv").read_text().splitlines()
+    assert confusion[0].split(",") == ["cluster", "bar", "disc", "square"] and len(confusion) == 4
+    assert "majority" in result.output
+
+
+def test_assign_new_images_to_a_kmeans_run(shapes_folder, tmp_path, quick):
+    """`assign` embeds new images as the run did and gives each the cluster of its kind; an agglomerative run is
+    refused with a sentence that says why."""
+    import csv
+
+    out = tmp_path / "run"
+    assert _invoke("cluster", shapes_folder, "-k", 3, "--umap", 0, "--out", out, *quick).exit_code == 0
+    assert (out / "model.joblib").is_file()
+    run_rows = {r["path"]: r["cluster"] for r in csv.DictReader((out / "assignments.csv").open())}
+    new = tmp_path / "new"
+    new.mkdir()
+    for kind in ("square", "disc", "bar"):
+        for p in sorted((shapes_folder / kind).iterdir())[:3]:
+            shutil.copy(p, new / f"{kind}-{p.name}")
+    result = _invoke("assign", out, new, "--out", tmp_path / "assigned", "--quiet")
+    assert result.exit_code == 0, result.output
+    got = {r["path"]: r["cluster"] for r in csv.DictReader((tmp_path / "assigned" / "assignments.csv").open())}
+    assert len(got) == 9
+    for name, cluster in got.items():
+        kind, original = name.split("-", 1)
+        assert cluster == run_rows[f"{kind}/{original}"], name  # the same image lands in the same cluster
+
+    agg = tmp_path / "agg"
+    assert _invoke("cluster", shapes_folder, "-k", 3, "--method", "agglomerative-ward", "--out", agg,
+                   *quick).exit_code == 0
+    result = _invoke("assign", agg, new, "--out", tmp_path / "no")
+    assert result.exit_code == 2 and "transductive" in result.output and "Traceback" not in result.output
+
+
+def test_cache_list_and_clear(shapes_folder, tmp_path, quick):
+    """`cache list` shows what a run stored (what, images, size); `cache clear --yes` empties it."""
+    assert _invoke("cluster", shapes_folder, "-k", 3, "--out", tmp_path / "run", *quick).exit_code == 0
+    cache = tmp_path / "cache"
+    result = _invoke("cache", "list", "--cache-dir", cache)
+    assert result.exit_code == 0 and "1 entries" in result.output and "efficientnet_lite0" in result.output
+    result = _invoke("cache", "clear", "--cache-dir", cache, "--yes")
+    assert result.exit_code == 0 and "removed 1" in result.output
+    assert not list(cache.glob("*.npy"))
+
+
+def test_offline_weights_error_names_the_file_and_where_to_get_it(monkeypatch):
+    """A torchvision backbone without internet: the error names the weights file, its URL and both ways to give it."""
+    import torchvision.models as tvm
+
+    from deepclust.features import WeightsNotFoundError, create_extractor
+
+    def offline(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(tvm.ResNet50_Weights.IMAGENET1K_V2.__class__, "get_state_dict", offline)
+    with pytest.raises(WeightsNotFoundError) as info:
+        create_extractor("resnet50", device="cpu")
+    message = str(info.value)
+    assert "resnet50-11ad3fa6.pth" in message and "https://" in message
+    assert "--weights PATH" in message and "checkpoints" in message

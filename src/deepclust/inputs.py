@@ -138,7 +138,8 @@ def prepare_views(source, settings: InputSettings, typical_size: int) -> Prepare
         if not np.array_equal(idx, indices):  # the same files fail for every copy; guard all the same
             raise RuntimeError("an augmented copy could not read the same images as the original")
         augmented.append(A)
-    params = dict(views=list(views), view_details=view_info, image_size=settings.image_size or 28,
+    side = int(grey[0].shape[1]) if grey is not None else settings.image_size or 28  # arrays keep their size
+    params = dict(views=list(views), view_details=view_info, image_size=side,
                   augmentations=n_copies, augment_flip=flip)
     return PreparedInput(X, indices, failed, params, fit_kwargs={"augmented": augmented}, timings=timings)
 

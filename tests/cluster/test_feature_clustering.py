@@ -33,7 +33,7 @@ def test_clone_and_params():
 
 
 def test_choice_of_k_finds_the_blobs(blobs):
-    """Without n_clusters, the silhouette curve picks the 5 generating blobs, and the curve is kept."""
+    """Without n_clusters, the prediction strength picks the 5 generating blobs, and the curve is kept."""
     X, y = blobs
     model = FeatureClustering(None, umap_components=None, l2_normalize=False, random_state=0).fit(X)
     assert model.n_clusters_ == 5 and model.k_selection_.k == 5

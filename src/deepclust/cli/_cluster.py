@@ -57,7 +57,8 @@ def cluster(
         min=2, help="Cluster a random N of the images (stratified by label when known; seeded by --seed).",
         rich_help_panel=_INPUT)] = None,
     labels_from_subfolders: Annotated[bool, typer.Option(
-        "--labels-from-subfolders", help="Folder: score against the images' first subfolder names.", rich_help_panel=_INPUT)] = False,
+        "--labels-from-subfolders", help="Folder: score against the images' first subfolder names.",
+        rich_help_panel=_INPUT)] = False,
     method: Annotated[str, typer.Option(help="Clustering method (see `deepclust methods`).",
                                         rich_help_panel=_METHOD)] = "kmeans",
     n_clusters: Annotated[int | None, typer.Option(
@@ -93,7 +94,8 @@ def cluster(
         rich_help_panel=_FEATURES)] = None,
     out: Annotated[Path | None, typer.Option(help="Run folder to write (default runs/NAME, never reused).",
                                              rich_help_panel=_OUTPUT)] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.", rich_help_panel=_OUTPUT)] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.",
+                                            rich_help_panel=_OUTPUT)] = False,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.",
                                       rich_help_panel=_RUNTIME)] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=_RUNTIME)] = "auto",
