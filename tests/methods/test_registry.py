@@ -134,7 +134,7 @@ def test_values_are_parsed_from_text_by_their_type():
 
 @pytest.mark.parametrize("args, message", [
     (("--method", "dec", "-k", 3, "--maxiter", "abc"), "maxiter takes int"),
-    (("--method", "kmeans", "-k", 3, "--heads", 3), "has no option 'heads'"),
+    (("--method", "kmeans", "-k", 3, "--heads", 3), "has no option --heads"),
     (("--method", "kmeans", "-k", 3, "-o", "pca_components"), "NAME=VALUE"),
     (("--method", "dec", "-k", 3, "--pretrain-epochs"), "needs a value"),
     (("--method", "dcec", "-k", 3, "--input", "features"), "consumes pixels"),
