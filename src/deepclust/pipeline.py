@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ._device import resolve_device
+from ._warnings import first_lines
 from .datasets import ImageFolder, SkippedFile, load_image, scan_folder, subset_indices
 from .inputs import DEFAULT_VIEWS, INPUTS, InputSettings, check_settings, extract_view_arrays
 from .methods import FittedClustering, get_method
@@ -157,7 +158,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     fitted = FittedClustering.of(spec, estimator)
     timings["cluster"] = time.perf_counter() - t
     n_fitted, n_used = int(len(fitted.centers)), int(len(np.unique(fitted.labels)))
-    notes = _unique_messages(caught)
+    notes = first_lines(caught)
     if n_used < n_fitted:
         notes.insert(0, f"collapsed: {method} put the images in {n_used} of the {n_fitted} clusters it was fitted "
                         f"with; {n_fitted - n_used} stayed empty")
@@ -219,16 +220,6 @@ def _take_subset(source, labels_true, limit: int, random_state):
     if isinstance(source, ImageFolder):
         return ImageFolder(source.root, [source.paths[i] for i in chosen], source.skipped), labels_true, info
     return source[chosen], labels_true, {**info, "indices": chosen}
-
-
-def _unique_messages(caught) -> list[str]:
-    """The warnings' messages, first line only, each once, without the source path Python adds."""
-    out = []
-    for w in caught:
-        text = str(w.message).strip().splitlines()[0] if str(w.message).strip() else w.category.__name__
-        if text not in out:
-            out.append(text)
-    return out
 
 
 def extract_views(source, views=DEFAULT_VIEWS, *, augment=None, input_size: int | None = None, image_size: int = 28,

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import __version__
+from .._warnings import first_lines
 
 app = typer.Typer(help="Cluster unlabelled images: pretrained CNN features, classical and deep clustering.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -79,12 +80,8 @@ def warnings_as_lines():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
-    seen = set()
-    for w in caught:
-        text = str(w.message).strip().splitlines()[0] if str(w.message).strip() else w.category.__name__
-        if text not in seen:
-            seen.add(text)
-            err_console.print(f"[yellow]warning:[/yellow] {text}", highlight=False)
+    for text in first_lines(caught):
+        err_console.print(f"[yellow]warning:[/yellow] {text}", highlight=False)
 
 
 def default_out(name: str) -> Path:

@@ -55,7 +55,7 @@ def evaluate(
     from ..metrics import external_scores
 
     rows = _read_assignments(run_dir)
-    unmatched = 0
+    n_run, unmatched = len(rows), 0
     if labels is not None:
         if not labels.is_file():
             fail(f"labels file not found: {labels}")
@@ -68,7 +68,6 @@ def evaluate(
         known = {_run_path(r[0], root): r[1].strip() for r in table[start:] if len(r) >= 2}
         in_run = {r["path"] for r in rows}
         unmatched = sum(1 for p in known if p not in in_run)
-        n_run = len(rows)
         rows = [r for r in rows if r["path"] in known]
         truth, source = [known[r["path"]] for r in rows], str(labels)
         if not rows:
@@ -99,8 +98,8 @@ def evaluate(
     lines = ["cluster," + ",".join(classes)] + [f"{c}," + ",".join(map(str, row)) for c, row in zip(cluster_ids,
                                                                                                    counts)]
     write_text(run_dir / "confusion.csv", "\n".join(lines) + "\n")
-    write_json(run_dir / "evaluation.json", {"labels": source, "scores": scores, "n_run_images": len(
-        _read_assignments(run_dir)), "unmatched_label_rows": unmatched, "confusion_csv": "confusion.csv"})
+    write_json(run_dir / "evaluation.json", {"labels": source, "scores": scores, "n_run_images": n_run,
+                                             "unmatched_label_rows": unmatched, "confusion_csv": "confusion.csv"})
     out_console.print(scores_table(scores))
     out_console.print(_confusion_table(cluster_ids, classes, counts))
     out_console.print(f"labels from {source}; written to {run_dir / 'evaluation.json'} and confusion.csv")
