@@ -69,11 +69,12 @@ class ClusterRun:
             return load_image(self.source.root / self.paths[row], size)
         return np.asarray(self.source[self.indices[row]])
 
-    def save(self, out: str | os.PathLike, *, overwrite: bool = False, command: list[str] | None = None) -> Path:
-        """Write the run folder (see :func:`deepclust.runfolder.write_run`)."""
+    def save(self, out: str | os.PathLike, *, overwrite: bool = False, command: list[str] | None = None,
+             map: str | None = "umap") -> Path:
+        """Write the run folder with its ``report.html`` (see :func:`deepclust.runfolder.write_run`)."""
         from .runfolder import write_run
 
-        return write_run(self, out, overwrite=overwrite, command=command)
+        return write_run(self, out, overwrite=overwrite, command=command, map=map)
 
 
 def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = None, input: str | None = None,

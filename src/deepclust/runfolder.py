@@ -17,7 +17,21 @@ import numpy as np
 from . import __version__
 from ._atomic import default_mode, write_json, write_text
 from .assign import MODEL_FILE, save_model
-from .report import make_grid, plot_k_selection, plot_training_curves, save_figure, save_png, typical_members
+from .report import (
+    MAPS,
+    REPORT_FILE,
+    atypical_members,
+    make_grid,
+    map_2d,
+    plot_cluster_map,
+    plot_k_selection,
+    plot_thumbnail_map,
+    plot_training_curves,
+    save_figure,
+    save_png,
+    typical_members,
+    write_report,
+)
 
 
 class OutputExistsError(FileExistsError):
@@ -59,18 +73,23 @@ def versions() -> dict[str, str]:
 
 
 def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: list[str] | None = None,
-              montage_size: int = 36) -> Path:
-    """Write ``run`` (a :class:`~deepclust.pipeline.ClusterRun`) to the folder ``out``.
+              montage_size: int = 36, map: str | None = "umap") -> Path:
+    """Write ``run`` (a :class:`~deepclust.pipeline.ClusterRun`) to the folder ``out``, with ``report.html``.
+
+    ``map``: the 2-D map of the images (``"umap"``, ``"tsne"`` or None for none; see :func:`~deepclust.report.map_2d`).
 
     Everything is written into a temporary sibling folder first and then renamed, so ``out`` is never left half
     written; an existing non-empty ``out`` is replaced only with ``overwrite=True``.
     """
     out = check_output_dir(out, overwrite).resolve()
+    if map is not None and map not in MAPS:
+        raise ValueError(f"unknown map {map!r}: use {', '.join(MAPS)} or None")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     os.chmod(tmp, default_mode(folder=True))  # mkdtemp makes it 0700: give it the mode of any new folder
     try:
-        _write_contents(run, tmp, command, montage_size)
+        _write_contents(run, tmp, command, montage_size, map)
+        write_report(tmp)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, old / "run")
@@ -84,7 +103,7 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
     return out
 
 
-def _write_contents(run, folder: Path, command, montage_size: int) -> None:
+def _write_contents(run, folder: Path, command, montage_size: int, map_method: str | None) -> None:
     figures = folder / "figures"
     figures.mkdir()
     has_labels = run.labels_true is not None
@@ -97,11 +116,21 @@ def _write_contents(run, folder: Path, command, montage_size: int) -> None:
     write_text(folder / "assignments.csv", buf.getvalue())
 
     files = []
-    for c in sorted(run.cluster_sizes()):
-        rows = typical_members(run.labels, run.distances, c, montage_size)
+    sizes = run.cluster_sizes()
+    for c in sorted(sizes):
+        caption = f"cluster {c} · {sizes[c]} images{_majority(run, c)}"
         name = f"figures/cluster_{c:03d}.png"
-        save_png(folder / name, make_grid([run.image(r) for r in rows]))
+        rows = typical_members(run.labels, run.distances, c, montage_size)
+        save_png(folder / name, make_grid([run.image(r) for r in rows], caption=caption + " · most typical"))
         files.append(name)
+        if sizes[c] > montage_size:  # a small cluster is shown whole above
+            name = f"figures/cluster_{c:03d}_atypical.png"
+            rows = atypical_members(run.labels, run.distances, c, 12)
+            save_png(folder / name, make_grid([run.image(r) for r in rows], caption=caption + " · least typical"))
+            files.append(name)
+    map_info = _write_map(run, folder, map_method) if map_method else None
+    if map_info:
+        files += ["embedding_2d.npy", map_info["figure"], map_info["thumbnails"]]
     if run.k_selection:
         sel = run.k_selection
         others = {name: list(c.values()) for name, c in sel.get("curves", {}).items()
@@ -146,7 +175,30 @@ def _write_contents(run, folder: Path, command, montage_size: int) -> None:
         "metrics_undefined": undefined_metrics(run.metrics, run.n_clusters, len(run.paths)),
         "notes": run.notes,
         "model_not_saved": model_not_saved,
+        "map": map_info,
         "skipped": [{"path": s.path, "reason": s.reason} for s in run.skipped],
-        "files": ["assignments.csv", "embedding.npy"] + files,
+        "files": ["assignments.csv", "embedding.npy", REPORT_FILE] + files,
     }
     write_json(folder / "run.json", info)
+
+
+def _majority(run, cluster: int) -> str:
+    """`` · majority LABEL (share)`` when labels are known, for captions."""
+    if run.labels_true is None:
+        return ""
+    values, counts = np.unique(np.asarray(run.labels_true)[run.labels == cluster], return_counts=True)
+    best = int(counts.argmax())
+    return f" · majority {values[best]} ({counts[best] / counts.sum():.0%})"
+
+
+def _write_map(run, folder: Path, method: str, n_thumbnails: int = 300) -> dict:
+    """``embedding_2d.npy``, the map coloured by cluster, and thumbnails at their places (a random sample)."""
+    xy, how = map_2d(run.embedding, method, random_state=run.params.get("random_state", 0))
+    np.save(folder / "embedding_2d.npy", xy)
+    save_figure(plot_cluster_map(xy, run.labels, title=how), folder / "figures/map.png")
+    rs = np.random.RandomState(run.params.get("random_state", 0))
+    sample = np.sort(rs.choice(len(xy), min(n_thumbnails, len(xy)), replace=False))
+    thumbs = [run.image(int(r), size=28) for r in sample]
+    save_figure(plot_thumbnail_map(xy[sample], thumbs, zoom=0.8), folder / "figures/map_thumbnails.png")
+    return {"method": method, "how": how, "figure": "figures/map.png", "thumbnails": "figures/map_thumbnails.png",
+            "n_thumbnails": len(sample), "sampled": len(sample) < len(xy)}

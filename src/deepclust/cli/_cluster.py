@@ -33,6 +33,12 @@ class Color(str, Enum):
     rgb = "rgb"
 
 
+class MapKind(str, Enum):
+    umap = "umap"
+    tsne = "tsne"
+    none = "none"
+
+
 class Split(str, Enum):
     all = "all"
     train = "train"
@@ -96,6 +102,8 @@ def cluster(
                                              rich_help_panel=_OUTPUT)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.",
                                             rich_help_panel=_OUTPUT)] = False,
+    map: Annotated[MapKind, typer.Option(help="2-D map in report.html: umap, tsne (up to 20,000 images) or none.",
+                                         rich_help_panel=_OUTPUT)] = "umap",
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.",
                                       rich_help_panel=_RUNTIME)] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=_RUNTIME)] = "auto",
@@ -161,7 +169,9 @@ def cluster(
                                  cache_dir=cache_dir, use_cache=cache, num_workers=workers, labels_true=labels,
                                  limit=limit, verbose=not quiet, **options)
         run.source_info.update(source_info)
-        path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]])
+        with warnings_as_lines():
+            path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],
+                            map=None if map == MapKind.none else MapKind(map).value)
     out_console.print(scores_table(run.metrics))
     if run.k_selection:
         sel = run.k_selection
@@ -174,7 +184,7 @@ def cluster(
         out_console.print(f"images: {run.source_info['subset']} (seed {seed})")
     asked = f" (fitted with {run.n_clusters_fitted})" if run.n_clusters_fitted != run.n_clusters else ""
     out_console.print(f"{len(run.paths)} images in {run.n_clusters} clusters{asked}, "
-                      f"{run.timings['total']:.1f} s; run folder: {path}")
+                      f"{run.timings['total']:.1f} s; run folder: {path}; open {path / 'report.html'}")
 
 
 def _check_source_options(given: set, folder, dataset, datasets) -> None:

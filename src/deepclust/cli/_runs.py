@@ -152,3 +152,15 @@ def assign(
         out_console.print(f"{len(result.skipped)} file(s) skipped (reasons in assign.json)")
     out_console.print(f"{len(result.paths)} images assigned to {len(result.cluster_sizes())} of the run's clusters; "
                       f"written to {out / 'assignments.csv'}")
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
+):
+    """Rebuild a run folder's report.html from its files (run.json, assignments.csv, figures/)."""
+    from ..report import write_report
+
+    with friendly_errors():
+        path = write_report(run_dir)
+    out_console.print(f"wrote {path}")
