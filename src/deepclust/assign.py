@@ -44,6 +44,17 @@ def save_model(estimator, folder: Path) -> str | None:
     return None
 
 
+def prepare_like_run(info: dict, source, **runtime):
+    """The method's input for ``source`` (an opened folder or array), made with the run's recorded input settings
+    (``run.json``'s ``parameters.input_settings``); ``runtime``: batch_size, device, cache settings, verbose."""
+    params = info.get("parameters", {})
+    recorded = dict(params.get("input_settings", {}))
+    typical_size = int(recorded.pop("typical_size", 224))
+    if recorded.get("views"):
+        recorded["views"] = tuple(recorded["views"])
+    return INPUTS[params["input"]](source, InputSettings(**recorded, **runtime), typical_size)
+
+
 def assign_images(run_dir: str | os.PathLike, source, *, batch_size: int = 64, device: str = "auto",
                   cache_dir=None, use_cache: bool = True, num_workers: int | None = None,
                   verbose: bool = True) -> Assignment:
@@ -67,17 +78,12 @@ def assign_images(run_dir: str | os.PathLike, source, *, batch_size: int = 64, d
         why = info.get("model_not_saved") or "the run folder has no saved model (written by an older deepclust)"
         raise ValueError(f"the run's method {params.get('method')} cannot assign new images: {why}; cluster the "
                          f"old and new images together instead")
-    recorded = dict(params.get("input_settings", {}))
-    typical_size = int(recorded.pop("typical_size", 224))
-    if recorded.get("views"):
-        recorded["views"] = tuple(recorded["views"])
-    settings = InputSettings(**recorded, batch_size=batch_size, device=device, cache_dir=cache_dir,
-                             use_cache=use_cache, num_workers=num_workers, verbose=verbose)
     estimator = joblib.load(run_dir / MODEL_FILE)
     if hasattr(estimator, "device"):
         estimator.set_params(device=device)
     source, _, _, skipped = _open_source(source, None)
-    prepared = INPUTS[params["input"]](source, settings, typical_size)
+    prepared = prepare_like_run(info, source, batch_size=batch_size, device=device, cache_dir=cache_dir,
+                                use_cache=use_cache, num_workers=num_workers, verbose=verbose)
     labels = np.asarray(estimator.predict(prepared.X), dtype=np.int64)
     paths = ([source.paths[i] for i in prepared.indices] if hasattr(source, "paths")
              else [str(i) for i in prepared.indices])

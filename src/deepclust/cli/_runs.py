@@ -164,3 +164,70 @@ def report(
     with friendly_errors():
         path = write_report(run_dir)
     out_console.print(f"wrote {path}")
+
+
+@app.command()
+def outliers(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
+    n: Annotated[int, typer.Option("-n", min=1, help="How many images to list.")] = 20,
+):
+    """The images least like their cluster (far from its centre for that cluster, low confidence): listed, and
+    written to outliers.csv and figures/outliers.png in the run folder."""
+    from .._atomic import write_text
+    from ..explore import RunFolder, find_outliers
+    from ..report import make_grid, save_png
+
+    with friendly_errors():
+        found = find_outliers(run_dir, n)
+        images = RunFolder.open(run_dir).images([f["row"] for f in found])
+    table = Table(title=f"{len(found)} least typical images")
+    for col in ("path", "cluster", "distance / cluster's median", "confidence"):
+        table.add_column(col)
+    for f in found:
+        table.add_row(f["path"], str(f["cluster"]), f"{f['score']:.2f}", f"{f['confidence']:.3f}")
+    out_console.print(table)
+    write_text(run_dir / "outliers.csv", "path,cluster,score,confidence\n" + "".join(
+        f"{f['path']},{f['cluster']},{f['score']},{f['confidence']:.4f}\n" for f in found))
+    written = "outliers.csv"
+    if images:
+        save_png(run_dir / "figures" / "outliers.png", make_grid(images, caption=f"{len(found)} least typical images"))
+        written += " and figures/outliers.png"
+    out_console.print(f"written to {run_dir}: {written}")
+
+
+@app.command()
+def similar(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
+    image: Annotated[str, typer.Argument(help="An image of the run (its path as in assignments.csv) or any image "
+                                              "file (embedded with the run's model).")],
+    n: Annotated[int, typer.Option("-n", min=1, help="How many images to list.")] = 10,
+):
+    """The images of the run nearest to IMAGE in the run's clustering space."""
+    from ..explore import find_similar
+
+    with friendly_errors(), warnings_as_lines():
+        found, how = find_similar(run_dir, image, n)
+    table = Table(title=f"nearest to {image} ({how})")
+    for col in ("path", "cluster", "distance"):
+        table.add_column(col)
+    for f in found:
+        table.add_row(f["path"], str(f["cluster"]), f"{f['distance']:.4g}")
+    out_console.print(table)
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder of a folder of images.")],
+    to: Annotated[Path, typer.Option("--to", help="Folder to fill with one subfolder per cluster.")],
+    mode: Annotated[str, typer.Option(help="symlink (default) or copy; originals are never moved.")] = "symlink",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Fill a non-empty --to folder.")] = False,
+):
+    """One folder per cluster (cluster_000/ …) holding links to (or copies of) its images."""
+    from ..explore import export_clusters
+
+    with friendly_errors():
+        try:
+            counts = export_clusters(run_dir, to, mode=mode, overwrite=overwrite)
+        except FileExistsError:
+            fail(f"{to} is not empty; choose another --to or pass --overwrite")
+    out_console.print(f"{sum(counts.values())} images in {len(counts)} cluster folders under {to} ({mode})")

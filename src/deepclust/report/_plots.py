@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def plot_k_selection(ks, scores, chosen: int, *, criterion: str = "prediction strength", threshold=None,
                      others: dict | None = None, ax=None):
@@ -40,33 +42,40 @@ def save_figure(ax, path) -> None:
 
 
 def plot_training_curves(history: dict, pretrain_losses=None, *, axes=None):
-    """Loss parts per refresh (and ACC/NMI when labels were known), with the pretraining loss beside.
-    Returns the array of two Axes."""
+    """Loss parts per refresh (and ACC/NMI when labels were known), with the pretraining loss beside it when the
+    method pretrained; legends sit outside the curves. Returns the list of Axes (one or two)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    ax_pre, ax = axes
-    if pretrain_losses:
+        if pretrain_losses:
+            _, axes = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1.6]})
+        else:
+            _, ax_only = plt.subplots(figsize=(8, 4))
+            axes = [ax_only]
+    axes = list(np.atleast_1d(axes))
+    ax = axes[-1]
+    if pretrain_losses and len(axes) > 1:
+        ax_pre = axes[0]
         ax_pre.plot(range(1, len(pretrain_losses) + 1), pretrain_losses)
         ax_pre.set_yscale("log")
-    ax_pre.set_xlabel("pretraining epoch")
-    ax_pre.set_ylabel("reconstruction MSE")
+        ax_pre.set_xlabel("pretraining epoch")
+        ax_pre.set_ylabel("reconstruction MSE")
     it = history["iteration"]
+    handles = []
     for key in [k for k in history if k.startswith("loss")]:
-        ax.plot(it, history[key], label=key)
+        handles += ax.plot(it, history[key], label=key)
     ax.set_xlabel("iteration")
     ax.set_ylabel("loss")
     if any(k in history for k in ("acc", "nmi")):
         twin = ax.twinx()
         for key, style in (("acc", "--"), ("nmi", ":")):
             if key in history:
-                twin.plot(it, history[key], style, color="black", label=key.upper())
+                handles += twin.plot(it, history[key], style, color="black", label=key.upper())
         twin.set_ylabel("ACC / NMI")
-        twin.legend(loc="lower right")
-    ax.legend(loc="upper left")
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.12, 1.0), fontsize="small", frameon=False)
     ax.figure.tight_layout()
     return axes

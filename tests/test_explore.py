@@ -1,0 +1,71 @@
+"""Looking into a run folder: outliers, similar images (in the run and new), clusters exported as folders."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from deepclust.cli import app
+from deepclust.explore import export_clusters, find_outliers, find_similar
+
+runner = CliRunner()
+
+
+def _invoke(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def planted_run(shapes_folder, tmp_path):
+    """The shapes folder plus one image unlike any shape (noise), clustered with k = 3."""
+    odd = np.random.RandomState(1).randint(0, 256, (48, 48, 3)).astype(np.uint8)
+    Image.fromarray(odd).save(shapes_folder / "disc" / "zz_noise.png")
+    out = tmp_path / "run"
+    result = _invoke("cluster", shapes_folder, "-k", 3, "--umap", 0, "--out", out, "--quiet", "--workers", 0,
+                     "--cache-dir", tmp_path / "cache", "--map", "none")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_the_planted_odd_image_is_the_first_outlier(planted_run):
+    """A noise image among shapes is the least typical image of the run, and the CLI writes the list."""
+    found = find_outliers(planted_run, 5)
+    assert found[0]["path"] == "disc/zz_noise.png", found
+    result = _invoke("outliers", planted_run, "-n", 3)
+    assert result.exit_code == 0 and (planted_run / "outliers.csv").read_text().splitlines()[1].startswith(
+        "disc/zz_noise.png")
+    assert (planted_run / "figures" / "outliers.png").is_file()
+
+
+def test_similar_finds_an_image_and_its_copy(planted_run, shapes_folder, tmp_path):
+    """A copy of a run image kept outside the folder is embedded with the run's model and lands on its original;
+    for an image of the run, its neighbours share its cluster."""
+    copy = tmp_path / "copy.png"
+    shutil.copy(shapes_folder / "square" / "square_02.bmp", copy)
+    found, how = find_similar(planted_run, copy, 3)
+    assert "embedded" in how and found[0]["path"] == "square/square_02.bmp" and found[0]["distance"] < 1e-3
+    found, how = find_similar(planted_run, "bar/bar_05.png", 4)
+    assert "image of the run" in how and all(f["path"].startswith("bar/") for f in found)
+    assert "bar/bar_05.png" not in [f["path"] for f in found]
+
+
+def test_export_links_every_image_once_and_never_moves_originals(planted_run, shapes_folder, tmp_path):
+    """One folder per cluster with a link per image; the originals stay; a non-empty target is refused."""
+    before = sorted(p.name for p in shapes_folder.rglob("*.png"))
+    counts = export_clusters(planted_run, tmp_path / "export")
+    links = list((tmp_path / "export").rglob("*"))
+    assert sum(counts.values()) == 31 and len([p for p in links if p.is_symlink()]) == 31
+    assert all(p.resolve().is_file() for p in links if p.is_symlink())
+    assert sorted(p.name for p in shapes_folder.rglob("*.png")) == before
+    result = _invoke("export", planted_run, "--to", tmp_path / "export")
+    assert result.exit_code == 2 and "--overwrite" in result.output
+
+
+def test_exploring_a_folder_that_is_no_run_is_one_sentence(tmp_path):
+    for args in (("outliers", tmp_path), ("similar", tmp_path, "x.png"), ("export", tmp_path, "--to", tmp_path / "e")):
+        result = _invoke(*args)
+        assert result.exit_code == 2 and "not a run folder" in " ".join(result.output.split()), args
