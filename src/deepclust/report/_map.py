@@ -58,7 +58,7 @@ def plot_cluster_map(xy, labels, *, title: str = "", ax=None):
     labels = np.asarray(labels)
     ids = np.unique(labels)
     cmap = plt.get_cmap("tab20" if len(ids) > 10 else "tab10")
-    size = max(0.5, min(12.0, 6000 / max(len(xy), 1)))
+    size = max(1.5, min(12.0, 20000 / max(len(xy), 1)))
     for n, c in enumerate(ids):
         pts = xy[labels == c]
         ax.scatter(pts[:, 0], pts[:, 1], s=size, color=cmap(n % cmap.N), linewidths=0, alpha=0.8)
