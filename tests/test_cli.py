@@ -46,7 +46,9 @@ def test_cluster_folder_end_to_end(shapes_folder, tmp_path, run_args):
     rows = list(csv.DictReader((out / "assignments.csv").open()))
     assert len(rows) == 30 and {"path", "cluster", "distance", "confidence"} <= set(rows[0])
     assert all((shapes_folder / r["path"]).is_file() for r in rows)
-    assert sorted(p.name for p in (out / "figures").iterdir()) == [f"cluster_{c:03d}.png" for c in range(3)]
+    assert sorted(p.name for p in (out / "figures").iterdir()) == [f"cluster_{c:03d}.png" for c in range(3)] + [
+        "map.png", "map_thumbnails.png"]  # clusters of 10 are shown whole: no least-typical montage
+    assert (out / "report.html").is_file() and (out / "embedding_2d.npy").is_file()
     umask = os.umask(0)
     os.umask(umask)
     assert (out.stat().st_mode & 0o777) == 0o777 & ~umask  # the modes of any new folder and file, not 0700/0600
