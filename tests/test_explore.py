@@ -69,3 +69,23 @@ def test_exploring_a_folder_that_is_no_run_is_one_sentence(tmp_path):
     for args in (("outliers", tmp_path), ("similar", tmp_path, "x.png"), ("export", tmp_path, "--to", tmp_path / "e")):
         result = _invoke(*args)
         assert result.exit_code == 2 and "not a run folder" in " ".join(result.output.split()), args
+
+
+def test_duplicates_find_an_exact_copy_and_a_recompressed_one(shapes_folder, tmp_path):
+    """A byte-for-byte copy is an exact duplicate; a slightly brightened copy of another image is a near duplicate;
+    the distinct shapes are not grouped at the default threshold."""
+    from deepclust.explore import find_duplicates
+
+    shutil.copy(shapes_folder / "bar" / "bar_05.png", shapes_folder / "bar" / "zz_copy.png")
+    original = np.asarray(Image.open(shapes_folder / "disc" / "disc_00.png").convert("RGB")).astype(int)
+    Image.fromarray(np.clip(original + 8, 0, 255).astype(np.uint8)).save(shapes_folder / "disc" / "zz_edited.png")
+    out = tmp_path / "run"
+    assert _invoke("cluster", shapes_folder, "-k", 3, "--out", out, "--quiet", "--workers", 0, "--map", "none",
+                   "--cache-dir", tmp_path / "cache").exit_code == 0
+    groups = find_duplicates(out, cache_dir=tmp_path / "cache")
+    found = {(g.kind, tuple(sorted(g.paths))) for g in groups}
+    assert ("exact", ("bar/bar_05.png", "bar/zz_copy.png")) in found
+    assert any(g.kind == "near" and {"disc/disc_00.png", "disc/zz_edited.png"} <= set(g.paths) for g in groups)
+    assert sum(len(g.paths) for g in groups) <= 8, found
+    result = _invoke("duplicates", out, "--quiet")
+    assert result.exit_code == 0 and "zz_copy.png" in (out / "duplicates.csv").read_text()

@@ -231,3 +231,31 @@ def export(
         except FileExistsError:
             fail(f"{to} is not empty; choose another --to or pass --overwrite")
     out_console.print(f"{sum(counts.values())} images in {len(counts)} cluster folders under {to} ({mode})")
+
+
+@app.command()
+def duplicates(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
+    threshold: Annotated[float, typer.Option(min=0.5, max=1.0, help="Cosine similarity of the CNN features from "
+                                                                     "which two images count as near duplicates.")]
+    = 0.99,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+):
+    """Groups of duplicate images: exact copies (same file content) and near duplicates (CNN features alike);
+    written to duplicates.csv in the run folder."""
+    from .._atomic import write_text
+    from ..explore import find_duplicates
+
+    with friendly_errors(), warnings_as_lines():
+        groups = find_duplicates(run_dir, threshold, verbose=not quiet)
+    table = Table(title=f"{len(groups)} group(s) of duplicates (near: cosine ≥ {threshold})")
+    for col in ("group", "kind", "least similar pair", "images"):
+        table.add_column(col)
+    for i, g in enumerate(groups[:50]):
+        shown = ", ".join(g.paths[:6]) + (" …" if len(g.paths) > 6 else "")
+        table.add_row(str(i), g.kind, f"{g.similarity:.4f}", shown)
+    out_console.print(table)
+    write_text(run_dir / "duplicates.csv", "group,kind,similarity,path\n" + "".join(
+        f"{i},{g.kind},{g.similarity},{p}\n" for i, g in enumerate(groups) for p in g.paths))
+    out_console.print(f"{sum(len(g.paths) for g in groups)} images in {len(groups)} groups; written to "
+                      f"{run_dir / 'duplicates.csv'}")
