@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up deepclust on a fresh machine: a virtual environment at .venv with every dependency,
-# and the Fashion-MNIST Debian package when we are root. Safe to run again (it only adds what is missing).
+# and, when we are root, the Fashion-MNIST Debian package and Chromium (for the report's browser test).
+# Safe to run again (it only adds what is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,12 @@ if [ "$(id -u)" = "0" ] && [ ! -d /usr/share/datasets/fashion-mnist ] && command
     echo "[setup] installing dataset-fashion-mnist (Debian)"
     apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null \
         || echo "[setup] could not install dataset-fashion-mnist; 'fashion-mnist' will need --data-dir or a download"
+fi
+
+if [ "$(id -u)" = "0" ] && ! command -v chromedriver >/dev/null && command -v apt-get >/dev/null; then
+    echo "[setup] installing chromium and chromium-driver (Debian), for the test that opens report.html in a browser"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+        || echo "[setup] could not install chromium; the browser test of report.html will be skipped"
 fi
 
 PY=${PYTHON:-python3}
