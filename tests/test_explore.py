@@ -39,6 +39,8 @@ def test_the_planted_odd_image_is_the_first_outlier(planted_run):
     assert result.exit_code == 0 and (planted_run / "outliers.csv").read_text().splitlines()[1].startswith(
         "disc/zz_noise.png")
     assert (planted_run / "figures" / "outliers.png").is_file()
+    html = (planted_run / "report.html").read_text()
+    assert 'id="outliers"' in html and "disc/zz_noise.png" in html and "figures/outliers.png" in html
 
 
 def test_similar_finds_an_image_and_its_copy(planted_run, shapes_folder, tmp_path):
@@ -89,3 +91,4 @@ def test_duplicates_find_an_exact_copy_and_a_recompressed_one(shapes_folder, tmp
     assert sum(len(g.paths) for g in groups) <= 8, found
     result = _invoke("duplicates", out, "--quiet")
     assert result.exit_code == 0 and "zz_copy.png" in (out / "duplicates.csv").read_text()
+    assert 'id="duplicates"' in (out / "report.html").read_text()

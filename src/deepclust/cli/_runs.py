@@ -175,7 +175,7 @@ def outliers(
     written to outliers.csv and figures/outliers.png in the run folder."""
     from .._atomic import write_text
     from ..explore import RunFolder, find_outliers
-    from ..report import make_grid, save_png
+    from ..report import make_grid, save_png, write_report
 
     with friendly_errors():
         found = find_outliers(run_dir, n)
@@ -192,7 +192,8 @@ def outliers(
     if images:
         save_png(run_dir / "figures" / "outliers.png", make_grid(images, caption=f"{len(found)} least typical images"))
         written += " and figures/outliers.png"
-    out_console.print(f"written to {run_dir}: {written}")
+    write_report(run_dir)
+    out_console.print(f"written to {run_dir}: {written}; shown in report.html")
 
 
 @app.command()
@@ -245,6 +246,7 @@ def duplicates(
     written to duplicates.csv in the run folder."""
     from .._atomic import write_text
     from ..explore import find_duplicates
+    from ..report import write_report
 
     with friendly_errors(), warnings_as_lines():
         groups = find_duplicates(run_dir, threshold, verbose=not quiet)
@@ -257,5 +259,6 @@ def duplicates(
     out_console.print(table)
     write_text(run_dir / "duplicates.csv", "group,kind,similarity,path\n" + "".join(
         f"{i},{g.kind},{g.similarity},{p}\n" for i, g in enumerate(groups) for p in g.paths))
+    write_report(run_dir)
     out_console.print(f"{sum(len(g.paths) for g in groups)} images in {len(groups)} groups; written to "
-                      f"{run_dir / 'duplicates.csv'}")
+                      f"{run_dir / 'duplicates.csv'} and shown in report.html")

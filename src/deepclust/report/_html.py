@@ -84,7 +84,29 @@ def report_context(info: dict, rows: list[dict], run_dir: Path) -> dict:
         "skipped": info.get("skipped", []), "k_selection": k_selection, "confusion": confusion,
         "clusters": clusters, "map": info.get("map"),
         "training": "figures/training.png" if (run_dir / "figures/training.png").exists() else None,
+        "outliers": _read_csv(run_dir / "outliers.csv"),
+        "outliers_figure": "figures/outliers.png" if (run_dir / "figures/outliers.png").exists() else None,
+        "duplicates": _duplicate_groups(run_dir / "duplicates.csv"),
     }
+
+
+def _read_csv(path: Path) -> list[dict] | None:
+    """The rows of a CSV that ``deepclust outliers``/``duplicates`` wrote, or None before they ran."""
+    if not path.is_file():
+        return None
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _duplicate_groups(path: Path) -> list[dict] | None:
+    rows = _read_csv(path)
+    if rows is None:
+        return None
+    groups: dict[str, dict] = {}
+    for r in rows:
+        g = groups.setdefault(r["group"], {"kind": r["kind"], "similarity": r["similarity"], "paths": []})
+        g["paths"].append(r["path"])
+    return list(groups.values())
 
 
 def _short(value) -> str:
