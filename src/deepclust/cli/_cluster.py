@@ -126,7 +126,6 @@ def cluster(
 
     given = {name for name in ctx.params  # by name: typer may bring its own copy of click's enum
              if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
-    spec = None
     with friendly_errors():
         spec = get_method(method)
     names = [o.name for o in spec.options] + list(spec.aliases)

@@ -14,24 +14,6 @@ from rich.table import Table
 from ._app import app, default_out, err_console, fail, friendly_errors, out_console, scores_table, warnings_as_lines
 
 
-def _read_assignments(run_dir: Path) -> list[dict]:
-    assignments = run_dir / "assignments.csv"
-    if not assignments.is_file():
-        fail(f"{assignments} not found: is {run_dir} a run folder?")
-    with assignments.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _input_root(run_dir: Path) -> Path | None:
-    import json
-
-    try:
-        source = json.loads((run_dir / "run.json").read_text()).get("source", {})
-    except (OSError, ValueError):
-        return None
-    return Path(source["root"]) if source.get("kind") == "folder" and source.get("root") else None
-
-
 def _run_path(path: str, root: Path | None) -> str:
     """A labels-CSV path as the run names its images: relative to the input folder, POSIX separators."""
     p = Path(path.strip())
@@ -52,9 +34,12 @@ def evaluate(
 ):
     """Score a run folder against known labels (ACC, NMI, ARI, purity, cluster-by-class table)."""
     from .._atomic import write_json, write_text
+    from ..explore import RunFolder
     from ..metrics import external_scores
 
-    rows = _read_assignments(run_dir)
+    with friendly_errors():
+        run = RunFolder.open(run_dir)
+    rows = run.rows
     n_run, unmatched = len(rows), 0
     if labels is not None:
         if not labels.is_file():
@@ -64,7 +49,7 @@ def evaluate(
         if not table or len(table[0]) < 2:
             fail(f"{labels}: expected a CSV with two columns path,label")
         start = 1 if table[0][0].strip().lower() == "path" else 0
-        root = _input_root(run_dir)
+        root = run.root
         known = {_run_path(r[0], root): r[1].strip() for r in table[start:] if len(r) >= 2}
         in_run = {r["path"] for r in rows}
         unmatched = sum(1 for p in known if p not in in_run)

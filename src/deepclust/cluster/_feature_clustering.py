@@ -3,7 +3,6 @@ agglomerative clustering, with k chosen from the data when not given."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Literal
 
 import numpy as np
@@ -17,6 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._umap import make_umap
 from ..methods import register_method
 from ._kmeans import make_kmeans
 from ._select_k import select_n_clusters
@@ -39,12 +39,8 @@ def make_reducer(*, l2_normalize=True, pca_components=50, umap_components=10, um
     if pca_components and n_features > pca_components and n_samples > pca_components:
         steps.append(("pca", PCA(pca_components, random_state=random_state)))
     if umap_components and n_samples >= UMAP_MIN_SAMPLES:
-        with warnings.catch_warnings():  # umap says at import that ParametricUMAP needs TensorFlow: not used here
-            warnings.filterwarnings("ignore", message=".*Tensorflow not installed.*")
-            from umap import UMAP
-
-        steps.append(("umap", UMAP(n_components=umap_components, n_neighbors=min(umap_neighbors, n_samples - 1),
-                                   min_dist=0.0, random_state=random_state, n_jobs=1)))
+        steps.append(("umap", make_umap(n_components=umap_components, n_neighbors=min(umap_neighbors, n_samples - 1),
+                                        min_dist=0.0, random_state=random_state, n_jobs=1)))
     return Pipeline(steps) if steps else None
 
 
