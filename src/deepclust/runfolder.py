@@ -18,7 +18,9 @@ from . import __version__
 from ._atomic import default_mode, write_json, write_text
 from .assign import MODEL_FILE, save_model
 from .report import (
+    HOVER_FILE,
     MAPS,
+    N_HOVER,
     REPORT_FILE,
     atypical_members,
     make_grid,
@@ -30,6 +32,8 @@ from .report import (
     save_figure,
     save_png,
     typical_members,
+    write_hover,
+    write_member_sheets,
     write_report,
 )
 
@@ -130,7 +134,8 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
             files.append(name)
     map_info = _write_map(run, folder, map_method) if map_method else None
     if map_info:
-        files += ["embedding_2d.npy", map_info["figure"], map_info["thumbnails"]]
+        files += ["embedding_2d.npy", map_info["figure"], map_info["thumbnails"], HOVER_FILE]
+    files += write_member_sheets(run, folder)
     if run.k_selection:
         sel = run.k_selection
         others = {name: list(c.values()) for name, c in sel.get("curves", {}).items()
@@ -195,10 +200,12 @@ def _write_map(run, folder: Path, method: str, n_thumbnails: int = 300) -> dict:
     """``embedding_2d.npy``, the map coloured by cluster, and thumbnails at their places (a random sample)."""
     xy, how = map_2d(run.embedding, method, random_state=run.params.get("random_state", 0))
     np.save(folder / "embedding_2d.npy", xy)
-    save_figure(plot_cluster_map(xy, run.labels, title=how), folder / "figures/map.png")
     rs = np.random.RandomState(run.params.get("random_state", 0))
-    sample = np.sort(rs.choice(len(xy), min(n_thumbnails, len(xy)), replace=False))
-    thumbs = [run.image(int(r), size=28) for r in sample]
-    save_figure(plot_thumbnail_map(xy[sample], thumbs, zoom=0.8), folder / "figures/map_thumbnails.png")
+    sample = rs.permutation(len(xy))[:N_HOVER]
+    ax = plot_cluster_map(xy, run.labels, title=how)
+    thumbs = write_hover(run, folder, xy, ax, sample)
+    save_figure(ax, folder / "figures/map.png")
+    shown = sample[:n_thumbnails]
+    save_figure(plot_thumbnail_map(xy[shown], thumbs[:n_thumbnails], zoom=0.7), folder / "figures/map_thumbnails.png")
     return {"method": method, "how": how, "figure": "figures/map.png", "thumbnails": "figures/map_thumbnails.png",
-            "n_thumbnails": len(sample), "sampled": len(sample) < len(xy)}
+            "n_thumbnails": len(shown), "sampled": len(shown) < len(xy), "n_hover": len(sample)}

@@ -39,9 +39,9 @@ def test_report_shows_the_summary_every_cluster_and_the_map(run_dir):
     assert f"{info['metrics']['acc']:.4f}" in html and 'id="confusion"' in html
     for c in info["cluster_sizes"]:
         assert f'id="cluster-{c}"' in html and f"figures/cluster_{int(c):03d}.png" in html
-    sources = re.findall(r'(?:src|href)="([^"#]+)"', html)
+    sources = re.findall(r'(?:src|href|data-script)="([^"#]+)"', html)
     assert sources and all((run_dir / s).is_file() for s in sources), sources
-    assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert "http://" not in html and "https://" not in html and "<script src" not in html
     xy = np.load(run_dir / "embedding_2d.npy")
     assert xy.shape == (300, 2) and info["map"]["method"] == "umap" and "figures/map.png" in html
 
@@ -76,3 +76,46 @@ def test_tsne_map_and_small_runs():
     assert xy.shape == (30, 2) and "PCA" in how
     with pytest.raises(ValueError, match="unknown map"):
         map_2d(X, "pca")
+
+
+def _member_scripts(run_dir) -> dict[int, dict]:
+    out = {}
+    for path in sorted((run_dir / "figures/members").glob("cluster_*.js")):
+        call = re.fullmatch(r"deepclustMembers\((\d+), (.*)\);\n", path.read_text(), re.S)
+        out[int(call[1])] = json.loads(call[2])
+    return out
+
+
+def test_every_member_can_be_paged_through_in_order(run_dir):
+    """Each cluster's member script lists all of its images, closest to the centre first, each with its place in a
+    sprite sheet (a run on a data set has no files to show) that exists and is large enough to hold it."""
+    from PIL import Image
+
+    rows = [r.split(",") for r in (run_dir / "assignments.csv").read_text().splitlines()[1:]]
+    scripts = _member_scripts(run_dir)
+    assert sorted(scripts) == sorted({int(r[1]) for r in rows})
+    places = set()
+    for c, data in scripts.items():
+        members = sorted((float(r[2]), int(r[0])) for r in rows if int(r[1]) == c)
+        assert [item[0] for item in data["items"]] == [f"image {i}" for _, i in members]
+        for _, (sheet, pos) in data["items"]:
+            width, height = Image.open(run_dir / sheet).size
+            assert pos < (width // data["tile"]) * (height // data["tile"])
+            places.add((sheet, pos))
+    assert len(places) == len(rows)  # no two images share a thumbnail
+
+
+def test_hover_points_sit_where_the_map_draws_them(run_dir):
+    """The map's hover points are a sample of the run whose places on the picture follow their 2-D coordinates
+    (x to the right, y upwards, as the map is drawn) and whose clusters are the run's."""
+    from scipy.stats import spearmanr
+
+    hover = json.loads((run_dir / "figures/map_hover.json").read_text())
+    xy = np.load(run_dir / "embedding_2d.npy")
+    labels = [int(r.split(",")[1]) for r in (run_dir / "assignments.csv").read_text().splitlines()[1:]]
+    points = np.array(hover["points"])
+    rows = points[:, 2].astype(int)
+    assert len(set(rows)) == len(rows) == 300  # the run has 300 images: all of them are hover points
+    assert [labels[r] for r in rows] == points[:, 3].astype(int).tolist()
+    assert spearmanr(points[:, 0], xy[rows, 0])[0] > 0.999 and spearmanr(points[:, 1], xy[rows, 1])[0] < -0.999
+    assert ((points[:, :2] > 0) & (points[:, :2] < 1)).all()

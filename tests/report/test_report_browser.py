@@ -60,3 +60,77 @@ def test_report_renders_in_a_browser_without_network(shapes_folder, tmp_path, br
     assert urls and all(u.startswith(("file://", "data:")) for u in urls), urls
     browser.save_screenshot(str(out / "figures" / "report_screenshot.png"))
     assert (out / "figures" / "report_screenshot.png").stat().st_size > 10_000
+
+    # a folder run pages through its members from the original files, and TIFF files (which browsers do not
+    # show) from thumbnails
+    rows = (out / "assignments.csv").read_text().splitlines()[1:]
+    c = max(info["cluster_sizes"], key=lambda k: info["cluster_sizes"][k])
+    tiles = _open_members(browser, c)
+    expected = {r.split(",")[0] for r in rows if r.split(",")[1] == str(c)}
+    assert {t.get_attribute("title") for t in tiles} == expected
+    for tile in tiles:
+        if tile.get_attribute("title").endswith(".tiff"):
+            sheet = browser.execute_script("return arguments[0].style.backgroundImage", tile).split('"')[1]
+            assert tile.tag_name == "span" and (out / sheet).is_file()
+        else:
+            assert tile.tag_name == "img" and browser.execute_script(
+                "return arguments[0].complete && arguments[0].naturalWidth > 0", tile)
+
+
+def _open_members(browser, cluster):
+    """Open a cluster's "all members" box and return the tiles of its first page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    box = browser.find_element(By.CSS_SELECTOR, f'details.members[data-cluster="{cluster}"]')
+    browser.execute_script("arguments[0].scrollIntoView()", box)
+    box.find_element(By.TAG_NAME, "summary").click()
+    WebDriverWait(browser, 10).until(lambda _: box.find_elements(By.CSS_SELECTOR, ".tiles .thumb"))
+    for tile in box.find_elements(By.CSS_SELECTOR, "img.thumb"):
+        WebDriverWait(browser, 10).until(lambda _, t=tile: browser.execute_script("return arguments[0].complete", t))
+    return box.find_elements(By.CSS_SELECTOR, ".tiles .thumb")
+
+
+def test_map_shows_the_image_under_the_pointer_and_clusters_page_through_all_members(tmp_path, browser):
+    """On a data-set run: pointing at a sampled image on the map shows its thumbnail, cluster and name; a cluster
+    opens to a first page of 100 thumbnails, "next" shows the following ones, and the last page holds the rest."""
+    import numpy as np
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["cluster", "--dataset", "digits", "--limit", "300", "-k", "3", "--out", str(out),
+                                      "--quiet", "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "run.json").read_text())
+    browser.get((out / "report.html").as_uri())
+
+    hover = json.loads((out / "figures/map_hover.json").read_text())
+    points = np.array([p[:2] for p in hover["points"]])
+    gaps = np.sort(np.linalg.norm(points[:, None] - points[None], axis=2), axis=1)[:, 1]
+    x, y, row, cluster = hover["points"][int(gaps.argmax())]  # the loneliest point: no neighbour can answer
+    picture = browser.find_element(By.ID, "map-image")
+    browser.execute_script("arguments[0].scrollIntoView()", picture)
+    width, height = picture.size["width"], picture.size["height"]
+    ActionChains(browser).move_to_element_with_offset(picture, round((x - 0.5) * width),
+                                                      round((y - 0.5) * height)).perform()
+    tip = browser.find_element(By.ID, "map-tip")
+    rows = [r.split(",") for r in (out / "assignments.csv").read_text().splitlines()[1:]]
+    assert tip.is_displayed() and tip.text == f"cluster {cluster} · image {rows[row][0]}"
+    assert hover["sprite"] in tip.find_element(By.CLASS_NAME, "thumb").get_attribute("style")
+
+    c, size = max(info["cluster_sizes"].items(), key=lambda kv: kv[1])
+    assert size > 100
+    tiles = _open_members(browser, c)
+    box = browser.find_element(By.CSS_SELECTOR, f'details.members[data-cluster="{c}"]')
+    pages = -(-size // 100)
+    assert len(tiles) == 100 and f"page 1 of {pages}" in box.text
+    seen = [t.get_attribute("title") for t in tiles]
+    for _ in range(pages - 1):
+        box.find_element(By.CSS_SELECTOR, "button.next").click()
+        seen += [t.get_attribute("title") for t in box.find_elements(By.CSS_SELECTOR, ".tiles .thumb")]
+    assert f"page {pages} of {pages}" in box.text and not box.find_element(By.CSS_SELECTOR, "button.next").is_enabled()
+    assert sorted(seen) == sorted(f"image {r[0]}" for r in rows if r[1] == c)
+    sheets = {t.split('"')[1] for t in [browser.execute_script("return arguments[0].style.backgroundImage", t)
+                                         for t in box.find_elements(By.CSS_SELECTOR, ".tiles .thumb")]}
+    assert sheets and all((out / s).is_file() for s in sheets)

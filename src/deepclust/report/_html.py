@@ -21,6 +21,7 @@ def write_report(run_dir: str | os.PathLike) -> Path:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     from .._atomic import write_text
+    from ._browse import write_member_scripts
 
     run_dir = Path(run_dir)
     for name in ("run.json", "assignments.csv"):
@@ -30,13 +31,17 @@ def write_report(run_dir: str | os.PathLike) -> Path:
     with (run_dir / "assignments.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     env = Environment(loader=PackageLoader("deepclust.report", "templates"), autoescape=select_autoescape(["html"]))
-    html = env.get_template("report.html.j2").render(**report_context(info, rows, run_dir))
+    pages = write_member_scripts(run_dir, rows, info.get("source", {}))
+    html = env.get_template("report.html.j2").render(**report_context(info, rows, run_dir, pages))
     write_text(run_dir / REPORT_FILE, html)
     return run_dir / REPORT_FILE
 
 
-def report_context(info: dict, rows: list[dict], run_dir: Path) -> dict:
-    """What the template shows, computed from the run folder's files."""
+def report_context(info: dict, rows: list[dict], run_dir: Path, member_pages: dict[int, dict] | None = None) -> dict:
+    """What the template shows, computed from the run folder's files; ``member_pages``: each cluster's member script
+    (see :func:`~deepclust.report._browse.write_member_scripts`)."""
+    from ._browse import hover_context
+
     source = info.get("source", {})
     title = source.get("dataset") or Path(source.get("root", "images")).name
     if source.get("kind") == "array":
@@ -55,7 +60,7 @@ def report_context(info: dict, rows: list[dict], run_dir: Path) -> dict:
             majority = f"{label} ({count / len(members):.0%})"
         stem = f"figures/cluster_{int(cid):03d}"
         clusters.append({"id": int(cid), "size": size, "share": f"{size / n:.1%}", "cohesion": f"{cohesion:.3g}",
-                         "majority": majority, "montage": f"{stem}.png",
+                         "majority": majority, "montage": f"{stem}.png", "members": (member_pages or {}).get(int(cid)),
                          "atypical": f"{stem}_atypical.png" if (run_dir / f"{stem}_atypical.png").exists() else None})
     confusion = None
     if has_labels:
@@ -82,7 +87,8 @@ def report_context(info: dict, rows: list[dict], run_dir: Path) -> dict:
         "timings": [(k, f"{v:.1f}") for k, v in info.get("timings_s", {}).items()],
         "parameters": sorted((k, _short(v)) for k, v in shown_options.items()),
         "skipped": info.get("skipped", []), "k_selection": k_selection, "confusion": confusion,
-        "clusters": clusters, "map": info.get("map"),
+        "clusters": clusters, "map": info.get("map"), "hover": hover_context(run_dir, rows),
+        "members_from_files": source.get("kind") == "folder" and source.get("root"),
         "training": "figures/training.png" if (run_dir / "figures/training.png").exists() else None,
         "outliers": _read_csv(run_dir / "outliers.csv"),
         "outliers_figure": "figures/outliers.png" if (run_dir / "figures/outliers.png").exists() else None,
