@@ -43,6 +43,7 @@ class ClusterRun:
     metrics: dict[str, float]
     skipped: list[SkippedFile] = field(default_factory=list)
     k_selection: dict | None = None
+    members: list[dict] | None = None  # an ensemble's members, each with its scores when labels were known
     labels_true: np.ndarray | None = None
     extraction: dict = field(default_factory=dict)
     source_info: dict = field(default_factory=dict)
@@ -100,7 +101,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         small images are not blown up to 224 px.
     image_size, grayscale : ``pixels`` input of a folder: images decoded at ``image_size`` (28), grey (True) or RGB;
         ``views`` input: the side of the grey images behind the ``pixels``/``hog`` views.
-    views, augmentations, augment_flip : ``views`` input: the views joined (default ``DEFAULT_VIEWS``), each
+    views, augmentations, augment_flip : ``views`` input: the views joined (default ``DEFAULT_VIEWS``, or the
+        method's own ``default_views``: consensus clusters more), each
         ``"EXTRACTOR:LAYER"`` or a hand-crafted ``"pixels"``/``"hog"``; augmented copies of every image (shift, and
         flip unless ``augment_flip=False``) whose views go to the method too (default 0).
     batch_size, device, cache_dir, use_cache, num_workers : how images are read and features extracted.
@@ -130,7 +132,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         raise ValueError(f"the image limit must be at least 2, got {limit}")
     resolve_device(device)
     settings = InputSettings(extractor=extractor, layer=layer, weights=weights, input_size=input_size,
-                             image_size=image_size, grayscale=grayscale, views=tuple(views) if views else None,
+                             image_size=image_size, grayscale=grayscale,
+                             views=tuple(views) if views else getattr(spec.estimator, "default_views", None),
                              augmentations=augmentations, augment_flip=augment_flip, batch_size=batch_size,
                              device=device, cache_dir=cache_dir, use_cache=use_cache, num_workers=num_workers,
                              verbose=verbose)
@@ -184,7 +187,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     distances = np.linalg.norm(fitted.embedding - fitted.centers[fitted.labels], axis=1)
     return ClusterRun(paths=paths, labels=fitted.labels, distances=distances, confidence=fitted.confidence,
                       n_clusters=n_used, params=params, timings=timings, metrics=metrics,
-                      skipped=skipped + prepared.failed, k_selection=fitted.k_selection, labels_true=y,
+                      skipped=skipped + prepared.failed, k_selection=fitted.k_selection, members=fitted.members,
+                      labels_true=y,
                       extraction=prepared.extraction,
                       source_info={k: v for k, v in source_info.items() if k != "indices"}, source=source,
                       indices=indices, embedding=fitted.embedding, history=fitted.history, estimator=estimator,

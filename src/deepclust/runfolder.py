@@ -176,6 +176,7 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         "timings_s": {k: round(v, 3) for k, v in run.timings.items()},
         "extraction": run.extraction,
         "k_selection": run.k_selection,
+        "members": run.members,
         "metrics": run.metrics,
         "metrics_undefined": undefined_metrics(run.metrics, run.n_clusters, len(run.paths)),
         "notes": run.notes,

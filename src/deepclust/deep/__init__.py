@@ -1,13 +1,16 @@
-"""Deep clustering estimators that own a network: DEC, IDEC, DCN, DCEC, GAPDCEC (one shared training loop)."""
+"""Deep clustering estimators that own a network: DEC, IDEC, DCN, DCEC, GAPDCEC (one shared training loop), and
+DeepCluster (a convnet trained on the k-means clusters of its own features)."""
 
 from ._base import DeepClusteringBase, encode, pretrain_autoencoder
 from ._dec import DCEC, DEC, GAPDCEC, IDEC  # registered before DCN: `deepclust methods` lists DEC first
 
 # isort: split
 from ._dcn import DCN
+from ._deepcluster import DeepCluster, kmeans_without_empty, pca_whiten_l2, uniform_cluster_sample
 from ._formulas import kl_clustering_loss, kmeans_friendly_loss, soft_assignment, target_distribution
 from ._networks import ConvAutoencoder, MLPAutoencoder, build_autoencoder
 
-__all__ = ["DCEC", "DCN", "DEC", "GAPDCEC", "IDEC", "ConvAutoencoder", "DeepClusteringBase",
+__all__ = ["DCEC", "DCN", "DEC", "GAPDCEC", "IDEC", "ConvAutoencoder", "DeepCluster", "DeepClusteringBase",
            "MLPAutoencoder", "build_autoencoder", "encode", "kl_clustering_loss", "kmeans_friendly_loss",
-           "pretrain_autoencoder", "soft_assignment", "target_distribution"]
+           "kmeans_without_empty", "pca_whiten_l2", "pretrain_autoencoder", "soft_assignment", "target_distribution",
+           "uniform_cluster_sample"]

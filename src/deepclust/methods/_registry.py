@@ -105,6 +105,7 @@ class FittedClustering:
     confidence: np.ndarray
     history: dict | None = None
     k_selection: dict | None = None
+    members: list[dict] | None = None
 
     @classmethod
     def of(cls, spec: MethodSpec, estimator) -> FittedClustering:
@@ -120,7 +121,7 @@ class FittedClustering:
             history = {"clustering": estimator.history_, "pretraining": getattr(estimator, "pretrain_history_", None)}
         selection = getattr(estimator, "k_selection_", None)
         return cls(labels, embedding, np.asarray(centers), confidence, history,
-                   selection.to_dict() if selection is not None else None)
+                   selection.to_dict() if selection is not None else None, getattr(estimator, "members_", None))
 
 
 def margin(embedding: np.ndarray, centers: np.ndarray) -> np.ndarray:

@@ -87,13 +87,27 @@ def report_context(info: dict, rows: list[dict], run_dir: Path, member_pages: di
         "timings": [(k, f"{v:.1f}") for k, v in info.get("timings_s", {}).items()],
         "parameters": sorted((k, _short(v)) for k, v in shown_options.items()),
         "skipped": info.get("skipped", []), "k_selection": k_selection, "confusion": confusion,
-        "clusters": clusters, "map": info.get("map"), "hover": hover_context(run_dir, rows),
+        "clusters": clusters, "map": info.get("map"), "members": _members(info), "hover": hover_context(run_dir, rows),
         "members_from_files": source.get("kind") == "folder" and source.get("root"),
         "training": "figures/training.png" if (run_dir / "figures/training.png").exists() else None,
         "outliers": _read_csv(run_dir / "outliers.csv"),
         "outliers_figure": "figures/outliers.png" if (run_dir / "figures/outliers.png").exists() else None,
         "duplicates": _duplicate_groups(run_dir / "duplicates.csv"),
     }
+
+
+def _members(info: dict) -> list[dict] | None:
+    """An ensemble's members with their view's name (run.json keeps the view's index), then the ensemble itself."""
+    members = info.get("members")
+    if not members:
+        return None
+    views = info.get("parameters", {}).get("views") or []
+    rows = [{**m, "view": views[m["view"]] if isinstance(m.get("view"), int) and m["view"] < len(views)
+             else m.get("view")} for m in members]
+    metrics = info.get("metrics", {})
+    rows.append({"view": "consensus", "algorithm": info.get("parameters", {}).get("final", ""),
+                 **{k: metrics[k] for k in ("acc", "nmi", "ari") if k in metrics}})
+    return rows
 
 
 def _read_csv(path: Path) -> list[dict] | None:

@@ -41,6 +41,10 @@ def save_figure(ax, path) -> None:
     plt.close(ax.figure)
 
 
+#: Legend entries of the score curves that are not a plain ACC/NMI against the labels.
+CURVE_LABELS = {"nmi_previous": "NMI to the previous epoch's pseudo-labels", "nmi_pseudo": "NMI of pseudo-labels"}
+
+
 def plot_training_curves(history: dict, pretrain_losses=None, *, axes=None):
     """Loss parts per refresh (and ACC/NMI when labels were known), with the pretraining loss beside it when the
     method pretrained; legends sit outside the curves. Returns the list of Axes (one or two)."""
@@ -63,17 +67,23 @@ def plot_training_curves(history: dict, pretrain_losses=None, *, axes=None):
         ax_pre.set_yscale("log")
         ax_pre.set_xlabel("pretraining epoch")
         ax_pre.set_ylabel("reconstruction MSE")
-    it = history["iteration"]
+    step = "epoch" if "epoch" in history else "iteration"  # methods that re-cluster every epoch count epochs
+    it = history[step]
     handles = []
     for key in [k for k in history if k.startswith("loss")]:
         handles += ax.plot(it, history[key], label=key)
-    ax.set_xlabel("iteration")
+    ax.set_xlabel(step)
     ax.set_ylabel("loss")
-    if any(k in history for k in ("acc", "nmi")):
+    if step == "epoch":
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    scores = [k for k in ("acc", "nmi") if k in history] + [k for k in history if k.startswith("nmi_")]
+    if scores:
         twin = ax.twinx()
-        for key, style in (("acc", "--"), ("nmi", ":")):
-            if key in history:
-                handles += twin.plot(it, history[key], style, color="black", label=key.upper())
+        styles = {"acc": ("--", "black"), "nmi": (":", "black"), "nmi_previous": ("-.", "tab:green"),
+                  "nmi_pseudo": ("-.", "tab:orange")}
+        for key in scores:
+            style, color = styles.get(key, ("-.", "tab:purple"))
+            handles += twin.plot(it, history[key], style, color=color, label=CURVE_LABELS.get(key, key.upper()))
         twin.set_ylabel("ACC / NMI")
     if handles:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.12, 1.0), fontsize="small", frameon=False)

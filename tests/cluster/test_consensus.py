@@ -1,0 +1,107 @@
+"""The consensus of several feature spaces: the co-association computed from the sparse membership matrix equals
+the dense one, its spectral clustering needs no n×n matrix, and on real digits the consensus beats its members."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepclust.cluster import ConsensusClustering, co_association, membership_matrix
+from deepclust.cluster._consensus import _condensed_disagreement, spectral_embedding_of_coassociation
+
+
+def test_membership_matrix_gives_the_dense_co_association():
+    rng = np.random.RandomState(0)
+    partitions = rng.randint(0, 4, size=(5, 40))
+    partitions[2] += 100  # labels need not start at 0
+    H = membership_matrix(partitions)
+    assert H.shape == (40, sum(len(np.unique(p)) for p in partitions)) and (H.sum(1) == 5).all()
+    M = co_association(partitions)
+    np.testing.assert_allclose((H @ H.T).toarray() / 5, M, atol=1e-6)
+    hand = np.array([[np.mean([p[i] == p[j] for p in partitions]) for j in range(40)] for i in range(40)])
+    np.testing.assert_allclose(M, hand)
+    from scipy.spatial.distance import squareform
+
+    np.testing.assert_allclose(squareform(_condensed_disagreement(partitions)), 1 - hand, atol=1e-12)
+
+
+def test_spectral_embedding_from_h_equals_the_dense_eigenvectors():
+    """The subspace from the singular vectors of D^-1/2 H is the top eigenspace of D^-1/2 M D^-1/2."""
+    rng = np.random.RandomState(1)
+    truth = np.repeat(np.arange(3), 30)
+    partitions = np.array([np.where(rng.rand(90) < 0.8, truth, rng.randint(0, 3, 90)) for _ in range(8)])
+    U = spectral_embedding_of_coassociation(membership_matrix(partitions), 3)
+    M = co_association(partitions)
+    d = M.sum(1)
+    w, V = np.linalg.eigh(M / np.sqrt(d[:, None] * d[None, :]))
+    V = V[:, np.argsort(-w)[:3]]
+    V = V / np.linalg.norm(V, axis=1, keepdims=True)
+    # same rows up to an orthogonal rotation: the Gram matrices agree
+    np.testing.assert_allclose(U @ U.T, V @ V.T, atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def digit_views():
+    """1,000 MNIST digits (100 of each) as two views: grey pixels and HOG."""
+    from skimage.feature import hog
+
+    from deepclust.datasets import load_dataset, subset_indices
+
+    X, y = load_dataset("mnist-5k")
+    rows, _ = subset_indices(len(X), 1000, y, random_state=0)
+    X, y = X[rows], y[rows]
+    pixels = X.reshape(len(X), -1).astype(np.float32)
+    hogs = np.stack([hog(x, pixels_per_cell=(7, 7), cells_per_block=(2, 2)) for x in X]).astype(np.float32)
+    return [pixels, hogs], y
+
+
+def test_consensus_beats_kmeans_on_pixels_and_keeps_the_members_that_agree_most(digit_views):
+    """Pixels and HOG, two seeds each: the members that agree most with the others (ANMI) are kept, the consensus
+    beats k-means on the raw pixels and the members' mean; keep=1.0 keeps every member."""
+    from sklearn.cluster import KMeans
+
+    from deepclust.metrics import clustering_accuracy_score
+
+    views, y = digit_views
+    model = ConsensusClustering(10, random_state=0).fit(views, y)
+    raw = clustering_accuracy_score(y, KMeans(10, n_init=10, random_state=0).fit_predict(views[0]))
+    assert len(model.members_) == 4 and model.partitions_.shape == (4, len(y))
+    kept = [m for m in model.members_ if m["kept"]]
+    assert len(kept) == 2 and min(m["anmi"] for m in kept) >= max(m["anmi"] for m in model.members_
+                                                                   if not m["kept"])
+    consensus = model.consensus_scores_["acc"]
+    assert consensus > raw + 0.1 and consensus >= np.mean([m["acc"] for m in model.members_])
+    table = model.member_table()
+    assert table[-1]["view"] == "consensus" and len(table) == 5
+    every = model.consensus_labels(keep=1.0)
+    assert all(m["kept"] for m in model.members_) and len(np.unique(every)) == 10
+
+
+def test_consensus_from_the_pipeline_records_its_members(tmp_path):
+    """`method="consensus"` on two cheap views: run.json lists every member with its view's name and scores, and
+    report.html shows them beside the consensus."""
+    from deepclust import cluster_images, load_dataset
+
+    X, y = load_dataset("digits")
+    run = cluster_images(X, method="consensus", n_clusters=10, labels_true=y, views=("pixels", "hog"), limit=400,
+                         random_state=0, verbose=False, cache_dir=tmp_path / "cache")
+    assert len(run.members) == 4 and {m["view"] for m in run.members} == {0, 1}
+    out = run.save(tmp_path / "run", map=None)
+    html = (out / "report.html").read_text()
+    assert 'id="members"' in html and html.count("<td>pixels</td>") == 2 and "<td>consensus</td>" in html
+
+
+def test_average_linkage_final_same_seed_same_labels_and_bad_input(digit_views):
+    """Members without UMAP (k-means on PCA 50; fast): average linkage gives k clusters that beat chance by far, and
+    two fits with one seed give the same labels."""
+    views, y = digit_views
+    fast = dict(final="agglomerative-average", keep=1.0, umap_components=None, random_state=0)
+    model = ConsensusClustering(10, **fast).fit(views, y)
+    assert len(np.unique(model.labels_)) == 10 and model.consensus_scores_["acc"] > 0.5
+    np.testing.assert_array_equal(ConsensusClustering(10, **fast).fit(views).labels_, model.labels_)
+    with pytest.raises(ValueError, match="keep must be"):
+        ConsensusClustering(10, keep=0).fit(views)
+    with pytest.raises(ValueError, match="n_clusters=3000 exceeds"):
+        ConsensusClustering(3000).fit(views)
+    with pytest.raises(ValueError, match="algorithms must be"):
+        ConsensusClustering(10, algorithms=("dbscan",)).fit(views)
