@@ -6,7 +6,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deepclust.cluster import SCAN, ConsensusClustering, FaissKMeans, FeatureClustering
-from deepclust.deep import DCEC, DCN, DEC, GAPDCEC, IDEC, DeepCluster
+from deepclust.deep import DCEC, DCN, DEC, GAPDCEC, IDEC, JULE, DeepCluster
 from deepclust.methods import get_method, list_methods
 
 _MLP = dict(hidden_dims=(16,), embedding_dim=2, pretrain_epochs=20, n_init=3, batch_size=16, update_interval=5,
@@ -18,9 +18,9 @@ _CONV = dict(filters=(16, 16, 16), embedding_dim=2, pretrain_epochs=50, n_init=3
 ESTIMATORS = [FeatureClustering(), FeatureClustering(3, algorithm="agglomerative-ward"), FaissKMeans(3, n_init=2),
               SCAN(3, n_heads=2, epochs=20, hidden=16, n_neighbors=5), DEC(3, **_MLP), IDEC(3, **_MLP),
               DCN(3, **_MLP), DCEC(3, **_CONV), GAPDCEC(3, **_CONV), ConsensusClustering(3, umap_components=None),
-              # images only: its tags tell scikit-learn's 2-D checks to skip it; tests/deep/test_deepcluster.py
-              # checks its API on images
-              DeepCluster(3)]
+              # images only: their tags tell scikit-learn's 2-D checks to skip them; tests/deep/test_deepcluster.py
+              # and tests/deep/test_jule.py check their API on images
+              DeepCluster(3), JULE(3, epochs_per_period=1)]
 
 
 def _declared_failures(estimator) -> dict[str, str]:

@@ -91,10 +91,11 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
     algorithms : tuple of {"kmeans", "agglomerative-ward", "agglomerative-average"}, default=("kmeans",)
         The algorithms run on every view.
     keep : float, default=0.5
-        Share of the members the consensus uses, those that agree most with the others (highest ANMI: mean NMI
-        to every other member; Strehl & Ghosh 2002; ensemble selection as Fern & Lin 2008). Label-free. 1.0 keeps
-        all, as the paper. On MNIST-5k (12 members) keeping half lifted ACC from 0.936 to 0.954: the weak members
-        (EfficientNet pooled features, 0.62–0.71) are also those that agree least with the rest.
+        Share of the members the consensus uses, those that agree most with the other views (highest ANMI: mean
+        NMI to the members of every other view; Strehl & Ghosh 2002; ensemble selection as Fern & Lin 2008).
+        Label-free. 1.0 keeps all, as the paper. A member's agreement with its own view's repeats is left out: it
+        measures the view's stability, not its truth (with it, on 1,000 digits the two pixel members, 0.76 ACC,
+        outvoted the two HOG members, 0.83–0.84).
     n_repeats : int, default=2
         Members per view and algorithm, each with its own seed (their UMAP and k-means differ), so that no view's
         vote rests on one seed's luck.
@@ -189,7 +190,7 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
                              if k in ("acc", "nmi", "ari")})
             members.append(info)
         self.partitions_ = np.asarray(partitions)
-        self.anmi_ = average_nmi(self.partitions_)
+        self.anmi_ = average_nmi(self.partitions_, groups=[info["view"] for info in members])
         for info, anmi in zip(members, self.anmi_):
             info["anmi"] = round(float(anmi), 4)
         self.members_ = members
@@ -250,8 +251,9 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
                                 if hasattr(self, "consensus_scores_") else [])
 
 
-def average_nmi(partitions: np.ndarray) -> np.ndarray:
-    """Each partition's mean NMI to every other one (its ANMI): how much it agrees with the ensemble."""
+def average_nmi(partitions: np.ndarray, groups=None) -> np.ndarray:
+    """Each partition's mean NMI to every other one (its ANMI): how much it agrees with the ensemble. With
+    ``groups`` (one id per partition, e.g. its view), only partitions of other groups count, when there are any."""
     from ..metrics import nmi_score
 
     m = len(partitions)
@@ -261,7 +263,11 @@ def average_nmi(partitions: np.ndarray) -> np.ndarray:
     for i in range(m):
         for j in range(i + 1, m):
             nmi[i, j] = nmi[j, i] = nmi_score(partitions[i], partitions[j])
-    return (nmi.sum(1) - 1) / (m - 1)
+    groups = np.zeros(m, int) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
+    if len(np.unique(groups)) == 1:
+        return (nmi.sum(1) - 1) / (m - 1)
+    other = groups[:, None] != groups[None, :]
+    return (nmi * other).sum(1) / other.sum(1)
 
 
 def _condensed_disagreement(partitions: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""Deep clustering estimators that own a network: DEC, IDEC, DCN, DCEC, GAPDCEC (one shared training loop), and
-DeepCluster (a convnet trained on the k-means clusters of its own features)."""
+"""Deep clustering estimators that own a network: DEC, IDEC, DCN, DCEC, GAPDCEC (one shared training loop),
+DeepCluster (a convnet trained on the k-means clusters of its own features) and JULE (agglomerative merges and a CNN
+trained on the current clusters, in turn)."""
 
 from ._base import DeepClusteringBase, encode, pretrain_autoencoder
 from ._dec import DCEC, DEC, GAPDCEC, IDEC  # registered before DCN: `deepclust methods` lists DEC first
@@ -8,9 +9,11 @@ from ._dec import DCEC, DEC, GAPDCEC, IDEC  # registered before DCN: `deepclust 
 from ._dcn import DCN
 from ._deepcluster import DeepCluster, kmeans_without_empty, pca_whiten_l2, uniform_cluster_sample
 from ._formulas import kl_clustering_loss, kmeans_friendly_loss, soft_assignment, target_distribution
+from ._jule import JULE, agglomerate, cluster_affinity, initial_clusters, merge_criterion, sample_affinity
 from ._networks import ConvAutoencoder, MLPAutoencoder, build_autoencoder
 
-__all__ = ["DCEC", "DCN", "DEC", "GAPDCEC", "IDEC", "ConvAutoencoder", "DeepCluster", "DeepClusteringBase",
-           "MLPAutoencoder", "build_autoencoder", "encode", "kl_clustering_loss", "kmeans_friendly_loss",
-           "kmeans_without_empty", "pca_whiten_l2", "pretrain_autoencoder", "soft_assignment", "target_distribution",
+__all__ = ["DCEC", "DCN", "DEC", "GAPDCEC", "IDEC", "JULE", "ConvAutoencoder", "DeepCluster", "DeepClusteringBase",
+           "MLPAutoencoder", "agglomerate", "build_autoencoder", "cluster_affinity", "encode", "initial_clusters",
+           "kl_clustering_loss", "kmeans_friendly_loss", "kmeans_without_empty", "merge_criterion", "pca_whiten_l2",
+           "pretrain_autoencoder", "sample_affinity", "soft_assignment", "target_distribution",
            "uniform_cluster_sample"]

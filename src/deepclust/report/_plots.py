@@ -67,14 +67,15 @@ def plot_training_curves(history: dict, pretrain_losses=None, *, axes=None):
         ax_pre.set_yscale("log")
         ax_pre.set_xlabel("pretraining epoch")
         ax_pre.set_ylabel("reconstruction MSE")
-    step = "epoch" if "epoch" in history else "iteration"  # methods that re-cluster every epoch count epochs
+    # methods that re-cluster every epoch count epochs, JULE its periods, the DEC family iterations
+    step = next((k for k in ("epoch", "period") if k in history), "iteration")
     it = history[step]
     handles = []
     for key in [k for k in history if k.startswith("loss")]:
         handles += ax.plot(it, history[key], label=key)
     ax.set_xlabel(step)
     ax.set_ylabel("loss")
-    if step == "epoch":
+    if step != "iteration":
         ax.xaxis.get_major_locator().set_params(integer=True)
     scores = [k for k in ("acc", "nmi") if k in history] + [k for k in history if k.startswith("nmi_")]
     if scores:
