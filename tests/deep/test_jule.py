@@ -62,13 +62,16 @@ def test_a_merge_updates_the_affinities_exactly():
     W = sample_affinity(Z, K_s=5)
     labels = initial_clusters(W)
     state = _Agglomeration(W, labels, Z, K_c=5, lambda_=1.0)
-    for _ in range(4):
+    for _ in range(12):
         state.step()
     fresh_labels = np.unique(state.labels, return_inverse=True)[1]
     fresh = cluster_affinity(W, fresh_labels).toarray()
     alive = np.flatnonzero(state.alive)
     stored = np.array([[state.A[a].get(b, 0.0) for b in alive] for a in alive])
     np.testing.assert_allclose(stored, fresh, rtol=1e-9, atol=1e-12)
+    for a in alive:  # and every cluster's criterion follows its affinities (the next merge reads these)
+        expected = merge_criterion(list(state.A[a].values())) if state.A[a] else -np.inf
+        assert state.value[a] == pytest.approx(expected)
 
 
 def test_initial_clusters_join_every_point_with_its_nearest_neighbour():

@@ -197,7 +197,7 @@ class _Agglomeration:
             self.A[a][y] = v
             self.A[y][a] = v
         self.value[b] = -np.inf
-        for y in touched | {a}:
+        for y in touched | set(self.A[a]) | {a}:  # cross terms can make a new neighbour of the merged cluster
             if self.alive[y]:
                 self._score(y)
         self.n_clusters -= 1
