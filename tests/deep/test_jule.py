@@ -91,8 +91,13 @@ def test_agglomerate_finds_blobs_and_triplets_pair_the_right_samples():
     Z, y = make_blobs(300, centers=4, n_features=5, cluster_std=0.6, random_state=0)
     W = sample_affinity(Z, K_s=10)
     start = initial_clusters(W)
-    labels = agglomerate(W, start, int(start.max()) + 1 - 4, Z=Z)
+    labels = agglomerate(W, start, Z=Z, n_clusters=4)
     assert len(np.unique(labels)) == 4 and clustering_accuracy_score(y, labels) > 0.95
+    # two far outliers have no reciprocal edge to anyone: they join the nearest blob instead of staying clusters
+    Zo = np.r_[Z, [[40.0] * 5, [40.5] * 5]]
+    Wo = sample_affinity(Zo, K_s=10)
+    labels = agglomerate(Wo, initial_clusters(Wo), Z=Zo, n_clusters=4)
+    assert len(np.unique(labels)) == 4 and np.bincount(labels).min() > 50
 
     lab = np.array([0, 0, 0, 1, 1, 2])
     a, p, n = batch_triplets(lab, n_negatives=2, gen=torch.Generator().manual_seed(0))
@@ -148,7 +153,11 @@ def test_same_seed_same_labels_and_bad_input(mnist_1000):
     a = JULE(5, random_state=3, **fast).fit(X[:200]).labels_
     b = JULE(5, random_state=3, **fast).fit(X[:200]).labels_
     np.testing.assert_array_equal(a, b)
+    c = JULE(5, random_state=3, batches="random", **fast).fit(X[:200]).labels_  # the reference's random batches
+    np.testing.assert_array_equal(c, JULE(5, random_state=3, batches="random", **fast).fit(X[:200]).labels_)
     assert torch.equal(state, torch.random.get_rng_state())
+    with pytest.raises(ValueError, match="batches must be"):
+        JULE(3, batches="mixed", **fast).fit(X[:100])
     with pytest.raises(ValueError, match="images"):
         JULE(3, **fast).fit(X[:100].reshape(100, -1))
     with pytest.raises(ValueError, match="exceeds the number of images"):
