@@ -28,6 +28,11 @@ from ..methods import register_method
 from ._base import store_params
 
 
+def _unit_rows(Z: np.ndarray) -> np.ndarray:
+    Z = np.asarray(Z, np.float32)
+    return Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+
+
 def sample_affinity(Z: np.ndarray, K_s: int = 20, a: float = 1.0) -> sparse.csr_matrix:
     """W (n × n, sparse, directed): W[i, j] = exp(−‖z_i − z_j‖² / σ²) when j is one of the ``K_s`` nearest
     neighbours of i, else 0; σ² = ``a`` × the mean squared distance of those neighbour pairs (GDL, Zhang et al.
@@ -455,8 +460,7 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
                     history.setdefault(key, []).append(float(scores[key]))
 
         train = int(self.epochs_per_period) > 0
-        pixels = X_t.reshape(n, -1).numpy()
-        pixels = pixels / np.maximum(np.linalg.norm(pixels, axis=1, keepdims=True), 1e-12)
+        pixels = _unit_rows(X_t.reshape(n, -1).numpy())
         W = sample_affinity(pixels, self.K_s, self.a)
         labels = initial_clusters(W)  # time step 0, on the raw images as the reference
         log(0, n, labels, float("nan"))
@@ -485,8 +489,7 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = labels
         self.embedding_ = Z
         centres = np.stack([Z[labels == c].mean(0) for c in range(int(labels.max()) + 1)])
-        self.cluster_centers_ = (centres / np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
-                                 ).astype(np.float32)
+        self.cluster_centers_ = _unit_rows(centres)
         self.history_ = history
         self.network_ = net.cpu().eval()
         return self
@@ -523,9 +526,12 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         return total / max(steps, 1)
 
     def transform(self, X) -> np.ndarray:
-        """The CNN's L2-normalised features of new images."""
+        """The CNN's L2-normalised features of new images (their L2-normalised pixels when no CNN was trained)."""
         check_is_fitted(self, "network_")
-        return self._embed(self.network_, self._images(X))
+        X_t = self._images(X)
+        if int(self.epochs_per_period) == 0:
+            return _unit_rows(X_t.reshape(len(X_t), -1).numpy())
+        return self._embed(self.network_, X_t)
 
     def predict(self, X) -> np.ndarray:
         """The cluster whose mean feature is nearest (cosine)."""
