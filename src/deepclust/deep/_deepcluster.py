@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from .._device import resolve_device
@@ -21,6 +21,7 @@ from .._progress import track
 from ..methods import register_method
 from ._augment import random_resized_crop
 from ._base import store_params
+from ._images import check_images
 
 #: The two Sobel kernels (horizontal and vertical gradients) of the fixed input layer.
 SOBEL = torch.tensor([[[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]],
@@ -276,20 +277,9 @@ class DeepCluster(ClusterMixin, TransformerMixin, BaseEstimator):
     # --- data ----------------------------------------------------------------------------------------------------
     def _images(self, X, *, fit: bool = False):
         """Images (N, H, W[, C]) as a standardised float tensor (N, C, H, W); uint8 is scaled to [0, 1] first."""
-        X = check_array(X, dtype="numeric", allow_nd=True, ensure_min_samples=2 if fit else 1)
-        if X.ndim not in (3, 4):
-            raise ValueError(f"DeepCluster trains a convnet on images (N, H, W[, C]); got an array of shape {X.shape}")
-        Xf = X.astype(np.float32) / 255.0 if X.dtype == np.uint8 else X.astype(np.float32)
-        if Xf.ndim == 3:
-            Xf = Xf[..., None]
-        if min(Xf.shape[1:3]) < 16:
-            raise ValueError(f"DeepCluster's network needs images of at least 16×16 pixels, got {Xf.shape[1:3]}; "
-                             f"resize them (image_size)")
+        Xf = check_images(self, X, fit=fit, min_side=16, purpose="DeepCluster trains a convnet")
         if fit:
-            self.input_shape_ = tuple(int(d) for d in Xf.shape[1:])
             self.mean_, self.std_ = Xf.mean((0, 1, 2)), np.maximum(Xf.std((0, 1, 2)), 1e-6)
-        elif tuple(Xf.shape[1:]) != self.input_shape_:
-            raise ValueError(f"images of shape {Xf.shape[1:]} given, {self.input_shape_} fitted")
         Xf = (Xf - self.mean_) / self.std_
         return torch.from_numpy(np.ascontiguousarray(Xf.transpose(0, 3, 1, 2)))
 

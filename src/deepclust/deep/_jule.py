@@ -19,13 +19,14 @@ import torch.nn.functional as F
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from .._device import resolve_device
 from .._progress import track
 from ..methods import register_method
 from ._base import store_params
+from ._images import check_images
 
 
 def _unit_rows(Z: np.ndarray) -> np.ndarray:
@@ -396,18 +397,7 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
             raise ValueError("learning_rate and a must be positive")
 
     def _images(self, X, *, fit: bool = False) -> torch.Tensor:
-        X = check_array(X, dtype="numeric", allow_nd=True, ensure_min_samples=2 if fit else 1)
-        if X.ndim not in (3, 4):
-            raise ValueError(f"JULE trains a CNN on images (N, H, W[, C]); got an array of shape {X.shape}")
-        Xf = X.astype(np.float32) / 255.0 if X.dtype == np.uint8 else X.astype(np.float32)
-        if Xf.ndim == 3:
-            Xf = Xf[..., None]
-        if min(Xf.shape[1:3]) < 14:
-            raise ValueError(f"JULE's network needs images of at least 14×14 pixels, got {Xf.shape[1:3]}")
-        if fit:
-            self.input_shape_ = tuple(int(d) for d in Xf.shape[1:])
-        elif tuple(Xf.shape[1:]) != self.input_shape_:
-            raise ValueError(f"images of shape {Xf.shape[1:]} given, {self.input_shape_} fitted")
+        Xf = check_images(self, X, fit=fit, min_side=14, purpose="JULE trains a CNN")
         return torch.from_numpy(np.ascontiguousarray(Xf.transpose(0, 3, 1, 2)))
 
     @torch.no_grad()
