@@ -26,12 +26,8 @@ from .._device import resolve_device
 from .._progress import track
 from ..methods import register_method
 from ._base import store_params
+from ._deepcluster import l2_rows
 from ._images import check_images
-
-
-def _unit_rows(Z: np.ndarray) -> np.ndarray:
-    Z = np.asarray(Z, np.float32)
-    return Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
 
 
 def sample_affinity(Z: np.ndarray, K_s: int = 20, a: float = 1.0) -> sparse.csr_matrix:
@@ -450,7 +446,7 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
                     history.setdefault(key, []).append(float(scores[key]))
 
         train = int(self.epochs_per_period) > 0
-        pixels = _unit_rows(X_t.reshape(n, -1).numpy())
+        pixels = l2_rows(X_t.reshape(n, -1).numpy())
         W = sample_affinity(pixels, self.K_s, self.a)
         labels = initial_clusters(W)  # time step 0, on the raw images as the reference
         log(0, n, labels, float("nan"))
@@ -479,7 +475,7 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         self.labels_ = labels
         self.embedding_ = Z
         centres = np.stack([Z[labels == c].mean(0) for c in range(int(labels.max()) + 1)])
-        self.cluster_centers_ = _unit_rows(centres)
+        self.cluster_centers_ = l2_rows(centres)
         self.history_ = history
         self.network_ = net.cpu().eval()
         return self
@@ -520,7 +516,7 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "network_")
         X_t = self._images(X)
         if int(self.epochs_per_period) == 0:
-            return _unit_rows(X_t.reshape(len(X_t), -1).numpy())
+            return l2_rows(X_t.reshape(len(X_t), -1).numpy())
         return self._embed(self.network_, X_t)
 
     def predict(self, X) -> np.ndarray:
