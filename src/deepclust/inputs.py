@@ -49,6 +49,8 @@ class InputSettings:
     use_cache: bool = True
     num_workers: int | None = None
     verbose: bool = True
+    runtime: str = "auto"  # features, views: how the extractor runs ("auto", "torch", "onnx")
+    dask: object = None  # features, views: a distributed.Client to extract on (None: this process)
 
     #: What decides the input's values (not how fast it is made): recorded in run.json so that new images can be
     #: embedded as the run's were (``deepclust assign``).
@@ -99,16 +101,18 @@ def prepare_features(source, settings: InputSettings, typical_size: int) -> Prep
     t = time.perf_counter()
     spec = get_extractor_spec(extractor)
     size = int(settings.input_size) if settings.input_size else auto_input_size(spec, typical_size)
-    model = create_extractor(extractor, settings.layer, settings.weights, settings.device, size)
+    model = create_extractor(extractor, settings.layer, settings.weights, settings.device, size, settings.runtime)
     timings = {"load_model": time.perf_counter() - t}
     feats = extract_features(source, model, batch_size=settings.batch_size, cache_dir=settings.cache_dir,
-                             use_cache=settings.use_cache, num_workers=settings.num_workers, verbose=settings.verbose)
+                             use_cache=settings.use_cache, num_workers=settings.num_workers, verbose=settings.verbose,
+                             dask=settings.dask)
     timings["extract"] = feats.seconds if not feats.from_cache else 0.0
     params = dict(extractor=extractor, layer=model.layer, input_size=size,
                   weights=str(settings.weights) if settings.weights else spec.weights_source, device=model.device,
                   batch_size=settings.batch_size)
     extraction = dict(images_per_s=feats.images_per_second if not feats.from_cache else None,
-                      from_cache=feats.from_cache, cache_file=str(feats.cache_path) if feats.cache_path else None)
+                      from_cache=feats.from_cache, cache_file=str(feats.cache_path) if feats.cache_path else None,
+                      runtime=feats.runtime, on_dask=settings.dask is not None and not feats.from_cache)
     return PreparedInput(np.asarray(feats.features, dtype=np.float32), feats.indices, feats.failed, params,
                          extraction=extraction, timings=timings)
 
@@ -180,14 +184,15 @@ def extract_view_arrays(source, views, settings: InputSettings, typical_size: in
         spec = get_extractor_spec(name)
         size = int(settings.input_size) if settings.input_size else auto_input_size(spec, typical_size)
         weights = settings.weights if name == settings.extractor else None
-        model = create_extractor(name, "+".join(wanted), weights, settings.device, size)
+        model = create_extractor(name, "+".join(wanted), weights, settings.device, size, settings.runtime)
         feats = extract_features(source, model, batch_size=settings.batch_size, cache_dir=settings.cache_dir,
                                  use_cache=settings.use_cache, num_workers=settings.num_workers, augment=augment,
-                                 verbose=settings.verbose)
+                                 verbose=settings.verbose, dask=settings.dask)
         features = np.asarray(feats.features, dtype=np.float32)  # read the cache once, then split by layer
         edges = np.cumsum([0] + [spec.layers[layer] for layer in wanted])
         for layer, a, b in zip(wanted, edges[:-1], edges[1:]):
-            info = {"extractor": name, "layer": layer, "input_size": size, "from_cache": feats.from_cache}
+            info = {"extractor": name, "layer": layer, "input_size": size, "from_cache": feats.from_cache,
+                    "runtime": feats.runtime}
             found[f"{name}:{layer}"] = (features[:, a:b], feats.indices, feats.failed, info)
         timings[f"views {name}:{model.layer}{copy}"] = time.perf_counter() - t
     for view in keys:

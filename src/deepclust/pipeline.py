@@ -14,6 +14,7 @@ import numpy as np
 from ._device import resolve_device
 from ._warnings import first_lines
 from .datasets import ImageFolder, SkippedFile, load_image, scan_folder, subset_indices
+from .features import close_dask, connect_dask
 from .inputs import DEFAULT_VIEWS, INPUTS, InputSettings, check_settings, extract_view_arrays
 from .methods import FittedClustering, get_method
 from .metrics import evaluate_clustering
@@ -84,7 +85,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
                    views=None, augmentations: int | None = None, augment_flip: bool | None = None,
                    batch_size: int = 64, random_state: int = 0, device: str = "auto", cache_dir=None,
                    use_cache: bool = True, num_workers: int | None = None, labels_true=None, limit: int | None = None,
-                   verbose: bool = True, **options) -> ClusterRun:
+                   verbose: bool = True, runtime: str = "auto", dask=None, **options) -> ClusterRun:
     """Cluster images with any registered method (``deepclust methods`` lists them).
 
     Parameters
@@ -106,6 +107,10 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         ``"EXTRACTOR:LAYER"`` or a hand-crafted ``"pixels"``/``"hog"``; augmented copies of every image (shift, and
         flip unless ``augment_flip=False``) whose views go to the method too (default 0).
     batch_size, device, cache_dir, use_cache, num_workers : how images are read and features extracted.
+    runtime : how the extractor runs: ``"auto"`` (ONNX Runtime on CPU for 5,000 images or more, else PyTorch),
+        ``"torch"`` or ``"onnx"``.
+    dask : extract the features on a Dask cluster: a ``distributed.Client``, ``"local:N"`` (N worker processes
+        here) or a scheduler address ``"tcp://HOST:PORT"``; the clustering runs here.
     labels_true : known classes, used only to score the result (for folders: None, or ``"subfolders"``).
     limit : cluster only this many images, drawn at random with ``random_state`` (stratified by ``labels_true`` when
         given), never the first ones: data sets are often stored class by class.
@@ -136,8 +141,10 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
                              views=tuple(views) if views else getattr(spec.estimator, "default_views", None),
                              augmentations=augmentations, augment_flip=augment_flip, batch_size=batch_size,
                              device=device, cache_dir=cache_dir, use_cache=use_cache, num_workers=num_workers,
-                             verbose=verbose)
+                             verbose=verbose, runtime=runtime)
     check_settings(kind, settings, method)
+    if dask is not None and kind == "pixels":
+        raise ValueError(f"--dask extracts features; method {method} on pixels has none to extract")
     estimator = spec.build(n_clusters, random_state=random_state, device=device, verbose=verbose, **options)
 
     t0 = time.perf_counter()
@@ -146,7 +153,13 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     if limit is not None:
         source, labels_true, source_info = _take_subset(source, labels_true, int(limit), random_state)
     timings = {"scan": time.perf_counter() - t0}
-    prepared = INPUTS[kind](source, settings, typical_size)
+    client = connect_dask(dask) if dask is not None else None
+    try:
+        settings.dask = client
+        prepared = INPUTS[kind](source, settings, typical_size)
+    finally:
+        if client is not None and client is not dask:
+            close_dask(client)
     timings.update(prepared.timings)
     indices = prepared.indices
     if len(indices) < 2:

@@ -39,6 +39,12 @@ class MapKind(str, Enum):
     none = "none"
 
 
+class Runtime(str, Enum):
+    auto = "auto"
+    torch = "torch"
+    onnx = "onnx"
+
+
 class Split(str, Enum):
     all = "all"
     train = "train"
@@ -111,6 +117,12 @@ def cluster(
                                             rich_help_panel=_RUNTIME)] = 64,
     workers: Annotated[int | None, typer.Option(min=0, help="Image decoding processes (default: spare cores).",
                                                 rich_help_panel=_RUNTIME)] = None,
+    runtime: Annotated[Runtime, typer.Option(
+        help="How the extractor runs: auto (ONNX Runtime on CPU from 5,000 images), torch or onnx.",
+        rich_help_panel=_RUNTIME)] = Runtime.auto,
+    dask: Annotated[str | None, typer.Option(
+        help="Extract features on a Dask cluster: local:N (N worker processes here) or tcp://HOST:PORT.",
+        rich_help_panel=_RUNTIME)] = None,
     cache_dir: Annotated[Path | None, typer.Option(
         help="Feature cache folder (default: see `deepclust cache`).", rich_help_panel=_RUNTIME)] = None,
     cache: Annotated[bool, typer.Option(help="Reuse and store features in the cache.",
@@ -166,7 +178,7 @@ def cluster(
                                  views=tuple(view) if view else None, augmentations=augmentations,
                                  augment_flip=flip, batch_size=batch_size, random_state=seed, device=device,
                                  cache_dir=cache_dir, use_cache=cache, num_workers=workers, labels_true=labels,
-                                 limit=limit, verbose=not quiet, **options)
+                                 limit=limit, verbose=not quiet, runtime=runtime.value, dask=dask, **options)
         run.source_info.update(source_info)
         with warnings_as_lines():
             path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],

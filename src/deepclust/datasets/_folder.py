@@ -195,20 +195,27 @@ def default_num_workers() -> int:
     return max(0, min(4, (os.cpu_count() or 1) - 2))
 
 
-def iter_folder_batches(folder: ImageFolder, size: int, batch_size: int = 64,
-                        num_workers: int | None = None) -> Iterator[ImageBatch]:
-    """Decode the images of ``folder`` in order, ``batch_size`` at a time, in worker processes."""
+def iter_folder_batches(folder: ImageFolder, size: int, batch_size: int = 64, num_workers: int | None = None,
+                        batches: list[np.ndarray] | None = None) -> Iterator[ImageBatch]:
+    """Decode the images of ``folder`` in order, ``batch_size`` at a time, in worker processes; ``batches`` (lists
+    of image numbers) replaces the plain order, e.g. to read only the shards not yet done."""
     from torch.utils.data import DataLoader
 
     num_workers = default_num_workers() if num_workers is None else num_workers
-    loader = DataLoader(_FolderDataset(folder, size), batch_size=batch_size, shuffle=False,
+    plan = batches if batches is not None else [np.arange(a, min(a + batch_size, len(folder)))
+                                                for a in range(0, len(folder), batch_size)]
+    loader = DataLoader(_FolderDataset(folder, size), batch_sampler=[b.tolist() for b in plan],
                         num_workers=num_workers, collate_fn=_collate,
                         prefetch_factor=4 if num_workers else None, persistent_workers=False)
     yield from loader
 
 
-def iter_array_batches(X: np.ndarray, batch_size: int = 64) -> Iterator[ImageBatch]:
-    """Batches over an in-memory (or memory-mapped) uint8 array ``(N, H, W[, C])``."""
-    for start in range(0, len(X), batch_size):
-        stop = min(start + batch_size, len(X))
-        yield ImageBatch(np.arange(start, stop), np.asarray(X[start:stop]), [])
+def iter_array_batches(X: np.ndarray, batch_size: int = 64,
+                       batches: list[np.ndarray] | None = None) -> Iterator[ImageBatch]:
+    """Batches over an in-memory (or memory-mapped) uint8 array ``(N, H, W[, C])``; ``batches`` as in
+    :func:`iter_folder_batches` (each a run of consecutive image numbers)."""
+    plan = batches if batches is not None else [np.arange(a, min(a + batch_size, len(X)))
+                                                for a in range(0, len(X), batch_size)]
+    for idx in plan:
+        if len(idx):
+            yield ImageBatch(np.asarray(idx, np.int64), np.asarray(X[idx[0]:idx[-1] + 1]), [])

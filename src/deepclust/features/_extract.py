@@ -5,19 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_path, write_json
-from .._progress import track
-from ..datasets import ImageFolder, SkippedFile, iter_array_batches, iter_folder_batches
+from .._atomic import write_json
+from .._progress import progress_bar
+from ..datasets import ImageFolder, SkippedFile
 from ._extractor import FeatureExtractor
+from ._shards import SHARD_SIZE, FeatureShard, ShardStore, extract_shards, shard_ranges
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the runtime (PyTorch or ONNX Runtime) is part of the key
 
 
 def default_cache_dir() -> Path:
@@ -35,10 +36,12 @@ class ExtractedFeatures:
     seconds: float = 0.0
     from_cache: bool = False
     cache_path: Path | None = None
+    runtime: str | None = None  # "torch" or "onnx" (None: read from an older cache entry)
+    n_extracted: int | None = None  # images extracted by this call (fewer than all when it resumed)
 
     @property
     def images_per_second(self) -> float:
-        n = len(self.indices) + len(self.failed)
+        n = self.n_extracted if self.n_extracted is not None else len(self.indices) + len(self.failed)
         return n / self.seconds if self.seconds > 0 else float("nan")
 
 
@@ -53,7 +56,7 @@ def cache_key(source, extractor: FeatureExtractor, augment=None) -> str:
         h.update(f"{arr.shape}{arr.dtype}".encode())
         h.update(memoryview(arr).cast("B"))
     h.update(json.dumps([CACHE_VERSION, extractor.spec.name, extractor.layer, extractor.weights_id,
-                         extractor.input_size]).encode())
+                         extractor.input_size, extractor.active_runtime]).encode())
     if augment is not None:
         h.update(augment.key.encode())
     return h.hexdigest()[:32]
@@ -61,56 +64,78 @@ def cache_key(source, extractor: FeatureExtractor, augment=None) -> str:
 
 def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 64, cache_dir=None,
                      use_cache: bool = True, num_workers: int | None = None, augment=None,
-                     verbose: bool = True) -> ExtractedFeatures:
+                     verbose: bool = True, shard_size: int = SHARD_SIZE, dask=None) -> ExtractedFeatures:
     """Features for every readable image of ``source`` (an :class:`ImageFolder` or a uint8 array ``(N, H, W[, C])``).
 
     Images are decoded and processed ``batch_size`` at a time, so memory holds one batch of images plus the
-    features. With ``use_cache``, results are stored under ``cache_dir`` and a second call returns them at once.
-    ``augment`` (an :class:`ImageAugmentation`) extracts the features of an augmented copy of the images instead.
+    features. With ``use_cache``, results are stored under ``cache_dir`` and a second call returns them at once;
+    they are written shard by shard (``shard_size`` images), so an interrupted extraction resumes from its last
+    complete shard. ``augment`` (an :class:`ImageAugmentation`) extracts the features of an augmented copy of the
+    images instead. ``dask`` (a ``distributed.Client``, or an address for :func:`connect_dask`) extracts the shards
+    as tasks on a Dask cluster, each worker with its own copy of the extractor; only features travel back.
     """
     n = len(source)
     if n == 0:
         raise ValueError("no images to extract features from")
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    runtime = extractor.select_runtime(n, cache_dir)
     key = cache_key(source, extractor, augment) if use_cache else None
     if key is not None:
         hit = _read_cache(cache_dir, key)
         if hit is not None:
             return hit
     is_folder = isinstance(source, ImageFolder)
-    batches = (iter_folder_batches(source, extractor.input_size, batch_size, num_workers) if is_folder
-               else iter_array_batches(source, batch_size))
+    ranges = shard_ranges(n, shard_size)
+    store = ShardStore(cache_dir, key, n, extractor.n_features, shard_size) if key is not None else None
+    done = store.done() if store is not None else set()
+    pending = [r for r in ranges if r[0] not in done]
+    resumed = n - sum(b - a for a, b in pending)
+    if resumed and verbose:
+        print(f"resuming the extraction: {len(ranges) - len(pending)} of {len(ranges)} shards "
+              f"({resumed} images) are already in the cache", file=sys.stderr)
+    desc = (f"features ({extractor.spec.name}/{extractor.layer}, {extractor.input_size}px, {runtime}"
+            f"{f', augmented copy {augment.copy + 1}' if augment is not None else ''}"
+            f"{', on Dask' if dask is not None else ''})")
     start = time.perf_counter()
-    ok = np.zeros(n, dtype=bool)
-    failed: list[SkippedFile] = []
-    target = cache_dir / f"{key}.npy" if key is not None else None
-    with (atomic_path(target) if target is not None else nullcontext()) as tmp:
-        out = (np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, extractor.n_features))
-               if tmp is not None else np.zeros((n, extractor.n_features), np.float32))
-        desc = (f"features ({extractor.spec.name}/{extractor.layer}, {extractor.input_size}px"
-                f"{f', augmented copy {augment.copy + 1}' if augment is not None else ''})")
-        for batch in track(batches, total=n, description=desc, verbose=verbose):
-            if len(batch.indices):
-                images = augment(batch.images, batch.indices) if augment is not None else batch.images
-                out[batch.indices] = extractor(images)
-                ok[batch.indices] = True
-            paths = source.paths if is_folder else None
-            failed += [SkippedFile(paths[i] if paths else str(i), reason) for i, reason in batch.failed]
-        if tmp is not None:
-            out.flush()
-            del out
+    kept: list[FeatureShard] = []
+    with progress_bar(total=n, description=desc, verbose=verbose, completed=resumed) as advance:
+        if dask is not None:
+            from ._distributed import extract_shards_on_dask
+
+            shards = extract_shards_on_dask(dask, source, extractor, pending, batch_size=batch_size,
+                                            augment=augment, advance=advance)
+        else:
+            shards = extract_shards(source, extractor, pending, batch_size=batch_size, num_workers=num_workers,
+                                    augment=augment, advance=advance)
+        for shard in shards:
+            if store is not None:
+                store.write(shard)
+            else:
+                kept.append(shard)
     seconds = time.perf_counter() - start
-    indices = np.flatnonzero(ok)
-    if target is None:
-        return ExtractedFeatures(out[indices], indices, failed, seconds)
+    paths = source.paths if is_folder else None
+
+    def skipped(failures):
+        return [SkippedFile(paths[i] if paths else str(i), reason) for i, reason in failures]
+
+    if store is None:
+        kept.sort(key=lambda s: s.start)
+        features = np.concatenate([s.features[s.ok] for s in kept])
+        indices = np.concatenate([np.flatnonzero(s.ok) + s.start for s in kept])
+        result = ExtractedFeatures(features, indices, skipped([f for s in kept for f in s.failed]), seconds)
+        result.runtime, result.n_extracted = runtime, n
+        return result
+    indices, failures = store.assemble(cache_dir / f"{key}.npy", ranges)
     what = f"{len(source)} images of {source.root}" if is_folder else f"array {tuple(np.shape(source))}"
-    description = (f"{extractor.spec.name}/{extractor.layer} at {extractor.input_size}px, {what}"
+    description = (f"{extractor.spec.name}/{extractor.layer} at {extractor.input_size}px ({runtime}), {what}"
                    f"{f', augmented copy {augment.copy + 1}' if augment is not None else ''}")
     write_json(cache_dir / f"{key}.json", {"description": description, "indices": indices.tolist(),
-                                           "seconds": seconds,
-                                           "failed": [[f.path, f.reason] for f in failed]})
+                                           "seconds": seconds, "runtime": runtime,
+                                           "failed": [[paths[i] if paths else str(i), r] for i, r in failures]})
+    store.remove()
     result = _read_cache(cache_dir, key)
     result.from_cache, result.seconds = False, seconds
+    result.runtime, result.n_extracted = runtime, n - resumed
     return result
 
 
@@ -122,4 +147,5 @@ def _read_cache(cache_dir: Path, key: str) -> ExtractedFeatures | None:
     indices = np.asarray(meta["indices"], dtype=np.int64)
     all_rows = np.load(npy, mmap_mode="r")
     feats = all_rows if len(indices) == len(all_rows) else all_rows[indices]
-    return ExtractedFeatures(feats, indices, [SkippedFile(p, r) for p, r in meta["failed"]], 0.0, True, npy)
+    return ExtractedFeatures(feats, indices, [SkippedFile(p, r) for p, r in meta["failed"]], 0.0, True, npy,
+                             meta.get("runtime"))

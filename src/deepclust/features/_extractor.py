@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._device import resolve_device
+from ._onnx import export_checked, onnx_available, onnx_path
 from ._registry import ExtractorSpec, _builder, get_extractor_spec
 from ._weights import weights_identity
+
+#: The smallest job for which ``runtime="auto"`` exports the network to ONNX Runtime.
+ONNX_MIN_IMAGES = 5000
+RUNTIMES = ("auto", "torch", "onnx")
 
 
 @dataclass
@@ -26,6 +32,47 @@ class FeatureExtractor:
     device: str
     weights_id: str
     module: object
+    runtime: str = "auto"  # asked for: "auto", "torch" or "onnx"; see :meth:`select_runtime`
+    weights: object = None  # the local weights file, if any (to rebuild the extractor elsewhere: :meth:`recipe`)
+    runner: object = field(default=None, repr=False)  # the ONNX Runtime session once selected
+
+    @property
+    def active_runtime(self) -> str:
+        return "onnx" if self.runner is not None else "torch"
+
+    def recipe(self) -> dict:
+        """The arguments of :func:`create_extractor` that rebuild this extractor (in a worker process)."""
+        return dict(name=self.spec.name, layer=self.layer, weights=self.weights, device="auto",
+                    input_size=self.input_size, runtime=self.runtime)
+
+    def select_runtime(self, n_images: int, cache_dir) -> str:
+        """Choose how to run the network for a job of ``n_images`` and return it (``"torch"`` or ``"onnx"``).
+
+        ``"auto"`` takes ONNX Runtime on CPU when it is installed and the job has at least
+        :data:`ONNX_MIN_IMAGES` images (below that the one-time export, ~10 s, costs more than it saves), PyTorch
+        otherwise; ``"onnx"`` insists (an error on CUDA or without onnxruntime). A failed export or check falls back
+        to PyTorch with a warning: the features are the same network's either way."""
+        if self.runner is not None or self.runtime == "torch":
+            return self.active_runtime
+        wanted = self.runtime == "onnx"
+        if wanted and (self.device != "cpu" or not onnx_available()):
+            raise ValueError("runtime 'onnx' needs device cpu and the onnxruntime package "
+                             f"(device here: {self.device}; onnxruntime {'found' if onnx_available() else 'missing'})")
+        if not wanted and (self.device != "cpu" or not onnx_available() or n_images < ONNX_MIN_IMAGES):
+            return "torch"
+        import torch
+
+        identity = f"{self.spec.name}|{self.layer}|{self.input_size}|{self.weights_id}"
+        example = self.preprocess(np.random.RandomState(0).randint(0, 256, (8, 32, 32, 3), dtype=np.uint8))
+        try:
+            self.runner = export_checked(self.module, example, onnx_path(cache_dir, identity),
+                                         torch.get_num_threads())
+        except Exception as exc:
+            if wanted:
+                raise
+            warnings.warn(f"ONNX Runtime not used for {self.spec.name}/{self.layer} ({type(exc).__name__}: "
+                          f"{str(exc)[:200]}); extracting with PyTorch", stacklevel=2)
+        return self.active_runtime
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -65,7 +112,10 @@ class FeatureExtractor:
         import torch
 
         with torch.inference_mode():
-            return self.module(self.preprocess(images)).float().cpu().numpy()
+            x = self.preprocess(images)
+            if self.runner is not None:
+                return self.runner(x)
+            return self.module(x).float().cpu().numpy()
 
 
 def auto_input_size(spec: ExtractorSpec, image_size: int) -> int:
@@ -77,7 +127,7 @@ def auto_input_size(spec: ExtractorSpec, image_size: int) -> int:
 
 def create_extractor(name: str = "efficientnet_lite0", layer: str | None = None,
                      weights: str | os.PathLike | None = None, device: str = "auto",
-                     input_size: int | None = None) -> FeatureExtractor:
+                     input_size: int | None = None, runtime: str = "auto") -> FeatureExtractor:
     """Build a pretrained extractor by name (see :func:`list_extractors`).
 
     Parameters
@@ -88,6 +138,8 @@ def create_extractor(name: str = "efficientnet_lite0", layer: str | None = None,
     weights : a local state-dict file; default: the spec's source (a pip package, or a download).
     device : ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
     input_size : square input side in pixels; default the backbone's native size.
+    runtime : ``"auto"`` (ONNX Runtime for large jobs on CPU, see :meth:`FeatureExtractor.select_runtime`),
+        ``"torch"`` or ``"onnx"``.
 
     Raises
     ------
@@ -95,6 +147,8 @@ def create_extractor(name: str = "efficientnet_lite0", layer: str | None = None,
         When the weights are neither at ``weights`` nor obtainable; the message says what to install or pass.
     """
     spec = get_extractor_spec(name)
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
     layer = spec.default_layer if layer is None else layer
     parts = layer.split("+")
     for part in parts:
@@ -116,7 +170,8 @@ def create_extractor(name: str = "efficientnet_lite0", layer: str | None = None,
     # channels-last runs these conv nets about 20 % faster on CPU (measured: EfficientNet-Lite0, 64 px, 2 cores)
     module = module.eval().to(device, memory_format=torch.channels_last)
     return FeatureExtractor(spec=spec, layer=layer, input_size=input_size, device=device,
-                            weights_id=weights_identity(spec, weights), module=module)
+                            weights_id=weights_identity(spec, weights), module=module, runtime=runtime,
+                            weights=str(weights) if weights is not None else None)
 
 
 def _side_by_side(bodies):
