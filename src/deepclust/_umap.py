@@ -1,9 +1,25 @@
-"""UMAP (McInnes et al. 2018), imported in one place: at import umap says that ParametricUMAP needs TensorFlow, which
-deepclust never uses, so that one message is silenced there and nowhere else."""
+"""UMAP (McInnes et al. 2018), imported in one place (at import umap says that ParametricUMAP needs TensorFlow, which
+deepclust never uses; that one message is silenced here and nowhere else), and made faster for large n:
+
+- the k-nearest-neighbour graph comes from faiss (exact search; 7 s for 70,000 × 50 on 2 cores against 20–35 s for
+  UMAP's own NN-descent, whose recall there is 0.995), and faiss answers ``transform``'s queries too;
+- from :data:`FEW_EPOCHS_FROM` images on, the layout runs 100 epochs instead of UMAP's 200 (measured on the 70,000
+  Fashion-MNIST features: 24 s instead of 55 s, k-means ACC 0.743 / NMI 0.683 against 0.744 / 0.684).
+"""
 
 from __future__ import annotations
 
 import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+#: From this many samples the neighbours come from faiss (below it UMAP's own search is quick, and UMAP computes
+#: all pairs itself under 4,096).
+FAISS_KNN_FROM = 10_000
+FEW_EPOCHS_FROM = 10_000
+FEW_EPOCHS = 100
 
 
 def make_umap(**params):
@@ -12,3 +28,74 @@ def make_umap(**params):
         warnings.filterwarnings("ignore", message=".*Tensorflow not installed.*")
         from umap import UMAP
     return UMAP(**params)
+
+
+def _faiss():
+    try:
+        import faiss
+    except ImportError:
+        return None
+    return faiss
+
+
+class FaissNeighbours:
+    """Exact Euclidean nearest neighbours of the training points with faiss, behind the ``query`` interface that
+    ``umap.UMAP.transform`` asks of its search index. Pickles as its data (faiss indexes do not pickle)."""
+
+    _angular_trees = False  # read by UMAP.transform
+
+    def __init__(self, data: np.ndarray):
+        self.data = np.ascontiguousarray(data, dtype=np.float32)
+        self._build()
+
+    def _build(self):
+        self.index = _faiss().IndexFlatL2(self.data.shape[1])
+        self.index.add(self.data)
+
+    def query(self, X, k: int, epsilon=None):
+        """``(indices, distances)`` of the ``k`` training points nearest to each row of ``X``."""
+        squared, indices = self.index.search(np.ascontiguousarray(X, dtype=np.float32), int(k))
+        return indices.astype(np.int32), np.sqrt(np.maximum(squared, 0)).astype(np.float32)
+
+    def __getstate__(self):
+        return {"data": self.data}
+
+    def __setstate__(self, state):
+        self.data = state["data"]
+        self._build()
+
+
+class UMAPReducer(TransformerMixin, BaseEstimator):
+    """UMAP with faiss neighbours and fewer epochs for large n (see the module's docstring); the same parameters
+    as ``umap.UMAP`` for those it has. ``n_epochs=None``: 100 from 10,000 samples on, else UMAP's default."""
+
+    def __init__(self, n_components: int = 10, n_neighbors: int = 15, min_dist: float = 0.0, n_epochs=None,
+                 random_state=None):
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.n_epochs = n_epochs
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        n = len(X)
+        epochs = self.n_epochs if self.n_epochs is not None else (FEW_EPOCHS if n >= FEW_EPOCHS_FROM else None)
+        params = dict(n_components=self.n_components, n_neighbors=self.n_neighbors, min_dist=self.min_dist,
+                      n_epochs=epochs, random_state=self.random_state, n_jobs=1)
+        self.neighbours_from_ = "umap"
+        if n >= FAISS_KNN_FROM and _faiss() is not None:
+            search = FaissNeighbours(X)
+            indices, distances = search.query(X, self.n_neighbors)
+            params["precomputed_knn"] = (indices, distances, search)
+            self.neighbours_from_ = "faiss (exact)"
+        self.umap_ = make_umap(**params)
+        self.embedding_ = self.umap_.fit_transform(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).embedding_
+
+    def transform(self, X):
+        check_is_fitted(self, "umap_")
+        return self.umap_.transform(np.ascontiguousarray(X, dtype=np.float32))

@@ -197,17 +197,36 @@ def default_num_workers() -> int:
 
 def iter_folder_batches(folder: ImageFolder, size: int, batch_size: int = 64, num_workers: int | None = None,
                         batches: list[np.ndarray] | None = None) -> Iterator[ImageBatch]:
-    """Decode the images of ``folder`` in order, ``batch_size`` at a time, in worker processes; ``batches`` (lists
-    of image numbers) replaces the plain order, e.g. to read only the shards not yet done."""
-    from torch.utils.data import DataLoader
-
+    """Decode the images of ``folder`` in order, ``batch_size`` at a time, in worker processes (with no worker
+    process, in one background thread, which decodes the next batches while the caller works on this one: Pillow
+    releases the GIL while it decodes); ``batches`` (lists of image numbers) replaces the plain order, e.g. to read
+    only the shards not yet done."""
     num_workers = default_num_workers() if num_workers is None else num_workers
     plan = batches if batches is not None else [np.arange(a, min(a + batch_size, len(folder)))
                                                 for a in range(0, len(folder), batch_size)]
-    loader = DataLoader(_FolderDataset(folder, size), batch_sampler=[b.tolist() for b in plan],
-                        num_workers=num_workers, collate_fn=_collate,
-                        prefetch_factor=4 if num_workers else None, persistent_workers=False)
+    dataset = _FolderDataset(folder, size)
+    if num_workers == 0:
+        yield from _prefetched(lambda idx: _collate([dataset[int(i)] for i in idx]), plan)
+        return
+    from torch.utils.data import DataLoader
+
+    loader = DataLoader(dataset, batch_sampler=[b.tolist() for b in plan], num_workers=num_workers,
+                        collate_fn=_collate, prefetch_factor=4, persistent_workers=False)
     yield from loader
+
+
+def _prefetched(load, plan, depth: int = 2):
+    """``load(item)`` for every item of ``plan``, in order, computed up to ``depth`` items ahead in one thread."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="deepclust-decode") as pool:
+        ahead = deque(pool.submit(load, item) for item in plan[:depth])
+        for item in plan[depth:]:
+            ahead.append(pool.submit(load, item))
+            yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def iter_array_batches(X: np.ndarray, batch_size: int = 64,

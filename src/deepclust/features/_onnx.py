@@ -40,6 +40,9 @@ class OnnxRunner:
         options.intra_op_num_threads = int(n_threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # no busy-waiting between runs: the pool would spin against the PyTorch threads that preprocess the next
+        # batch (measured on 2 cores: 1,400 img/s spinning, 1,600–1,950 not)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path = path
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name

@@ -37,9 +37,9 @@ def map_2d(embedding, method: str = "umap", random_state=0) -> tuple[np.ndarray,
 
         xy = TSNE(2, init="pca", random_state=random_state, perplexity=min(30.0, (len(Z) - 1) / 3)).fit_transform(Z)
         return xy.astype(np.float32), "t-SNE of the clustering space (perplexity 30, PCA start)"
-    from .._umap import make_umap
+    from .._umap import UMAPReducer
 
-    xy = make_umap(n_components=2, n_neighbors=15, min_dist=0.1, random_state=random_state, n_jobs=1).fit_transform(Z)
+    xy = UMAPReducer(n_components=2, n_neighbors=15, min_dist=0.1, random_state=random_state).fit_transform(Z)
     return np.asarray(xy, dtype=np.float32), "UMAP of the clustering space (15 neighbours, min_dist 0.1)"
 
 
