@@ -90,7 +90,10 @@ class UMAPReducer(TransformerMixin, BaseEstimator):
             params["precomputed_knn"] = (indices, distances, search)
             self.neighbours_from_ = "faiss (exact)"
         self.umap_ = make_umap(**params)
-        self.embedding_ = self.umap_.fit_transform(X)
+        with warnings.catch_warnings():
+            # umap warns that a search index other than its own cannot transform; ours can (tested), so it is noise
+            warnings.filterwarnings("ignore", message=".*knn_search_index.*is not an NNDescent object.*")
+            self.embedding_ = self.umap_.fit_transform(X)
         return self
 
     def fit_transform(self, X, y=None):

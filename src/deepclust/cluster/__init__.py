@@ -2,7 +2,7 @@
 head trained on one or several views (SCAN), and the consensus of partitions of several views."""
 
 from ._feature_clustering import ALGORITHMS, FeatureClustering, make_reducer
-from ._kmeans import FaissKMeans, make_kmeans
+from ._kmeans import FaissKMeans, HierarchicalKMeans, make_kmeans
 from ._scan import SCAN, nearest_neighbors, scan_loss
 from ._select_k import KSelection, prediction_strength, select_n_clusters
 
@@ -16,5 +16,6 @@ from ._consensus import (
 )
 
 __all__ = ["ALGORITHMS", "AVERAGE_LINKAGE_MAX", "CONSENSUS_VIEWS", "ConsensusClustering", "FaissKMeans",
-           "FeatureClustering", "KSelection", "SCAN", "co_association", "make_kmeans", "make_reducer",
-           "membership_matrix", "nearest_neighbors", "prediction_strength", "scan_loss", "select_n_clusters"]
+           "FeatureClustering", "HierarchicalKMeans", "KSelection", "SCAN", "co_association", "make_kmeans",
+           "make_reducer", "membership_matrix", "nearest_neighbors", "prediction_strength", "scan_loss",
+           "select_n_clusters"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -112,8 +113,10 @@ def is_run_folder(path: str | os.PathLike) -> bool:
     return b'"deepclust_version"' in head
 
 
-def load_image(path: str | os.PathLike, size: int | None = None) -> np.ndarray:
-    """Decode one image to uint8 RGB ``(H, W, 3)``; with ``size``, centre-cropped and resized to ``size × size``.
+def load_image(path: str | os.PathLike, size: int | None = None, upscale: bool = True) -> np.ndarray:
+    """Decode one image to uint8 RGB ``(H, W, 3)``; with ``size``, centre-cropped and resized to ``size × size``
+    (with ``upscale=False`` a square smaller than ``size`` keeps its own side: the extractor resizes whole batches
+    itself, as it does for arrays, at a fraction of the cost of one resize per image).
 
     EXIF orientation is applied; palette, grayscale, CMYK and 16-bit images are converted, and transparency is
     composited on white. Raises ``OSError``/``ValueError`` for files that cannot be decoded.
@@ -126,7 +129,8 @@ def load_image(path: str | os.PathLike, size: int | None = None) -> np.ndarray:
         im = ImageOps.exif_transpose(im)
         im = _to_rgb(im)
         if size is not None:
-            im = ImageOps.fit(im, (size, size), Image.Resampling.BILINEAR)
+            side = size if upscale else min(size, *im.size)
+            im = ImageOps.fit(im, (side, side), Image.Resampling.BILINEAR)
         arr = np.asarray(im, dtype=np.uint8)
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.size == 0:
         raise ValueError(f"decoded to an unexpected shape {arr.shape}")
@@ -169,22 +173,28 @@ class ImageBatch:
 class _FolderDataset:
     """Map-style dataset: one decoded image or the reason it could not be decoded (never raises)."""
 
-    def __init__(self, folder: ImageFolder, size: int):
-        self.folder, self.size = folder, size
+    def __init__(self, folder: ImageFolder, size: int, upscale: bool = True):
+        self.folder, self.size, self.upscale = folder, size, upscale
 
     def __len__(self) -> int:
         return len(self.folder)
 
     def __getitem__(self, i: int):
         try:
-            return i, load_image(self.folder.root / self.folder.paths[i], self.size), None
+            return i, load_image(self.folder.root / self.folder.paths[i], self.size, self.upscale), None
         except Exception as exc:  # a bad file must never stop a run: record it and go on
             return i, None, f"{type(exc).__name__}: {exc}"
 
 
-def _collate(items) -> ImageBatch:
+def _collate(items, size: int | None = None) -> ImageBatch:
+    """One batch; squares of different sides (kept small by ``upscale=False``) are brought to ``size`` first."""
     ok = [(i, img) for i, img, _ in items if img is not None]
     failed = [(i, reason) for i, img, reason in items if img is None]
+    if size is not None and len({img.shape for _, img in ok}) > 1:
+        from PIL import Image
+
+        ok = [(i, img if img.shape[0] == size else np.asarray(Image.fromarray(img).resize(
+            (size, size), Image.Resampling.BILINEAR))) for i, img in ok]
     images = np.stack([img for _, img in ok]) if ok else np.zeros((0, 0, 0, 3), np.uint8)
     return ImageBatch(np.array([i for i, _ in ok], dtype=np.int64), images, failed)
 
@@ -196,22 +206,24 @@ def default_num_workers() -> int:
 
 
 def iter_folder_batches(folder: ImageFolder, size: int, batch_size: int = 64, num_workers: int | None = None,
-                        batches: list[np.ndarray] | None = None) -> Iterator[ImageBatch]:
+                        batches: list[np.ndarray] | None = None, upscale: bool = True) -> Iterator[ImageBatch]:
     """Decode the images of ``folder`` in order, ``batch_size`` at a time, in worker processes (with no worker
     process, in one background thread, which decodes the next batches while the caller works on this one: Pillow
     releases the GIL while it decodes); ``batches`` (lists of image numbers) replaces the plain order, e.g. to read
-    only the shards not yet done."""
+    only the shards not yet done. ``upscale=False``: images smaller than ``size`` keep their side when a whole
+    batch shares it (see :func:`load_image`)."""
     num_workers = default_num_workers() if num_workers is None else num_workers
     plan = batches if batches is not None else [np.arange(a, min(a + batch_size, len(folder)))
                                                 for a in range(0, len(folder), batch_size)]
-    dataset = _FolderDataset(folder, size)
+    dataset = _FolderDataset(folder, size, upscale)
+    collate = functools.partial(_collate, size=size)
     if num_workers == 0:
-        yield from _prefetched(lambda idx: _collate([dataset[int(i)] for i in idx]), plan)
+        yield from _prefetched(lambda idx: collate([dataset[int(i)] for i in idx]), plan)
         return
     from torch.utils.data import DataLoader
 
     loader = DataLoader(dataset, batch_sampler=[b.tolist() for b in plan], num_workers=num_workers,
-                        collate_fn=_collate, prefetch_factor=4, persistent_workers=False)
+                        collate_fn=collate, prefetch_factor=4, persistent_workers=False)
     yield from loader
 
 

@@ -60,7 +60,7 @@ def extract_shards(source, extractor, ranges, *, batch_size: int, num_workers=No
     ``advance(n)`` is called after every batch."""
     plan = [np.arange(a + i, min(a + i + batch_size, b)) for a, b in ranges for i in range(0, b - a, batch_size)]
     if isinstance(source, ImageFolder):
-        batches = iter_folder_batches(source, extractor.input_size, batch_size, num_workers, plan)
+        batches = iter_folder_batches(source, extractor.input_size, batch_size, num_workers, plan, upscale=False)
     else:
         batches = iter_array_batches(source, batch_size, plan)
     pending = iter(ranges)
