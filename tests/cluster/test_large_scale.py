@@ -86,3 +86,24 @@ def test_umap_with_faiss_neighbours_embeds_new_points_beside_their_blob():
     centres = np.stack([reducer.embedding_[train_y == c].mean(0) for c in range(4)])
     nearest = ((new[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
     assert (nearest == y[-500:]).mean() >= 0.95
+
+
+def test_streamed_pca_matches_plain_l2_pca_and_streams_a_memmap(tmp_path):
+    """Fitted on a sample, StreamedPCA spans nearly the same subspace as L2 + PCA on everything, and it projects a
+    memory-mapped matrix chunk by chunk (the output equals a one-shot projection)."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import normalize
+
+    from deepclust.cluster._streamed_pca import StreamedPCA
+
+    rng = np.random.RandomState(0)
+    X = (rng.normal(size=(6_000, 8)) @ rng.normal(size=(8, 64)) + 0.05 * rng.normal(size=(6_000, 64)))
+    path = tmp_path / "features.npy"
+    np.save(path, X.astype(np.float32))
+    mapped = np.load(path, mmap_mode="r")
+    streamed = StreamedPCA(8, fit_sample=2_000, chunk_size=700, random_state=0).fit(mapped)
+    plain = PCA(8, random_state=0).fit(normalize(X))
+    overlap = np.linalg.svd(streamed.pca_.components_ @ plain.components_.T, compute_uv=False)
+    assert overlap.min() > 0.99  # the same 8-d subspace
+    Z = streamed.transform(mapped)
+    np.testing.assert_allclose(Z, streamed.pca_.transform(normalize(X).astype(np.float32)), rtol=1e-4, atol=1e-5)

@@ -20,6 +20,7 @@ from .._umap import UMAPReducer
 from ..methods import register_method
 from ._kmeans import make_kmeans
 from ._select_k import select_n_clusters
+from ._streamed_pca import FIT_SAMPLE, StreamedPCA
 
 ALGORITHMS = ("kmeans", "agglomerative-ward", "agglomerative-average")
 UMAP_MIN_SAMPLES = 100
@@ -32,13 +33,18 @@ def make_reducer(*, l2_normalize=True, pca_components=50, umap_components=10, um
 
     UMAP (McInnes et al. 2018) with ``min_dist=0`` packs clusters tightly, as N2D (McConville et al. 2020) uses it
     (faiss neighbours and 100 epochs from 10,000 images on: :class:`~deepclust._umap.UMAPReducer`); it is skipped
-    for fewer than ``UMAP_MIN_SAMPLES`` images, and PCA when the features are already small.
+    for fewer than ``UMAP_MIN_SAMPLES`` images, and PCA when the features are already small. Above ``FIT_SAMPLE``
+    images L2 and PCA are fitted on a sample and streamed (:class:`~deepclust.cluster._streamed_pca.StreamedPCA`).
     """
     steps = []
-    if l2_normalize:
-        steps.append(("l2", Normalizer()))
-    if pca_components and n_features > pca_components and n_samples > pca_components:
-        steps.append(("pca", PCA(pca_components, random_state=random_state)))
+    pca = bool(pca_components and n_features > pca_components and n_samples > pca_components)
+    if pca and n_samples > FIT_SAMPLE:  # too large to copy: fitted on a sample, applied chunk by chunk
+        steps.append(("pca", StreamedPCA(pca_components, l2_normalize=l2_normalize, random_state=random_state)))
+    else:
+        if l2_normalize:
+            steps.append(("l2", Normalizer()))
+        if pca:
+            steps.append(("pca", PCA(pca_components, random_state=random_state)))
     if umap_components and n_samples >= UMAP_MIN_SAMPLES:
         steps.append(("umap", UMAPReducer(n_components=umap_components, n_neighbors=min(umap_neighbors, n_samples - 1),
                                           min_dist=0.0, random_state=random_state)))
