@@ -118,3 +118,19 @@ def test_onnx_runtime_gives_pytorchs_features(tmp_path):
 def test_an_unknown_runtime_is_refused():
     with pytest.raises(ValueError, match="unknown runtime"):
         create_extractor("efficientnet_lite0", device="cpu", input_size=64, runtime="tensorrt")
+
+
+def test_clearing_the_cache_removes_unfinished_shards(tmp_path, lite0):
+    from deepclust.features import clear_feature_cache
+
+    X = np.random.RandomState(2).randint(0, 256, (24, 28, 28), dtype=np.uint8)
+    network = lite0.module
+    try:
+        lite0.module = _Interrupt(network, stop_at=2)
+        with pytest.raises(KeyboardInterrupt):
+            extract_features(X, lite0, batch_size=8, shard_size=8, cache_dir=tmp_path, verbose=False)
+    finally:
+        lite0.module = network
+    assert list(tmp_path.glob("*.parts"))
+    clear_feature_cache(tmp_path)
+    assert not list(tmp_path.glob("*.parts"))

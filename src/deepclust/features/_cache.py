@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,8 @@ def list_feature_cache(cache_dir=None) -> list[CacheEntry]:
 
 
 def clear_feature_cache(cache_dir=None) -> int:
-    """Remove every cached feature file (and half-written leftovers); returns the number of entries removed."""
+    """Remove every cached feature file (and half-written leftovers, and the shards of unfinished extractions);
+    returns the number of entries removed."""
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     entries = list_feature_cache(root)
     for e in entries:
@@ -48,4 +50,6 @@ def clear_feature_cache(cache_dir=None) -> int:
         e.path.with_suffix(".json").unlink(missing_ok=True)
     for leftover in root.glob(".*.tmp") if root.is_dir() else []:
         leftover.unlink(missing_ok=True)
+    for parts in root.glob("*.parts") if root.is_dir() else []:  # shards of extractions that never finished
+        shutil.rmtree(parts, ignore_errors=True)
     return len(entries)

@@ -131,7 +131,7 @@ def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 6
                    f"{f', augmented copy {augment.copy + 1}' if augment is not None else ''}")
     write_json(cache_dir / f"{key}.json", {"description": description, "indices": indices.tolist(),
                                            "seconds": seconds, "runtime": runtime,
-                                           "failed": [[paths[i] if paths else str(i), r] for i, r in failures]})
+                                           "failed": [[f.path, f.reason] for f in skipped(failures)]})
     store.remove()
     result = _read_cache(cache_dir, key)
     result.from_cache, result.seconds = False, seconds
