@@ -190,3 +190,15 @@ def test_best_method_needs_k_and_known_views(tmp_path):
     for args in (("--method", "best"), ("--method", "best", "-k", 3, "--view", "sift")):
         result = _invoke("cluster", "--dataset", "digits", "--limit", 100, *args, "--out", tmp_path / "x")
         assert result.exit_code == 2 and "error:" in result.output, result.output
+
+
+def test_runtime_and_dask_options(tmp_path, run_args):
+    """`--runtime onnx` extracts with ONNX Runtime (run.json says so); a --dask value that is no address is one
+    sentence and exit 2, before any work."""
+    out = tmp_path / "onnx"
+    result = _invoke("cluster", "--dataset", "digits", "--limit", 60, "--runtime", "onnx", "--out", out, *run_args)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "run.json").read_text())["extraction"]["runtime"] == "onnx"
+    result = runner.invoke(app, ["cluster", "--dataset", "digits", "--limit", "60", "--dask", "my-laptop",
+                                 "--out", str(tmp_path / "dask"), *map(str, run_args)])
+    assert result.exit_code == 2 and "not a Dask address" in result.output

@@ -46,7 +46,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from ..runfolder import OutputExistsError
 
     return (ValueError, FileNotFoundError, NotADirectoryError, OutputExistsError, WeightsNotFoundError,
-            DatasetNotFoundError, FloatingPointError, PermissionError)
+            DatasetNotFoundError, FloatingPointError, PermissionError, ConnectionError)
 
 
 @contextmanager
@@ -61,7 +61,8 @@ def friendly_errors(option_names=()):
     except user_errors() as exc:
         fail(cli_words(str(exc), option_names))
     except KeyboardInterrupt:
-        fail("interrupted; nothing was written", 130)
+        fail("interrupted; no run folder was written (feature shards already extracted stay in the cache, and the "
+             "next run resumes from them)", 130)
 
 
 def cli_words(message: str, option_names) -> str:
