@@ -23,6 +23,17 @@ class _Interrupt:
         return self.module(x)
 
 
+def _interrupt_at(extractor, batch: int, source, **kwargs) -> None:
+    """Run an extraction that is interrupted (KeyboardInterrupt) when the network starts batch number ``batch``."""
+    network = extractor.module
+    try:
+        extractor.module = _Interrupt(network, stop_at=batch)
+        with pytest.raises(KeyboardInterrupt):
+            extract_features(source, extractor, verbose=False, **kwargs)
+    finally:
+        extractor.module = network
+
+
 @pytest.fixture(scope="module")
 def lite0():
     return create_extractor("efficientnet_lite0", device="cpu", input_size=64, runtime="torch")
@@ -40,13 +51,11 @@ def test_an_interrupted_extraction_resumes_from_its_last_complete_shard(tmp_path
     exactly the features of an uninterrupted run, then leaves one cache entry and no parts."""
     X = np.random.RandomState(0).randint(0, 256, (100, 28, 28), dtype=np.uint8)
     whole = extract_features(X, lite0, batch_size=8, use_cache=False, verbose=False)
+    # batches 1–4 fill shards 0 and 1 (16 images each); batch 6 is the second of shard 2
+    _interrupt_at(lite0, 6, X, batch_size=8, shard_size=16, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.parts/shard_*.npy"))) == 2
     network = lite0.module
     try:
-        lite0.module = _Interrupt(network, stop_at=6)  # batches 1–4 fill shards 0 and 1 (16 images each)
-        with pytest.raises(KeyboardInterrupt):
-            extract_features(X, lite0, batch_size=8, shard_size=16, cache_dir=tmp_path, verbose=False)
-        parts = list(tmp_path.glob("*.parts/shard_*.npy"))
-        assert len(parts) == 2
         lite0.module = counter = _Interrupt(network)
         resumed = extract_features(X, lite0, batch_size=8, shard_size=16, cache_dir=tmp_path, verbose=False)
     finally:
@@ -63,14 +72,7 @@ def test_a_resumed_folder_keeps_its_unreadable_files(tmp_path, shapes_folder, li
     """The files that fail in shards done before the interruption are still reported after the resume."""
     folder = scan_folder(shapes_folder)
     whole = extract_features(folder, lite0, batch_size=4, use_cache=False, num_workers=0, verbose=False)
-    network = lite0.module
-    try:
-        lite0.module = _Interrupt(network, stop_at=5)
-        with pytest.raises(KeyboardInterrupt):
-            extract_features(folder, lite0, batch_size=4, shard_size=8, cache_dir=tmp_path, num_workers=0,
-                             verbose=False)
-    finally:
-        lite0.module = network
+    _interrupt_at(lite0, 5, folder, batch_size=4, shard_size=8, cache_dir=tmp_path, num_workers=0)
     resumed = extract_features(folder, lite0, batch_size=4, shard_size=8, cache_dir=tmp_path, num_workers=0,
                                verbose=False)
     assert sorted(f.path for f in resumed.failed) == sorted(f.path for f in whole.failed) and len(whole.failed) == 3
@@ -80,13 +82,7 @@ def test_a_resumed_folder_keeps_its_unreadable_files(tmp_path, shapes_folder, li
 
 def test_parts_of_another_shard_size_are_not_mixed_in(tmp_path, lite0):
     X = np.random.RandomState(1).randint(0, 256, (40, 28, 28), dtype=np.uint8)
-    network = lite0.module
-    try:
-        lite0.module = _Interrupt(network, stop_at=3)
-        with pytest.raises(KeyboardInterrupt):
-            extract_features(X, lite0, batch_size=8, shard_size=8, cache_dir=tmp_path, verbose=False)
-    finally:
-        lite0.module = network
+    _interrupt_at(lite0, 3, X, batch_size=8, shard_size=8, cache_dir=tmp_path)
     again = extract_features(X, lite0, batch_size=8, shard_size=16, cache_dir=tmp_path, verbose=False)
     assert again.n_extracted == 40
     np.testing.assert_array_equal(np.asarray(again.features),
@@ -124,13 +120,7 @@ def test_clearing_the_cache_removes_unfinished_shards(tmp_path, lite0):
     from deepclust.features import clear_feature_cache
 
     X = np.random.RandomState(2).randint(0, 256, (24, 28, 28), dtype=np.uint8)
-    network = lite0.module
-    try:
-        lite0.module = _Interrupt(network, stop_at=2)
-        with pytest.raises(KeyboardInterrupt):
-            extract_features(X, lite0, batch_size=8, shard_size=8, cache_dir=tmp_path, verbose=False)
-    finally:
-        lite0.module = network
+    _interrupt_at(lite0, 2, X, batch_size=8, shard_size=8, cache_dir=tmp_path)
     assert list(tmp_path.glob("*.parts"))
     clear_feature_cache(tmp_path)
     assert not list(tmp_path.glob("*.parts"))
