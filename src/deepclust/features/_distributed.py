@@ -60,8 +60,7 @@ def extract_shards_on_dask(client, source, extractor, ranges, *, batch_size: int
     """Yield the shards of ``ranges`` as the cluster finishes them (in any order)."""
     from distributed import as_completed
 
-    runtime = extractor.active_runtime  # the workers run the network as the client would
-    recipe = {**extractor.recipe(), "runtime": runtime, "device": "cpu" if runtime == "onnx" else "auto"}
+    recipe = extractor.recipe()
     job = uuid.uuid4().hex[:12]
     futures = [client.submit(_extract_shard_task, recipe, source_slice(source, a, b), a, batch_size, augment,
                              key=f"deepclust-shard-{job}-{a}", pure=False, retries=2)

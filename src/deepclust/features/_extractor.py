@@ -41,9 +41,11 @@ class FeatureExtractor:
         return "onnx" if self.runner is not None else "torch"
 
     def recipe(self) -> dict:
-        """The arguments of :func:`create_extractor` that rebuild this extractor (in a worker process)."""
-        return dict(name=self.spec.name, layer=self.layer, weights=self.weights, device="auto",
-                    input_size=self.input_size, runtime=self.runtime)
+        """The arguments of :func:`create_extractor` that rebuild this extractor in a worker process, running the
+        network as this one does (ONNX Runtime on the worker's CPU, or PyTorch on its best device)."""
+        runtime = self.active_runtime
+        return dict(name=self.spec.name, layer=self.layer, weights=self.weights, input_size=self.input_size,
+                    runtime=runtime, device="cpu" if runtime == "onnx" else "auto")
 
     def select_runtime(self, n_images: int, cache_dir) -> str:
         """Choose how to run the network for a job of ``n_images`` and return it (``"torch"`` or ``"onnx"``).
