@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import SkippedFile
-from .inputs import INPUTS, InputSettings
+from .inputs import INPUTS, PREDICT_INPUTS, InputSettings
 
 MODEL_FILE = "model.joblib"
 
@@ -52,7 +52,8 @@ def prepare_like_run(info: dict, source, **runtime):
     typical_size = int(recorded.pop("typical_size", 224))
     if recorded.get("views"):
         recorded["views"] = tuple(recorded["views"])
-    return INPUTS[params["input"]](source, InputSettings(**recorded, **runtime), typical_size)
+    kind = PREDICT_INPUTS.get(params["input"], params["input"])
+    return INPUTS[kind](source, InputSettings(**recorded, **runtime), typical_size)
 
 
 def assign_images(run_dir: str | os.PathLike, source, *, batch_size: int = 64, device: str = "auto",

@@ -5,17 +5,21 @@
 - ``views``: several feature matrices of the same images (CNN layers, pixels, HOG), optionally with augmented copies;
 - ``pixels``: the images themselves as uint8 (N, S, S[, C]), for methods that train a network on them.
 
-A new kind of input (known + unknown images for transfer methods) is one more preparer in ``INPUTS``."""
+- ``transfer``: the unlabelled images as uint8 pixels, and labelled images of known classes (``known``) passed to
+  ``fit`` as ``X_known``/``y_known``, for methods that learn from known classes first (DTC).
+
+A new kind of input is one more preparer in ``INPUTS``."""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._progress import track
-from .datasets import ImageFolder, SkippedFile, iter_folder_batches
+from .datasets import ImageFolder, SkippedFile, iter_folder_batches, scan_folder
 from .features import (
     HANDCRAFTED_VIEWS,
     augmented_copies,
@@ -51,6 +55,7 @@ class InputSettings:
     verbose: bool = True
     runtime: str = "auto"  # features, views: how the extractor runs ("auto", "torch", "onnx")
     dask: object = None  # features, views: a distributed.Client to extract on (None: this process)
+    known: object = None  # transfer: a folder whose subfolders are the known classes, or (images, labels)
 
     #: What decides the input's values (not how fast it is made): recorded in run.json so that new images can be
     #: embedded as the run's were (``deepclust assign``).
@@ -66,6 +71,7 @@ INPUT_SETTINGS = {
     "features": ("extractor", "layer", "weights", "input_size"),
     "pixels": ("image_size", "grayscale"),
     "views": ("views", "extractor", "weights", "input_size", "image_size", "augmentations", "augment_flip"),
+    "transfer": ("known", "image_size", "grayscale"),
 }
 
 
@@ -148,7 +154,81 @@ def prepare_views(source, settings: InputSettings, typical_size: int) -> Prepare
     return PreparedInput(X, indices, failed, params, fit_kwargs={"augmented": augmented}, timings=timings)
 
 
-INPUTS = {"features": prepare_features, "pixels": prepare_pixels, "views": prepare_views}
+def prepare_transfer(source, settings: InputSettings, typical_size: int) -> PreparedInput:
+    """The unlabelled images and the labelled known ones, both as uint8 pixels (RGB unless ``grayscale``; folders
+    decoded at ``image_size``, default 64). A folder of known images is labelled by its subfolders. Known and
+    unlabelled images that are the same files are refused: the method would be scored on what it was taught."""
+    known = settings.known
+    if known is None:
+        raise ValueError("this method learns from labelled images of known classes: give known=FOLDER (one "
+                         "subfolder per class) or known=(images, labels); CLI: --known FOLDER")
+    size = int(settings.image_size or 64)
+    grayscale = bool(settings.grayscale) if settings.grayscale is not None else False
+    t = time.perf_counter()
+    if isinstance(known, (str, os.PathLike, ImageFolder)):
+        folder = known if isinstance(known, ImageFolder) else scan_folder(known)
+        if len(folder) == 0:
+            raise ValueError(f"no known images: no image files found under {folder.root}")
+        labels = folder.labels_from_subfolders()
+        if labels is None:
+            raise ValueError(f"the known images need one subfolder per class; some lie directly in {folder.root}")
+        if isinstance(source, ImageFolder):
+            check_disjoint(folder, source)
+        X_known, idx, _ = load_pixels(folder, size, grayscale, settings.batch_size, settings.num_workers,
+                                      settings.verbose)
+        y_known = labels[idx]
+        known_info = {"known": str(folder.root)}
+    else:
+        try:
+            X_known, y_known = known
+        except (TypeError, ValueError):
+            raise ValueError("known must be a folder or a pair (images, labels)") from None
+        X_known, y_known = np.asarray(X_known), np.asarray(y_known)
+        if len(X_known) == 0:
+            raise ValueError("no known images: the known image array is empty")
+        if len(y_known) != len(X_known):
+            raise ValueError(f"{len(y_known)} labels for {len(X_known)} known images")
+        known_info = {"known": f"array {list(X_known.shape)}"}
+    n_classes = len(np.unique(y_known))
+    if n_classes < 2:
+        raise ValueError(f"the known images hold {n_classes} class; a classifier needs at least two to learn from")
+    X, indices, failed = load_pixels(source, size, grayscale, settings.batch_size, settings.num_workers,
+                                     settings.verbose)
+    params = dict(image_size=int(X.shape[1]), grayscale=grayscale, n_known_images=int(len(X_known)),
+                  n_known_classes=int(n_classes), known_classes=[str(c) for c in np.unique(y_known)], **known_info)
+    return PreparedInput(X, indices, failed, params, fit_kwargs={"X_known": X_known, "y_known": y_known},
+                         timings={"load_images": time.perf_counter() - t})
+
+
+def check_disjoint(known: ImageFolder, unknown: ImageFolder) -> None:
+    """Refuse known and unlabelled folders that hold the same files (the same path, or the same bytes)."""
+    import hashlib
+
+    def files(folder):
+        return {(folder.root / p).resolve(): p for p in folder.paths}
+
+    a, b = files(known), files(unknown)
+    same = sorted(set(a) & set(b))
+    if not same:  # copies: equal sizes first, then equal contents
+        sizes: dict[int, list] = {}
+        for path in a:
+            sizes.setdefault(path.stat().st_size, []).append(path)
+        digest = {}
+        for path in b:
+            for other in sizes.get(path.stat().st_size, []):
+                key = digest.setdefault(other, hashlib.sha1(other.read_bytes()).digest())
+                if key == hashlib.sha1(path.read_bytes()).digest():
+                    same.append(path)
+                    break
+    if same:
+        raise ValueError(f"the known and the unlabelled images share {len(same)} file(s) (e.g. {same[0]}): the "
+                         f"unlabelled images must be others than those the method learns from")
+
+
+INPUTS = {"features": prepare_features, "pixels": prepare_pixels, "views": prepare_views,
+          "transfer": prepare_transfer}
+#: What a fitted method predicts from, where that is not what it was fitted on (transfer: the new images alone).
+PREDICT_INPUTS = {"transfer": "pixels"}
 
 
 def extract_view_arrays(source, views, settings: InputSettings, typical_size: int, timings: dict, *, augment=None,

@@ -85,7 +85,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
                    views=None, augmentations: int | None = None, augment_flip: bool | None = None,
                    batch_size: int = 64, random_state: int = 0, device: str = "auto", cache_dir=None,
                    use_cache: bool = True, num_workers: int | None = None, labels_true=None, limit: int | None = None,
-                   verbose: bool = True, runtime: str = "auto", dask=None, **options) -> ClusterRun:
+                   verbose: bool = True, runtime: str = "auto", dask=None, known=None, **options) -> ClusterRun:
     """Cluster images with any registered method (``deepclust methods`` lists them).
 
     Parameters
@@ -111,6 +111,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         ``"torch"`` or ``"onnx"``.
     dask : extract the features on a Dask cluster: a ``distributed.Client``, ``"local:N"`` (N worker processes
         here) or a scheduler address ``"tcp://HOST:PORT"``; the clustering runs here.
+    known : ``transfer`` input (``method="dtc"``): labelled images of known classes the method learns from, a
+        folder with one subfolder per class or a pair ``(images, labels)``; ``source`` holds the images to cluster.
     labels_true : known classes, used only to score the result (for folders: None, or ``"subfolders"``).
     limit : cluster only this many images, drawn at random with ``random_state`` (stratified by ``labels_true`` when
         given), never the first ones: data sets are often stored class by class.
@@ -141,7 +143,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
                              views=tuple(views) if views else getattr(spec.estimator, "default_views", None),
                              augmentations=augmentations, augment_flip=augment_flip, batch_size=batch_size,
                              device=device, cache_dir=cache_dir, use_cache=use_cache, num_workers=num_workers,
-                             verbose=verbose, runtime=runtime)
+                             verbose=verbose, runtime=runtime, known=known)
     check_settings(kind, settings, method)
     if dask is not None and kind == "pixels":
         raise ValueError(f"--dask extracts features; method {method} on pixels has none to extract")
@@ -188,6 +190,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     params["input_settings"] = dict(settings.recorded(), **resolved, typical_size=int(typical_size))
     params.update({k: v for k, v in estimator.get_params().items() if k not in _UNRECORDED},
                   device=prepared.params.get("device", resolve_device(device)))
+    params.update(getattr(estimator, "run_details_", {}))  # what the method measured on the way (DTC: known ACC)
     t = time.perf_counter()
     metrics = evaluate_clustering(fitted.labels, y, fitted.embedding, random_state=random_state)
     timings["evaluate"] = time.perf_counter() - t

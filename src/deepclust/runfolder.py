@@ -149,6 +149,9 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         axes = plot_training_curves(run.history["clustering"], run.history["pretraining"])
         save_figure(axes[0], folder / "figures/training.png")
         files += ["training.json", "figures/training.png"]
+    method_figures = getattr(run.estimator, "write_figures", None)
+    if method_figures is not None:  # a method's own pictures (DTC: attention overlays)
+        files += method_figures(figures)
     np.save(folder / "embedding.npy", np.asarray(run.embedding, dtype=np.float32))
     model_not_saved = save_model(run.estimator, folder) if run.estimator is not None else "no estimator"
     if model_not_saved is None:

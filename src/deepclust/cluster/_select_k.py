@@ -36,8 +36,9 @@ class KSelection:
     note: str = ""
 
     def to_dict(self) -> dict:
+        threshold = PREDICTION_STRENGTH_THRESHOLD if self.criterion == "prediction strength" else None
         return {"k": self.k, "runner_up": self.runner_up, "criterion": self.criterion,
-                "threshold": PREDICTION_STRENGTH_THRESHOLD, "sample_size": self.sample_size, "votes": self.votes,
+                "threshold": threshold, "sample_size": self.sample_size, "votes": self.votes,
                 "note": self.note, "curve": {int(k): float(s) for k, s in zip(self.ks, self.scores)},
                 "curves": {name: {int(k): float(s) for k, s in zip(self.ks, c)} for name, c in self.curves.items()}}
 

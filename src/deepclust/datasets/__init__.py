@@ -11,6 +11,7 @@ from ._builtin import (
                        load_fashion_mnist,
                        load_mnist,
                        load_mnist_5k,
+                       load_transfer_split,
 )
 from ._folder import (
                        IMAGE_EXTENSIONS,
@@ -29,4 +30,5 @@ from ._subset import subset_indices
 __all__ = ["DATASETS", "FASHION_MNIST_CLASSES", "DatasetNotFoundError", "IMAGE_EXTENSIONS", "ImageBatch",
            "ImageFolder", "SkippedFile", "dataset_available", "is_run_folder", "iter_array_batches",
            "iter_folder_batches", "list_datasets", "load_dataset", "load_digits_uint8", "load_fashion_mnist",
-           "load_idx", "load_image", "load_mnist", "load_mnist_5k", "scan_folder", "subset_indices"]
+           "load_idx", "load_image", "load_mnist", "load_mnist_5k", "load_transfer_split",
+           "scan_folder", "subset_indices"]

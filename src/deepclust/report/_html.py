@@ -90,6 +90,7 @@ def report_context(info: dict, rows: list[dict], run_dir: Path, member_pages: di
         "clusters": clusters, "map": info.get("map"), "members": _members(info), "hover": hover_context(run_dir, rows),
         "members_from_files": source.get("kind") == "folder" and source.get("root"),
         "training": "figures/training.png" if (run_dir / "figures/training.png").exists() else None,
+        "attention": "figures/attention.png" if (run_dir / "figures/attention.png").exists() else None,
         "outliers": _read_csv(run_dir / "outliers.csv"),
         "outliers_figure": "figures/outliers.png" if (run_dir / "figures/outliers.png").exists() else None,
         "duplicates": _duplicate_groups(run_dir / "duplicates.csv"),

@@ -1,0 +1,152 @@
+"""``deepclust discover``: labelled images of known classes and unlabelled images of others in, the unlabelled ones
+clustered by a method that learns from the known classes first (DTC), a run folder out."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._app import app, default_out, fail, friendly_errors, out_console, scores_table, warnings_as_lines
+from ._cluster import METHOD_OPTIONS_HELP, MapKind, method_options
+
+_EXAMPLES = """Examples:
+
+  deepclust discover --known LABELLED/ --unknown NEW/ -k 5        LABELLED/ has one subfolder per class
+
+  deepclust discover --known LABELLED/ --unknown NEW/ --estimate-k --attention gradcam+grabcut
+
+  deepclust discover --dataset fashion-mnist --known-classes 0-4 -k 5 --out runs/dtc
+"""
+_INPUT, _METHOD, _OUTPUT, _RUNTIME = "Input", "Method", "Output", "Runtime"
+
+
+class Attention(str, Enum):
+    none = "none"
+    gradcam = "gradcam"
+    gradcam_grabcut = "gradcam+grabcut"
+
+
+class Variant(str, Enum):
+    baseline = "baseline"
+    te = "te"
+
+
+def parse_classes(text: str) -> list[int]:
+    """``0-4`` or ``0,2,5`` (or both, ``0-2,7``) as a sorted list of class numbers."""
+    classes: set[int] = set()
+    try:
+        for part in text.split(","):
+            lo, dash, hi = part.strip().partition("-")
+            classes.update(range(int(lo), int(hi) + 1) if dash else [int(lo)])
+    except ValueError:
+        raise ValueError(f"--known-classes takes class numbers like 0-4 or 0,2,5; got {text!r}") from None
+    return sorted(classes)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             epilog=_EXAMPLES + "\n" + METHOD_OPTIONS_HELP.replace("deepclust methods METHOD", "deepclust methods dtc"))
+def discover(
+    ctx: typer.Context,
+    known: Annotated[Path | None, typer.Option(
+        help="Folder of labelled images of the known classes, one subfolder per class.",
+        rich_help_panel=_INPUT)] = None,
+    unknown: Annotated[Path | None, typer.Option(
+        help="Folder of the unlabelled images to cluster (other classes than the known ones).",
+        rich_help_panel=_INPUT)] = None,
+    dataset: Annotated[str | None, typer.Option(
+        help="A builtin data set split by class instead of folders (see `deepclust datasets`).",
+        rich_help_panel=_INPUT)] = None,
+    known_classes: Annotated[str | None, typer.Option(
+        help="--dataset: the known classes (e.g. 0-4); the others are clustered. Known images come from the train "
+             "split, unlabelled ones from the test split, where the data set has both.",
+        rich_help_panel=_INPUT)] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="--dataset: folder with the data set's files.",
+                                                  rich_help_panel=_INPUT)] = None,
+    labels_from_subfolders: Annotated[bool, typer.Option(
+        "--labels-from-subfolders", help="Score the clusters against the unknown images' subfolder names.",
+        rich_help_panel=_INPUT)] = False,
+    n_clusters: Annotated[int | None, typer.Option(
+        "--n-clusters", "-k", min=2, help="Number of novel classes.", rich_help_panel=_METHOD)] = None,
+    estimate_k: Annotated[bool, typer.Option(
+        "--estimate-k", help="Estimate the number of novel classes (DTC's probe of held-out known classes).",
+        rich_help_panel=_METHOD)] = False,
+    attention: Annotated[Attention, typer.Option(
+        help="Mask each unlabelled image to where the supervised network looks before embedding it.",
+        rich_help_panel=_METHOD)] = Attention.none,
+    variant: Annotated[Variant, typer.Option(help="DTC-Baseline or DTC-TE (temporal ensembling).",
+                                             rich_help_panel=_METHOD)] = Variant.te,
+    option: Annotated[list[str] | None, typer.Option(
+        "--option", "-o", help="A method option NAME=VALUE (repeat).", rich_help_panel=_METHOD)] = None,
+    image_size: Annotated[int | None, typer.Option(
+        min=8, help="Decode folder images at this side (default 64).", rich_help_panel=_INPUT)] = None,
+    out: Annotated[Path | None, typer.Option(help="Run folder to write (default runs/NAME, never reused).",
+                                             rich_help_panel=_OUTPUT)] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.",
+                                            rich_help_panel=_OUTPUT)] = False,
+    map: Annotated[MapKind, typer.Option(help="2-D map in report.html: umap, tsne or none.",
+                                         rich_help_panel=_OUTPUT)] = "umap",
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.",
+                                      rich_help_panel=_RUNTIME)] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=_RUNTIME)] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.", rich_help_panel=_RUNTIME)] = False,
+):
+    """Cluster unlabelled images of novel classes with what labelled images of known classes teach (DTC)."""
+    from .._device import resolve_device
+    from ..datasets import load_transfer_split
+    from ..methods import get_method
+    from ..pipeline import cluster_images
+    from ..runfolder import check_output_dir
+
+    with friendly_errors():
+        spec = get_method("dtc")
+    names = [o.name for o in spec.options] + list(spec.aliases)
+    with friendly_errors(names):
+        options, positional = method_options(spec, list(ctx.args), option or [])
+        if positional:
+            fail(f"unexpected argument(s): {' '.join(positional)}")
+        if dataset is None and (known is None or unknown is None):
+            fail("give --known FOLDER and --unknown FOLDER, or --dataset NAME --known-classes 0-4")
+        if dataset is not None and (known is not None or unknown is not None):
+            fail("give folders (--known, --unknown) or --dataset, not both")
+        if dataset is not None and known_classes is None:
+            fail("--dataset needs --known-classes (e.g. 0-4): the classes whose labels the method may use")
+        if dataset is None and (known_classes is not None or data_dir is not None):
+            fail("--known-classes and --data-dir only apply to --dataset")
+        if n_clusters is not None and estimate_k:
+            fail("give -k K or --estimate-k, not both")
+        if n_clusters is None and not estimate_k:
+            fail("say how many novel classes to find: -k K, or --estimate-k to estimate it")
+        resolve_device(device)
+        if out is None:
+            out = default_out(dataset or Path(unknown).resolve().name)
+        check_output_dir(out, overwrite)
+        source_info = {}
+        if dataset is not None:
+            X_known, y_known, source, labels, how = load_transfer_split(dataset, parse_classes(known_classes),
+                                                                        data_dir=data_dir)
+            known_source = (X_known, y_known)
+            source_info = {"kind": "dataset", "dataset": dataset, "known_classes": known_classes, "split": how}
+        else:
+            known_source, source = known, unknown
+            labels = "subfolders" if labels_from_subfolders else None
+        with warnings_as_lines():
+            run = cluster_images(source, method="dtc", n_clusters=n_clusters, known=known_source,
+                                 image_size=image_size, labels_true=labels, random_state=seed, device=device,
+                                 verbose=not quiet, attention=attention.value, variant=variant.value, **options)
+        run.source_info.update(source_info)
+        with warnings_as_lines():
+            path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],
+                            map=None if map == MapKind.none else MapKind(map).value)
+    out_console.print(scores_table(run.metrics))
+    if run.k_selection:
+        out_console.print(f"novel classes estimated: {run.k_selection['k']} (curves in run.json and "
+                          f"figures/k_selection.png)")
+    held = run.params.get("known_accuracy")
+    if held is not None:
+        out_console.print(f"supervised stage: {held:.1%} accuracy on held-out known images")
+    out_console.print(f"{len(run.paths)} images in {run.n_clusters} clusters, {run.timings['total']:.1f} s; run "
+                      f"folder: {path}; open {path / 'report.html'}")

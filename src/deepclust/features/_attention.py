@@ -1,0 +1,112 @@
+"""Visual attention for transfer clustering ("Deep Visual Attention Based Transfer Clustering"): Grad-CAM maps of a
+supervised network say which region drives its decision; GrabCut refines that region to the object's outline; the
+image is then masked to it (background set to black), so that the features describe the object rather than the
+background it shares with other classes. The CAMs come from ``grad-cam`` (pytorch-grad-cam), GrabCut from OpenCV."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._progress import track
+
+#: Fewer foreground pixels than this (a fraction of the image) and GrabCut's mask is not trusted: the CAM's is used.
+MIN_FOREGROUND = 0.02
+
+
+def resize_uint8(images: np.ndarray, size: int) -> np.ndarray:
+    """uint8 images (N, H, W[, C]) as RGB uint8 (N, size, size, 3), resized as the extractor resizes (bilinear,
+    antialiased when shrinking; centre square first)."""
+    import torch
+    import torch.nn.functional as F
+
+    images = np.asarray(images)
+    h, w = images.shape[1:3]
+    s = min(h, w)
+    images = images[:, (h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+    x = torch.from_numpy(np.ascontiguousarray(images))
+    if x.ndim == 3:
+        x = x.unsqueeze(-1)
+    x = x.permute(0, 3, 1, 2)[:, :3].float()
+    if s != size:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=s > size)
+    x = x.expand(-1, 3, -1, -1).round().clamp(0, 255).to(torch.uint8)
+    return x.permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def gradcam_maps(net, reader, images: np.ndarray, *, batch_size: int = 128, verbose: bool = False) -> np.ndarray:
+    """Grad-CAM of ``net`` (pixels → class logits) for its predicted class, at the layer ``net.cam_layer``;
+    one map per image, (N, S, S) in [0, 1] at the network's input size S."""
+    from pytorch_grad_cam import GradCAM
+
+    maps = np.empty((len(images), reader.input_size, reader.input_size), np.float32)
+    net.eval()
+    with GradCAM(model=net, target_layers=[net.cam_layer]) as cam:
+        for start in track(range(0, len(images), batch_size), total=-(-len(images) // batch_size),
+                           description="Grad-CAM", verbose=verbose):
+            # the trunk is frozen: its output has a gradient only when the input asks for one
+            x = reader.preprocess(images[start:start + batch_size]).requires_grad_(True)
+            maps[start:start + len(x)] = cam(input_tensor=x, targets=None)
+    return maps
+
+
+def cam_mask(cam: np.ndarray, threshold: float) -> np.ndarray:
+    """The CAM thresholded; the whole image when the map says nothing (all zero: no positive evidence at the
+    layer, or no pixel below the threshold): attention then keeps the image as it is rather than blacking it out."""
+    mask = cam >= threshold
+    return mask if mask.any() and not mask.all() else np.ones_like(mask)
+
+
+def grabcut_mask(image: np.ndarray, cam: np.ndarray, threshold: float, iterations: int = 5) -> np.ndarray:
+    """GrabCut (OpenCV) of one RGB uint8 image started from its CAM: probable foreground where the CAM reaches
+    ``threshold``, probable background elsewhere. Returns a boolean mask; the CAM's own mask when GrabCut keeps
+    almost nothing (a flat image), the whole image when the CAM says nothing (:func:`cam_mask`)."""
+    import cv2
+
+    start = cam_mask(cam, threshold)
+    if start.all():
+        return start
+    mask = np.where(start, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(np.ascontiguousarray(image[..., ::-1]), mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:  # too few distinct colours for its Gaussian mixtures
+        return start
+    found = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+    return found if found.mean() >= MIN_FOREGROUND else start
+
+
+def attend(net, reader, images: np.ndarray, *, grabcut: bool = True, threshold: float = 0.5, batch_size: int = 128,
+           verbose: bool = False):
+    """The images at the network's input size with everything outside the attended region set to black, the masks
+    (N, S, S) of that region (Grad-CAM thresholded at ``threshold``, refined by GrabCut when ``grabcut``) and the
+    Grad-CAM maps."""
+    rgb = resize_uint8(images, reader.input_size)
+    cams = gradcam_maps(net, reader, rgb, batch_size=batch_size, verbose=verbose)
+    if grabcut:
+        masks = np.stack([grabcut_mask(img, cam, threshold) for img, cam in
+                          track(zip(rgb, cams), total=len(rgb), description="GrabCut", verbose=verbose)])
+    else:
+        masks = np.stack([cam_mask(cam, threshold) for cam in cams])
+    return mask_images(rgb, masks), masks, cams
+
+
+def mask_images(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """``images`` (N, S, S, 3) kept where ``masks`` (N, S, S) is true, black elsewhere."""
+    return np.where(masks[..., None], images, 0).astype(np.uint8)
+
+
+def overlay(image: np.ndarray, cam: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
+    """A picture of what the network attends to: the RGB image with the CAM as a heat map over it, and the mask's
+    outline in white."""
+    import cv2
+
+    out = image.astype(np.float32)
+    if cam is not None:
+        heat = cv2.applyColorMap(np.uint8(255 * np.clip(cam, 0, 1)), cv2.COLORMAP_JET)[..., ::-1]
+        out = 0.55 * out + 0.45 * heat
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    if mask is not None:
+        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        out = np.ascontiguousarray(out)
+        cv2.drawContours(out, contours, -1, (255, 255, 255), 1)
+    return out
