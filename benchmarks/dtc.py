@@ -66,32 +66,34 @@ def main(argv=None) -> int:
                    "epochs": args.epochs, "machine": machine(), "peak_rss_mb": round(peak_rss_mb()), "rows": rows}
         write_results(name, payload, _table(args, how, len(X_known), len(X_novel), rows))
 
-    def timed(fn):
-        t = time.perf_counter()
-        out = fn()
-        return out, round(time.perf_counter() - t, 1)
+    def since(t: float) -> float:
+        return round(time.perf_counter() - t, 1)
 
     for seed in args.seeds:
         if "baselines" in args.rows:
+            t = time.perf_counter()
             model = create_extractor("efficientnet_lite0", input_size=64)
-            feats, wall = timed(lambda: l2_rows(np.asarray(extract_features(X_novel, model, verbose=False).features)))
-            labels, wall_km = timed(lambda: KMeans(k, n_init=10, random_state=seed).fit_predict(feats))
+            feats = l2_rows(np.asarray(extract_features(X_novel, model, verbose=False).features))
+            labels = KMeans(k, n_init=10, random_state=seed).fit_predict(feats)
             record({"method": "k-means on the pretrained features (L2 rows)", "transfer": False, "seed": seed,
-                    **external_scores(y_novel, labels), "wall_s": round(wall + wall_km, 1)})
-            for method, extra in (("kmeans", {}), ("best", {}), ("dec", {"input": "features"})):
-                run, wall = timed(lambda: cluster_images(X_novel, method=method, n_clusters=k, labels_true=y_novel,
-                                                         random_state=seed, verbose=False, **extra))
-                label = {"kmeans": "default pipeline (kmeans)", "best": "best", "dec": "DEC on the features"}[method]
-                record({"method": label, "transfer": False, "seed": seed, **run.metrics, "wall_s": wall})
+                    **external_scores(y_novel, labels), "wall_s": since(t)})
+            for method, label, extra in (("kmeans", "default pipeline (kmeans)", {}), ("best", "best", {}),
+                                         ("dec", "DEC on the features", {"input": "features"})):
+                t = time.perf_counter()
+                run = cluster_images(X_novel, method=method, n_clusters=k, labels_true=y_novel, random_state=seed,
+                                     verbose=False, **extra)
+                record({"method": label, "transfer": False, "seed": seed, **run.metrics, "wall_s": since(t)})
         variants = []
         if "dtc" in args.rows:
             variants += [("baseline", "none"), ("te", "none")]
         if "attention" in args.rows:
             variants += [("te", "gradcam"), ("te", "gradcam+grabcut")]
         for variant, attention in variants:
-            dtc, wall = timed(lambda: DTC(k, variant=variant, attention=attention, epochs=args.epochs,
-                                          supervised_epochs=args.supervised_epochs, random_state=seed).fit(
-                X_novel, y_novel, X_known=X_known, y_known=y_known))
+            t = time.perf_counter()
+            dtc = DTC(k, variant=variant, attention=attention, epochs=args.epochs,
+                      supervised_epochs=args.supervised_epochs, random_state=seed).fit(
+                X_novel, y_novel, X_known=X_known, y_known=y_known)
+            wall = since(t)
             scores = external_scores(y_novel, dtc.labels_)
             per_class = {str(c): round(float(_class_recall(y_novel, dtc.labels_, c)), 3) for c in np.unique(y_novel)}
             record({"method": f"DTC-{'Baseline' if variant == 'baseline' else 'TE'}", "attention": attention,
@@ -101,10 +103,11 @@ def main(argv=None) -> int:
                     "mask_share": round(float(dtc.attention_masks_.mean()), 3) if attention != "none" else None,
                     "history": dtc.history_})
         if "estimate" in args.rows:
-            dtc, wall = timed(lambda: DTC(None, epochs=0, warmup_epochs=0, supervised_epochs=args.supervised_epochs,
-                                          random_state=seed).fit(X_novel, X_known=X_known, y_known=y_known))
+            t = time.perf_counter()
+            dtc = DTC(None, epochs=0, warmup_epochs=0, supervised_epochs=args.supervised_epochs,
+                      random_state=seed).fit(X_novel, X_known=X_known, y_known=y_known)
             record({"method": "DTC estimate of the number of novel classes", "transfer": True, "seed": seed,
-                    "k_true": k, "k_estimated": dtc.n_clusters_, "error": dtc.n_clusters_ - k, "wall_s": wall,
+                    "k_true": k, "k_estimated": dtc.n_clusters_, "error": dtc.n_clusters_ - k, "wall_s": since(t),
                     "k_estimate": dtc.k_estimate_})
     return 0
 

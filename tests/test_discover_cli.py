@@ -88,3 +88,20 @@ def test_each_bad_input_is_one_sentence_and_exit_2(digit_folders, tmp_path):
     _fails("--dataset", "digits", "--known-classes", "0-9", "-k", 5, *out, match="every class of digits is known")
     _fails("--dataset", "digits", "--known-classes", "zero", "-k", 5, *out, match="class numbers like 0-4")
     assert not (tmp_path / "never").exists()
+
+
+def test_the_api_run_assigns_new_images_as_it_clustered_them(tmp_path):
+    """cluster_images(method="dtc", known=(images, labels)) on arrays; its run folder's saved model assigns the
+    same images to the same clusters (``assign_images`` prepares them as pixels, as the fit did)."""
+    from deepclust import assign_images, cluster_images, load_dataset
+
+    X, y = load_dataset("digits")
+    known, novel = y < 5, np.flatnonzero(y >= 5)[:150]
+    with pytest.raises(ValueError, match="learns from labelled images of known classes"):
+        cluster_images(X[novel], method="dtc", n_clusters=5, verbose=False)
+    run = cluster_images(X[novel], method="dtc", n_clusters=5, known=(X[known], y[known]), labels_true=y[novel],
+                         verbose=False, device="cpu", supervised_epochs=2, warmup_epochs=1, epochs=2)
+    assert run.params["input"] == "transfer" and run.params["n_known_images"] == int(known.sum())
+    out = run.save(tmp_path / "run", map=None)
+    assigned = assign_images(out, X[novel], verbose=False)
+    np.testing.assert_array_equal(assigned.labels, run.labels)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from deepclust.deep import DTC, anchored_kmeans, estimate_novel_k, sigmoid_rampup, temporal_ensemble
+from deepclust.deep._transfer import trunk_activations
 from deepclust.metrics import clustering_accuracy_score
 
 pytestmark = pytest.mark.slow
@@ -135,7 +136,11 @@ def test_attended_images_differ_from_the_plain_ones_only_outside_the_mask(digit_
     share = masks.mean(axis=(1, 2))
     assert (share > 0.02).all() and (share < 0.98).mean() > 0.5
     assert maps.min() >= 0 and maps.max() <= 1
-    changed = np.abs(fitted.transform(attended) - fitted.transform(plain)).max(axis=1)
+    def embedded(imgs):
+        with torch.no_grad():
+            return fitted.model_(trunk_activations(fitted.network_, fitted.reader_, imgs).float()).numpy()
+
+    changed = np.abs(embedded(attended) - embedded(plain)).max(axis=1)
     assert (changed > 0).mean() > 0.5
 
 

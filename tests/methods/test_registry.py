@@ -64,7 +64,7 @@ def test_builtin_methods_are_registered_with_documented_options():
             "gapdcec"} <= set(names)
     for name in names:
         spec = get_method(name)
-        assert set(spec.inputs) <= {"features", "views", "pixels"} and spec.paper, name
+        assert set(spec.inputs) <= {"features", "views", "pixels", "transfer"} and spec.paper, name
         undocumented = [o.name for o in spec.options if not o.help]
         assert not undocumented, f"{name}: options without help: {undocumented}"
         assert not {"n_clusters", "random_state", "device", "verbose"} & {o.name for o in spec.options}

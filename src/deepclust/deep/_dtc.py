@@ -181,6 +181,12 @@ class DTC(ClusterMixin, BaseEstimator):
                  verbose: bool = False):
         store_params(self, locals())
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # images only, and known images to learn from: as DeepCluster, the
+        tags.input_tags.three_d_array = True  # 2-D checks skip it; tests/deep/test_dtc.py checks its API
+        return tags
+
     def _check_params(self):
         if self.n_clusters is not None and int(self.n_clusters) < 2:
             raise ValueError(f"n_clusters must be at least 2, got {self.n_clusters}")
@@ -432,9 +438,15 @@ class DTC(ClusterMixin, BaseEstimator):
         return {k: v for k, v in self.__dict__.items() if k not in bulky}
 
     def transform(self, X) -> np.ndarray:
-        """Novel images in the clustering space (attention is not re-applied: give images already attended)."""
+        """Images in the clustering space, embedded as the fit embedded the novel ones (attended when it did)."""
         check_is_fitted(self, "model_")
-        A = trunk_activations(self.network_, self.reader_, check_uint8_images(X, "the images"))
+        X = check_uint8_images(X, "the images")
+        if self.attention != "none":
+            from ..features._attention import attend
+
+            X = attend(self.network_, self.reader_, X, grabcut=self.attention == "gradcam+grabcut",
+                       threshold=float(self.cam_threshold), batch_size=int(self.batch_size))[0]
+        A = trunk_activations(self.network_, self.reader_, X)
         with torch.no_grad():
             return torch.cat([self.model_(A[i:i + 512].float()) for i in range(0, len(A), 512)]).numpy()
 
