@@ -117,8 +117,10 @@ class DTC(ClusterMixin, BaseEstimator):
     attention : {"none", "gradcam", "gradcam+grabcut"}, default="none"
         How novel images are masked before they are embedded: not at all, by the Grad-CAM map thresholded at
         ``cam_threshold``, or by GrabCut started from that map.
-    cam_threshold : float, default=0.5
-        Grad-CAM values (scaled to [0, 1] per image) at or above which a pixel counts as the object.
+    cam_threshold : float, default=0.2
+        Grad-CAM values (scaled to [0, 1] per image) at or above which a pixel counts as the object (for GrabCut:
+        as the region it searches; see :func:`~deepclust.features._attention.grabcut_mask` for the measurements
+        behind 0.2).
     supervised_epochs : int, default=10
         Epochs of the supervised stage on the known classes.
     supervised_lr : float, default=0.01
@@ -172,7 +174,7 @@ class DTC(ClusterMixin, BaseEstimator):
     def __init__(self, n_clusters: int | None = 5, *, variant: Literal["baseline", "te"] = "te",
                  extractor: str = "efficientnet_lite0", weights: str | None = None, input_size: int = 64,
                  trainable_stages: int = 1, attention: Literal["none", "gradcam", "gradcam+grabcut"] = "none",
-                 cam_threshold: float = 0.5, supervised_epochs: int = 10, supervised_lr: float = 0.01,
+                 cam_threshold: float = 0.2, supervised_epochs: int = 10, supervised_lr: float = 0.01,
                  validation_fraction: float = 0.1, warmup_epochs: int = 10, warmup_lr: float = 0.1,
                  epochs: int = 100, learning_rate: float = 0.05, momentum: float = 0.9, weight_decay: float = 1e-4,
                  update_interval: int = 5, rampup_length: int = 5, rampup_coefficient: float = 10.0,

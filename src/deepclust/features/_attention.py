@@ -57,15 +57,28 @@ def cam_mask(cam: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def grabcut_mask(image: np.ndarray, cam: np.ndarray, threshold: float, iterations: int = 5) -> np.ndarray:
-    """GrabCut (OpenCV) of one RGB uint8 image started from its CAM: probable foreground where the CAM reaches
-    ``threshold``, probable background elsewhere. Returns a boolean mask; the CAM's own mask when GrabCut keeps
-    almost nothing (a flat image), the whole image when the CAM says nothing (:func:`cam_mask`)."""
+    """GrabCut (OpenCV) of one RGB uint8 image in the region the CAM selects: the bounding box of the pixels where
+    the CAM reaches ``threshold``, widened by a quarter of the image side and kept off a frame of 1/32 of it, is
+    probable foreground, everything outside it certain background (GrabCut's rectangle start).
+
+    Why a widened box and not the CAM's own pixels as the start: measured on 300 Fashion-MNIST test garments
+    (object = pixels brighter than 10, CAMs of a network fine-tuned on the other five classes), the masks' mean IoU
+    with the object was 0.12–0.28 seeded by the CAM's pixels (its 4 × 4 map lights up parts of a garment and the
+    background beside its edges), 0.31–0.50 for the thresholded CAM itself, 0.55 for the whole image, 0.62 for
+    this box at threshold 0.2 (0.47 and 0.55 with a margin of 1/16 and 1/8 of the side). Returns a boolean mask;
+    the CAM's mask when GrabCut keeps almost nothing (a flat image), the whole image when the CAM says nothing
+    (:func:`cam_mask`)."""
     import cv2
 
     start = cam_mask(cam, threshold)
     if start.all():
         return start
-    mask = np.where(start, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+    h, w = start.shape
+    frame, margin = max(1, min(h, w) // 32), min(h, w) // 4
+    ys, xs = np.nonzero(start)
+    mask = np.full(start.shape, cv2.GC_BGD, np.uint8)
+    mask[max(frame, ys.min() - margin):min(h - frame, ys.max() + margin + 1),
+         max(frame, xs.min() - margin):min(w - frame, xs.max() + margin + 1)] = cv2.GC_PR_FGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
         cv2.grabCut(np.ascontiguousarray(image[..., ::-1]), mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
@@ -75,7 +88,7 @@ def grabcut_mask(image: np.ndarray, cam: np.ndarray, threshold: float, iteration
     return found if found.mean() >= MIN_FOREGROUND else start
 
 
-def attend(net, reader, images: np.ndarray, *, grabcut: bool = True, threshold: float = 0.5, batch_size: int = 128,
+def attend(net, reader, images: np.ndarray, *, grabcut: bool = True, threshold: float = 0.2, batch_size: int = 128,
            verbose: bool = False):
     """The images at the network's input size with everything outside the attended region set to black, the masks
     (N, S, S) of that region (Grad-CAM thresholded at ``threshold``, refined by GrabCut when ``grabcut``) and the
