@@ -161,7 +161,8 @@ def prepare_transfer(source, settings: InputSettings, typical_size: int) -> Prep
     known = settings.known
     if known is None:
         raise ValueError("this method learns from labelled images of known classes: give known=FOLDER (one "
-                         "subfolder per class) or known=(images, labels); CLI: --known FOLDER")
+                         "subfolder per class) or known=(images, labels); on the command line: deepclust discover "
+                         "--known FOLDER --unknown FOLDER")
     size = int(settings.image_size or 64)
     grayscale = bool(settings.grayscale) if settings.grayscale is not None else False
     t = time.perf_counter()

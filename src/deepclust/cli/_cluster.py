@@ -39,6 +39,19 @@ class MapKind(str, Enum):
     none = "none"
 
 
+# options that several commands writing a run folder share (cluster, discover)
+RunOut = Annotated[Path | None, typer.Option(help="Run folder to write (default runs/NAME, never reused).",
+                                             rich_help_panel=_OUTPUT)]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.",
+                                         rich_help_panel=_OUTPUT)]
+MapOption = Annotated[MapKind, typer.Option(help="2-D map in report.html: umap, tsne (up to 20,000 images) or none.",
+                                            rich_help_panel=_OUTPUT)]
+Seed = Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.",
+                                   rich_help_panel=_RUNTIME)]
+Device = Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=_RUNTIME)]
+Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bars.", rich_help_panel=_RUNTIME)]
+
+
 class Runtime(str, Enum):
     auto = "auto"
     torch = "torch"
@@ -104,15 +117,11 @@ def cluster(
     flip: Annotated[bool | None, typer.Option(
         "--flip/--no-flip", help="views input: mirror the augmented copies (--no-flip for digits and text).",
         rich_help_panel=_FEATURES)] = None,
-    out: Annotated[Path | None, typer.Option(help="Run folder to write (default runs/NAME, never reused).",
-                                             rich_help_panel=_OUTPUT)] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.",
-                                            rich_help_panel=_OUTPUT)] = False,
-    map: Annotated[MapKind, typer.Option(help="2-D map in report.html: umap, tsne (up to 20,000 images) or none.",
-                                         rich_help_panel=_OUTPUT)] = "umap",
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.",
-                                      rich_help_panel=_RUNTIME)] = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=_RUNTIME)] = "auto",
+    out: RunOut = None,
+    overwrite: Overwrite = False,
+    map: MapOption = "umap",
+    seed: Seed = 0,
+    device: Device = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Images per batch when reading and extracting.",
                                             rich_help_panel=_RUNTIME)] = 64,
     workers: Annotated[int | None, typer.Option(min=0, help="Image decoding processes (default: spare cores).",
@@ -127,7 +136,7 @@ def cluster(
         help="Feature cache folder (default: see `deepclust cache`).", rich_help_panel=_RUNTIME)] = None,
     cache: Annotated[bool, typer.Option(help="Reuse and store features in the cache.",
                                         rich_help_panel=_RUNTIME)] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.", rich_help_panel=_RUNTIME)] = False,
+    quiet: Quiet = False,
 ):
     """Cluster a folder of images (or a builtin data set) and write a run folder."""
     from .._device import resolve_device

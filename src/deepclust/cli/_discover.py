@@ -11,7 +11,17 @@ from typing import Annotated
 import typer
 
 from ._app import app, default_out, fail, friendly_errors, out_console, scores_table, warnings_as_lines
-from ._cluster import METHOD_OPTIONS_HELP, MapKind, method_options
+from ._cluster import (
+    METHOD_OPTIONS_HELP,
+    Device,
+    MapKind,
+    MapOption,
+    Overwrite,
+    Quiet,
+    RunOut,
+    Seed,
+    method_options,
+)
 
 _EXAMPLES = """Examples:
 
@@ -21,7 +31,7 @@ _EXAMPLES = """Examples:
 
   deepclust discover --dataset fashion-mnist --known-classes 0-4 -k 5 --out runs/dtc
 """
-_INPUT, _METHOD, _OUTPUT, _RUNTIME = "Input", "Method", "Output", "Runtime"
+_INPUT, _METHOD = "Input", "Method"
 
 
 class Attention(str, Enum):
@@ -83,16 +93,12 @@ def discover(
         "--option", "-o", help="A method option NAME=VALUE (repeat).", rich_help_panel=_METHOD)] = None,
     image_size: Annotated[int | None, typer.Option(
         min=8, help="Decode folder images at this side (default 64).", rich_help_panel=_INPUT)] = None,
-    out: Annotated[Path | None, typer.Option(help="Run folder to write (default runs/NAME, never reused).",
-                                             rich_help_panel=_OUTPUT)] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.",
-                                            rich_help_panel=_OUTPUT)] = False,
-    map: Annotated[MapKind, typer.Option(help="2-D map in report.html: umap, tsne or none.",
-                                         rich_help_panel=_OUTPUT)] = "umap",
-    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.",
-                                      rich_help_panel=_RUNTIME)] = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=_RUNTIME)] = "auto",
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.", rich_help_panel=_RUNTIME)] = False,
+    out: RunOut = None,
+    overwrite: Overwrite = False,
+    map: MapOption = "umap",
+    seed: Seed = 0,
+    device: Device = "auto",
+    quiet: Quiet = False,
 ):
     """Cluster unlabelled images of novel classes with what labelled images of known classes teach (DTC)."""
     from .._device import resolve_device
