@@ -111,6 +111,7 @@ def main(argv=None) -> int:
                     "known_heldout_acc": round(dtc.known_accuracy_, 4), "init": dtc.history_.get("init"),
                     "per_class_acc": per_class, "timings": dtc.timings_,
                     "mask_share": round(float(dtc.attention_masks_.mean()), 3) if attention != "none" else None,
+                    "cam_threshold": dtc.cam_threshold if attention != "none" else None,
                     "history": dtc.history_})
         if "estimate" in args.rows:
             t = time.perf_counter()
@@ -146,7 +147,10 @@ def _table(args, how, n_known, n_novel, rows) -> str:
             continue
         start = f"{r['init']['acc']:.3f}" if r.get("init") else "—"
         known = f"{r['known_heldout_acc']:.3f}" if r.get("known_heldout_acc") is not None else "—"
-        lines.append(f"| {r['method']} | {r.get('attention', '—')} | {r['seed']} | {r['acc']:.3f} | {r['nmi']:.3f} | "
+        attention = r.get("attention", "—")
+        if r.get("cam_threshold") is not None:
+            attention += f" (threshold {r['cam_threshold']}, mask {r['mask_share']:.0%} of the image)"
+        lines.append(f"| {r['method']} | {attention} | {r['seed']} | {r['acc']:.3f} | {r['nmi']:.3f} | "
                      f"{r['ari']:.3f} | {r['wall_s']} | {start} | {known} |")
     return "\n".join(lines) + "\n"
 
