@@ -30,8 +30,8 @@ from ._transfer import (
     batches,
     build_staged_network,
     copy_top,
+    forward_cached,
     stratified_holdout,
-    top_features,
     train_on_known,
     trunk_activations,
 )
@@ -259,8 +259,8 @@ class DTC(ClusterMixin, BaseEstimator):
         self.network_ = net.cpu().eval()
         self.model_ = model.cpu().eval()
         reader.device = "cpu"  # predict and transform run where the fitted networks now are
+        Z = forward_cached(model, A, "cpu")
         with torch.no_grad():
-            Z = torch.cat([model(A[i:i + 512].float()) for i in range(0, len(A), 512)])
             Q = soft_assignment(Z, model.center, float(self.alpha))
         self.embedding_ = Z.numpy()
         self.probabilities_ = Q.numpy()
@@ -312,8 +312,8 @@ class DTC(ClusterMixin, BaseEstimator):
         probe_net.classifier = nn.Linear(probe_net.n_features, len(self.known_classes_) - n_probe).to(device)
         codes = np.where(in_probe, 0, remap[y_codes])
         self._supervised(probe_net, A_known, codes, gen, seed, device, train=~in_probe)
-        F_probe = l2_rows(top_features(probe_net.top, A_known[torch.from_numpy(in_probe)], device).cpu().numpy())
-        F_novel = l2_rows(top_features(probe_net.top, A, device).cpu().numpy())
+        F_probe = l2_rows(forward_cached(probe_net.top, A_known[torch.from_numpy(in_probe)], device).cpu().numpy())
+        F_novel = l2_rows(forward_cached(probe_net.top, A, device).cpu().numpy())
         found = estimate_novel_k(F_novel, F_probe, y_codes[in_probe], max_k=int(self.max_novel_k),
                                  random_state=seed)
         self.k_estimate_ = {**found, "probe_classes": [str(self.known_classes_[c]) for c in sorted(probe)]}
@@ -330,15 +330,20 @@ class DTC(ClusterMixin, BaseEstimator):
         """The novel images as the network sees them: resized, and masked when ``attention`` asks."""
         if self.attention == "none":
             return X
-        from ..features._attention import attend, resize_uint8
+        from ..features._attention import resize_uint8
 
-        images, masks, maps = attend(net, reader, X, grabcut=self.attention == "gradcam+grabcut",
-                                     threshold=float(self.cam_threshold), batch_size=int(self.batch_size),
-                                     verbose=self.verbose)
+        images, masks, maps = self._masked(net, reader, X, verbose=self.verbose)
         self.attention_masks_, self.attention_maps_ = masks, maps
         rows = np.unique(np.linspace(0, len(X) - 1, min(len(X), OVERLAY_SAMPLES)).astype(int))
         self.attention_sample_ = rows, resize_uint8(X[rows], int(self.input_size))
         return images
+
+    def _masked(self, net, reader, X, *, verbose: bool):
+        """The attended images, their masks and Grad-CAM maps (:func:`~deepclust.features._attention.attend`)."""
+        from ..features._attention import attend
+
+        return attend(net, reader, X, grabcut=self.attention == "gradcam+grabcut", threshold=float(self.cam_threshold),
+                      batch_size=int(self.batch_size), verbose=verbose)
 
     def write_figures(self, figures) -> list[str]:
         """The run folder's method figures: attention overlays of a sample of the novel images (each image with its
@@ -365,7 +370,7 @@ class DTC(ClusterMixin, BaseEstimator):
         from ..metrics import external_scores
 
         k = int(self.n_clusters_)
-        feats = F.normalize(top_features(net.top, A, device), dim=1).cpu().numpy()
+        feats = F.normalize(forward_cached(net.top, A, device), dim=1).cpu().numpy()
         self.features_ = feats
         pca = PCA(k, random_state=seed).fit(feats)
         km = KMeans(k, n_init=20, random_state=seed).fit(pca.transform(feats))
@@ -430,9 +435,7 @@ class DTC(ClusterMixin, BaseEstimator):
 
     def _probs(self, model, A, device):
         with torch.no_grad():
-            model.eval()
-            Z = torch.cat([model(A[i:i + 512].to(device).float()) for i in range(0, len(A), 512)])
-            return soft_assignment(Z, model.center, float(self.alpha))
+            return soft_assignment(forward_cached(model, A, device), model.center, float(self.alpha))
 
     def __getstate__(self):
         """Pickled (the run folder's model.joblib) without the per-image arrays of the fit: only what predicts."""
@@ -444,13 +447,8 @@ class DTC(ClusterMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         X = check_uint8_images(X, "the images")
         if self.attention != "none":
-            from ..features._attention import attend
-
-            X = attend(self.network_, self.reader_, X, grabcut=self.attention == "gradcam+grabcut",
-                       threshold=float(self.cam_threshold), batch_size=int(self.batch_size))[0]
-        A = trunk_activations(self.network_, self.reader_, X)
-        with torch.no_grad():
-            return torch.cat([self.model_(A[i:i + 512].float()) for i in range(0, len(A), 512)]).numpy()
+            X = self._masked(self.network_, self.reader_, X, verbose=False)[0]
+        return forward_cached(self.model_, trunk_activations(self.network_, self.reader_, X), "cpu").numpy()
 
     def predict_proba(self, X) -> np.ndarray:
         with torch.no_grad():

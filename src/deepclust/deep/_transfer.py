@@ -131,17 +131,18 @@ def train_on_known(net: StagedNetwork, A: torch.Tensor, y: torch.Tensor, *, epoc
 
 
 @torch.no_grad()
-def top_features(top: nn.Module, A: torch.Tensor, device: str, batch_size: int = 512) -> torch.Tensor:
-    """The trained stages' pooled features of cached trunk activations (evaluation mode)."""
-    top.eval()
-    return torch.cat([top(A[i:i + batch_size].to(device).float()) for i in range(0, len(A), batch_size)])
+def forward_cached(module: nn.Module, A: torch.Tensor, device: str, batch_size: int = 512) -> torch.Tensor:
+    """``module`` (the trained stages, or the clustering network over them) on cached trunk activations, batch by
+    batch, in evaluation mode."""
+    module.eval()
+    return torch.cat([module(A[i:i + batch_size].to(device).float()) for i in range(0, len(A), batch_size)])
 
 
 @torch.no_grad()
 def accuracy(net: StagedNetwork, A: torch.Tensor, y: torch.Tensor, device: str) -> float:
     if len(A) == 0:
         return float("nan")
-    logits = net.classifier(top_features(net.top, A, device))
+    logits = net.classifier(forward_cached(net.top, A, device))
     return float((logits.argmax(1).cpu() == y.cpu()).float().mean())
 
 
