@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.metrics import silhouette_score
+from sklearn.metrics import euclidean_distances, silhouette_score
 from sklearn.utils import check_random_state
 
 #: Silhouettes are computed on at most this many unlabelled samples (it is quadratic in n).
@@ -34,7 +34,7 @@ def anchored_kmeans(X_anchor: np.ndarray, y_anchor: np.ndarray, X_free: np.ndarr
     centers = np.concatenate([anchors, free]).astype(np.float64)
     labels = None
     for _ in range(n_iter):
-        new = _sq_distances(X_free, centers).argmin(1)
+        new = euclidean_distances(X_free, centers, squared=True).argmin(1)
         if labels is not None and np.array_equal(new, labels):
             break
         labels = new
@@ -44,10 +44,6 @@ def anchored_kmeans(X_anchor: np.ndarray, y_anchor: np.ndarray, X_free: np.ndarr
             if len(stacked):
                 centers[j] = stacked.mean(0)
     return np.concatenate([codes, labels])
-
-
-def _sq_distances(X, C):
-    return (X**2).sum(1)[:, None] - 2 * X @ C.T + (C**2).sum(1)[None]
 
 
 def estimate_novel_k(F_unlabelled: np.ndarray, F_probe: np.ndarray, y_probe: np.ndarray, *, max_k: int = 20,
