@@ -25,7 +25,7 @@ def digits_0_to_4():
 
 def test_best_beats_the_default_pipeline_and_folders_give_the_same_clusters(digits_0_to_4, tmp_path):
     """Measured: default 0.888, best 0.97; from a folder of PNG files the partition agrees with the array's to ARI
-    > 0.95 (the features are equal; only the UMAP of the heads' start may differ in the last digit)."""
+    > 0.95 (the features are equal; the samples come in another order, so the UMAP behind the heads' start differs)."""
     X, y = digits_0_to_4
     default = cluster_images(X, n_clusters=5, labels_true=y, cache_dir=tmp_path / "cache", verbose=False)
     best = cluster_images(X, method="best", n_clusters=5, labels_true=y, cache_dir=tmp_path / "cache",

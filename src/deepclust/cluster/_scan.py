@@ -148,7 +148,8 @@ class SCAN(ClusterMixin, BaseEstimator):
     ``fit(X, augmented=[X1, X2, ...])`` takes one feature matrix (N, D) or a list of them, one per view (same N),
     and optionally the same views of augmented copies of the images. Fitted attributes:
     ``labels_``, ``head_`` (index of the chosen head), ``head_losses_`` (consistency loss of every head, the
-    selection criterion), ``probabilities_`` (N, K) of the chosen head, ``embedding_`` (the joined views), and
+    selection criterion), ``init_labels_`` (the partition the heads started from, or None),
+    ``probabilities_`` (N, K) of the chosen head, ``embedding_`` (the joined views), and
     ``history_`` (per epoch: consistency loss of the leading head, mean entropy, ACC/NMI when ``y`` is given;
     under ``"self_label"`` the confident count per self-labelling epoch; ``head_losses`` and ``head`` as above).
     ``predict`` assigns new samples given in the same views.
@@ -276,7 +277,8 @@ class SCAN(ClusterMixin, BaseEstimator):
             raise ValueError("every augmented copy needs the same samples as X")
         self._device = resolve_device(self.device)
         neighbors = nearest_neighbors(Z, self.n_neighbors)
-        self.init_labels_ = self._init_labels(views[0]) if self.init == "umap-kmeans" else None
+        start = self.init == "umap-kmeans" and int(self.init_steps) > 0
+        self.init_labels_ = self._init_labels(views[0]) if start else None
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         devices = [torch.cuda.current_device()] if self._device.startswith("cuda") else []
         with torch.random.fork_rng(devices=devices):  # seeded locally; the global RNG state is restored after
@@ -314,10 +316,10 @@ class SCAN(ClusterMixin, BaseEstimator):
         import torch.nn.functional as F
 
         target = torch.from_numpy(self.init_labels_).to(self._device)
-        n, H, K, bs = len(Z), self.n_heads, self.n_clusters, min(int(self.batch_size), len(Z))
+        n, H, K, bs = len(Z), self.n_heads, self.n_clusters, min(int(self.batch_size), len(Z))  # n >= 2
         net.train()
         for _ in range(int(self.init_steps)):
-            a = torch.randint(0, n, (max(bs, 2),), generator=gen).to(self._device)
+            a = torch.randint(0, n, (bs,), generator=gen).to(self._device)
             logits = net(Z[a]).view(len(a), H, K)
             loss = F.cross_entropy(logits.reshape(-1, K), target[a].repeat_interleave(H)) * H
             opt.zero_grad()
