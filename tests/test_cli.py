@@ -75,15 +75,16 @@ def test_evaluate_with_a_labels_csv(shapes_folder, tmp_path, run_args):
 
 
 def test_refuses_to_overwrite_without_flag(shapes_folder, tmp_path, run_args):
-    """A non-empty --out is refused with one sentence and exit code 2; --overwrite replaces it."""
+    """A non-empty --out is refused with one sentence and exit code 2; --overwrite does not replace a folder that
+    is no run folder (tests/test_output_safety.py has the rest of the rule)."""
     out = tmp_path / "run"
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
     result = _invoke("cluster", shapes_folder, "--out", out, *run_args)
     assert result.exit_code == 2 and "--overwrite" in result.output and "Traceback" not in result.output
     assert (out / "precious.txt").read_text() == "keep me"
-    assert _invoke("cluster", shapes_folder, "--out", out, "--overwrite", *run_args).exit_code == 0
-    assert not (out / "precious.txt").exists() and (out / "run.json").exists()
+    assert _invoke("cluster", shapes_folder, "--out", out, "--overwrite", *run_args).exit_code == 2
+    assert (out / "precious.txt").read_text() == "keep me" and not (out / "run.json").exists()
 
 
 def test_same_seed_same_assignments(shapes_folder, tmp_path, run_args):

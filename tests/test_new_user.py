@@ -43,12 +43,14 @@ def quick(tmp_path):
 
 
 def test_a_run_folder_inside_the_input_folder_is_not_read_again(shapes_folder, tmp_path, quick):
-    """A run written inside the input folder (the default runs/ after `cd PHOTOS`) is skipped by the next scan, named
-    as a run folder in the skipped list; the CLI says where the run folder lies."""
+    """The CLI refuses to write a run inside the input folder (the default runs/ after `cd PHOTOS`); one put there
+    by hand is skipped by the next scan, named as a run folder in the skipped list."""
     before = scan_folder(shapes_folder).paths
-    first = _invoke("cluster", shapes_folder, "-k", 3, "--out", shapes_folder / "runs" / "one", *quick)
+    refused = _invoke("cluster", shapes_folder, "-k", 3, "--out", shapes_folder / "runs" / "one", *quick)
+    assert refused.exit_code == 2 and "lies inside the input folder" in refused.output, refused.output
+    first = _invoke("cluster", shapes_folder, "-k", 3, "--out", tmp_path / "one", *quick)
     assert first.exit_code == 0, first.output
-    assert "inside the input folder" in first.output
+    shutil.copytree(tmp_path / "one", shapes_folder / "runs" / "one")
     folder = scan_folder(shapes_folder)
     assert folder.paths == before and not any(p.startswith("runs/") for p in folder.paths)
     assert "a deepclust run folder" in {s.path: s.reason for s in folder.skipped}["runs/one"]
@@ -160,7 +162,7 @@ def test_bad_values_are_one_sentence_and_exit_2(args, words, tmp_path, quick):
 def test_folder_only_and_dataset_only_options_are_refused(shapes_folder, tmp_path, quick):
     """--split on a folder, and labels from subfolders of a flat folder, are errors that name the option."""
     result = _invoke("cluster", shapes_folder, "--split", "test", "--out", tmp_path / "x", *quick)
-    assert result.exit_code == 2 and "--split only apply to --dataset" in result.output
+    assert result.exit_code == 2 and "--split applies only to --dataset" in result.output
     flat = tmp_path / "flat"
     flat.mkdir()
     for p in list((shapes_folder / "disc").iterdir())[:4]:

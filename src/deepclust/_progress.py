@@ -43,6 +43,13 @@ def progress_bar(*, total: int | None, description: str = "", verbose: bool = Tr
         yield lambda n: progress.advance(task, n)
 
 
+def say(text: str) -> None:
+    """One line of progress on stderr: a stage that has no bar."""
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold]deepclust[/bold] {text}", highlight=False)
+
+
 def _advance_of(item) -> int:
     """Batches advance the bar by their length, single items by one."""
     size = getattr(item, "n_items", None)

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ._atomic import write_json
+from ._outputs import check_output_dir
 from .report import NotARunFolderError
+
+#: The record an export folder holds; it marks the folder as one that ``overwrite`` may replace.
+EXPORT_FILE = "export.json"
 
 
 @dataclass
@@ -131,15 +136,18 @@ def _embed_new_image(run: RunFolder, image: Path) -> np.ndarray:
 
 def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = False) -> dict[int, int]:
     """One folder per cluster under ``to`` (``cluster_000/`` …) with a symlink to (or a copy of) each image of a
-    folder run; originals are never moved or deleted. Returns the number of images per cluster folder."""
+    folder run, and ``export.json``; originals are never moved or deleted. ``to`` may not be, hold or lie inside the
+    input or the run folder; ``overwrite`` replaces only an earlier export. Returns the number of images per cluster
+    folder."""
     if mode not in ("symlink", "copy"):
         raise ValueError(f"mode must be symlink or copy, got {mode!r}")
     run = RunFolder.open(run_dir)
     if run.root is None:
         raise ValueError("this run clustered an array, not a folder: there are no image files to export")
-    to = Path(to)
-    if to.exists() and any(to.iterdir()) and not overwrite:
-        raise FileExistsError(f"{to} is not empty; choose another folder or allow overwriting")
+    to = check_output_dir(to, overwrite, inputs=[run.root, run.path], marker=EXPORT_FILE, what="export folder")
+    if to.is_dir():  # an earlier export (check_output_dir allows no other non-empty folder): its links go
+        for old in to.glob("cluster_[0-9][0-9][0-9]"):
+            shutil.rmtree(old)
     counts: dict[int, int] = {}
     for r in run.rows:
         src = run.root / r["path"]
@@ -154,7 +162,9 @@ def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = Fal
         else:
             shutil.copy2(src, target)
         counts[cluster] = counts.get(cluster, 0) + 1
-    return dict(sorted(counts.items()))
+    counts = dict(sorted(counts.items()))
+    write_json(to / EXPORT_FILE, {"run": str(run.path.resolve()), "mode": mode, "cluster_sizes": counts})
+    return counts
 
 
 @dataclass

@@ -89,6 +89,22 @@ class PreparedInput:
     timings: dict = field(default_factory=dict)
 
 
+class InapplicableSettingsError(ValueError):
+    """Settings given that the method's input kind does not read; ``str()`` names them as the Python API does,
+    :meth:`message` as another interface does (the CLI: ``--color`` for ``grayscale``)."""
+
+    def __init__(self, names: list[str], method: str, kind: str):
+        self.names, self.method, self.kind = names, method, kind
+        super().__init__(self.message())
+
+    def message(self, spelling=None) -> str:
+        spell = spelling or (lambda name: name)
+        names = ", ".join(spell(n) for n in self.names)
+        verb = "does" if len(self.names) == 1 else "do"
+        reads = ", ".join(spell(n) for n in INPUT_SETTINGS[self.kind])
+        return f"{names} {verb} not apply to method {self.method} on {self.kind}, which reads {reads}"
+
+
 def check_settings(kind: str, settings: InputSettings, method: str) -> None:
     """Refuse settings that the input kind does not read (they would be ignored without a word)."""
     if kind not in INPUTS:
@@ -96,9 +112,7 @@ def check_settings(kind: str, settings: InputSettings, method: str) -> None:
     ignored = [name for kind_, names in INPUT_SETTINGS.items() if kind_ != kind for name in names
                if name not in INPUT_SETTINGS[kind] and getattr(settings, name) is not None]
     if ignored:
-        names = sorted(set(ignored))
-        raise ValueError(f"{', '.join(names)} {'does' if len(names) == 1 else 'do'} not apply to method {method} "
-                         f"on {kind}, which reads {', '.join(INPUT_SETTINGS[kind])}")
+        raise InapplicableSettingsError(sorted(set(ignored)), method, kind)
 
 
 def prepare_features(source, settings: InputSettings, typical_size: int) -> PreparedInput:

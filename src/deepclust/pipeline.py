@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from ._device import resolve_device
+from ._outputs import check_writable
+from ._progress import say
 from ._warnings import first_lines
 from .datasets import ImageFolder, SkippedFile, load_image, scan_folder, subset_indices
-from .features import close_dask, connect_dask
+from .features import close_dask, connect_dask, default_cache_dir
 from .inputs import DEFAULT_VIEWS, INPUTS, InputSettings, check_settings, extract_view_arrays
 from .methods import FittedClustering, get_method
 from .metrics import evaluate_clustering
@@ -72,11 +74,11 @@ class ClusterRun:
         return np.asarray(self.source[self.indices[row]])
 
     def save(self, out: str | os.PathLike, *, overwrite: bool = False, command: list[str] | None = None,
-             map: str | None = "umap") -> Path:
+             map: str | None = "umap", verbose: bool = False) -> Path:
         """Write the run folder with its ``report.html`` (see :func:`deepclust.runfolder.write_run`)."""
         from .runfolder import write_run
 
-        return write_run(self, out, overwrite=overwrite, command=command, map=map)
+        return write_run(self, out, overwrite=overwrite, command=command, map=map, verbose=verbose)
 
 
 def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = None, input: str | None = None,
@@ -155,6 +157,10 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     if limit is not None:
         source, labels_true, source_info = _take_subset(source, labels_true, int(limit), random_state)
     timings = {"scan": time.perf_counter() - t0}
+    _check_enough_images(len(source), n_clusters, skipped, "found")
+    if use_cache and kind in ("features", "views"):
+        check_writable(cache_dir if cache_dir is not None else default_cache_dir(),
+                       hint="choose another cache folder (cache_dir) or turn the cache off (use_cache=False)")
     client = connect_dask(dask) if dask is not None else None
     try:
         settings.dask = client
@@ -164,13 +170,12 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
             close_dask(client)
     timings.update(prepared.timings)
     indices = prepared.indices
-    if len(indices) < 2:
-        raise ValueError(f"only {len(indices)} image(s) could be read; need at least 2 to cluster")
+    _check_enough_images(len(indices), n_clusters, prepared.failed, "could be read")
     y = None if labels_true is None else np.asarray(labels_true)[indices]
 
     t = time.perf_counter()
     if verbose:
-        _say(f"clustering {len(indices)} images with {method} ({type(estimator).__name__} on {kind})")
+        say(f"clustering {len(indices)} images with {method} ({type(estimator).__name__} on {kind})")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         estimator.fit(prepared.X, y, **prepared.fit_kwargs)
@@ -217,7 +222,7 @@ def _open_source(source, labels_true):
     if isinstance(source, (str, os.PathLike)):
         source = scan_folder(source)
         if len(source) == 0:
-            raise ValueError(f"no image files found under {source.root} ({len(source.skipped)} other files skipped)")
+            raise ValueError(f"no image files found under {source.root}{_reasons(source.skipped)}")
         if isinstance(labels_true, str) and labels_true == "subfolders":
             labels_true = source.labels_from_subfolders()
             if labels_true is None:
@@ -229,6 +234,24 @@ def _open_source(source, labels_true):
     if source.dtype != np.uint8 or source.ndim not in (3, 4) or len(source) == 0:
         raise ValueError(f"images must be a non-empty uint8 array (N, H, W[, C]); got {source.dtype} {source.shape}")
     return source, labels_true, max(source.shape[1:3]), []
+
+
+def _check_enough_images(n: int, n_clusters: int | None, set_aside: list[SkippedFile], how: str) -> None:
+    """Two images at least, and no fewer than the clusters asked for: said before the work that would fail."""
+    if n < 2:
+        raise ValueError(f"only {n} image(s) {how}; need at least 2 to cluster{_reasons(set_aside)}")
+    if n_clusters is not None and int(n_clusters) > n:
+        raise ValueError(f"n_clusters is {n_clusters} but only {n} image(s) {how}: ask for at most {n} clusters"
+                         f"{_reasons(set_aside)}")
+
+
+def _reasons(set_aside: list[SkippedFile], shown: int = 3) -> str:
+    """`` (N files set aside: a.png: reason; …)``: why files were not used, the first few by name."""
+    if not set_aside:
+        return ""
+    named = "; ".join(f"{s.path}: {s.reason}" for s in set_aside[:shown])
+    more = f"; and {len(set_aside) - shown} more" if len(set_aside) > shown else ""
+    return f" ({len(set_aside)} file(s) set aside: {named}{more})"
 
 
 def _take_subset(source, labels_true, limit: int, random_state):
@@ -270,7 +293,3 @@ def _typical_folder_size(folder: ImageFolder, n: int = 32) -> int:
     return int(np.median(sizes)) if sizes else 224
 
 
-def _say(text: str) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[bold]deepclust[/bold] {text}")

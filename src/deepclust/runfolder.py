@@ -10,12 +10,15 @@ import platform
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
 from ._atomic import default_mode, write_json, write_text
+from ._outputs import check_output_dir
+from ._progress import say, track
 from .assign import MODEL_FILE, save_model
 from .report import (
     HOVER_FILE,
@@ -36,20 +39,6 @@ from .report import (
     write_member_sheets,
     write_report,
 )
-
-
-class OutputExistsError(FileExistsError):
-    """The output folder is not empty and overwriting was not asked for."""
-
-
-def check_output_dir(out: str | os.PathLike, overwrite: bool) -> Path:
-    """Fail early (before any work) when ``out`` is a non-empty folder and ``overwrite`` is false."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(f"{out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise OutputExistsError(f"output folder {out} is not empty; choose another folder or pass overwrite=True")
-    return out
 
 
 def undefined_metrics(metrics: dict, n_clusters: int, n_images: int) -> dict[str, str]:
@@ -77,22 +66,26 @@ def versions() -> dict[str, str]:
 
 
 def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: list[str] | None = None,
-              montage_size: int = 36, map: str | None = "umap") -> Path:
+              montage_size: int = 36, map: str | None = "umap", verbose: bool = False) -> Path:
     """Write ``run`` (a :class:`~deepclust.pipeline.ClusterRun`) to the folder ``out``, with ``report.html``.
 
     ``map``: the 2-D map of the images (``"umap"``, ``"tsne"`` or None for none; see :func:`~deepclust.report.map_2d`).
+    ``verbose``: show progress while the figures are made (from large photos they take a while). run.json's
+    ``timings_s`` gains ``write`` (this function) and its ``total`` includes it.
 
     Everything is written into a temporary sibling folder first and then renamed, so ``out`` is never left half
-    written; an existing non-empty ``out`` is replaced only with ``overwrite=True``.
+    written; an existing non-empty ``out`` is replaced only with ``overwrite=True`` and only when it is a run folder
+    (see :func:`~deepclust._outputs.check_output_dir`); a folder that is, holds or lies inside the input folder is
+    refused.
     """
-    out = check_output_dir(out, overwrite).resolve()
+    out = check_output_dir(out, overwrite, inputs=[getattr(run.source, "root", None)]).resolve()
     if map is not None and map not in MAPS:
         raise ValueError(f"unknown map {map!r}: use {', '.join(MAPS)} or None")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     os.chmod(tmp, default_mode(folder=True))  # mkdtemp makes it 0700: give it the mode of any new folder
     try:
-        _write_contents(run, tmp, command, montage_size, map)
+        _write_contents(run, tmp, command, montage_size, map, verbose)
         write_report(tmp)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
@@ -107,7 +100,8 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
     return out
 
 
-def _write_contents(run, folder: Path, command, montage_size: int, map_method: str | None) -> None:
+def _write_contents(run, folder: Path, command, montage_size: int, map_method: str | None, verbose: bool) -> None:
+    started = time.perf_counter()
     figures = folder / "figures"
     figures.mkdir()
     has_labels = run.labels_true is not None
@@ -121,7 +115,7 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
 
     files = []
     sizes = run.cluster_sizes()
-    for c in sorted(sizes):
+    for c in track(sorted(sizes), description="montages", verbose=verbose):
         caption = f"cluster {c} · {sizes[c]} images{_majority(run, c)}"
         name = f"figures/cluster_{c:03d}.png"
         rows = typical_members(run.labels, run.distances, c, montage_size)
@@ -132,6 +126,8 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
             rows = atypical_members(run.labels, run.distances, c, 12)
             save_png(folder / name, make_grid([run.image(r) for r in rows], caption=caption + " · least typical"))
             files.append(name)
+    if map_method and verbose:
+        say(f"map of {len(run.paths)} images ({map_method}) and its thumbnails")
     map_info = _write_map(run, folder, map_method) if map_method else None
     if map_info:
         files += ["embedding_2d.npy", map_info["figure"], map_info["thumbnails"], HOVER_FILE]
@@ -176,7 +172,7 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         "n_clusters_requested": run.params.get("n_clusters"),
         "n_clusters_fitted": run.n_clusters_fitted,
         "cluster_sizes": run.cluster_sizes(),
-        "timings_s": {k: round(v, 3) for k, v in run.timings.items()},
+        "timings_s": _timings(run.timings, time.perf_counter() - started),
         "extraction": run.extraction,
         "k_selection": run.k_selection,
         "members": run.members,
@@ -189,6 +185,13 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         "files": ["assignments.csv", "embedding.npy", REPORT_FILE] + files,
     }
     write_json(folder / "run.json", info)
+
+
+def _timings(timings: dict[str, float], write_s: float) -> dict[str, float]:
+    """The run's stage times with writing the folder added, and a ``total`` that includes it."""
+    out = dict(timings, write=write_s)
+    out["total"] = timings.get("total", 0.0) + write_s
+    return {k: round(v, 3) for k, v in out.items()}
 
 
 def _majority(run, cluster: int) -> str:

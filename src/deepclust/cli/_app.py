@@ -41,23 +41,27 @@ def fail(message: str, code: int = 2):
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean bad input, not a bug: shown as one line, never as a traceback."""
+    from .._outputs import OutputExistsError
     from ..datasets import DatasetNotFoundError
     from ..features import WeightsNotFoundError
-    from ..runfolder import OutputExistsError
 
     return (ValueError, FileNotFoundError, NotADirectoryError, OutputExistsError, WeightsNotFoundError,
             DatasetNotFoundError, FloatingPointError, PermissionError, ConnectionError)
 
 
 @contextmanager
-def friendly_errors(option_names=()):
-    """Turn user errors into :func:`fail` (option names written as the CLI spells them), Ctrl-C into exit 130."""
-    from ..runfolder import OutputExistsError
+def friendly_errors(option_names=(), flags: dict[str, str] | None = None):
+    """Turn user errors into :func:`fail` (option names written as the CLI spells them; ``flags`` maps an API name
+    to a flag of another name, e.g. ``grayscale`` → ``--color``), Ctrl-C into exit 130."""
+    from .._outputs import OutputExistsError
+    from ..inputs import InapplicableSettingsError
 
     try:
         yield
     except OutputExistsError as exc:
         fail(f"{exc.args[0].split(';')[0]}; choose another --out or pass --overwrite")
+    except InapplicableSettingsError as exc:
+        fail(exc.message(lambda name: (flags or {}).get(name, "--" + name.replace("_", "-"))))
     except user_errors() as exc:
         fail(cli_words(str(exc), option_names))
     except KeyboardInterrupt:
@@ -72,7 +76,8 @@ def cli_words(message: str, option_names) -> str:
             message = re.sub(rf"(?<![\w-]){name}(?!\w)", "--" + name.replace("_", "-"), message)
     return (message.replace("weights=PATH (CLI: --weights PATH)", "--weights PATH")
             .replace("--weights PATH (Python: weights=PATH)", "--weights PATH")
-            .replace("weights=PATH", "--weights PATH").replace("n_clusters, -k", "-k"))
+            .replace("weights=PATH", "--weights PATH").replace("n_clusters, -k", "-k")
+            .replace("use_cache=False", "--no-cache"))
 
 
 @contextmanager

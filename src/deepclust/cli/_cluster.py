@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ._app import app, default_out, err_console, fail, friendly_errors, out_console, scores_table, warnings_as_lines
+from ._app import app, default_out, fail, friendly_errors, out_console, scores_table, warnings_as_lines
 
 METHOD_OPTIONS_HELP = ("Method options: give any option of the method as --NAME VALUE (--NAME / --no-NAME for on/off "
                        "options) or -o NAME=VALUE; `deepclust methods METHOD` lists them with their types and "
@@ -38,6 +39,10 @@ class MapKind(str, Enum):
     tsne = "tsne"
     none = "none"
 
+
+#: The CLI flags of input settings whose API name differs (``cluster_images(grayscale=...)`` is ``--color``).
+SETTING_FLAGS = {"grayscale": "--color", "views": "--view", "augment_flip": "--flip", "num_workers": "--workers",
+                 "use_cache": "--cache", "known": "--known"}
 
 # options that several commands writing a run folder share (cluster, discover)
 RunOut = Annotated[Path | None, typer.Option(help="Run folder to write (default runs/NAME, never reused).",
@@ -145,16 +150,17 @@ def cluster(
     from ..pipeline import cluster_images
     from ..runfolder import check_output_dir
 
+    started = time.perf_counter()
     given = {name for name in ctx.params  # by name: typer may bring its own copy of click's enum
              if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
     with friendly_errors():
         spec = get_method(method)
-    names = [o.name for o in spec.options] + list(spec.aliases)
-    with friendly_errors(names):
+    names = [o.name for o in spec.options] + list(spec.aliases) + ["n_clusters", "cache_dir"]
+    with friendly_errors(names, SETTING_FLAGS):
         extra = list(ctx.args)
         if folder is not None and str(folder).startswith("-"):  # an unknown option landed in FOLDER's slot
             extra, folder = [str(folder), *extra], None
-        options, positional = method_options(spec, extra, option or [])
+        options, positional = method_options(spec, extra, option or [], own_flags(ctx))
         if positional:
             if folder is not None or len(positional) > 1:
                 fail(f"unexpected argument(s): {' '.join(positional)}")
@@ -169,11 +175,7 @@ def cluster(
             input = deep_input
         if out is None:
             out = default_out(dataset or Path(folder).resolve().name)
-        check_output_dir(out, overwrite)
-        if folder is not None and _inside(out, folder):
-            err_console.print(f"[yellow]note:[/yellow] the run folder {out} is inside the input folder; later runs "
-                              f"on {folder} skip it (a folder holding a deepclust run.json is never read as input)",
-                              highlight=False)
+        check_output_dir(out, overwrite, inputs=[folder])
         source_info = {}
         if dataset is not None:
             source, labels = load_dataset(dataset, split=split.value, data_dir=data_dir, download=download)
@@ -191,7 +193,7 @@ def cluster(
         run.source_info.update(source_info)
         with warnings_as_lines():
             path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],
-                            map=None if map == MapKind.none else MapKind(map).value)
+                            map=None if map == MapKind.none else MapKind(map).value, verbose=not quiet)
     out_console.print(scores_table(run.metrics))
     if run.k_selection:
         sel = run.k_selection
@@ -204,7 +206,8 @@ def cluster(
         out_console.print(f"images: {run.source_info['subset']} (seed {seed})")
     asked = f" (fitted with {run.n_clusters_fitted})" if run.n_clusters_fitted != run.n_clusters else ""
     out_console.print(f"{len(run.paths)} images in {run.n_clusters} clusters{asked}, "
-                      f"{run.timings['total']:.1f} s; run folder: {path}; open {path / 'report.html'}")
+                      f"{time.perf_counter() - started:.1f} s in all; run folder: {path}; open "
+                      f"{path / 'report.html'}")
 
 
 def _check_source_options(given: set, folder, dataset, datasets) -> None:
@@ -212,7 +215,8 @@ def _check_source_options(given: set, folder, dataset, datasets) -> None:
     if folder is not None:
         wrong = sorted(given & {"split", "data_dir", "download"})
         if wrong:
-            fail(f"{', '.join('--' + w.replace('_', '-') for w in wrong)} only apply to --dataset, not to a folder")
+            verb = "applies" if len(wrong) == 1 else "apply"
+            fail(f"{', '.join('--' + w.replace('_', '-') for w in wrong)} {verb} only to --dataset, not to a folder")
     else:
         if "labels_from_subfolders" in given:
             fail("--labels-from-subfolders applies to a folder; builtin data sets are scored with their own labels")
@@ -221,17 +225,16 @@ def _check_source_options(given: set, folder, dataset, datasets) -> None:
             fail(f"--split does not apply to {dataset}: it has one split")
 
 
-def _inside(out: Path, folder: Path) -> bool:
-    try:
-        Path(out).resolve().relative_to(Path(folder).resolve())
-        return True
-    except ValueError:
-        return False
+def own_flags(ctx: typer.Context) -> list[str]:
+    """The command's own long options (``--n-clusters``…), to suggest one for a mistyped flag."""
+    return [o for p in ctx.command.params for o in getattr(p, "opts", []) + getattr(p, "secondary_opts", [])
+            if o.startswith("--")]
 
 
-def method_options(spec, tokens: list[str], pairs: list[str]) -> tuple[dict, list[str]]:
+def method_options(spec, tokens: list[str], pairs: list[str], command_flags=()) -> tuple[dict, list[str]]:
     """The method options in ``--name value`` / ``--name`` / ``--no-name`` tokens and ``NAME=VALUE`` pairs, each
-    parsed by the method's own declaration; returns them and the tokens that are no option (positional)."""
+    parsed by the method's own declaration; returns them and the tokens that are no option (positional).
+    ``command_flags``: the command's own options, suggested first when an unknown flag is close to one."""
     from ..methods import MethodOptionError
 
     options, positional, i = {}, [], 0
@@ -248,7 +251,7 @@ def method_options(spec, tokens: list[str], pairs: list[str]) -> tuple[dict, lis
             opt = spec.option(name)
         except MethodOptionError:
             if not negated:
-                raise _no_such_option(spec, name) from None
+                raise _no_such_option(spec, name, command_flags) from None
             opt = spec.option(name[3:])
             if not opt.is_flag:
                 raise MethodOptionError(f"--{token[2:]}: option {opt.name} of {spec.name} is not an on/off "
@@ -276,8 +279,9 @@ def method_options(spec, tokens: list[str], pairs: list[str]) -> tuple[dict, lis
     return options, positional
 
 
-def _no_such_option(spec, name: str):
-    """The error for an option the method does not have, in the CLI's spelling, with the closest one."""
+def _no_such_option(spec, name: str, command_flags=()):
+    """The error for an option the method does not have, in the CLI's spelling, with the closest one: one of the
+    command's own flags when the name is close to one (``--n-cluster`` → ``--n-clusters``), else the method's."""
     import difflib
 
     from ..methods import MethodOptionError
@@ -285,6 +289,9 @@ def _no_such_option(spec, name: str):
     def dashed(n):
         return "--" + n.replace("_", "-")
 
+    own = difflib.get_close_matches(dashed(name), list(command_flags), n=1, cutoff=0.75)
+    if own:
+        return MethodOptionError(f"no such option {dashed(name)}; did you mean {own[0]}?")
     names = [o.name for o in spec.options] + list(spec.aliases)
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     hint = f" (did you mean {dashed(close[0])}?)" if close else ""

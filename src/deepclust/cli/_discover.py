@@ -4,6 +4,7 @@ clustered by a method that learns from the known classes first (DTC), a run fold
 from __future__ import annotations
 
 import sys
+import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -102,11 +103,12 @@ def discover(
 ):
     """Cluster unlabelled images of novel classes with what labelled images of known classes teach (DTC)."""
     from .._device import resolve_device
+    from .._outputs import check_output_dir
     from ..datasets import load_transfer_split
     from ..methods import get_method
     from ..pipeline import cluster_images
-    from ..runfolder import check_output_dir
 
+    started = time.perf_counter()
     with friendly_errors():
         spec = get_method("dtc")
     names = [o.name for o in spec.options] + list(spec.aliases)
@@ -129,7 +131,7 @@ def discover(
         resolve_device(device)
         if out is None:
             out = default_out(dataset or Path(unknown).resolve().name)
-        check_output_dir(out, overwrite)
+        check_output_dir(out, overwrite, inputs=[known, unknown])
         source_info = {}
         if dataset is not None:
             X_known, y_known, source, labels, how = load_transfer_split(dataset, parse_classes(known_classes),
@@ -146,7 +148,7 @@ def discover(
         run.source_info.update(source_info)
         with warnings_as_lines():
             path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],
-                            map=None if map == MapKind.none else MapKind(map).value)
+                            map=None if map == MapKind.none else MapKind(map).value, verbose=not quiet)
     out_console.print(scores_table(run.metrics))
     if run.k_selection:
         out_console.print(f"novel classes estimated: {run.k_selection['k']} (curves in run.json and "
@@ -154,5 +156,5 @@ def discover(
     held = run.params.get("known_accuracy")
     if held is not None:
         out_console.print(f"supervised stage: {held:.1%} accuracy on held-out known images")
-    out_console.print(f"{len(run.paths)} images in {run.n_clusters} clusters, {run.timings['total']:.1f} s; run "
-                      f"folder: {path}; open {path / 'report.html'}")
+    out_console.print(f"{len(run.paths)} images in {run.n_clusters} clusters, {time.perf_counter() - started:.1f} s "
+                      f"in all; run folder: {path}; open {path / 'report.html'}")

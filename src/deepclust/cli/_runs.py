@@ -11,7 +11,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from ._app import app, default_out, err_console, fail, friendly_errors, out_console, scores_table, warnings_as_lines
+from ._app import app, err_console, fail, friendly_errors, out_console, scores_table, warnings_as_lines
 
 
 def _run_path(path: str, root: Path | None) -> str:
@@ -34,11 +34,14 @@ def evaluate(
 ):
     """Score a run folder against known labels (ACC, NMI, ARI, purity, cluster-by-class table)."""
     from .._atomic import write_json, write_text
+    from .._outputs import check_writable
     from ..explore import RunFolder
     from ..metrics import external_scores
+    from ..report import write_report
 
     with friendly_errors():
         run = RunFolder.open(run_dir)
+        check_writable(run_dir, hint="the scores are written into the run folder: copy it somewhere writable")
     rows = run.rows
     n_run, unmatched = len(rows), 0
     if labels is not None:
@@ -48,9 +51,10 @@ def evaluate(
             table = [r for r in csv.reader(f) if r]
         if not table or len(table[0]) < 2:
             fail(f"{labels}: expected a CSV with two columns path,label")
-        start = 1 if table[0][0].strip().lower() == "path" else 0
+        start, path_col, label_col = _label_columns(table[0], labels)
         root = run.root
-        known = {_run_path(r[0], root): r[1].strip() for r in table[start:] if len(r) >= 2}
+        known = {_run_path(r[path_col], root): r[label_col].strip() for r in table[start:]
+                 if len(r) > max(path_col, label_col)}
         in_run = {r["path"] for r in rows}
         unmatched = sum(1 for p in known if p not in in_run)
         rows = [r for r in rows if r["path"] in known]
@@ -85,9 +89,32 @@ def evaluate(
     write_text(run_dir / "confusion.csv", "\n".join(lines) + "\n")
     write_json(run_dir / "evaluation.json", {"labels": source, "scores": scores, "n_run_images": n_run,
                                              "unmatched_label_rows": unmatched, "confusion_csv": "confusion.csv"})
+    with friendly_errors():
+        write_report(run_dir)
     out_console.print(scores_table(scores))
     out_console.print(_confusion_table(cluster_ids, classes, counts))
-    out_console.print(f"labels from {source}; written to {run_dir / 'evaluation.json'} and confusion.csv")
+    out_console.print(f"labels from {source}; written to {run_dir / 'evaluation.json'} and confusion.csv, and shown "
+                      f"in report.html")
+
+
+#: Column names a labels CSV may use in its header (any case); without a header: path first, label second.
+PATH_COLUMNS = ("path", "file", "filename", "file_name", "filepath", "image", "img", "name")
+LABEL_COLUMNS = ("label", "class", "category", "target", "y", "class_name")
+
+
+def _label_columns(first_row: list[str], labels: Path) -> tuple[int, int, int]:
+    """Where the data starts and which columns hold the path and the label: from a header with common names, else
+    columns 0 and 1; a first row that looks like a header of other names is an error that says what is expected."""
+    header = [c.strip().lower() for c in first_row]
+    path_col = next((i for i, c in enumerate(header) if c in PATH_COLUMNS), None)
+    label_col = next((i for i, c in enumerate(header) if c in LABEL_COLUMNS), None)
+    if path_col is not None and label_col is not None:
+        return 1, path_col, label_col
+    if not Path(first_row[0].strip()).suffix:  # no image file name: a header of names we do not know
+        fail(f"{labels}: the first row {','.join(first_row)} is not a header deepclust knows; name the columns "
+             f"{' or '.join(PATH_COLUMNS[:3])} and {' or '.join(LABEL_COLUMNS[:3])}, or leave the header out (path "
+             f"first, label second)")
+    return 0, 0, 1
 
 
 def _confusion_table(cluster_ids, classes, counts) -> Table:
@@ -103,50 +130,15 @@ def _confusion_table(cluster_ids, classes, counts) -> Table:
 
 
 @app.command()
-def assign(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
-    folder: Annotated[Path, typer.Argument(help="Folder of new images to assign to the run's clusters.")],
-    out: Annotated[Path | None, typer.Option(help="Folder for assignments.csv (default runs/RUN-assign-FOLDER, "
-                                                  "never reused).")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty --out folder.")] = False,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    batch_size: Annotated[int, typer.Option(min=1, help="Images per batch.")] = 64,
-    cache: Annotated[bool, typer.Option(help="Reuse and store features in the cache.")] = True,
-    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
-):
-    """Assign new images to the clusters of an earlier run (methods that can predict: kmeans, SCAN, the DEC family)."""
-    from .._atomic import write_json, write_text
-    from .._device import resolve_device
-    from ..assign import assign_images
-    from ..runfolder import check_output_dir
-
-    with friendly_errors():
-        resolve_device(device)
-        out = out if out is not None else default_out(f"{run_dir.resolve().name}-assign-{folder.resolve().name}")
-        check_output_dir(out, overwrite)
-        with warnings_as_lines():
-            result = assign_images(run_dir, folder, batch_size=batch_size, device=device, use_cache=cache,
-                                   verbose=not quiet)
-    out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "assignments.csv", "path,cluster\n" + "".join(
-        f"{p},{int(c)}\n" for p, c in zip(result.paths, result.labels)))
-    write_json(out / "assign.json", {"run": str(run_dir.resolve()), "folder": str(folder.resolve()),
-                                     "n_assigned": len(result.paths), "cluster_sizes": result.cluster_sizes(),
-                                     "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped]})
-    if result.skipped:
-        out_console.print(f"{len(result.skipped)} file(s) skipped (reasons in assign.json)")
-    out_console.print(f"{len(result.paths)} images assigned to {len(result.cluster_sizes())} of the run's clusters; "
-                      f"written to {out / 'assignments.csv'}")
-
-
-@app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
 ):
     """Rebuild a run folder's report.html from its files (run.json, assignments.csv, figures/)."""
+    from .._outputs import check_writable
     from ..report import write_report
 
     with friendly_errors():
+        check_writable(run_dir, hint="the page is written into the run folder: copy it somewhere writable")
         path = write_report(run_dir)
     out_console.print(f"wrote {path}")
 
@@ -217,33 +209,3 @@ def export(
         except FileExistsError:
             fail(f"{to} is not empty; choose another --to or pass --overwrite")
     out_console.print(f"{sum(counts.values())} images in {len(counts)} cluster folders under {to} ({mode})")
-
-
-@app.command()
-def duplicates(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
-    threshold: Annotated[float, typer.Option(min=0.5, max=1.0, help="Cosine similarity of the CNN features from "
-                                                                     "which two images count as near duplicates.")]
-    = 0.99,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
-):
-    """Groups of duplicate images: exact copies (same file content) and near duplicates (CNN features alike);
-    written to duplicates.csv in the run folder."""
-    from .._atomic import write_text
-    from ..explore import find_duplicates
-    from ..report import write_report
-
-    with friendly_errors(), warnings_as_lines():
-        groups = find_duplicates(run_dir, threshold, verbose=not quiet)
-    table = Table(title=f"{len(groups)} group(s) of duplicates (near: cosine ≥ {threshold})")
-    for col in ("group", "kind", "least similar pair", "images"):
-        table.add_column(col)
-    for i, g in enumerate(groups[:50]):
-        shown = ", ".join(g.paths[:6]) + (" …" if len(g.paths) > 6 else "")
-        table.add_row(str(i), g.kind, f"{g.similarity:.4f}", shown)
-    out_console.print(table)
-    write_text(run_dir / "duplicates.csv", "group,kind,similarity,path\n" + "".join(
-        f"{i},{g.kind},{g.similarity},{p}\n" for i, g in enumerate(groups) for p in g.paths))
-    write_report(run_dir)
-    out_console.print(f"{sum(len(g.paths) for g in groups)} images in {len(groups)} groups; written to "
-                      f"{run_dir / 'duplicates.csv'} and shown in report.html")

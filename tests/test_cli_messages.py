@@ -1,0 +1,52 @@
+"""The CLI's messages name what the user typed (issue 38, section 4): flags as spelled on the command line, typos
+answered with the closest flag, a labels CSV header with common column names understood."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from deepclust.cli import app
+
+runner = CliRunner()
+
+
+def _invoke(*args):
+    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+    result.text = " ".join(result.output.split())
+    return result
+
+
+def test_settings_are_named_by_their_flags(shapes_folder, tmp_path):
+    """--color with kmeans and --view with kmeans are refused under the flag the user typed, not the API name."""
+    common = ("--out", tmp_path / "x", "--quiet", "-k", 3)
+    result = _invoke("cluster", shapes_folder, "--color", "rgb", *common)
+    assert result.exit_code == 2 and "--color does not apply to method kmeans" in result.text, result.text
+    assert "grayscale" not in result.text
+    result = _invoke("cluster", shapes_folder, "--view", "hog", *common)
+    assert result.exit_code == 2 and "--view does not apply" in result.text and "views" not in result.text
+
+
+def test_a_mistyped_flag_gets_the_closest_one(shapes_folder, tmp_path):
+    """--n-cluster 5 is answered with 'did you mean --n-clusters?', not with the method's option list."""
+    result = _invoke("cluster", shapes_folder, "--n-cluster", 5, "--out", tmp_path / "x", "--quiet")
+    assert result.exit_code == 2 and "did you mean --n-clusters?" in result.text, result.text
+    assert "its options" not in result.text
+
+
+def test_evaluate_reads_a_header_of_common_names(shapes_folder, tmp_path):
+    """evaluate --labels with a `file,class` header uses those columns; an unknown header says what is expected."""
+    out = tmp_path / "run"
+    args = ("--cache-dir", tmp_path / "cache", "--quiet", "--workers", 0, "--map", "none", "-k", 3)
+    assert _invoke("cluster", shapes_folder, "--out", out, *args).exit_code == 0
+    paths = [line.split(",")[0] for line in (out / "assignments.csv").read_text().splitlines()[1:]]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("class,file\n" + "".join(f"{p.split('/')[0]},{p}\n" for p in paths))
+    result = _invoke("evaluate", out, "--labels", labels)
+    assert result.exit_code == 0, result.text
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    assert evaluation["scores"]["n_scored"] == 30 and evaluation["scores"]["acc"] > 0.9
+    labels.write_text("picture,kind\n" + "".join(f"{p},{p.split('/')[0]}\n" for p in paths))
+    result = _invoke("evaluate", out, "--labels", labels)
+    assert result.exit_code == 2 and "not a header deepclust knows" in result.text and "path" in result.text
