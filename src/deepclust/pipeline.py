@@ -258,7 +258,7 @@ def _take_subset(source, labels_true, limit: int, random_state):
     """``limit`` images of the source (see :func:`~deepclust.datasets.subset_indices`) and what run.json says of
     them; for arrays the original indices are kept, so ``paths`` still name the images of the whole array."""
     chosen, how = subset_indices(len(source), limit, labels_true, random_state)
-    info = {"limit": limit, "subset": how}
+    info = {"limit": limit, "subset": how, "n_found": len(source)}
     if labels_true is not None:
         labels_true = np.asarray(labels_true)[chosen]
     if isinstance(source, ImageFolder):
