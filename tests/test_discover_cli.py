@@ -81,7 +81,7 @@ def test_each_bad_input_is_one_sentence_and_exit_2(digit_folders, tmp_path):
     _fails("--known", one_class, "--unknown", unknown, "-k", 5, *out, match="needs at least two to learn from")
     _fails("--known", known, "--unknown", known / "2", "-k", 5, *out, match="share 30 file(s)")
     _fails("--known", known, "--unknown", copies, "-k", 5, *out, match="share 30 file(s)")
-    _fails("--known", known, "--unknown", few, "-k", 5, *out, match="exceeds the number of novel images")
+    _fails("--known", known, "--unknown", few, "-k", 5, *out, match="--n-clusters is 5 but only 3 image(s) found")
     _fails("--known", three, "--unknown", unknown, "--estimate-k", *out, match="at least 4 known classes")
     _fails("--known", known, "--unknown", unknown, *out, match="-k K, or --estimate-k")
     _fails("--known", known, "--unknown", unknown, "-k", 5, "--estimate-k", *out, match="not both")

@@ -19,7 +19,7 @@ from .datasets import ImageFolder, SkippedFile, load_image, scan_folder, subset_
 from .features import close_dask, connect_dask, default_cache_dir
 from .inputs import DEFAULT_VIEWS, INPUTS, InputSettings, check_settings, extract_view_arrays
 from .methods import FittedClustering, get_method
-from .metrics import evaluate_clustering
+from .metrics import score_clustering
 
 #: Estimator parameters that are not worth recording in run.json (runtime switches, or recorded elsewhere).
 _UNRECORDED = ("verbose", "autoencoder")
@@ -57,6 +57,7 @@ class ClusterRun:
     estimator: object = field(default=None, repr=False)
     n_clusters_fitted: int | None = None
     notes: list[str] = field(default_factory=list)
+    metrics_undefined: dict[str, str] = field(default_factory=dict)  # why each score that is NaN has no value
 
     def __repr__(self) -> str:
         scores = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in self.metrics.items())
@@ -130,6 +131,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     True
     """
     spec = get_method(method)
+    method = spec.name  # as registered: "DEC" is recorded as "dec"
     kind = input or spec.inputs[0]
     if kind not in spec.inputs:
         raise ValueError(f"method {method} consumes {' or '.join(spec.inputs)}, not {kind}")
@@ -197,7 +199,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
                   device=prepared.params.get("device", resolve_device(device)))
     params.update(getattr(estimator, "run_details_", {}))  # what the method measured on the way (DTC: known ACC)
     t = time.perf_counter()
-    metrics = evaluate_clustering(fitted.labels, y, fitted.embedding, random_state=random_state)
+    scored = score_clustering(fitted.labels, y, fitted.embedding, random_state=random_state)
+    metrics = scored.scores
     timings["evaluate"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     if isinstance(source, ImageFolder):
@@ -213,7 +216,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
                       extraction=prepared.extraction,
                       source_info={k: v for k, v in source_info.items() if k != "indices"}, source=source,
                       indices=indices, embedding=fitted.embedding, history=fitted.history, estimator=estimator,
-                      n_clusters_fitted=n_fitted, notes=notes)
+                      n_clusters_fitted=n_fitted, notes=notes, metrics_undefined=scored.undefined)
 
 
 def _open_source(source, labels_true):

@@ -19,6 +19,7 @@ from . import __version__
 from ._atomic import default_mode, write_json, write_text
 from ._outputs import check_output_dir
 from ._progress import say, track
+from ._umap import quiet_umap_import
 from .assign import MODEL_FILE, save_model
 from .report import (
     HOVER_FILE,
@@ -41,25 +42,13 @@ from .report import (
 )
 
 
-def undefined_metrics(metrics: dict, n_clusters: int, n_images: int) -> dict[str, str]:
-    """Why each score that is not a number (written as null) has no value."""
-    import math
-
-    if n_clusters < 2:
-        why = f"undefined for {n_clusters} cluster: internal scores compare clusters"
-    elif n_clusters >= n_images:
-        why = "undefined when every image is its own cluster"
-    else:
-        why = "undefined for this clustering (a cluster too small in the scoring sample)"
-    return {k: why for k, v in metrics.items() if isinstance(v, float) and not math.isfinite(v)}
-
-
 def versions() -> dict[str, str]:
     """Versions of deepclust and the libraries that shape its results."""
     out = {"deepclust": __version__, "python": platform.python_version()}
     for mod in ("numpy", "scipy", "sklearn", "torch", "torchvision", "timm", "umap", "PIL"):
         try:
-            out[mod] = __import__(mod).__version__
+            with quiet_umap_import():
+                out[mod] = __import__(mod).__version__
         except Exception:  # a missing optional library is simply not listed
             pass
     return out
@@ -177,7 +166,7 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         "k_selection": run.k_selection,
         "members": run.members,
         "metrics": run.metrics,
-        "metrics_undefined": undefined_metrics(run.metrics, run.n_clusters, len(run.paths)),
+        "metrics_undefined": run.metrics_undefined,
         "notes": run.notes,
         "model_not_saved": model_not_saved,
         "map": map_info,

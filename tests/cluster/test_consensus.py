@@ -127,3 +127,37 @@ def test_average_linkage_final_same_seed_same_labels_and_bad_input(digit_views):
         ConsensusClustering(3000).fit(views)
     with pytest.raises(ValueError, match="algorithms must be"):
         ConsensusClustering(10, algorithms=("dbscan",)).fit(views)
+
+
+def test_embedding_is_the_members_spaces_where_scores_mean_something():
+    """Members that all agree make the spectral embedding of M collapse to k points (there the internal scores
+    would read a perfect 1 / 0 / 1); ``embedding_`` joins the kept members' spaces instead: the scores there are
+    defined and below perfect, and the centres are the clusters' means there."""
+    from deepclust.metrics import score_clustering, undefined_reason
+
+    rng = np.random.RandomState(0)
+    truth = np.repeat(np.arange(3), 40)
+    blobs = rng.normal(0, 1, (120, 6)) + 12 * np.eye(6)[truth]
+    views = [blobs, blobs @ rng.normal(size=(6, 8))]
+    model = ConsensusClustering(3, umap_components=None, random_state=0).fit(views)
+    assert len(np.unique(np.round(model.spectral_embedding_, 5), axis=0)) == 3
+    assert "3 distinct positions" in undefined_reason(model.spectral_embedding_, model.labels_)
+    kept = sum(m["kept"] for m in model.members_)
+    assert model.embedding_.shape == (120, kept * 6) and model.embedding_.dtype == np.float32
+    np.testing.assert_allclose(model.cluster_centers_[1], model.embedding_[model.labels_ == 1].mean(0), atol=1e-5)
+    result = score_clustering(model.labels_, truth, model.embedding_)
+    assert result.undefined == {} and result.scores["acc"] == 1.0
+    assert 0.5 < result.scores["silhouette"] < 0.99 and result.scores["davies_bouldin"] > 0.05, result.scores
+
+
+def test_consensus_run_scores_are_not_the_degenerate_ones():
+    """Through the pipeline on 200 digits (pixels and HOG, no UMAP): the internal scores are those of a real space,
+    not silhouette 1 / Davies–Bouldin 0 / Calinski–Harabasz 1."""
+    from deepclust import cluster_images, load_dataset
+
+    X, y = load_dataset("digits")
+    run = cluster_images(X, method="consensus", n_clusters=8, labels_true=y, views=("pixels", "hog"), limit=200,
+                         umap_components=None, random_state=0, verbose=False, use_cache=False)
+    m = run.metrics
+    assert 0.0 < m["silhouette"] < 0.6 and m["davies_bouldin"] > 0.1 and m["calinski_harabasz"] > 5, m
+    assert run.embedding.shape[0] == 200 and len(np.unique(np.round(run.embedding, 4), axis=0)) > 150

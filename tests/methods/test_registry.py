@@ -76,6 +76,27 @@ def test_a_duplicate_name_is_refused(toy):
         register_method("toy-kmeans", inputs=("pixels",), family="toy", paper="-")(PixelKMeans)
 
 
+def test_names_are_found_in_any_case_and_with_either_dash(toy):
+    """``DEC`` (the README's spelling), `` Dec ``, ``AGGLOMERATIVE_WARD`` and ``toy_kmeans`` name the registered
+    methods; a name differing from a registered one only so cannot be registered beside it."""
+    assert get_method("DEC").name == "dec" and get_method(" Dec ").name == "dec"
+    assert get_method("AGGLOMERATIVE_WARD").name == "agglomerative-ward"
+    assert get_method("toy_kmeans") is toy
+    with pytest.raises(ValueError, match="'toy-kmeans' is already registered"):
+        register_method("Toy_KMeans", inputs=("pixels",), family="toy", paper="-")(PixelKMeans)
+    assert get_method("toy-kmeans") is toy
+    listing = CliRunner().invoke(app, ["methods", "DEC"])
+    assert listing.exit_code == 0 and "pretrain_epochs" in listing.output.replace("-", "_"), listing.output
+
+
+@pytest.mark.parametrize("typo, closest", [("deck", "dec"), ("KMEAN", "kmeans"), ("agglomerative_word",
+                                                                                "agglomerative-ward")])
+def test_an_unknown_name_suggests_the_closest_method(typo, closest):
+    """A misspelt method is an error that suggests the closest registered name and lists them all."""
+    with pytest.raises(ValueError, match=rf"unknown method '{typo}' \(did you mean '{closest}'\?\); methods: kmeans"):
+        get_method(typo)
+
+
 def test_toy_plugin_runs_through_the_pipeline(toy, digits):
     """A method registered from a test file runs through cluster_images with its own option, and its clusters beat
     chance by far on the digits (k-means on pixels: about 0.75 ACC on these 300)."""
@@ -138,7 +159,7 @@ def test_values_are_parsed_from_text_by_their_type():
     (("--method", "kmeans", "-k", 3, "-o", "pca_components"), "NAME=VALUE"),
     (("--method", "dec", "-k", 3, "--pretrain-epochs"), "needs a value"),
     (("--method", "dcec", "-k", 3, "--input", "features"), "consumes pixels"),
-    (("--method", "kmeans", "-k", 3, "--view", "pixels"), "views does not apply"),
+    (("--method", "kmeans", "-k", 3, "--view", "pixels"), "--view does not apply"),
     (("--method", "nope", "-k", 3), "unknown method 'nope'"),
 ])
 def test_cli_option_errors_are_one_sentence(tmp_path, args, message):

@@ -111,7 +111,7 @@ def discover(
     started = time.perf_counter()
     with friendly_errors():
         spec = get_method("dtc")
-    names = [o.name for o in spec.options] + list(spec.aliases)
+    names = [o.name for o in spec.options] + list(spec.aliases) + ["n_clusters"]
     with friendly_errors(names):
         options, positional = method_options(spec, list(ctx.args), option or [])
         if positional:

