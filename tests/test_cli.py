@@ -203,3 +203,22 @@ def test_runtime_and_dask_options(tmp_path, run_args):
     result = runner.invoke(app, ["cluster", "--dataset", "digits", "--limit", "60", "--dask", "my-laptop",
                                  "--out", str(tmp_path / "dask"), *map(str, run_args)])
     assert result.exit_code == 2 and "not a Dask address" in result.output
+
+
+def test_labels_depth_picks_the_folder_level_that_names_the_class(tmp_path, run_args):
+    """--labels-depth deepest scores against 2023/red and 2023/blue; the first level would make one class."""
+    from PIL import Image
+
+    root = tmp_path / "album"
+    for kind, colour in (("red", (220, 30, 30)), ("blue", (30, 30, 220))):
+        (root / "2023" / kind).mkdir(parents=True)
+        for i in range(5):
+            Image.new("RGB", (24, 24), tuple(c + 3 * i for c in colour)).save(root / "2023" / kind / f"{i}.png")
+    out = tmp_path / "run"
+    result = _invoke("cluster", root, "--out", out, "--labels-from-subfolders", "--labels-depth", "deepest",
+                     *run_args[2:], "-k", 2, "--map", "none")
+    assert result.exit_code == 0, result.output
+    labels = {r["label"] for r in csv.DictReader((out / "assignments.csv").open())}
+    assert labels == {"2023/red", "2023/blue"}
+    result = _invoke("cluster", root, "--labels-depth", "deepest", "--out", tmp_path / "x", *run_args)
+    assert result.exit_code == 2 and "--labels-from-subfolders" in result.output

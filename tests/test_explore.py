@@ -92,3 +92,56 @@ def test_duplicates_find_an_exact_copy_and_a_recompressed_one(shapes_folder, tmp
     result = _invoke("duplicates", out, "--quiet")
     assert result.exit_code == 0 and "zz_copy.png" in (out / "duplicates.csv").read_text()
     assert 'id="duplicates"' in (out / "report.html").read_text()
+
+
+@pytest.fixture
+def planted_copies(tmp_path):
+    """Four photos of scikit-image (256 px on the long side), a quality-60 JPEG re-encode of one, a half-size copy
+    of another, and two different crops (60 % of each side, opposite corners) of a fifth."""
+    import skimage.data
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    for name in ("astronaut", "coffee", "chelsea", "camera"):
+        im = Image.fromarray(getattr(skimage.data, name)())
+        im.thumbnail((256, 256))
+        im.save(root / f"{name}.png")
+    Image.open(root / "astronaut.png").convert("RGB").save(root / "astronaut_q60.jpg", quality=60)
+    coffee = Image.open(root / "coffee.png")
+    coffee.resize((coffee.width // 2, coffee.height // 2), Image.Resampling.LANCZOS).save(root / "coffee_half.png")
+    rocket = Image.fromarray(skimage.data.rocket())
+    rocket.thumbnail((320, 320))
+    w, h = rocket.size
+    cw, ch = int(w * 0.6), int(h * 0.6)
+    rocket.crop((0, 0, cw, ch)).save(root / "rocket_crop_a.png")
+    rocket.crop((w - cw, h - ch, w, h)).save(root / "rocket_crop_b.png")
+    return root
+
+
+def test_duplicates_find_reencoded_and_resized_copies_but_not_crops(planted_copies, tmp_path, monkeypatch):
+    """At the defaults a quality-60 re-encode and a half-size copy are each grouped with their original (by the
+    perceptual hash), while two different crops of one photo stay apart; `duplicates --cache-dir` reads and writes
+    features there, never in the default cache."""
+    from deepclust.explore import find_duplicates
+
+    default_cache = tmp_path / "default-cache"
+    monkeypatch.setenv("DEEPCLUST_CACHE", str(default_cache))
+    out, cache = tmp_path / "run", tmp_path / "cache"
+    result = _invoke("cluster", planted_copies, "-k", 2, "--umap", 0, "--out", out, "--quiet", "--workers", 0,
+                     "--map", "none", "--cache-dir", cache)
+    assert result.exit_code == 0, result.output
+    groups = find_duplicates(out, cache_dir=cache)
+    found = {tuple(sorted(g.paths)): g for g in groups}
+    assert ("astronaut.png", "astronaut_q60.jpg") in found, groups
+    assert ("coffee.png", "coffee_half.png") in found, groups
+    assert found[("coffee.png", "coffee_half.png")].kind.startswith("perceptual")
+    assert found[("astronaut.png", "astronaut_q60.jpg")].hamming <= 10
+    assert len(groups) == 2, groups  # the crops, and the other photos, are in no group
+    result = _invoke("duplicates", out, "--quiet", "--cache-dir", cache)
+    assert result.exit_code == 0, result.output
+    rows = (out / "duplicates.csv").read_text().splitlines()
+    assert rows[0] == "group,kind,similarity,hamming,path" and len(rows) == 5
+    assert not default_cache.exists()
+    result = _invoke("duplicates", out, "--quiet", "--no-features")
+    assert result.exit_code == 0 and len((out / "duplicates.csv").read_text().splitlines()) == 5
+    assert not default_cache.exists()  # hashes alone extract nothing

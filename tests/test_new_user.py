@@ -241,7 +241,7 @@ def test_assign_new_images_to_a_kmeans_run(shapes_folder, tmp_path, quick):
     for kind in ("square", "disc", "bar"):
         for p in sorted((shapes_folder / kind).iterdir())[:3]:
             shutil.copy(p, new / f"{kind}-{p.name}")
-    result = _invoke("assign", out, new, "--out", tmp_path / "assigned", "--quiet")
+    result = _invoke("assign", out, new, "--out", tmp_path / "assigned", "--quiet", "--cache-dir", tmp_path / "cache")
     assert result.exit_code == 0, result.output
     got = {r["path"]: r["cluster"] for r in csv.DictReader((tmp_path / "assigned" / "assignments.csv").open())}
     assert len(got) == 9

@@ -1,8 +1,15 @@
 """Assign new images to the clusters of an earlier run, for the methods that can ``predict``: the run folder keeps
-the fitted estimator (``model.joblib``) and how its input was made, so new images are embedded as the run's were."""
+the fitted estimator (``model.joblib``) and how its input was made, so new images are embedded as the run's were.
+
+``predict`` gives every image a cluster, also an image of a kind the run never saw. Whether an image is like the
+run's images at all is measured apart from the clusters, in CNN-feature space: the clustering space of a reduced
+method cannot tell (UMAP places a new point among the training points it is nearest to, and a PCA fitted on the
+run's images keeps only their directions), so a noise image lands inside a cluster there. An image farther from the
+run's images than ``max_distance`` is left unassigned (cluster -1)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -14,20 +21,68 @@ from .datasets import SkippedFile
 from .inputs import INPUTS, PREDICT_INPUTS, InputSettings
 
 MODEL_FILE = "model.joblib"
+#: Run images closer than this share of the run's own images to their nearest run images are assigned by default.
+UNASSIGNED_PERCENTILE = 99.0
+#: Neighbours whose mean distance is an image's ``feature_distance`` (more than one: a run image's copy is at 0).
+N_NEIGHBORS = 5
+#: Run images whose own feature distance sets the default threshold (a sample beyond this, for speed).
+_REFERENCE_SAMPLE = 5000
 
 
 @dataclass
 class Assignment:
-    """New images and the cluster each got (``paths`` relative to the folder, or array indices)."""
+    """New images and the cluster each got (``paths`` relative to the folder, or array indices).
+
+    ``labels`` is the cluster, -1 for an image left unassigned; ``nearest`` the cluster the run's model put it in all
+    the same. ``distances`` and ``confidence`` are measured as in the run's ``assignments.csv`` (distance to the
+    cluster's centre in the clustering space; largest cluster probability or the margin between the two nearest
+    centres); ``feature_distances`` the mean distance to the ``N_NEIGHBORS`` nearest run images in L2-normalised
+    CNN-feature space, which an image must not exceed (``max_distance``) to be assigned. ``max_distance`` is None
+    (and ``feature_distances`` NaN) when the run's images cannot be read back (a run on an array given from Python,
+    or one whose input folder is gone); ``threshold`` says how the threshold was chosen, or why there is none.
+    """
 
     paths: list[str]
     labels: np.ndarray
+    distances: np.ndarray | None = None
+    confidence: np.ndarray | None = None
+    feature_distances: np.ndarray | None = None
+    nearest: np.ndarray | None = None
+    max_distance: float | None = None
+    threshold: str = ""
     skipped: list[SkippedFile] = field(default_factory=list)
     run_dir: Path | None = None
 
+    def __post_init__(self):
+        n = len(self.labels)
+        if self.nearest is None:
+            self.nearest = np.asarray(self.labels).copy()
+        for name in ("distances", "confidence", "feature_distances"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.full(n, np.nan))
+
+    @property
+    def n_unassigned(self) -> int:
+        return int((np.asarray(self.labels) < 0).sum())
+
     def cluster_sizes(self) -> dict[int, int]:
-        ids, counts = np.unique(self.labels, return_counts=True)
+        """Images per cluster of the run, the unassigned ones left out."""
+        ids, counts = np.unique(self.labels[self.labels >= 0], return_counts=True)
         return {int(i): int(c) for i, c in zip(ids, counts)}
+
+    def to_csv(self) -> str:
+        """``assignments.csv``: the run's columns (path, cluster, distance, confidence), then ``feature_distance``
+        and ``nearest_cluster`` (the cluster an unassigned image, cluster -1, would have got)."""
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["path", "cluster", "distance", "confidence", "feature_distance", "nearest_cluster"])
+        for i, path in enumerate(self.paths):
+            writer.writerow([path, int(self.labels[i]), f"{self.distances[i]:.6g}", f"{self.confidence[i]:.4f}",
+                             f"{self.feature_distances[i]:.6g}", int(self.nearest[i])])
+        return buf.getvalue()
 
 
 def save_model(estimator, folder: Path) -> str | None:
@@ -56,36 +111,155 @@ def prepare_like_run(info: dict, source, **runtime):
     return INPUTS[kind](source, InputSettings(**recorded, **runtime), typical_size)
 
 
-def assign_images(run_dir: str | os.PathLike, source, *, batch_size: int = 64, device: str = "auto",
-                  cache_dir=None, use_cache: bool = True, num_workers: int | None = None,
+def run_images(run):
+    """The images a run clustered, in the order of its ``assignments.csv``: an :class:`ImageFolder` of a folder run,
+    the images of the builtin data set it clustered; ``ValueError`` for a run on an array given from Python, whose
+    pixels the run folder does not keep. ``run``: a :class:`~deepclust.explore.RunFolder`."""
+    from .datasets import ImageFolder, load_dataset
+
+    paths = [r["path"] for r in run.rows]
+    if run.root is not None:
+        if not run.root.is_dir():
+            raise ValueError(f"the run's input folder {run.root} is not there any more")
+        return ImageFolder(run.root, paths)
+    source = run.info.get("source", {})
+    if not source.get("dataset"):
+        raise ValueError("this run clustered an array given from Python: its pixels are not in the run folder")
+    X, _ = load_dataset(source["dataset"], split=source.get("split", "all"))
+    return X[[int(p) for p in paths]]
+
+
+def feature_space(info: dict, source, prepared=None, **runtime):
+    """The L2-normalised CNN features that images are compared in, whatever the method consumes: the run's own
+    features when its input was ``features`` (``prepared``, when already made for ``source``, is used as it is),
+    else EfficientNet-Lite0's pooled features at the size the run's images suggest. Returns a
+    :class:`~deepclust.inputs.PreparedInput` whose ``X`` is normalised (``prepared`` itself is left as it was)."""
+    from sklearn.preprocessing import normalize
+
+    from .inputs import prepare_features
+
+    params = info.get("parameters", {})
+    if params.get("input") == "features":
+        if prepared is None:
+            prepared = prepare_like_run(info, source, **runtime)
+    else:
+        typical = int(params.get("input_settings", {}).get("typical_size", 224))
+        prepared = prepare_features(source, InputSettings(**runtime), typical)
+    return dataclasses.replace(prepared, X=normalize(np.asarray(prepared.X, dtype=np.float32)))
+
+
+def neighbor_distances(reference: np.ndarray, queries: np.ndarray | None = None, k: int = N_NEIGHBORS, *,
+                       leave_one_out: bool | None = None) -> np.ndarray:
+    """Mean Euclidean distance of each row of ``queries`` (default: ``reference``) to its ``k`` nearest rows of
+    ``reference``; ``leave_one_out`` (default: when no ``queries`` are given) for queries that are rows of
+    ``reference``, each not counted as its own neighbour."""
+    from sklearn.neighbors import NearestNeighbors
+
+    own = queries is None if leave_one_out is None else bool(leave_one_out)
+    queries = reference if queries is None else queries
+    k = max(1, min(k, len(reference) - own))
+    nn = NearestNeighbors(n_neighbors=k + own, algorithm="brute").fit(reference)
+    distances, _ = nn.kneighbors(queries)
+    return distances[:, int(own):].mean(axis=1)
+
+
+def place_like_run(estimator, embedding_attr: str, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cluster, distance and confidence of new samples ``X``, measured as the run measured its own (see
+    :class:`~deepclust.methods.FittedClustering`): the distance to the cluster's centre in the clustering space
+    (``embedding_attr``: the fitted attribute that holds it), the largest cluster probability for methods that have
+    them, else the margin ``1 - d1/d2``."""
+    from .methods import margin
+
+    labels = np.asarray(estimator.predict(X), dtype=np.int64)
+    probabilities = None
+    if getattr(estimator, "probabilities_", None) is not None:  # the run's confidence came from them
+        soft = getattr(estimator, "predict_proba", None) or getattr(estimator, "predict_soft", None)
+        probabilities = np.asarray(soft(X)) if soft is not None else None
+    if embedding_attr == "probabilities_":
+        embedding = probabilities if probabilities is not None else np.asarray(estimator.predict_proba(X))
+    else:
+        embedding = np.asarray(estimator.transform(X))
+    centers = getattr(estimator, "cluster_centers_", None)
+    centers = np.eye(embedding.shape[1]) if centers is None else np.asarray(centers)
+    distances = np.linalg.norm(embedding - centers[labels], axis=1)
+    confidence = probabilities.max(1) if probabilities is not None else margin(embedding, centers)
+    return labels, distances, confidence
+
+
+def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | None = None, batch_size: int = 64,
+                  device: str = "auto", cache_dir=None, use_cache: bool = True, num_workers: int | None = None,
                   verbose: bool = True) -> Assignment:
     """Assign the images of ``source`` (a folder or a uint8 array) to the clusters of the run in ``run_dir``.
 
     The images are prepared with the run's recorded input settings (extractor, layer, input size, views, image size)
-    and given to the saved estimator's ``predict``. Raises ``ValueError`` for a run whose method cannot assign new
-    images (agglomerative clustering is transductive) and ``FileNotFoundError`` for a folder that is no run.
+    and given to the saved estimator's ``predict``. An image whose ``feature_distance`` (see :class:`Assignment`)
+    exceeds ``max_distance`` is left unassigned (cluster -1); by default ``max_distance`` is the 99th percentile of
+    the run's own images' feature distances, one threshold for all clusters: the distance to the nearest images is
+    already local, and a per-cluster percentile of a small cluster would be its largest value. The run's images are
+    read back for this (their features usually from the feature cache).
+
+    Raises ``ValueError`` for a run whose method cannot assign new images (agglomerative clustering is transductive)
+    and ``FileNotFoundError`` for a folder that is no run.
     """
     import joblib
 
+    from ._umap import quiet_umap_import
+    from .explore import RunFolder
+    from .methods import get_method
     from .pipeline import _open_source
 
     run_dir = Path(run_dir)
     info_path = run_dir / "run.json"
     if not info_path.is_file():
         raise FileNotFoundError(f"{info_path} not found: is {run_dir} a run folder of deepclust cluster?")
+    if max_distance is not None and not max_distance >= 0:
+        raise ValueError(f"max_distance must be a distance (0 or more), got {max_distance}")
     info = json.loads(info_path.read_text())
     params = info.get("parameters", {})
     if not (run_dir / MODEL_FILE).is_file():
         why = info.get("model_not_saved") or "the run folder has no saved model (written by an older deepclust)"
         raise ValueError(f"the run's method {params.get('method')} cannot assign new images: {why}; cluster the "
                          f"old and new images together instead")
-    estimator = joblib.load(run_dir / MODEL_FILE)
+    run = RunFolder.open(run_dir)
+    try:
+        reference_source, no_reference = run_images(run), None
+    except ValueError as exc:
+        reference_source, no_reference = None, str(exc)
+    if reference_source is None and max_distance is not None:
+        raise ValueError(f"max_distance cannot be applied, for there are no run images to compare new images with: "
+                         f"{no_reference}")
+    with quiet_umap_import():  # a saved UMAP imports umap, which notes TensorFlow's absence
+        estimator = joblib.load(run_dir / MODEL_FILE)
     if hasattr(estimator, "device"):
         estimator.set_params(device=device)
     source, _, _, skipped = _open_source(source, None)
-    prepared = prepare_like_run(info, source, batch_size=batch_size, device=device, cache_dir=cache_dir,
-                                use_cache=use_cache, num_workers=num_workers, verbose=verbose)
-    labels = np.asarray(estimator.predict(prepared.X), dtype=np.int64)
+    runtime = dict(batch_size=batch_size, device=device, cache_dir=cache_dir, use_cache=use_cache,
+                   num_workers=num_workers, verbose=verbose)
+    prepared = prepare_like_run(info, source, **runtime)
+    nearest, distances, confidence = place_like_run(estimator, get_method(params["method"]).embedding, prepared.X)
     paths = ([source.paths[i] for i in prepared.indices] if hasattr(source, "paths")
              else [str(i) for i in prepared.indices])
-    return Assignment(paths, labels, skipped + prepared.failed, run_dir)
+    result = Assignment(paths, nearest.copy(), distances, confidence, nearest=nearest,
+                        skipped=skipped + prepared.failed, run_dir=run_dir)
+    if reference_source is None:
+        result.threshold = f"not measured ({no_reference}); every image is assigned"
+        return result
+
+    reference = feature_space(info, reference_source, **runtime).X
+    new = feature_space(info, source, prepared, **runtime)
+    rows = {int(i): r for r, i in enumerate(new.indices)}
+    found = np.array([rows.get(int(i), -1) for i in prepared.indices])
+    result.feature_distances[found >= 0] = neighbor_distances(reference, new.X[found[found >= 0]])
+    if max_distance is None:
+        sample = reference
+        if len(reference) > _REFERENCE_SAMPLE:
+            sample = reference[np.random.RandomState(0).choice(len(reference), _REFERENCE_SAMPLE, replace=False)]
+        own = neighbor_distances(reference, sample, leave_one_out=True)
+        max_distance = float(np.percentile(own, UNASSIGNED_PERCENTILE))
+        result.threshold = (f"the {UNASSIGNED_PERCENTILE:g}th percentile of the run's own {len(sample)} images' "
+                            f"feature distances")
+    else:
+        result.threshold = "given"
+    result.max_distance = float(max_distance)
+    result.labels[result.feature_distances > max_distance] = -1
+    return result

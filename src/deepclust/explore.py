@@ -115,6 +115,7 @@ def _row_of(run: RunFolder, image) -> int | None:
 def _embed_new_image(run: RunFolder, image: Path) -> np.ndarray:
     import joblib
 
+    from ._umap import quiet_umap_import
     from .assign import MODEL_FILE, prepare_like_run
     from .datasets import ImageFolder
     from .methods import get_method
@@ -124,7 +125,8 @@ def _embed_new_image(run: RunFolder, image: Path) -> np.ndarray:
     if not (run.path / MODEL_FILE).is_file():
         raise ValueError(f"{image} is not an image of the run, and the run has no saved model to place a new image "
                          f"({run.info.get('model_not_saved') or 'older run folder'})")
-    estimator = joblib.load(run.path / MODEL_FILE)
+    with quiet_umap_import():  # a saved UMAP imports umap, which notes TensorFlow's absence
+        estimator = joblib.load(run.path / MODEL_FILE)
     prepared = prepare_like_run(run.info, ImageFolder(image.parent, [image.name]), verbose=False)
     if len(prepared.indices) == 0:
         raise ValueError(f"cannot read the image {image}: {prepared.failed[0].reason if prepared.failed else '?'}")
@@ -167,66 +169,205 @@ def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = Fal
     return counts
 
 
+#: Default largest Hamming distance (of 64 bits) between the perceptual hashes of two copies of one image; chosen
+#: with ``benchmarks/duplicates_planted.py`` (results in ``benchmarks/results/duplicates_planted.md``).
+HASH_DISTANCE = 10
+#: Default cosine similarity of CNN features from which two images are near duplicates (same benchmark).
+COSINE_THRESHOLD = 0.99
+#: Images whose smaller side is under this many pixels are not hashed: the hash's 32 × 32 grey low frequencies of a
+#: small image are mostly its silhouette (among the 5,000 distinct digits of MNIST-5k, 76,872 pairs are within 10
+#: bits); the CNN cosine compares them.
+HASH_MIN_SIDE = 64
+
+
 @dataclass
 class DuplicateGroup:
-    """Images that are the same file (``exact``) or look alike to the extractor (``near``: cosine ≥ threshold)."""
+    """Images that are the same file (``exact``), copies of one picture by their perceptual hash (``perceptual``:
+    resized, re-encoded, slightly edited), or alike to the CNN extractor (``near``: cosine ≥ threshold); a group
+    connected only through both kinds of pair is ``perceptual+near``.
+
+    ``similarity`` is the cosine similarity of the group's least similar pair (None where the features were not
+    compared), ``hamming`` the largest Hamming distance between two of its perceptual hashes (None where not hashed).
+    """
 
     kind: str
     paths: list[str]
-    similarity: float
+    similarity: float | None
+    hamming: int | None = None
 
 
-def find_duplicates(run_dir, threshold: float = 0.99, *, cache_dir=None, verbose: bool = False) -> list[DuplicateGroup]:
-    """Groups of duplicate images of a run: exact copies by file hash (folder runs), and near duplicates whose CNN
-    features have cosine similarity ≥ ``threshold`` (connected through such pairs).
+def perceptual_hashes(source, *, min_side: int = HASH_MIN_SIDE, verbose: bool = False,
+                      num_workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The 64-bit perceptual hash (pHash: the signs of the low frequencies of the image's DCT, at 32 × 32 grey) of
+    every readable image of ``source`` (an :class:`~deepclust.datasets.ImageFolder` or a uint8 array) whose smaller
+    side is ``min_side`` pixels or more, and the indices of those images; unreadable and smaller images are left
+    out. JPEG files are decoded at a reduced scale."""
+    from concurrent.futures import ThreadPoolExecutor
+    from functools import partial
 
-    The features are those the run used when its input was ``features`` (read back through the feature cache, so
-    usually without extraction), else EfficientNet-Lite0's pooled features. Groups are connected through pairs, so a
-    low threshold chains unlike images together (on MNIST-5k: 0.95 joins 1,206 digits in one group, 0.99 finds 3
-    pairs); the group's ``similarity`` is its least similar pair, which shows such a chain.
+    from ._progress import track
+    from .datasets import ImageFolder
+
+    if isinstance(source, ImageFolder):
+        items = [source.root / p for p in source.paths]
+        workers = num_workers or min(8, os.cpu_count() or 1)
+        with ThreadPoolExecutor(max(1, workers)) as pool:  # decoding releases the GIL
+            hashes = list(track(pool.map(partial(_hash_file, min_side=min_side), items), total=len(items),
+                                description="perceptual hashes", verbose=verbose))
+    elif min(np.shape(source)[1:3]) < min_side:
+        hashes = []
+    else:
+        hashes = [_hash_array(np.asarray(a)) for a in track(source, total=len(source),
+                                                            description="perceptual hashes", verbose=verbose)]
+    indices = np.array([i for i, h in enumerate(hashes) if h is not None], dtype=np.int64)
+    return np.array([hashes[i] for i in indices], dtype=np.uint64), indices
+
+
+def _phash(im) -> int:
+    import imagehash
+
+    bits = imagehash.phash(im).hash.ravel()
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def _hash_file(path, min_side: int = 0) -> int | None:
+    from PIL import ExifTags, Image, ImageOps
+
+    try:
+        with Image.open(path) as im:
+            if min(im.size) < min_side:
+                return None
+            im.draft("L", (128, 128))  # JPEG: decode at 1/2 … 1/8 scale; the hash looks at 32 × 32
+            if im.getexif().get(ExifTags.Base.Orientation, 1) not in (0, 1):
+                im = ImageOps.exif_transpose(im)
+            return _phash(im.convert("L"))
+    except Exception:  # an unreadable file has no hash; the run already listed it as skipped
+        return None
+
+
+def _hash_array(a: np.ndarray) -> int:
+    from PIL import Image
+
+    return _phash(Image.fromarray(a.squeeze() if a.ndim == 3 and a.shape[-1] == 1 else a).convert("L"))
+
+
+def hamming_pairs(hashes: np.ndarray, max_distance: int, block_size: int = 2**24) -> np.ndarray:
+    """Pairs ``(i, j, distance)`` (i < j, an ``(M, 3)`` int array) of 64-bit hashes at most ``max_distance`` bits
+    apart, compared all against all in blocks of about ``block_size`` pairs (128 MiB of XORs)."""
+    hashes = np.asarray(hashes, dtype=np.uint64)
+    found = []
+    chunk = max(1, block_size // max(len(hashes), 1))
+    for start in range(0, len(hashes), chunk):
+        block = hashes[start:start + chunk]
+        d = np.bitwise_count(block[:, None] ^ hashes[None, start:])
+        i, j = np.nonzero(d <= max_distance)
+        keep = j > i  # the block against itself and the rows after it: each pair once
+        found.append(np.stack([i[keep] + start, j[keep] + start, d[i[keep], j[keep]]], axis=1))
+    return np.concatenate(found).astype(np.int64) if found else np.zeros((0, 3), dtype=np.int64)
+
+
+def cosine_pairs(features: np.ndarray, threshold: float) -> np.ndarray:
+    """Pairs ``(i, j)`` (i < j) of rows of L2-normalised ``features`` whose cosine similarity is ``threshold`` or
+    more."""
+    from sklearn.neighbors import radius_neighbors_graph
+
+    graph = radius_neighbors_graph(features, radius=float(np.sqrt(max(2 - 2 * threshold, 0.0))), mode="distance")
+    graph = graph.tocoo()
+    keep = graph.col > graph.row
+    return np.stack([graph.row[keep], graph.col[keep]], axis=1).astype(np.int64)
+
+
+def find_duplicates(run_dir, threshold: float | None = COSINE_THRESHOLD, *,
+                    hash_distance: int | None = HASH_DISTANCE, cache_dir=None, use_cache: bool = True,
+                    verbose: bool = False) -> list[DuplicateGroup]:
+    """Groups of duplicate images of a run: exact copies by file hash (folder runs); copies by perceptual hash
+    (pHash within ``hash_distance`` bits: resized, re-encoded, lightly cropped or brightened copies); and near
+    duplicates whose CNN features have cosine similarity ≥ ``threshold``. ``None`` turns either comparison off.
+
+    Images under :data:`HASH_MIN_SIDE` pixels are not hashed (the run of a builtin data set of digits: none).
+    Groups are connected through pairs of either kind. The defaults come from ``benchmarks/duplicates_planted.py``:
+    the hash finds the JPEG re-encodes and half-size copies the cosine misses at 0.99 (0.984 for a quality-60
+    re-encode), while lowering the cosine to 0.95 to catch them groups different crops of one photo. A low threshold
+    chains unlike images together (on MNIST-5k: cosine 0.95 joins 1,206 digits in one group, 0.99 finds 3 pairs); a
+    group's ``similarity`` (least similar pair) and ``hamming`` (farthest hashes) show such a chain.
+
+    The features are those the run used when its input was ``features`` (read back through the feature cache under
+    ``cache_dir``, so usually without extraction), else EfficientNet-Lite0's pooled features.
     """
     import hashlib
 
+    from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
-    from sklearn.neighbors import radius_neighbors_graph
-    from sklearn.preprocessing import normalize
 
-    from .assign import prepare_like_run
-    from .datasets import ImageFolder, load_dataset
-    from .inputs import InputSettings, prepare_features
+    from .assign import feature_space, run_images
 
-    if not 0 < threshold <= 1:
+    if threshold is not None and not 0 < threshold <= 1:
         raise ValueError(f"the similarity threshold must be in (0, 1], got {threshold}")
+    if hash_distance is not None and not 0 <= int(hash_distance) <= 64:
+        raise ValueError(f"the hash distance must be 0 to 64 bits, got {hash_distance}")
     run = RunFolder.open(run_dir)
     paths = [r["path"] for r in run.rows]
+    source = run_images(run)
     groups: list[DuplicateGroup] = []
     if run.root is not None:
-        source = ImageFolder(run.root, paths)
         by_hash: dict[str, list[str]] = {}
         for p in paths:
             by_hash.setdefault(hashlib.sha256((run.root / p).read_bytes()).hexdigest(), []).append(p)
-        groups += [DuplicateGroup("exact", ps, 1.0) for ps in by_hash.values() if len(ps) > 1]
-    else:
-        src = run.info.get("source", {})
-        if not src.get("dataset"):
-            raise ValueError("this run clustered an array given from Python: its pixels are not in the run folder")
-        X, _ = load_dataset(src["dataset"], split=src.get("split", "all"))
-        source = X[[int(p) for p in paths]]
-    runtime = {"cache_dir": cache_dir, "verbose": verbose}
-    if run.info.get("parameters", {}).get("input") == "features":
-        prepared = prepare_like_run(run.info, source, **runtime)
-    else:
-        typical = int(run.info.get("parameters", {}).get("input_settings", {}).get("typical_size", 224))
-        prepared = prepare_features(source, InputSettings(**runtime), typical)
-    F = normalize(np.asarray(prepared.X, dtype=np.float32))
-    graph = radius_neighbors_graph(F, radius=float(np.sqrt(max(2 - 2 * threshold, 0.0))), mode="distance")
+        groups += [DuplicateGroup("exact", ps, 1.0, 0) for ps in by_hash.values() if len(ps) > 1]
+
+    n = len(paths)
+    edges = {}  # kind -> (M, 2) pairs of rows of the run
+    hashes = features = None
+    if hash_distance is not None:
+        hashes_found, hashed = perceptual_hashes(source, verbose=verbose)
+        hashes = dict(zip(hashed.tolist(), hashes_found.tolist()))
+        pairs = hamming_pairs(hashes_found, int(hash_distance))
+        edges["perceptual"] = hashed[pairs[:, :2]] if len(pairs) else np.zeros((0, 2), dtype=np.int64)
+    if threshold is not None:
+        prepared = feature_space(run.info, source, cache_dir=cache_dir, use_cache=use_cache, verbose=verbose)
+        features = dict(zip(prepared.indices.tolist(), prepared.X))
+        pairs = cosine_pairs(prepared.X, threshold)
+        edges["near"] = prepared.indices[pairs] if len(pairs) else np.zeros((0, 2), dtype=np.int64)
+
+    every = np.concatenate([e for e in edges.values()] + [np.zeros((0, 2), dtype=np.int64)])
+    graph = coo_matrix((np.ones(len(every)), (every[:, 0], every[:, 1])), shape=(n, n))
     n_groups, member_of = connected_components(graph, directed=False)
-    exact = {p for g in groups for p in g.paths}
+    same_file = {p: i for i, g in enumerate(groups) for p in g.paths}
     for g in range(n_groups):
         members = np.flatnonzero(member_of == g)
-        names = [paths[prepared.indices[i]] for i in members]
-        if len(members) < 2 or set(names) <= exact:
-            continue
-        sims = F[members] @ F[members].T
-        groups.append(DuplicateGroup("near", names, round(float(sims[np.triu_indices(len(members), 1)].min()), 4)))
+        names = [paths[i] for i in members]
+        if len(members) < 2 or len({same_file.get(p, p) for p in names}) < 2:
+            continue  # one image, or copies of one file (already an exact group)
+        kind = next((k for k in edges if _connects(edges[k], members)), "perceptual+near")
+        groups.append(DuplicateGroup(kind, names, _least_similarity(features, members),
+                                     _largest_hamming(hashes, members)))
     return groups
+
+
+def _connects(pairs: np.ndarray, members: np.ndarray) -> bool:
+    """Whether ``pairs`` alone (of rows) join all of ``members`` in one group."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    index = {int(m): k for k, m in enumerate(members)}
+    inside = [(index[a], index[b]) for a, b in pairs.tolist() if a in index and b in index]
+    if not inside:
+        return False
+    rows, cols = np.array(inside).T
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(members), len(members)))
+    return connected_components(graph, directed=False)[0] == 1
+
+
+def _least_similarity(features: dict | None, members: np.ndarray) -> float | None:
+    if features is None or any(int(m) not in features for m in members):
+        return None
+    F = np.stack([features[int(m)] for m in members])
+    sims = F @ F.T
+    return round(float(sims[np.triu_indices(len(members), 1)].min()), 4)
+
+
+def _largest_hamming(hashes: dict | None, members: np.ndarray) -> int | None:
+    if hashes is None or any(int(m) not in hashes for m in members):
+        return None
+    h = np.array([hashes[int(m)] for m in members], dtype=np.uint64)
+    return int(np.bitwise_count(h[:, None] ^ h[None, :]).max())

@@ -15,7 +15,7 @@ from ._device import resolve_device
 from ._outputs import check_writable
 from ._progress import say
 from ._warnings import first_lines
-from .datasets import ImageFolder, SkippedFile, load_image, scan_folder, subset_indices
+from .datasets import ImageFolder, SkippedFile, image_size, load_image, scan_folder, subset_indices
 from .features import close_dask, connect_dask, default_cache_dir
 from .inputs import DEFAULT_VIEWS, INPUTS, InputSettings, check_settings, extract_view_arrays
 from .methods import FittedClustering, get_method
@@ -116,7 +116,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         here) or a scheduler address ``"tcp://HOST:PORT"``; the clustering runs here.
     known : ``transfer`` input (``method="dtc"``): labelled images of known classes the method learns from, a
         folder with one subfolder per class or a pair ``(images, labels)``; ``source`` holds the images to cluster.
-    labels_true : known classes, used only to score the result (for folders: None, or ``"subfolders"``).
+    labels_true : known classes, used only to score the result (for folders: None, or ``"subfolders"``: the first
+        folder level; ``"subfolders:deepest"`` the image's own folder, ``"subfolders:N"`` the first N levels).
     limit : cluster only this many images, drawn at random with ``random_state`` (stratified by ``labels_true`` when
         given), never the first ones: data sets are often stored class by class.
     **options : the method's own options (``deepclust methods METHOD`` lists them), e.g. ``pretrain_epochs=50`` for
@@ -226,8 +227,8 @@ def _open_source(source, labels_true):
         source = scan_folder(source)
         if len(source) == 0:
             raise ValueError(f"no image files found under {source.root}{_reasons(source.skipped)}")
-        if isinstance(labels_true, str) and labels_true == "subfolders":
-            labels_true = source.labels_from_subfolders()
+        if isinstance(labels_true, str) and labels_true.partition(":")[0] == "subfolders":
+            labels_true = source.labels_from_subfolders(labels_true.partition(":")[2] or "first")
             if labels_true is None:
                 flat = next(p for p in source.paths if "/" not in p)
                 raise ValueError(f"labels from subfolders were asked for, but some images lie directly in "
@@ -284,13 +285,10 @@ def extract_views(source, views=DEFAULT_VIEWS, *, augment=None, input_size: int 
 
 def _typical_folder_size(folder: ImageFolder, n: int = 32) -> int:
     """Median larger side of the first readable images (headers only), to pick the input size."""
-    from PIL import Image
-
     sizes = []
     for rel in folder.paths[:n]:
         try:
-            with Image.open(folder.root / rel) as im:
-                sizes.append(max(im.size))
+            sizes.append(max(image_size(folder.root / rel)))
         except Exception:  # unreadable files are reported by the extraction, not here
             continue
     return int(np.median(sizes)) if sizes else 224

@@ -21,6 +21,7 @@ from ._outputs import check_output_dir
 from ._progress import say, track
 from ._umap import quiet_umap_import
 from .assign import MODEL_FILE, save_model
+from .datasets import label_name
 from .report import (
     HOVER_FILE,
     MAPS,
@@ -117,10 +118,10 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
             files.append(name)
     if map_method and verbose:
         say(f"map of {len(run.paths)} images ({map_method}) and its thumbnails")
-    map_info = _write_map(run, folder, map_method) if map_method else None
+    map_info = _write_map(run, folder, map_method, verbose) if map_method else None
     if map_info:
         files += ["embedding_2d.npy", map_info["figure"], map_info["thumbnails"], HOVER_FILE]
-    files += write_member_sheets(run, folder)
+    files += write_member_sheets(run, folder, verbose=verbose)
     if run.k_selection:
         sel = run.k_selection
         others = {name: list(c.values()) for name, c in sel.get("curves", {}).items()
@@ -189,19 +190,20 @@ def _majority(run, cluster: int) -> str:
         return ""
     values, counts = np.unique(np.asarray(run.labels_true)[run.labels == cluster], return_counts=True)
     best = int(counts.argmax())
-    return f" · majority {values[best]} ({counts[best] / counts.sum():.0%})"
+    name = label_name(run.source_info.get("dataset"), values[best])
+    return f" · majority {name} ({counts[best] / counts.sum():.0%})"
 
 
-def _write_map(run, folder: Path, method: str, n_thumbnails: int = 300) -> dict:
+def _write_map(run, folder: Path, method: str, verbose: bool, n_thumbnails: int = 300) -> dict:
     """``embedding_2d.npy``, the map coloured by cluster, and thumbnails at their places (a random sample)."""
     xy, how = map_2d(run.embedding, method, random_state=run.params.get("random_state", 0))
     np.save(folder / "embedding_2d.npy", xy)
     rs = np.random.RandomState(run.params.get("random_state", 0))
     sample = rs.permutation(len(xy))[:N_HOVER]
     ax = plot_cluster_map(xy, run.labels, title=how)
-    thumbs = write_hover(run, folder, xy, ax, sample)
+    thumbs = write_hover(run, folder, xy, ax, sample, verbose=verbose)
     save_figure(ax, folder / "figures/map.png")
-    shown = sample[:n_thumbnails]
-    save_figure(plot_thumbnail_map(xy[shown], thumbs[:n_thumbnails], zoom=0.7), folder / "figures/map_thumbnails.png")
+    shown = sample[:min(n_thumbnails, len(thumbs))]  # thumbnails stop at their time budget
+    save_figure(plot_thumbnail_map(xy[shown], thumbs[:len(shown)], zoom=0.7), folder / "figures/map_thumbnails.png")
     return {"method": method, "how": how, "figure": "figures/map.png", "thumbnails": "figures/map_thumbnails.png",
             "n_thumbnails": len(shown), "sampled": len(shown) < len(xy), "n_hover": len(sample)}

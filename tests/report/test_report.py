@@ -31,11 +31,13 @@ def run_dir(tmp_path):
 
 
 def test_report_shows_the_summary_every_cluster_and_the_map(run_dir):
-    """report.html has the run's numbers, one section per cluster with its montages, the confusion table and the
-    map; every picture it shows is a file of the run folder, and nothing is fetched from a network."""
+    """report.html has the run's numbers (300 of the 1,797 digits, drawn by --limit), one section per cluster with its
+    montages, the confusion table and the map; every picture it shows is a file of the run folder, and nothing is
+    fetched from a network."""
     html = (run_dir / "report.html").read_text()
     info = json.loads((run_dir / "run.json").read_text())
     assert f"{info['n_clustered']} images in {info['n_clusters']} clusters" in html
+    assert '<td id="images">300 of 1,797 images (a random 300: --limit, stratified by label)</td>' in html
     assert f"{info['metrics']['acc']:.4f}" in html and 'id="confusion"' in html
     for c in info["cluster_sizes"]:
         assert f'id="cluster-{c}"' in html and f"figures/cluster_{int(c):03d}.png" in html

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deepclust.cli import app
+from deepclust.report import write_report
 
 pytest.importorskip("selenium")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -61,20 +62,68 @@ def test_report_renders_in_a_browser_without_network(shapes_folder, tmp_path, br
     browser.save_screenshot(str(out / "figures" / "report_screenshot.png"))
     assert (out / "figures" / "report_screenshot.png").stat().st_size > 10_000
 
-    # a folder run pages through its members from the original files, and TIFF files (which browsers do not
-    # show) from thumbnails
+    # a folder run keeps a thumbnail of every member, TIFF files (which browsers do not show) included, in sheets
+    # inside the run folder
     rows = (out / "assignments.csv").read_text().splitlines()[1:]
     c = max(info["cluster_sizes"], key=lambda k: info["cluster_sizes"][k])
-    tiles = _open_members(browser, c)
     expected = {r.split(",")[0] for r in rows if r.split(",")[1] == str(c)}
+    tiles = _open_members(browser, c)
     assert {t.get_attribute("title") for t in tiles} == expected
     for tile in tiles:
+        sheet = browser.execute_script("return arguments[0].style.backgroundImage", tile).split('"')[1]
+        assert tile.tag_name == "span" and (out / sheet).is_file()
+    assert _pictures_load(browser, tiles)
+
+    # moved elsewhere, the page still shows every member
+    moved = tmp_path / "elsewhere" / "run"
+    moved.parent.mkdir()
+    shutil.move(out, moved)
+    browser.get((moved / "report.html").as_uri())
+    tiles = _open_members(browser, c)
+    assert {t.get_attribute("title") for t in tiles} == expected and _pictures_load(browser, tiles)
+
+    # a run folder without thumbnails (made before they were kept, or when making them ran out of time) shows the
+    # original files; moved after its page was written, the page finds them where they are
+    for sheet in (moved / "figures/members").glob("cluster_*_*.*"):
+        sheet.unlink()
+    (moved / "figures/members/sheets.json").unlink()
+    write_report(moved)
+    again = tmp_path / "again" / "deeper" / "run"  # one level deeper: the page's relative links now miss
+    again.parent.mkdir(parents=True)
+    shutil.move(moved, again)
+    browser.get((again / "report.html").as_uri())
+    tiles = _open_members(browser, c)
+    assert "shown from the original files" in browser.find_element(By.ID, "members-note").text
+    for tile in tiles:
         if tile.get_attribute("title").endswith(".tiff"):
-            sheet = browser.execute_script("return arguments[0].style.backgroundImage", tile).split('"')[1]
-            assert tile.tag_name == "span" and (out / sheet).is_file()
+            assert tile.tag_name == "span" and tile.text == tile.get_attribute("title")
         else:
-            assert tile.tag_name == "img" and browser.execute_script(
-                "return arguments[0].complete && arguments[0].naturalWidth > 0", tile)
+            assert tile.tag_name == "img"
+    assert _pictures_load(browser, [t for t in tiles if t.tag_name == "img"])
+    assert all(t.get_attribute("src") == (shapes_folder / t.get_attribute("title")).as_uri()
+               for t in tiles if t.tag_name == "img")
+
+
+def _pictures_load(browser, tiles) -> bool:
+    """Whether every tile's picture loads: an <img> (waited for: a failed relative link is retried at the absolute
+    place) or a sheet shown as a background image (loaded again to measure it)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    for tile in tiles:
+        if tile.tag_name == "img":
+            try:
+                WebDriverWait(browser, 10).until(lambda _, t=tile: browser.execute_script(
+                    "return arguments[0].complete && arguments[0].naturalWidth > 0", t))
+            except Exception:
+                return False
+        else:
+            url = browser.execute_script("return arguments[0].style.backgroundImage", tile).split('"')[1]
+            width = browser.execute_async_script(
+                "const done = arguments[arguments.length - 1], img = new Image();"
+                "img.onload = () => done(img.naturalWidth); img.onerror = () => done(0); img.src = arguments[0];", url)
+            if not width:
+                return False
+    return True
 
 
 def _open_members(browser, cluster):

@@ -14,34 +14,53 @@ from ._app import app, default_out, friendly_errors, out_console, warnings_as_li
 def assign(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
     folder: Annotated[Path, typer.Argument(help="Folder of new images to assign to the run's clusters.")],
-    out: Annotated[Path | None, typer.Option(help="Folder for assignments.csv (default runs/RUN-assign-FOLDER, "
-                                                  "never reused).")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty --out folder.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Folder for assignments.csv and assign.json (default: in runs/, "
+                                                  "named after the run and the folder, never reused).",
+                                             show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier assign folder (one holding "
+                                                                "assign.json).")] = False,
+    max_distance: Annotated[float | None, typer.Option(
+        min=0.0, help="Leave an image unassigned (cluster -1) when its feature distance (mean distance to its 5 "
+                      "nearest run images, L2-normalised CNN features) is above this; default: the 99th "
+                      "percentile of the run's own images.", show_default=False)] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Images per batch.")] = 64,
+    cache_dir: Annotated[Path | None, typer.Option(
+        help="Feature cache folder (default: see `deepclust cache`).", show_default=False)] = None,
     cache: Annotated[bool, typer.Option(help="Reuse and store features in the cache.")] = True,
-    quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ):
-    """Assign new images to the clusters of an earlier run (methods that can predict: kmeans, SCAN, the DEC family)."""
+    """Assign new images to the clusters of an earlier run (methods that can predict: kmeans, SCAN, the DEC family);
+    images unlike the run's are left unassigned (cluster -1)."""
     from .._atomic import write_json, write_text
     from .._device import resolve_device
+    from .._outputs import check_output_dir
     from ..assign import assign_images
-    from ..runfolder import check_output_dir
 
-    with friendly_errors():
+    with friendly_errors(["max_distance"]):
         resolve_device(device)
         out = out if out is not None else default_out(f"{run_dir.resolve().name}-assign-{folder.resolve().name}")
-        check_output_dir(out, overwrite)
+        check_output_dir(out, overwrite, inputs=[folder, run_dir], marker="assign.json", what="assign folder")
         with warnings_as_lines():
-            result = assign_images(run_dir, folder, batch_size=batch_size, device=device, use_cache=cache,
-                                   verbose=not quiet)
-    out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "assignments.csv", "path,cluster\n" + "".join(
-        f"{p},{int(c)}\n" for p, c in zip(result.paths, result.labels)))
-    write_json(out / "assign.json", {"run": str(run_dir.resolve()), "folder": str(folder.resolve()),
-                                     "n_assigned": len(result.paths), "cluster_sizes": result.cluster_sizes(),
-                                     "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped]})
+            result = assign_images(run_dir, folder, max_distance=max_distance, batch_size=batch_size, device=device,
+                                   cache_dir=cache_dir, use_cache=cache, verbose=not quiet)
+        out.mkdir(parents=True, exist_ok=True)
+        write_text(out / "assignments.csv", result.to_csv())
+        write_json(out / "assign.json", {
+            "run": str(run_dir.resolve()), "folder": str(folder.resolve()), "n_images": len(result.paths),
+            "n_assigned": len(result.paths) - result.n_unassigned, "n_unassigned": result.n_unassigned,
+            "max_distance": result.max_distance, "max_distance_from": result.threshold,
+            "feature_distance": "mean distance to the 5 nearest images of the run, L2-normalised CNN features",
+            "cluster_sizes": result.cluster_sizes(),
+            "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped]})
     if result.skipped:
         out_console.print(f"{len(result.skipped)} file(s) skipped (reasons in assign.json)")
-    out_console.print(f"{len(result.paths)} images assigned to {len(result.cluster_sizes())} of the run's clusters; "
-                      f"written to {out / 'assignments.csv'}")
+    n_assigned = len(result.paths) - result.n_unassigned
+    out_console.print(f"{n_assigned} of {len(result.paths)} images assigned to {len(result.cluster_sizes())} of the "
+                      f"run's clusters; written to {out / 'assignments.csv'}", highlight=False)
+    if result.max_distance is None:
+        out_console.print(f"unassigned: {result.threshold}", highlight=False)
+    else:
+        out_console.print(f"{result.n_unassigned} unassigned (cluster -1): feature distance above "
+                          f"{result.max_distance:.4g} ({result.threshold}; --max-distance sets it)",
+                          highlight=False)

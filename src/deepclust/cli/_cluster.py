@@ -17,13 +17,15 @@ METHOD_OPTIONS_HELP = ("Method options: give any option of the method as --NAME 
                        "defaults (e.g. --pretrain-epochs 50 for dec, --heads 4 for best).")
 _EXAMPLES = """Examples:
 
-  deepclust cluster PHOTOS/ -k 10                       CNN features + k-means, run folder in runs/PHOTOS
+  deepclust cluster PHOTOS/ -k 10
+      CNN features + k-means; the run folder goes to runs/PHOTOS
 
-  deepclust cluster PHOTOS/ --limit 500                 a random 500 of them; k chosen from the data
+  deepclust cluster PHOTOS/ --limit 500
+      a random 500 of the images; k chosen from the data
 
   deepclust cluster --dataset fashion-mnist --split test -k 10 --method best
 
-  deepclust cluster --dataset mnist-5k -k 10 --method dec --pretrain-epochs 50 --out runs/dec
+  deepclust cluster --dataset mnist-5k -k 10 --method dec --out runs/dec
 """
 _INPUT, _FEATURES, _METHOD, _OUTPUT, _RUNTIME = "Input", "Features (what the method consumes)", "Method", "Output", \
     "Runtime"
@@ -87,8 +89,11 @@ def cluster(
         min=2, help="Cluster a random N of the images (stratified by label when known; seeded by --seed).",
         rich_help_panel=_INPUT)] = None,
     labels_from_subfolders: Annotated[bool, typer.Option(
-        "--labels-from-subfolders", help="Folder: score against the images' first subfolder names.",
+        "--labels-from-subfolders", help="Folder: score against the images' subfolder names (see --labels-depth).",
         rich_help_panel=_INPUT)] = False,
+    labels_depth: Annotated[str, typer.Option(
+        help="Which folder names the class for subfolder labels: first (2023 of 2023/Holiday/x.jpg), deepest "
+             "(2023/Holiday) or N (the first N levels).", rich_help_panel=_INPUT)] = "first",
     method: Annotated[str, typer.Option(help="Clustering method (see `deepclust methods`).",
                                         rich_help_panel=_METHOD)] = "kmeans",
     n_clusters: Annotated[int | None, typer.Option(
@@ -155,7 +160,7 @@ def cluster(
              if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
     with friendly_errors():
         spec = get_method(method)
-    names = [o.name for o in spec.options] + list(spec.aliases) + ["n_clusters", "cache_dir"]
+    names = option_names(spec) + ["n_clusters", "cache_dir"]
     with friendly_errors(names, SETTING_FLAGS):
         extra = list(ctx.args)
         if folder is not None and str(folder).startswith("-"):  # an unknown option landed in FOLDER's slot
@@ -168,6 +173,8 @@ def cluster(
         if (folder is None) == (dataset is None):
             fail("give either a FOLDER or --dataset NAME (not both)")
         _check_source_options(given, folder, dataset, DATASETS)
+        if "labels_depth" in given and not labels_from_subfolders:
+            fail("--labels-depth says which subfolder names the class: give it with --labels-from-subfolders")
         resolve_device(device)
         if deep_input is not None:
             if input is not None and input != deep_input:
@@ -181,7 +188,7 @@ def cluster(
             source, labels = load_dataset(dataset, split=split.value, data_dir=data_dir, download=download)
             source_info = {"kind": "dataset", "dataset": dataset, "split": split.value}
         else:
-            source, labels = folder, ("subfolders" if labels_from_subfolders else None)
+            source, labels = folder, (f"subfolders:{labels_depth}" if labels_from_subfolders else None)
         with warnings_as_lines():
             run = cluster_images(source, method=method, n_clusters=n_clusters, input=input, extractor=extractor,
                                  layer=layer, weights=weights, input_size=input_size, image_size=image_size,
@@ -218,7 +225,7 @@ def _check_source_options(given: set, folder, dataset, datasets) -> None:
             verb = "applies" if len(wrong) == 1 else "apply"
             fail(f"{', '.join('--' + w.replace('_', '-') for w in wrong)} {verb} only to --dataset, not to a folder")
     else:
-        if "labels_from_subfolders" in given:
+        if {"labels_from_subfolders", "labels_depth"} & given:
             fail("--labels-from-subfolders applies to a folder; builtin data sets are scored with their own labels")
         info = datasets.get(dataset)
         if info is not None and "split" in given and len(info.splits) == 1:
@@ -292,9 +299,13 @@ def _no_such_option(spec, name: str, command_flags=()):
     own = difflib.get_close_matches(dashed(name), list(command_flags), n=1, cutoff=0.75)
     if own:
         return MethodOptionError(f"no such option {dashed(name)}; did you mean {own[0]}?")
-    names = [o.name for o in spec.options] + list(spec.aliases)
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, option_names(spec), n=1, cutoff=0.6)
     hint = f" (did you mean {dashed(close[0])}?)" if close else ""
     return MethodOptionError(f"method {spec.name} has no option {dashed(name)}{hint}; its options: "
-                             f"{', '.join(dashed(o.name) for o in spec.options) or 'none'} (`deepclust methods "
+                             f"{', '.join(o.flag for o in spec.options) or 'none'} (`deepclust methods "
                              f"{spec.name}` describes them)")
+
+
+def option_names(spec) -> list[str]:
+    """Every name a method option answers to: readable CLI name, parameter name, paper symbol, registry alias."""
+    return [n for o in spec.options for n in dict.fromkeys((o.cli_name, o.name, *o.aliases))] + list(spec.aliases)

@@ -22,6 +22,7 @@ from ._cluster import (
     RunOut,
     Seed,
     method_options,
+    option_names,
 )
 
 _EXAMPLES = """Examples:
@@ -111,7 +112,7 @@ def discover(
     started = time.perf_counter()
     with friendly_errors():
         spec = get_method("dtc")
-    names = [o.name for o in spec.options] + list(spec.aliases) + ["n_clusters"]
+    names = option_names(spec) + ["n_clusters"]
     with friendly_errors(names):
         options, positional = method_options(spec, list(ctx.args), option or [])
         if positional:

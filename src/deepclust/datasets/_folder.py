@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,12 +44,48 @@ class ImageFolder:
             out.append((rel, st.st_size, st.st_mtime_ns))
         return out
 
-    def labels_from_subfolders(self) -> np.ndarray | None:
-        """The first folder of each path as its label, or None when some image lies directly in ``root``."""
-        parts = [Path(p).parts for p in self.paths]
-        if not parts or any(len(p) < 2 for p in parts):
+    def labels_from_subfolders(self, depth: str | int = "first") -> np.ndarray | None:
+        """Each image's folder, relative to ``root``, as its label; None when some image lies directly in ``root``.
+
+        Parameters
+        ----------
+        depth : "first", "deepest" or int, default="first"
+            Which folders name the class of ``2023/Holiday/a.jpg``: ``"first"`` the first level (``2023``),
+            ``"deepest"`` the image's own folder (``2023/Holiday``), an int ``N`` (or its text, ``"2"``) the first
+            ``N`` levels joined with ``/`` (every image must lie at least ``N`` folders deep).
+
+        Examples
+        --------
+        >>> folder = ImageFolder(Path("photos"), ["2023/Holiday/a.jpg", "2023/Work/b.jpg", "2024/c.jpg"])
+        >>> folder.labels_from_subfolders().tolist(), folder.labels_from_subfolders("deepest").tolist()
+        (['2023', '2023', '2024'], ['2023/Holiday', '2023/Work', '2024'])
+        """
+        levels = _label_depth(depth)
+        folders = [Path(p).parts[:-1] for p in self.paths]
+        if not folders or any(not f for f in folders):
             return None
-        return np.array([p[0] for p in parts])
+        if levels is None:
+            return np.array(["/".join(f) for f in folders])
+        shallow = [p for p, f in zip(self.paths, folders) if len(f) < levels]
+        if shallow:
+            raise ValueError(f"labels from the first {levels} folder levels were asked for, but {len(shallow)} "
+                             f"image(s) lie fewer folders deep under {self.root} (e.g. {shallow[0]}): choose a "
+                             f"smaller depth, or 'deepest' (each image's own folder)")
+        return np.array(["/".join(f[:levels]) for f in folders])
+
+
+def _label_depth(depth: str | int) -> int | None:
+    """The number of folder levels that name a class (None: all of them, the image's own folder)."""
+    if isinstance(depth, str) and depth.strip().isdigit():
+        depth = int(depth)
+    if depth == "first":
+        return 1
+    if depth == "deepest":
+        return None
+    if isinstance(depth, (int, np.integer)) and not isinstance(depth, bool) and depth >= 1:
+        return int(depth)
+    raise ValueError(f"the subfolder depth of labels must be 'first', 'deepest' or a number of folder levels "
+                     f"(1 or more), got {depth!r}")
 
 
 def scan_folder(root: str | os.PathLike) -> ImageFolder:
@@ -113,25 +151,131 @@ def is_run_folder(path: str | os.PathLike) -> bool:
     return b'"deepclust_version"' in head
 
 
+#: Pillow first shrinks a large image by a whole factor in boxes, then resamples what is left, when the image is
+#: more than this many times (×2) larger than asked: the result matches a resampling of the whole image (Pillow's
+#: documentation of ``reducing_gap``) at a fraction of its cost for photos of many megapixels.
+REDUCING_GAP = 3.0
+_BOMB_LOCK = threading.Lock()
+_BOMB_WARNED: set[str] = set()
+
+
+def _new_lock_after_fork() -> None:
+    global _BOMB_LOCK  # a worker process forked while a thread held the lock would wait for it forever
+    _BOMB_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
 def load_image(path: str | os.PathLike, size: int | None = None, upscale: bool = True) -> np.ndarray:
     """Decode one image to uint8 RGB ``(H, W, 3)``; with ``size``, centre-cropped and resized to ``size × size``
     (with ``upscale=False`` a square smaller than ``size`` keeps its own side: the extractor resizes whole batches
     itself, as it does for arrays, at a fraction of the cost of one resize per image).
 
-    EXIF orientation is applied; palette, grayscale, CMYK and 16-bit images are converted, and transparency is
-    composited on white. Raises ``OSError``/``ValueError`` for files that cannot be decoded.
-    """
-    from PIL import Image, ImageOps
+    With ``size``, large images are decoded reduced: JPEG at a fraction of its scale (``Image.draft``), any format
+    shrunk by whole factors before the last resampling (:data:`REDUCING_GAP`), so a thumbnail of a 24-megapixel
+    photo costs what decoding the file costs, not more. EXIF orientation is applied; palette, grayscale, CMYK and
+    16-bit images are converted, and transparency is composited on white.
 
-    with Image.open(path) as im:
+    An image larger than Pillow's limit against decompression bombs (``PIL.Image.MAX_IMAGE_PIXELS``) is read with one
+    warning that names it (once per file); one over twice that limit raises ``PIL.Image.DecompressionBombError``
+    naming its size. Raises ``OSError``/``ValueError`` for files that cannot be decoded.
+    """
+    notes: list[str] = []
+    try:
+        return _decode(path, size, upscale, notes)
+    finally:
+        for note in notes:
+            _warn_once(note)
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(width, height)`` of an image file from its header (nothing is decoded), warning once and by name about
+    decompression bombs as :func:`load_image` does."""
+    notes: list[str] = []
+    try:
+        with _open(path, notes) as im:
+            return im.size
+    finally:
+        for note in notes:
+            _warn_once(note)
+
+
+def _warn_once(message: str) -> None:
+    """Warn (``PIL.Image.DecompressionBombWarning``) with ``message`` unless this process did already: the reader
+    meets the same file several times (size probe, features, montages, thumbnails)."""
+    from PIL import Image
+
+    with _BOMB_LOCK:
+        if message in _BOMB_WARNED:
+            return
+        _BOMB_WARNED.add(message)
+    warnings.warn(message, Image.DecompressionBombWarning, stacklevel=3)
+
+
+def _open(path, notes: list[str]):
+    """``Image.open(path)``, with Pillow's decompression-bomb warning (which names no file) turned into a line in
+    ``notes`` that does, and its error into one that says the size and the limit."""
+    from PIL import Image
+
+    # catch_warnings swaps process-wide state: threads that decode at the same time take turns (opening reads
+    # only the header, so the turns are short)
+    with _BOMB_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", Image.DecompressionBombWarning)
+        try:
+            im = Image.open(path)
+        except Image.DecompressionBombError as exc:
+            raise Image.DecompressionBombError(
+                f"{_megapixels(str(exc))}, over Pillow's hard limit against decompression bombs "
+                f"({_mp(2 * Image.MAX_IMAGE_PIXELS)}, twice PIL.Image.MAX_IMAGE_PIXELS): not read (raise "
+                f"PIL.Image.MAX_IMAGE_PIXELS to read it)") from exc
+    for w in caught:
+        if issubclass(w.category, Image.DecompressionBombWarning):
+            width, height = im.size
+            notes.append(f"{path}: {width}×{height} pixels ({_mp(width * height)}) is over Pillow's limit against "
+                         f"decompression bombs ({_limit_mp()}); read anyway, which takes time and memory")
+        else:  # someone else's warning, caught in passing: raised again as it came
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return im
+
+
+def _mp(pixels: int) -> str:
+    mp = pixels / 1e6
+    return f"{mp:.0f} megapixels" if mp >= 10 else f"{mp:.2g} megapixels"
+
+
+def _limit_mp() -> str:
+    from PIL import Image
+
+    return _mp(Image.MAX_IMAGE_PIXELS) if Image.MAX_IMAGE_PIXELS else "none"
+
+
+def _megapixels(message: str) -> str:
+    """The image size that Pillow's DecompressionBombError message states, in megapixels."""
+    import re
+
+    found = re.search(r"\((\d+) pixels\)", message)
+    return _mp(int(found[1])) if found else "the image"
+
+
+def _decode(path, size: int | None, upscale: bool, notes: list[str]) -> np.ndarray:
+    """:func:`load_image`, with its warnings added to ``notes`` (to be raised by the caller's thread)."""
+    from PIL import ExifTags, Image, ImageOps
+
+    with _open(path, notes) as im:
         if size is not None:
             im.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster for big photos
-        im = ImageOps.exif_transpose(im)
-        im = _to_rgb(im)
+        # only a rotated image is copied: exif_transpose copies every image, a photo of 24 megapixels too
+        rotated = im.getexif().get(ExifTags.Base.Orientation, 1) not in (0, 1)
+        rgb = _to_rgb(ImageOps.exif_transpose(im) if rotated else im)
         if size is not None:
-            side = size if upscale else min(size, *im.size)
-            im = ImageOps.fit(im, (side, side), Image.Resampling.BILINEAR)
-        arr = np.asarray(im, dtype=np.uint8)
+            width, height = rgb.size
+            side = size if upscale else min(size, width, height)
+            crop = min(width, height)  # the centred square, as ImageOps.fit cuts it
+            box = ((width - crop) / 2, (height - crop) / 2, (width + crop) / 2, (height + crop) / 2)
+            rgb = rgb.resize((side, side), Image.Resampling.BILINEAR, box=box, reducing_gap=REDUCING_GAP)
+        arr = np.asarray(rgb, dtype=np.uint8)
     if arr.ndim != 3 or arr.shape[2] != 3 or arr.size == 0:
         raise ValueError(f"decoded to an unexpected shape {arr.shape}")
     return arr
@@ -154,16 +298,18 @@ def _to_rgb(im):
         rgba = im.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
-    return im.convert("RGB")
+    return im if im.mode == "RGB" else im.convert("RGB")
 
 
 @dataclass
 class ImageBatch:
-    """A batch of decoded images: ``images[i]`` is image number ``indices[i]``; ``failed`` lists the rest."""
+    """A batch of decoded images: ``images[i]`` is image number ``indices[i]``; ``failed`` lists the rest;
+    ``notes`` the warnings decoding raised (by name of file), to be raised where the batch is used."""
 
     indices: np.ndarray
     images: np.ndarray
     failed: list[tuple[int, str]]
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n_items(self) -> int:
@@ -171,7 +317,8 @@ class ImageBatch:
 
 
 class _FolderDataset:
-    """Map-style dataset: one decoded image or the reason it could not be decoded (never raises)."""
+    """Map-style dataset: one decoded image or the reason it could not be decoded, and the warnings decoding it
+    raised (never raises)."""
 
     def __init__(self, folder: ImageFolder, size: int, upscale: bool = True):
         self.folder, self.size, self.upscale = folder, size, upscale
@@ -180,23 +327,25 @@ class _FolderDataset:
         return len(self.folder)
 
     def __getitem__(self, i: int):
+        notes: list[str] = []
         try:
-            return i, load_image(self.folder.root / self.folder.paths[i], self.size, self.upscale), None
+            return i, _decode(self.folder.root / self.folder.paths[i], self.size, self.upscale, notes), None, notes
         except Exception as exc:  # a bad file must never stop a run: record it and go on
-            return i, None, f"{type(exc).__name__}: {exc}"
+            return i, None, f"{type(exc).__name__}: {exc}", notes
 
 
 def _collate(items, size: int | None = None) -> ImageBatch:
     """One batch; squares of different sides (kept small by ``upscale=False``) are brought to ``size`` first."""
-    ok = [(i, img) for i, img, _ in items if img is not None]
-    failed = [(i, reason) for i, img, reason in items if img is None]
+    ok = [(i, img) for i, img, _, _ in items if img is not None]
+    failed = [(i, reason) for i, img, reason, _ in items if img is None]
+    notes = [note for *_, item_notes in items for note in item_notes]
     if size is not None and len({img.shape for _, img in ok}) > 1:
         from PIL import Image
 
         ok = [(i, img if img.shape[0] == size else np.asarray(Image.fromarray(img).resize(
             (size, size), Image.Resampling.BILINEAR))) for i, img in ok]
     images = np.stack([img for _, img in ok]) if ok else np.zeros((0, 0, 0, 3), np.uint8)
-    return ImageBatch(np.array([i for i, _ in ok], dtype=np.int64), images, failed)
+    return ImageBatch(np.array([i for i, _ in ok], dtype=np.int64), images, failed, notes)
 
 
 def default_num_workers() -> int:
@@ -218,13 +367,16 @@ def iter_folder_batches(folder: ImageFolder, size: int, batch_size: int = 64, nu
     dataset = _FolderDataset(folder, size, upscale)
     collate = functools.partial(_collate, size=size)
     if num_workers == 0:
-        yield from _prefetched(lambda idx: collate([dataset[int(i)] for i in idx]), plan)
-        return
-    from torch.utils.data import DataLoader
+        batches_out = _prefetched(lambda idx: collate([dataset[int(i)] for i in idx]), plan)
+    else:
+        from torch.utils.data import DataLoader
 
-    loader = DataLoader(dataset, batch_sampler=[b.tolist() for b in plan], num_workers=num_workers,
-                        collate_fn=collate, prefetch_factor=4, persistent_workers=False)
-    yield from loader
+        batches_out = DataLoader(dataset, batch_sampler=[b.tolist() for b in plan], num_workers=num_workers,
+                                 collate_fn=collate, prefetch_factor=4, persistent_workers=False)
+    for batch in batches_out:
+        for note in batch.notes:  # decoded in another thread or process: warned here, where the caller listens
+            _warn_once(note)
+        yield batch
 
 
 def _prefetched(load, plan, depth: int = 2):

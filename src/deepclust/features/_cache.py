@@ -40,16 +40,41 @@ def list_feature_cache(cache_dir=None) -> list[CacheEntry]:
     return sorted(entries, key=lambda e: e.last_used, reverse=True)
 
 
-def clear_feature_cache(cache_dir=None) -> int:
-    """Remove every cached feature file (and half-written leftovers, and the shards of unfinished extractions);
-    returns the number of entries removed."""
+def find_cache_entry(key: str, cache_dir=None) -> CacheEntry:
+    """The entry whose key is or starts with ``key`` (``deepclust cache list`` shows the first 12 characters);
+    ``ValueError`` with one sentence for a key that names no entry or several."""
+    key = str(key).strip().removesuffix(".npy")
+    entries = list_feature_cache(cache_dir)
+    found = [e for e in entries if key and e.key.startswith(key)]
+    if len(found) == 1:
+        return found[0]
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    if found:
+        raise ValueError(f"{key!r} starts {len(found)} cache entries in {root} "
+                       f"({', '.join(e.key[:12] for e in found)}); give more of the key")
+    raise ValueError(f"no cache entry {key!r} in {root} ({len(entries)} entries; `deepclust cache list` shows their "
+                   f"keys)")
+
+
+def clear_feature_cache(cache_dir=None, key: str | None = None) -> int:
+    """Remove every cached feature file (and half-written leftovers, and the shards of unfinished extractions),
+    or with ``key`` only the entry it names (see :func:`find_cache_entry`); returns the number of entries removed."""
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    if key is not None:
+        entry = find_cache_entry(key, root)
+        _remove(entry)
+        shutil.rmtree(root / f"{entry.key}.parts", ignore_errors=True)
+        return 1
     entries = list_feature_cache(root)
     for e in entries:
-        e.path.unlink(missing_ok=True)
-        e.path.with_suffix(".json").unlink(missing_ok=True)
+        _remove(e)
     for leftover in root.glob(".*.tmp") if root.is_dir() else []:
         leftover.unlink(missing_ok=True)
     for parts in root.glob("*.parts") if root.is_dir() else []:  # shards of extractions that never finished
         shutil.rmtree(parts, ignore_errors=True)
     return len(entries)
+
+
+def _remove(entry: CacheEntry) -> None:
+    entry.path.unlink(missing_ok=True)
+    entry.path.with_suffix(".json").unlink(missing_ok=True)

@@ -9,6 +9,7 @@ import functools
 import inspect
 import numbers
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -21,18 +22,56 @@ _FALSE = ("false", "no", "off", "0")
 _NONE = ("none", "null")
 
 
+#: Command-line names for parameters named after a paper's symbol, which reads poorly as a flag (``--lambda-``,
+#: ``--K-s``, ``--a``): estimator class (or a base class) → {parameter: readable name}. The estimator keeps the
+#: paper's name, which stays accepted on the command line (``--lambda``) and is shown beside the readable one.
+CLI_NAMES: dict[str, dict[str, str]] = {
+    "DCN": {"lambda_": "kmeans_weight"},
+    "JULE": {"K_s": "graph_neighbors", "K_c": "neighbor_clusters", "lambda_": "merge_margin_weight",
+             "a": "kernel_scale"},
+}
+
+
 class MethodOptionError(ValueError):
     """An option a method does not have, or a value of the wrong type."""
 
 
 @dataclass(frozen=True)
 class MethodOption:
-    """One option of a method: its name, type hint, default and one line of help."""
+    """One option of a method: its name, type hint, default and one line of help.
+
+    ``name`` is the estimator's parameter; ``cli_name`` the name on a command line (``--`` and dashes added by
+    :attr:`flag`), which differs for a paper's symbol (see :data:`CLI_NAMES`) and loses a trailing ``_``;
+    ``aliases`` the paper's symbol shown beside it (``lambda`` for ``lambda_``). :meth:`accepts` takes them all."""
 
     name: str
     annotation: Any
     default: Any
     help: str
+    cli_name: str = ""
+    aliases: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not self.cli_name:
+            object.__setattr__(self, "cli_name", self.name)
+
+    @property
+    def flag(self) -> str:
+        """``--cli-name``."""
+        return "--" + self.cli_name.replace("_", "-")
+
+    @property
+    def alias_flags(self) -> list[str]:
+        """The accepted other spellings as flags (``--lambda`` for ``lambda_``), to show beside :attr:`flag`."""
+        return ["--" + a.replace("_", "-") for a in self.aliases]
+
+    def accepts(self, name: str) -> bool:
+        """Whether ``name`` (as typed: dashes or underscores) names this option: its parameter, its command-line
+        name or an alias; an alias also in another case (``k_s`` for ``K_s``)."""
+        key = name.replace("-", "_")
+        if key in (self.name, self.cli_name):
+            return True
+        return _loose(key) in {_loose(a) for a in (self.name, *self.aliases)}
 
     @property
     def type_name(self) -> str:
@@ -56,6 +95,15 @@ class MethodOption:
             raise MethodOptionError(f"option {self.name} takes {self.type_name}, got {type(value).__name__} "
                                     f"{value!r}")
         return value
+
+
+def find_option(options, name: str) -> MethodOption | None:
+    """The option of ``options`` that :meth:`MethodOption.accepts` ``name``, or None."""
+    return next((o for o in options if o.accepts(name)), None)
+
+
+def _loose(name: str) -> str:
+    return name.replace("-", "_").rstrip("_").lower()
 
 
 def _is_union(annotation) -> bool:
@@ -149,16 +197,33 @@ def value_fits(value, annotation) -> bool:
 def options_of(cls, skip: tuple[str, ...] = ()) -> tuple[MethodOption, ...]:
     """The options of an estimator class, in signature order, less the names in ``skip`` (read once per class).
 
-    Help is the first sentence of the parameter's numpydoc description, looked up along the class's MRO (a subclass
-    documents only what it adds); a parameter without a type hint is typed ``Any``."""
+    Help is the first sentence of the parameter's numpydoc description as plain text (see :func:`plain_text`),
+    looked up along the class's MRO (a subclass documents only what it adds); a parameter without a type hint is
+    typed ``Any``. A paper's symbol gets a readable command-line name (see :data:`CLI_NAMES`)."""
     hints = typing.get_type_hints(cls.__init__)
     docs = _parameter_docs(cls)
+    names = _cli_names(cls)
     out = []
     for name, param in inspect.signature(cls.__init__).parameters.items():
         if name == "self" or name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        out.append(MethodOption(name, hints.get(name, Any), param.default, docs.get(name, "")))
+        cli_name = names.get(name, name.rstrip("_") or name)
+        symbol = (name.rstrip("_") or name,) if name in names else ()
+        out.append(MethodOption(name, hints.get(name, Any), param.default, docs.get(name, ""), cli_name, symbol))
     return tuple(out)
+
+
+def _cli_names(cls) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):  # a subclass's entry wins over its base's
+        names.update(CLI_NAMES.get(klass.__name__, {}))
+    return names
+
+
+def summary_of(cls) -> str:
+    """The first sentence of a class's docstring, as plain text (a docstring's first line may end mid-sentence)."""
+    paragraph = inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0]
+    return first_sentence(plain_text(paragraph))
 
 
 def _parameter_docs(cls) -> dict[str, str]:
@@ -169,8 +234,60 @@ def _parameter_docs(cls) -> dict[str, str]:
         if not klass.__doc__ or klass is object:
             continue
         for param in parse(inspect.cleandoc(klass.__doc__), style=DocstringStyle.NUMPYDOC).params:
-            text = " ".join((param.description or "").split())
-            first = text.split(". ")[0].rstrip(".")
+            first = first_sentence(plain_text(param.description or ""))
             for name in param.arg_name.replace(" ", "").split(","):
                 docs.setdefault(name, first)
     return docs
+
+
+_ROLE = re.compile(r":[\w:.-]+:`(?P<body>[^`]+)`")
+_LITERAL = re.compile(r"``(?P<body>[^`]+)``")
+_INTERPRETED = re.compile(r"(?<![\w`])`(?P<body>[^`]+)`(?:_{1,2})?(?![\w`])")
+_STRONG = re.compile(r"(?<![\w*])\*\*(?P<body>[^*\s](?:[^*]*[^*\s])?)\*\*(?![\w*])")
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?P<body>[^*\s](?:[^*]*[^*\s])?)\*(?![\w*])")
+
+
+def _role_text(match: re.Match) -> str:
+    """What a Sphinx role shows: ``:func:`~a.b.f``` → ``f``, ``:ref:`text <target>``` → ``text``."""
+    body = match["body"].strip()
+    titled = re.fullmatch(r"(?P<title>.+?)\s*<[^>]+>", body)
+    if titled:
+        return titled["title"]
+    if body.startswith("~"):
+        return body[1:].rsplit(".", 1)[-1]
+    return body.lstrip("!")
+
+
+def plain_text(rst: str) -> str:
+    """reStructuredText of a docstring as the plain text a terminal shows: roles (``:func:`~a.f``` → ``f``), inline
+    literals, interpreted text and emphasis lose their markup; whitespace runs become one space."""
+    text = " ".join(rst.split())
+    text = _ROLE.sub(_role_text, text)
+    text = _LITERAL.sub(lambda m: m["body"], text)
+    text = _INTERPRETED.sub(lambda m: m["body"], text)
+    text = _STRONG.sub(lambda m: m["body"], text)
+    return _EMPHASIS.sub(lambda m: m["body"], text)
+
+
+#: Words after which a full stop ends no sentence (``Guo et al. 2018``, ``e.g. pixels``).
+_ABBREVIATIONS = ("al", "e.g", "i.e", "cf", "etc", "vs", "approx", "Fig", "Eq", "No")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text``, without its full stop: it ends at a ``.`` outside brackets that is followed
+    by a space and a capital letter or a digit (or the text's end) and does not close an abbreviation (``et al.``)."""
+    depth = 0
+    for i, char in enumerate(text):
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
+        elif char == "." and depth == 0:
+            rest = text[i + 1:]
+            if rest.strip() and not re.match(r"\s+[A-Z0-9\"'(`]", rest):
+                continue
+            word = re.search(r"([\w.]*)$", text[:i])[1]
+            if word in _ABBREVIATIONS:
+                continue
+            return text[:i].strip()
+    return text.strip().rstrip(".")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._options import MethodOption, MethodOptionError, options_of
+from ._options import MethodOption, MethodOptionError, find_option, options_of, summary_of
 
 #: Parameters every method gets from the pipeline, not from the user's method options.
 COMMON_PARAMETERS = ("n_clusters", "random_state", "device", "verbose")
@@ -48,8 +48,8 @@ class MethodSpec:
 
     @property
     def summary(self) -> str:
-        """The first line of the estimator's docstring."""
-        return (self.estimator.__doc__ or "").strip().splitlines()[0].strip()
+        """The first sentence of the estimator's docstring, as plain text."""
+        return summary_of(self.estimator)
 
     @property
     def options(self) -> tuple[MethodOption, ...]:
@@ -58,12 +58,12 @@ class MethodSpec:
     def option(self, name: str) -> MethodOption:
         """The option called ``name`` (or one of its aliases); a clear error listing the options otherwise."""
         name = self.aliases.get(name, name)
-        for option in self.options:
-            if option.name == name:
-                return option
-        names = [o.name for o in self.options] + list(self.aliases)
+        found = find_option(self.options, name)
+        if found is not None:
+            return found
+        names = [o.cli_name for o in self.options] + list(self.aliases)
         raise MethodOptionError(f"method {self.name} has no option {name!r}{_did_you_mean(name, names)}; its "
-                                f"options: {', '.join(o.name for o in self.options) or 'none'}")
+                                f"options: {', '.join(o.cli_name for o in self.options) or 'none'}")
 
     def check_options(self, options: dict) -> dict:
         """Options given from Python, each checked against its type hint (aliases resolved)."""

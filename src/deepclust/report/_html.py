@@ -37,6 +37,11 @@ def write_report(run_dir: str | os.PathLike) -> Path:
     return run_dir / REPORT_FILE
 
 
+#: Parameters that only choose k: shown only when k was chosen from the data.
+K_SELECTION_PARAMETERS = frozenset({"k_min", "k_max", "selection_sample", "max_novel_k", "n_probe_classes"})
+EVALUATION_FILE = "evaluation.json"
+
+
 def report_context(info: dict, rows: list[dict], run_dir: Path, member_pages: dict[int, dict] | None = None) -> dict:
     """What the template shows, computed from the run folder's files; ``member_pages``: each cluster's member script
     (see :func:`~deepclust.report._browse.write_member_scripts`)."""
@@ -49,52 +54,166 @@ def report_context(info: dict, rows: list[dict], run_dir: Path, member_pages: di
     params = info.get("parameters", {})
     sizes = Counter(r["cluster"] for r in rows)
     n = max(len(rows), 1)
-    has_labels = bool(rows) and "label" in rows[0]
+    evaluation = _evaluation(run_dir, source.get("dataset"))
+    against = (evaluation or {}).get("against") or _against_label_column(rows, source.get("dataset"))
     clusters = []
     for cid, size in sorted(sizes.items(), key=lambda kv: (-kv[1], int(kv[0]))):
         members = [r for r in rows if r["cluster"] == cid]
         cohesion = sum(float(r["distance"]) for r in members) / len(members)
-        majority = ""
-        if has_labels:
-            label, count = Counter(r["label"] for r in members).most_common(1)[0]
-            majority = f"{label} ({count / len(members):.0%})"
         stem = f"figures/cluster_{int(cid):03d}"
         clusters.append({"id": int(cid), "size": size, "share": f"{size / n:.1%}", "cohesion": f"{cohesion:.3g}",
-                         "majority": majority, "montage": f"{stem}.png", "members": (member_pages or {}).get(int(cid)),
+                         "majority": _majority(against, cid) if against else "",
+                         "montage": f"{stem}.png", "members": (member_pages or {}).get(int(cid)),
                          "atypical": f"{stem}_atypical.png" if (run_dir / f"{stem}_atypical.png").exists() else None})
     confusion = None
-    if has_labels:
-        labels = sorted({r["label"] for r in rows}, key=_natural)
-        counts = Counter((r["cluster"], r["label"]) for r in rows)
-        confusion = {"labels": labels, "rows": [{"cluster": c["id"], "counts": [counts[(str(c["id"]), lab)]
-                                                                                 for lab in labels]}
-                                                for c in clusters]}
+    if against:
+        confusion = {"labels": against["labels"], "source": against["source"],
+                     "rows": [{"cluster": c["id"], "counts": against["counts"].get(str(c["id"]),
+                                                                             [0] * len(against["labels"]))}
+                              for c in clusters]}
     sel = info.get("k_selection")
     k_selection = None
     if sel:
         k_selection = {**sel, "figure": "figures/k_selection.png", "votes": sel.get("votes", {})}
-    shown_options = {k: v for k, v in params.items() if k not in ("input_settings", "view_details")}
     metrics = info.get("metrics", {})
     return {
         "title": title, "method": params.get("method", "?"), "seed": info.get("seed"),
         "created": info.get("created", ""), "version": info.get("deepclust_version", "?"),
         "n_images": info.get("n_images"), "n_clustered": info.get("n_clustered", len(rows)),
+        "images": _images_line(info, source, len(rows)),
         "n_clusters": info.get("n_clusters", len(sizes)), "n_fitted": info.get("n_clusters_fitted"),
-        "requested": info.get("n_clusters_requested"), "notes": info.get("notes", []),
-        "scores": [(k, "—" if v is None else f"{v:.4f}" if isinstance(v, float) else v) for k, v in metrics.items()],
+        "requested": info.get("n_clusters_requested"), "k_chosen": _k_chosen(info), "notes": info.get("notes", []),
+        "scores": _formatted(metrics), "evaluation": evaluation,
         "undefined": info.get("metrics_undefined", {}),
         "source": source.get("root") or source.get("dataset") or f"array {source.get('shape')}",
         "timings": [(k, f"{v:.1f}") for k, v in info.get("timings_s", {}).items()],
-        "parameters": sorted((k, _short(v)) for k, v in shown_options.items()),
+        "parameters": _parameters(info),
         "skipped": info.get("skipped", []), "k_selection": k_selection, "confusion": confusion,
         "clusters": clusters, "map": info.get("map"), "members": _members(info), "hover": hover_context(run_dir, rows),
-        "members_from_files": source.get("kind") == "folder" and source.get("root"),
+        "members_note": _members_note(run_dir, source, len(rows)),
         "training": "figures/training.png" if (run_dir / "figures/training.png").exists() else None,
         "attention": "figures/attention.png" if (run_dir / "figures/attention.png").exists() else None,
         "outliers": _read_csv(run_dir / "outliers.csv"),
         "outliers_figure": "figures/outliers.png" if (run_dir / "figures/outliers.png").exists() else None,
         "duplicates": _duplicate_groups(run_dir / "duplicates.csv"),
     }
+
+
+def _formatted(scores: dict) -> list[tuple[str, str]]:
+    return [(k, "—" if v is None else f"{v:.4f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else v)
+            for k, v in scores.items()]
+
+
+def _images_line(info: dict, source: dict, n_rows: int) -> str:
+    """How many images were clustered out of how many, and how they were chosen: ``600 of 1,216 images (a random
+    600: --limit)``; the files set aside are counted after it."""
+    n_clustered = info.get("n_clustered", n_rows)
+    limit, n_found = source.get("limit"), source.get("n_found")
+    if limit is None:
+        text = f"{n_clustered:,} images"
+    else:
+        how = ", stratified by label" if "stratified by label" in source.get("subset", "") else ""
+        if n_found is None:  # a run folder from before n_found was recorded
+            text = f"{n_clustered:,} images (a random {limit:,} of those found: --limit{how})"
+        elif limit >= n_found:
+            text = f"{n_clustered:,} of {n_found:,} images (all of them: --limit {limit:,} is not below their number)"
+        else:
+            text = f"{n_clustered:,} of {n_found:,} images (a random {limit:,}: --limit{how})"
+    skipped = len(info.get("skipped", []))
+    if skipped:
+        text += f"; {skipped:,} file{'s' if skipped != 1 else ''} skipped (listed below)"
+    return text
+
+
+def _k_chosen(info: dict) -> str | None:
+    """``7, chosen by prediction strength`` when no k was given and the method chose it, else None."""
+    if info.get("n_clusters_requested") is not None:
+        return None
+    sel = info.get("k_selection") or {}
+    k = sel.get("k", info.get("n_clusters_fitted"))
+    if k is None:
+        return None
+    return f"{k}, chosen by {sel['criterion']}" if sel.get("criterion") else f"{k}, chosen by the method"
+
+
+def _parameters(info: dict) -> list[tuple[str, str]]:
+    """The parameters that applied: the k-selection ones only when k was chosen, and then n_clusters as chosen."""
+    params = info.get("parameters", {})
+    chosen = _k_chosen(info)
+    shown = {}
+    for k, v in params.items():
+        if k in ("input_settings", "view_details") or (chosen is None and k in K_SELECTION_PARAMETERS):
+            continue
+        shown[k] = chosen if k == "n_clusters" and chosen is not None else _short(v)
+    return sorted(shown.items())
+
+
+def _against_label_column(rows: list[dict], dataset: str | None) -> dict | None:
+    """Counts of each cluster's images per label of assignments.csv's label column (None without one)."""
+    from ..datasets import label_name
+
+    if not rows or "label" not in rows[0]:
+        return None
+    labels = sorted({r["label"] for r in rows}, key=_natural)
+    counts = Counter((r["cluster"], r["label"]) for r in rows)
+    clusters = {r["cluster"] for r in rows}
+    return {"labels": [label_name(dataset, lab) for lab in labels],
+            "source": f"the labels of {dataset}" if dataset else "the run's labels",
+            "counts": {c: [counts[(c, lab)] for lab in labels] for c in clusters}}
+
+
+def _evaluation(run_dir: Path, dataset: str | None) -> dict | None:
+    """What ``deepclust evaluate`` wrote (evaluation.json, and its confusion.csv: one row of counts per cluster,
+    one column per class), or None before it ran."""
+    from ..datasets import label_name
+
+    path = run_dir / EVALUATION_FILE
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    scores = dict(data.get("scores", {}))
+    n_scored = scores.pop("n_scored", None)
+    table = _read_rows(run_dir / data.get("confusion_csv", "confusion.csv"))
+    against = None
+    if table and len(table[0]) > 1:
+        against = {"labels": [label_name(dataset, c) for c in table[0][1:]],
+                   "source": f"labels from {data.get('labels', '?')}",
+                   "counts": {r[0]: [int(v) for v in r[1:]] for r in table[1:] if len(r) == len(table[0])}}
+    n_run = data.get("n_run_images")
+    scored = (f"{n_scored:,} of {n_run:,} images scored" if n_scored is not None and n_run is not None
+              and n_scored < n_run else f"{n_scored:,} images scored" if n_scored is not None else "")
+    unmatched = data.get("unmatched_label_rows") or 0
+    return {"labels": data.get("labels", "?"), "scores": _formatted(scores), "scored": scored,
+            "unmatched": unmatched, "against": against}
+
+
+def _majority(against: dict, cluster: str) -> str:
+    """``NAME (share)`` of the label most of the cluster's labelled images have ("" when none is labelled)."""
+    counts = against["counts"].get(str(cluster))
+    if not counts or not sum(counts):
+        return ""
+    best = max(range(len(counts)), key=lambda j: counts[j])
+    return f"{against['labels'][best]} ({counts[best] / sum(counts):.0%})"
+
+
+def _members_note(run_dir: Path, source: dict, n_rows: int) -> str | None:
+    """What the page says of members shown from the original files (a run on a folder), if any are."""
+    from ._browse import members_sheets
+
+    root = source.get("root") if source.get("kind") == "folder" else None
+    if not root:
+        return None
+    sheets = members_sheets(run_dir)
+    if not sheets:
+        return (f"Members are shown from the original files in {root} (this run folder holds no thumbnails of "
+                f"them): the page shows them only while those files stay where they are.")
+    missing = n_rows - len(sheets.get("rows", {}))  # older run folders kept thumbnails of TIFFs and the like only
+    if missing <= 0:
+        return None
+    budget = f" (making them would have taken longer than the {sheets['budget_s']:g} s allowed)" \
+        if sheets.get("budget_s") is not None else ""
+    return (f"{missing:,} of {n_rows:,} members have no thumbnail in this run folder{budget}: they are shown from "
+            f"the original files in {root}, which the page finds only while those files stay where they are.")
 
 
 def _members(info: dict) -> list[dict] | None:
@@ -109,6 +228,13 @@ def _members(info: dict) -> list[dict] | None:
     rows.append({"view": "consensus", "algorithm": info.get("parameters", {}).get("final", ""),
                  **{k: metrics[k] for k in ("acc", "nmi", "ari") if k in metrics}})
     return rows
+
+
+def _read_rows(path: Path) -> list[list[str]] | None:
+    if not path.is_file():
+        return None
+    with path.open(newline="") as f:
+        return [r for r in csv.reader(f) if r]
 
 
 def _read_csv(path: Path) -> list[dict] | None:
