@@ -50,3 +50,16 @@ def test_evaluate_reads_a_header_of_common_names(shapes_folder, tmp_path):
     labels.write_text("picture,kind\n" + "".join(f"{p},{p.split('/')[0]}\n" for p in paths))
     result = _invoke("evaluate", out, "--labels", labels)
     assert result.exit_code == 2 and "not a header deepclust knows" in result.text and "path" in result.text
+
+
+def test_evaluate_reads_a_headerless_csv_of_a_data_set_run(tmp_path):
+    """A data-set run names its images 0, 1, …: a headerless `0,3` CSV is data, not a header."""
+    out = tmp_path / "run"
+    args = ("--cache-dir", tmp_path / "cache", "--quiet", "--map", "none", "-k", 3, "--limit", 60)
+    assert _invoke("cluster", "--dataset", "digits", "--out", out, *args).exit_code == 0
+    rows = [line.split(",") for line in (out / "assignments.csv").read_text().splitlines()[1:]]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("".join(f"{r[0]},{r[-1]}\n" for r in rows))
+    result = _invoke("evaluate", out, "--labels", labels)
+    assert result.exit_code == 0, result.text
+    assert json.loads((out / "evaluation.json").read_text())["scores"]["n_scored"] == 60

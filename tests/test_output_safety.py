@@ -173,3 +173,25 @@ def test_no_readable_image_lists_the_reasons(tmp_path, quick):
     result = _invoke("cluster", bad, "-k", 2, "--out", tmp_path / "run", *quick)
     assert result.exit_code == 2 and "5 file(s) set aside" in result.text, result.text
     assert "broken_0.png" in result.text and "and 2 more" in result.text
+
+
+def test_another_tools_run_json_is_not_a_deepclust_run_folder(photos, tmp_path, quick):
+    """A folder whose run.json another tool wrote (it names no deepclust version) is not replaced by --overwrite."""
+    theirs = tmp_path / "experiment"
+    theirs.mkdir()
+    (theirs / "run.json").write_text('{"config": {"lr": 0.1}}')
+    (theirs / "model.pt").write_bytes(b"weights")
+    before = _contents(theirs)
+    result = _invoke("cluster", photos, "-k", 2, "--out", theirs, "--overwrite", *quick)
+    assert result.exit_code == 2 and "not a deepclust run folder" in result.text, result.text
+    assert _contents(theirs) == before
+
+
+def test_a_weights_file_inside_out_is_an_input_too(photos, tmp_path, quick):
+    """--weights inside the folder --out would replace: refused, and the weights file stays."""
+    run = tmp_path / "run"
+    assert _invoke("cluster", photos, "-k", 2, "--out", run, *quick).exit_code == 0
+    (run / "mine.pth").write_bytes(b"not really weights")
+    result = _invoke("cluster", photos, "-k", 2, "--out", run, "--overwrite", "--weights", run / "mine.pth", *quick)
+    assert result.exit_code == 2 and "holds the input file" in result.text, result.text
+    assert (run / "mine.pth").read_bytes() == b"not really weights"

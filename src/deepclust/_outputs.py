@@ -3,7 +3,8 @@
 A command that writes a folder (a run folder, an export, assignments) checks it here before any work:
 - the folder is not, does not hold and does not lie inside an input folder (the images, a run it reads);
 - an existing non-empty folder is replaced only when asked *and* when it is deepclust's own (it holds the marker
-  file: ``run.json`` for a run folder) — never a folder of someone's other files;
+  file deepclust writes, naming its version: ``run.json`` for a run folder) — never a folder of someone's other
+  files, nor another tool's run folder;
 - it can be written (a read-only disk or folder is found now, not after an hour of extraction).
 """
 
@@ -45,18 +46,29 @@ def check_output_dir(out: str | os.PathLike, overwrite: bool, *, inputs=(), mark
             relation = "lies inside"
         else:
             continue
-        raise UnsafeOutputError(f"the output folder {out} {relation} the input folder {folder}; choose an output "
+        kind = "file" if held.is_file() else "folder"
+        raise UnsafeOutputError(f"the output folder {out} {relation} the input {kind} {folder}; choose an output "
                                 f"folder outside the input (nothing was written)")
     if out.exists() and not out.is_dir():
         raise UnsafeOutputError(f"the output {out} is a file, not a folder; choose a folder (nothing was written)")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise OutputExistsError(f"output folder {out} is not empty; choose another folder or pass overwrite=True")
-        if not (out / marker).is_file():
+        if not written_by_deepclust(out / marker):
             raise UnsafeOutputError(f"{out} is not a deepclust {what} (it has no {marker}), so it is not replaced: "
                                     f"overwriting replaces only an empty folder or a {what}; choose another folder")
     check_writable(out)
     return out
+
+
+def written_by_deepclust(marker: str | os.PathLike) -> bool:
+    """Whether the JSON file ``marker`` (``run.json``, ``export.json``…) was written by deepclust: it names a
+    deepclust version near its start (another tool's ``run.json`` does not)."""
+    try:
+        with open(marker, "rb") as f:
+            return b'"deepclust_version"' in f.read(4096)
+    except OSError:
+        return False
 
 
 def check_writable(folder: str | os.PathLike,

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import __version__
 from ._atomic import write_json
 from ._outputs import check_output_dir
 from .report import NotARunFolderError
@@ -148,8 +150,9 @@ def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = Fal
         raise ValueError("this run clustered an array, not a folder: there are no image files to export")
     to = check_output_dir(to, overwrite, inputs=[run.root, run.path], marker=EXPORT_FILE, what="export folder")
     if to.is_dir():  # an earlier export (check_output_dir allows no other non-empty folder): its links go
-        for old in to.glob("cluster_[0-9][0-9][0-9]"):
-            shutil.rmtree(old)
+        for old in to.iterdir():
+            if old.is_dir() and not old.is_symlink() and re.fullmatch(r"cluster_\d{3,}", old.name):
+                shutil.rmtree(old)
     counts: dict[int, int] = {}
     for r in run.rows:
         src = run.root / r["path"]
@@ -165,7 +168,8 @@ def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = Fal
             shutil.copy2(src, target)
         counts[cluster] = counts.get(cluster, 0) + 1
     counts = dict(sorted(counts.items()))
-    write_json(to / EXPORT_FILE, {"run": str(run.path.resolve()), "mode": mode, "cluster_sizes": counts})
+    write_json(to / EXPORT_FILE, {"deepclust_version": __version__, "run": str(run.path.resolve()), "mode": mode,
+                                  "cluster_sizes": counts})
     return counts
 
 
@@ -231,10 +235,12 @@ def _phash(im) -> int:
 
 
 def _hash_file(path, min_side: int = 0) -> int | None:
-    from PIL import ExifTags, Image, ImageOps
+    from PIL import ExifTags, ImageOps
+
+    from .datasets import open_image
 
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             if min(im.size) < min_side:
                 return None
             im.draft("L", (128, 128))  # JPEG: decode at 1/2 … 1/8 scale; the hash looks at 32 × 32

@@ -68,7 +68,9 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
     (see :func:`~deepclust._outputs.check_output_dir`); a folder that is, holds or lies inside the input folder is
     refused.
     """
-    out = check_output_dir(out, overwrite, inputs=[getattr(run.source, "root", None)]).resolve()
+    weights = run.params.get("input_settings", {}).get("weights")
+    read = [getattr(run.source, "root", None), weights if weights and Path(weights).exists() else None]
+    out = check_output_dir(out, overwrite, inputs=read).resolve()
     if map is not None and map not in MAPS:
         raise ValueError(f"unknown map {map!r}: use {', '.join(MAPS)} or None")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +122,9 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         say(f"map of {len(run.paths)} images ({map_method}) and its thumbnails")
     map_info = _write_map(run, folder, map_method, verbose) if map_method else None
     if map_info:
-        files += ["embedding_2d.npy", map_info["figure"], map_info["thumbnails"], HOVER_FILE]
+        files += ["embedding_2d.npy", map_info["figure"], HOVER_FILE]
+        if map_info["thumbnails"]:
+            files.append(map_info["thumbnails"])
     files += write_member_sheets(run, folder, verbose=verbose)
     if run.k_selection:
         sel = run.k_selection
@@ -203,7 +207,11 @@ def _write_map(run, folder: Path, method: str, verbose: bool, n_thumbnails: int 
     ax = plot_cluster_map(xy, run.labels, title=how)
     thumbs = write_hover(run, folder, xy, ax, sample, verbose=verbose)
     save_figure(ax, folder / "figures/map.png")
-    shown = sample[:min(n_thumbnails, len(thumbs))]  # thumbnails stop at their time budget
-    save_figure(plot_thumbnail_map(xy[shown], thumbs[:len(shown)], zoom=0.7), folder / "figures/map_thumbnails.png")
-    return {"method": method, "how": how, "figure": "figures/map.png", "thumbnails": "figures/map_thumbnails.png",
-            "n_thumbnails": len(shown), "sampled": len(shown) < len(xy), "n_hover": len(sample)}
+    kept = [k for k, t in enumerate(thumbs) if t is not None][:n_thumbnails]  # unreadable or past the time budget
+    info = {"method": method, "how": how, "figure": "figures/map.png", "thumbnails": None, "n_thumbnails": len(kept),
+            "sampled": len(kept) < len(xy), "n_hover": len(sample)}
+    if kept:
+        save_figure(plot_thumbnail_map(xy[sample[kept]], [thumbs[k] for k in kept], zoom=0.7),
+                    folder / "figures/map_thumbnails.png")
+        info["thumbnails"] = "figures/map_thumbnails.png"
+    return info

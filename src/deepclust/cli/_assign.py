@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from .. import __version__
 from ._app import app, default_out, friendly_errors, out_console, warnings_as_lines
 
 
@@ -47,7 +48,8 @@ def assign(
         out.mkdir(parents=True, exist_ok=True)
         write_text(out / "assignments.csv", result.to_csv())
         write_json(out / "assign.json", {
-            "run": str(run_dir.resolve()), "folder": str(folder.resolve()), "n_images": len(result.paths),
+            "deepclust_version": __version__, "run": str(run_dir.resolve()), "folder": str(folder.resolve()),
+            "n_images": len(result.paths),
             "n_assigned": len(result.paths) - result.n_unassigned, "n_unassigned": result.n_unassigned,
             "max_distance": result.max_distance, "max_distance_from": result.threshold,
             "feature_distance": "mean distance to the 5 nearest images of the run, L2-normalised CNN features",

@@ -149,13 +149,13 @@ def cluster(
     quiet: Quiet = False,
 ):
     """Cluster a folder of images (or a builtin data set) and write a run folder."""
+    started = time.perf_counter()  # the whole command's time, heavy imports included
     from .._device import resolve_device
+    from .._outputs import UnsafeOutputError, check_output_dir
     from ..datasets import DATASETS, load_dataset
     from ..methods import get_method
     from ..pipeline import cluster_images
-    from ..runfolder import check_output_dir
 
-    started = time.perf_counter()
     given = {name for name in ctx.params  # by name: typer may bring its own copy of click's enum
              if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
     with friendly_errors():
@@ -180,9 +180,16 @@ def cluster(
             if input is not None and input != deep_input:
                 fail("--deep-input is the old name of --input: give one of them")
             input = deep_input
-        if out is None:
+        defaulted = out is None
+        if defaulted:
             out = default_out(dataset or Path(folder).resolve().name)
-        check_output_dir(out, overwrite, inputs=[folder])
+        try:
+            check_output_dir(out, overwrite, inputs=[folder, weights, data_dir])
+        except UnsafeOutputError:
+            if not defaulted:
+                raise
+            fail(f"the default run folder {out} lies in or around the input folder {folder} (the command runs "
+                 f"from inside it); give --out with a folder outside the input")
         source_info = {}
         if dataset is not None:
             source, labels = load_dataset(dataset, split=split.value, data_dir=data_dir, download=download)

@@ -14,6 +14,7 @@ import typer
 from ._app import app, default_out, fail, friendly_errors, out_console, scores_table, warnings_as_lines
 from ._cluster import (
     METHOD_OPTIONS_HELP,
+    SETTING_FLAGS,
     Device,
     MapKind,
     MapOption,
@@ -23,6 +24,7 @@ from ._cluster import (
     Seed,
     method_options,
     option_names,
+    own_flags,
 )
 
 _EXAMPLES = """Examples:
@@ -103,18 +105,18 @@ def discover(
     quiet: Quiet = False,
 ):
     """Cluster unlabelled images of novel classes with what labelled images of known classes teach (DTC)."""
+    started = time.perf_counter()  # the whole command's time, heavy imports included
     from .._device import resolve_device
     from .._outputs import check_output_dir
     from ..datasets import load_transfer_split
     from ..methods import get_method
     from ..pipeline import cluster_images
 
-    started = time.perf_counter()
     with friendly_errors():
         spec = get_method("dtc")
     names = option_names(spec) + ["n_clusters"]
-    with friendly_errors(names):
-        options, positional = method_options(spec, list(ctx.args), option or [])
+    with friendly_errors(names, SETTING_FLAGS):
+        options, positional = method_options(spec, list(ctx.args), option or [], own_flags(ctx))
         if positional:
             fail(f"unexpected argument(s): {' '.join(positional)}")
         if dataset is None and (known is None or unknown is None):

@@ -32,12 +32,14 @@ def duplicates(
     """Groups of duplicate images: exact copies (same file content), copies by perceptual hash and near duplicates
     (CNN features alike); written to duplicates.csv in the run folder."""
     from .._atomic import write_text
+    from .._outputs import check_writable
     from ..explore import find_duplicates
     from ..report import write_report
 
     if not (hash or features):
         fail("--no-hash and --no-features leave nothing to compare but file contents: drop one of them")
     with friendly_errors(), warnings_as_lines():
+        check_writable(run_dir, hint="duplicates.csv is written into the run folder: copy it somewhere writable")
         groups = find_duplicates(run_dir, threshold if features else None,
                                  hash_distance=hash_distance if hash else None, cache_dir=cache_dir,
                                  use_cache=cache, verbose=not quiet)

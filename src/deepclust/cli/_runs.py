@@ -51,11 +51,12 @@ def evaluate(
             table = [r for r in csv.reader(f) if r]
         if not table or len(table[0]) < 2:
             fail(f"{labels}: expected a CSV with two columns path,label")
-        start, path_col, label_col = _label_columns(table[0], labels)
         root = run.root
+        in_run = {r["path"] for r in rows}
+        start, path_col, label_col = ((0, 0, 1) if _run_path(table[0][0], root) in in_run
+                                      else _label_columns(table[0], labels))
         known = {_run_path(r[path_col], root): r[label_col].strip() for r in table[start:]
                  if len(r) > max(path_col, label_col)}
-        in_run = {r["path"] for r in rows}
         unmatched = sum(1 for p in known if p not in in_run)
         rows = [r for r in rows if r["path"] in known]
         truth, source = [known[r["path"]] for r in rows], str(labels)
@@ -103,8 +104,9 @@ LABEL_COLUMNS = ("label", "class", "category", "target", "y", "class_name")
 
 
 def _label_columns(first_row: list[str], labels: Path) -> tuple[int, int, int]:
-    """Where the data starts and which columns hold the path and the label: from a header with common names, else
-    columns 0 and 1; a first row that looks like a header of other names is an error that says what is expected."""
+    """Where the data starts and which columns hold the path and the label, for a first row that names no image of
+    the run: a header with common names, else columns 0 and 1; a first row that looks like a header of other names
+    is an error that says what is expected."""
     header = [c.strip().lower() for c in first_row]
     path_col = next((i for i, c in enumerate(header) if c in PATH_COLUMNS), None)
     label_col = next((i for i, c in enumerate(header) if c in LABEL_COLUMNS), None)
@@ -151,10 +153,12 @@ def outliers(
     """The images least like their cluster (far from its centre for that cluster, low confidence): listed, and
     written to outliers.csv and figures/outliers.png in the run folder."""
     from .._atomic import write_text
+    from .._outputs import check_writable
     from ..explore import RunFolder, find_outliers
     from ..report import make_grid, save_png, write_report
 
     with friendly_errors():
+        check_writable(run_dir, hint="outliers.csv is written into the run folder: copy it somewhere writable")
         found = find_outliers(run_dir, n)
         images = RunFolder.open(run_dir).images([f["row"] for f in found])
     table = Table(title=f"{len(found)} least typical images")

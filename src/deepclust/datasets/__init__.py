@@ -25,6 +25,7 @@ from ._folder import (
                        iter_array_batches,
                        iter_folder_batches,
                        load_image,
+                       open_image,
                        scan_folder,
 )
 from ._idx import load_idx
@@ -32,7 +33,7 @@ from ._subset import subset_indices
 
 __all__ = ["DATASETS", "FASHION_MNIST_CLASSES", "DatasetNotFoundError", "IMAGE_EXTENSIONS", "ImageBatch",
            "ImageFolder", "SkippedFile", "class_names", "dataset_available", "image_size", "is_run_folder",
-           "iter_array_batches", "iter_folder_batches", "label_name", "list_datasets", "load_dataset",
+           "open_image", "iter_array_batches", "iter_folder_batches", "label_name", "list_datasets", "load_dataset",
            "load_digits_uint8", "load_fashion_mnist",
            "load_idx", "load_image", "load_mnist", "load_mnist_5k", "load_transfer_split",
            "scan_folder", "subset_indices"]

@@ -7,10 +7,13 @@ import os
 import threading
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .._outputs import written_by_deepclust
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 #: The file that marks a deepclust run folder; the reader never descends into one (its figures are not input).
@@ -142,13 +145,7 @@ def scan_folder(root: str | os.PathLike) -> ImageFolder:
 
 def is_run_folder(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a folder written by deepclust: it holds a ``run.json`` that names a deepclust version."""
-    marker = Path(path) / RUN_MARKER
-    try:
-        with marker.open("rb") as f:
-            head = f.read(4096)
-    except OSError:
-        return False
-    return b'"deepclust_version"' in head
+    return written_by_deepclust(Path(path) / RUN_MARKER)
 
 
 #: Pillow first shrinks a large image by a whole factor in boxes, then resamples what is left, when the image is
@@ -193,13 +190,22 @@ def load_image(path: str | os.PathLike, size: int | None = None, upscale: bool =
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """``(width, height)`` of an image file from its header (nothing is decoded), warning once and by name about
     decompression bombs as :func:`load_image` does."""
+    with open_image(path) as im:
+        return im.size
+
+
+@contextmanager
+def open_image(path: str | os.PathLike):
+    """``PIL.Image.open(path)`` as a context, with a decompression bomb warned about once and by name (Pillow's own
+    warning names no file); for readers outside this module (perceptual hashes)."""
     notes: list[str] = []
     try:
-        with _open(path, notes) as im:
-            return im.size
+        im = _open(path, notes)
     finally:
         for note in notes:
             _warn_once(note)
+    with im:
+        yield im
 
 
 def _warn_once(message: str) -> None:

@@ -117,12 +117,12 @@ def _shrink(image: np.ndarray, side: int) -> np.ndarray:
 
 
 def write_hover(run, folder: Path, xy: np.ndarray, ax, sample: np.ndarray, *, budget_s: float | None = HOVER_BUDGET_S,
-                verbose: bool = False) -> list[np.ndarray]:
+                verbose: bool = False) -> list[np.ndarray | None]:
     """``figures/map_hover.json`` + its sprite: where each sampled image sits on the saved map (as a fraction of
     the picture's width and height, so the page needs no axis arithmetic) and its thumbnail. A run on a folder
-    decodes for at most ``budget_s`` seconds; the images it did not reach get no pointer thumbnail. Returns the
-    thumbnails (:data:`TILE` pixels) of the first images of ``sample``, up to the first one without, which the
-    thumbnail map reuses."""
+    decodes for at most ``budget_s`` seconds; the images it did not reach get no pointer thumbnail. Returns one
+    thumbnail (:data:`TILE` pixels) per image of ``sample``, None where there is none, which the thumbnail map
+    reuses."""
     from .._atomic import write_json
 
     ax.figure.canvas.draw()  # settles the axis limits that place the points
@@ -138,8 +138,7 @@ def write_hover(run, folder: Path, xy: np.ndarray, ax, sample: np.ndarray, *, bu
                int(run.labels[sample[k]])] for k in kept]
     write_json(folder / HOVER_FILE, {"sprite": sprite, "tile": side, "columns": columns, "points": points,
                                      "n_sampled": len(sample)})
-    first_missing = next((k for k, t in enumerate(thumbs) if t is None), len(thumbs))
-    return [_shrink(t, TILE) for t in thumbs[:first_missing]]
+    return [None if t is None else _shrink(t, TILE) for t in thumbs]
 
 
 def write_member_sheets(run, folder: Path, *, budget_s: float | None = THUMBNAIL_BUDGET_S,

@@ -176,6 +176,8 @@ def _evaluation(run_dir: Path, dataset: str | None) -> dict | None:
     table = _read_rows(run_dir / data.get("confusion_csv", "confusion.csv"))
     against = None
     if table and len(table[0]) > 1:
+        if data.get("labels") != "assignments.csv label column":
+            dataset = None  # the user's own labels (a CSV, subfolders): shown as given, not as the data set's names
         against = {"labels": [label_name(dataset, c) for c in table[0][1:]],
                    "source": f"labels from {data.get('labels', '?')}",
                    "counts": {r[0]: [int(v) for v in r[1:]] for r in table[1:] if len(r) == len(table[0])}}
