@@ -63,3 +63,11 @@ def test_evaluate_reads_a_headerless_csv_of_a_data_set_run(tmp_path):
     result = _invoke("evaluate", out, "--labels", labels)
     assert result.exit_code == 0, result.text
     assert json.loads((out / "evaluation.json").read_text())["scores"]["n_scored"] == 60
+
+
+def test_augmented_copies_for_a_method_that_drops_them_are_refused(tmp_path):
+    """--method consensus --augmentations 2: refused before extraction instead of extracted and silently dropped."""
+    result = _invoke("cluster", "--dataset", "digits", "--limit", 60, "-k", 3, "--method", "consensus",
+                     "--augmentations", 2, "--out", tmp_path / "run", "--cache-dir", tmp_path / "cache", "--quiet")
+    assert result.exit_code == 2 and "does not use augmented copies" in result.text, result.text
+    assert not (tmp_path / "cache").exists()

@@ -165,7 +165,8 @@ def prepare_views(source, settings: InputSettings, typical_size: int) -> Prepare
     side = int(grey[0].shape[1]) if grey is not None else settings.image_size or 28  # arrays keep their size
     params = dict(views=list(views), view_details=view_info, image_size=side,
                   augmentations=n_copies, augment_flip=flip)
-    return PreparedInput(X, indices, failed, params, fit_kwargs={"augmented": augmented}, timings=timings)
+    return PreparedInput(X, indices, failed, params, fit_kwargs={"augmented": augmented} if augmented else {},
+                         timings=timings)
 
 
 def prepare_transfer(source, settings: InputSettings, typical_size: int) -> PreparedInput:

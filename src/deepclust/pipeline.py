@@ -3,6 +3,7 @@ both call :func:`cluster_images`; it wires the stages and never asks which metho
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 import warnings
@@ -153,6 +154,9 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     if dask is not None and kind == "pixels":
         raise ValueError(f"--dask extracts features; method {method} on pixels has none to extract")
     estimator = spec.build(n_clusters, random_state=random_state, device=device, verbose=verbose, **options)
+    if settings.augmentations and "augmented" not in inspect.signature(estimator.fit).parameters:
+        raise ValueError(f"method {method} does not use augmented copies; leave augmentations out (they would be "
+                         f"extracted and then dropped)")
 
     t0 = time.perf_counter()
     source, labels_true, typical_size, skipped = _open_source(source, labels_true)

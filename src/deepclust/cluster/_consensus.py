@@ -170,7 +170,7 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
         self.n_features_in_ = sum(v.shape[1] for v in views)
         return views
 
-    def fit(self, X, y=None, **_ignored):
+    def fit(self, X, y=None):
         """Cluster every view with every algorithm, then the co-association of the partitions. ``X``: one feature
         matrix or a list of them (one per view, same rows). ``y`` only scores the members and the consensus."""
         from ..metrics import external_scores
@@ -252,8 +252,8 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
         finally:
             self.final, self.keep = previous
 
-    def fit_predict(self, X, y=None, **kwargs):
-        return self.fit(X, y, **kwargs).labels_
+    def fit_predict(self, X, y=None):
+        return self.fit(X, y).labels_
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "labels_")
