@@ -22,8 +22,8 @@ from .inputs import DEFAULT_VIEWS, INPUTS, InputSettings, check_settings, extrac
 from .methods import FittedClustering, get_method
 from .metrics import score_clustering
 
-#: Estimator parameters that are not worth recording in run.json (runtime switches, or recorded elsewhere).
-_UNRECORDED = ("verbose", "autoencoder")
+#: Estimator parameters that are not worth recording in run.json (runtime switches).
+_UNRECORDED = ("verbose",)
 
 
 @dataclass
@@ -95,9 +95,11 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     Parameters
     ----------
     source : a folder path (streamed, recursive) or a uint8 array ``(N, H, W[, C])``.
-    method : a registered method: ``"kmeans"`` (default), ``"agglomerative-ward"``, ``"agglomerative-average"`` on
-        CNN features; ``"scan"``/``"best"`` (clustering heads over several views); ``"dec"``, ``"idec"``, ``"dcn"``,
-        ``"dcec"``, ``"gapdcec"`` (networks trained on the images).
+    method : a registered method (any case): ``"kmeans"`` (default), ``"agglomerative-ward"``,
+        ``"agglomerative-average"`` on CNN features; ``"scan"``/``"best"`` (clustering heads over several views);
+        ``"consensus"`` (a co-association of several views and algorithms); ``"dec"``, ``"idec"``, ``"dcn"``,
+        ``"dcec"``, ``"gapdcec"``, ``"deepcluster"``, ``"jule"`` (networks trained on the images); ``"dtc"``
+        (novel classes, learning from labelled images of known ones first: ``known``).
     n_clusters : number of clusters; None lets a method that can choose k choose it (see ``ClusterRun.k_selection``).
     input : what the method consumes, when it can take several (``"pixels"`` or ``"features"`` for DEC/IDEC/DCN);
         default: the method's first.
@@ -200,7 +202,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     resolved = {k: prepared.params[k] for k in ("extractor", "layer", "input_size", "image_size", "grayscale")
                 if k in prepared.params}  # the values used, defaults included, to embed new images alike
     params["input_settings"] = dict(settings.recorded(), **resolved, typical_size=int(typical_size))
-    params.update({k: v for k, v in estimator.get_params().items() if k not in _UNRECORDED},
+    params.update({k: str(v) if isinstance(v, os.PathLike) else v for k, v in estimator.get_params().items()
+                   if k not in _UNRECORDED},
                   device=prepared.params.get("device", resolve_device(device)))
     params.update(getattr(estimator, "run_details_", {}))  # what the method measured on the way (DTC: known ACC)
     t = time.perf_counter()

@@ -115,3 +115,16 @@ def test_bad_parameters_are_errors(digits):
         DEC(3, optimizer="rmsprop").fit(X)
     with pytest.raises(ValueError, match="learning_rate"):
         DEC(3, learning_rate=0).fit(X)
+
+
+def test_run_json_records_the_autoencoder_a_run_started_from(tmp_path):
+    """cluster_images(method="idec", autoencoder=PATH) records PATH in the run's parameters (run.json), so the run
+    can be reproduced from it."""
+    from deepclust import cluster_images
+
+    X, _ = load_dataset("digits")
+    tiny = dict(pretrain_epochs=2, maxiter=5, update_interval=5, batch_size=64, hidden_dims=(32,), embedding_dim=4)
+    first = cluster_images(X[:200], method="dec", n_clusters=4, verbose=False, **tiny)
+    path = first.estimator.save_autoencoder(tmp_path / "ae.pt")
+    second = cluster_images(X[:200], method="idec", n_clusters=4, verbose=False, autoencoder=path, **tiny)
+    assert second.params["autoencoder"] == str(path) and first.params["autoencoder"] is None

@@ -112,7 +112,7 @@ class DTC(ClusterMixin, BaseEstimator):
         A local state dict for it (default: the pip package's weights).
     input_size : int, default=64
         Side of the network's input in pixels (small images are not blown up to 224).
-    trainable_stages : int, default=2
+    trainable_stages : int, default=1
         Block stages fine-tuned, counted from the last (with the head convolution); the others stay as pretrained.
     attention : {"none", "gradcam", "gradcam+grabcut"}, default="none"
         How novel images are masked before they are embedded: not at all, by the Grad-CAM map thresholded at

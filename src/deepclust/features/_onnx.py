@@ -1,5 +1,5 @@
 """Run an extractor through ONNX Runtime on CPU: the same network, 2–4× the images per second of eager PyTorch on
-small CPUs (measured in ``benchmarks/extraction_runtime.py``).
+small CPUs (measured by ``benchmarks/scale.py --cases runtime``).
 
 The network is exported once per (backbone, layer, input size, weights) with ``torch.onnx.export``, checked against
 PyTorch on a batch before it is used, and cached; PyTorch stays for CUDA and for every method that trains."""
