@@ -113,7 +113,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         ``"EXTRACTOR:LAYER"`` or a hand-crafted ``"pixels"``/``"hog"``; augmented copies of every image (shift, and
         flip unless ``augment_flip=False``) whose views go to the method too (default 0).
     batch_size, device, cache_dir, use_cache, num_workers : how images are read and features extracted.
-    runtime : how the extractor runs: ``"auto"`` (ONNX Runtime on CPU for 5,000 images or more, else PyTorch),
+    runtime : how the extractor runs: ``"auto"`` (ONNX Runtime on CPU when the job pays for the export at its input
+        size, see :func:`~deepclust.features._extractor.onnx_min_images`; else PyTorch),
         ``"torch"`` or ``"onnx"``.
     dask : extract the features on a Dask cluster: a ``distributed.Client``, ``"local:N"`` (N worker processes
         here) or a scheduler address ``"tcp://HOST:PORT"``; the clustering runs here.

@@ -141,3 +141,19 @@ def test_a_folder_and_an_array_of_the_same_images_give_the_same_features(tmp_pat
                                    verbose=False)
     from_array = extract_features(X, lite0, batch_size=16, use_cache=False, verbose=False)
     np.testing.assert_allclose(np.asarray(from_folder.features), from_array.features, atol=1e-5)
+
+
+@pytest.mark.skipif(not onnx_available(), reason="onnxruntime is not installed")
+def test_auto_runtime_weighs_the_export_against_the_input_size(tmp_path):
+    """"auto" takes ONNX Runtime for 1,000 images at 224 px but not at 64 px (the export costs the same, the
+    saving per image is about 20× smaller), and from a few dozen images once the graph is exported."""
+    from deepclust.features._extractor import onnx_min_images
+
+    assert onnx_min_images(224) < 1000 < onnx_min_images(64)
+    assert onnx_min_images(224, exported=True) < 100
+    small = create_extractor("efficientnet_lite0", device="cpu", input_size=64)
+    assert small.select_runtime(1000, tmp_path) == "torch" and not (tmp_path / "onnx").exists()
+    large = create_extractor("efficientnet_lite0", device="cpu", input_size=224)
+    assert large.select_runtime(1000, tmp_path) == "onnx"
+    again = create_extractor("efficientnet_lite0", device="cpu", input_size=224)
+    assert again.select_runtime(80, tmp_path) == "onnx"  # the graph above is reused

@@ -14,7 +14,21 @@ from ._registry import ExtractorSpec, _builder, get_extractor_spec
 from ._weights import weights_identity
 
 #: The smallest job for which ``runtime="auto"`` exports the network to ONNX Runtime.
-ONNX_MIN_IMAGES = 5000
+#: ONNX Runtime pays for its export (with its check, ~8 s on 2 cores) from about this many images at 224 px; the
+#: saving per image grows with the input side to the power ONNX_SIDE_POWER (benchmarks/onnx_break_even.py: break-even
+#: 573–740 images at 224 px, 2,314–2,470 at 128, 9,345–12,933 at 64; the fit gives 700, 2,530 and 12,460).
+ONNX_BREAK_EVEN_224 = 700
+ONNX_SIDE_POWER = 2.3
+#: With the graph already exported (cached across runs) only its check runs (0.04–0.2 s): ONNX from this many.
+ONNX_MIN_IMAGES_EXPORTED = 64
+
+
+def onnx_min_images(input_size: int, exported: bool = False) -> int:
+    """The smallest job (in images) for which ``runtime="auto"`` takes ONNX Runtime at side ``input_size``."""
+    if exported:
+        return ONNX_MIN_IMAGES_EXPORTED
+    return int(round(ONNX_BREAK_EVEN_224 * (224 / int(input_size)) ** ONNX_SIDE_POWER))
+
 RUNTIMES = ("auto", "torch", "onnx")
 
 
@@ -50,21 +64,23 @@ class FeatureExtractor:
     def select_runtime(self, n_images: int, cache_dir) -> str:
         """Choose how to run the network for a job of ``n_images`` and return it (``"torch"`` or ``"onnx"``).
 
-        ``"auto"`` takes ONNX Runtime on CPU when it is installed and the job has at least
-        :data:`ONNX_MIN_IMAGES` images (below that the one-time export, ~10 s, costs more than it saves), PyTorch
-        otherwise; ``"onnx"`` insists (an error on CUDA or without onnxruntime). A failed export or check falls back
-        to PyTorch with a warning: the features are the same network's either way."""
+        ``"auto"`` takes ONNX Runtime on CPU when it is installed and the job is large enough to pay for the
+        export at this input size (:func:`onnx_min_images`: about 700 images at 224 px, 12,000 at 64 px; 64 images
+        when the graph is already exported in ``cache_dir``), PyTorch otherwise; ``"onnx"`` insists (an error on
+        CUDA or without onnxruntime). A failed export or check falls back to PyTorch with a warning: the features
+        are the same network's either way."""
         if self.runner is not None or self.runtime == "torch":
             return self.active_runtime
         wanted = self.runtime == "onnx"
         if wanted and (self.device != "cpu" or not onnx_available()):
             raise ValueError("runtime 'onnx' needs device cpu and the onnxruntime package "
                              f"(device here: {self.device}; onnxruntime {'found' if onnx_available() else 'missing'})")
-        if not wanted and (self.device != "cpu" or not onnx_available() or n_images < ONNX_MIN_IMAGES):
+        identity = f"{self.spec.name}|{self.layer}|{self.input_size}|{self.weights_id}"
+        if not wanted and (self.device != "cpu" or not onnx_available() or n_images < onnx_min_images(
+                self.input_size, exported=onnx_path(cache_dir, identity).exists())):
             return "torch"
         import torch
 
-        identity = f"{self.spec.name}|{self.layer}|{self.input_size}|{self.weights_id}"
         example = self.preprocess(np.random.RandomState(0).randint(0, 256, (8, 32, 32, 3), dtype=np.uint8))
         try:
             self.runner = export_checked(self.module, example, onnx_path(cache_dir, identity),
