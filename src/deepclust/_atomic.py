@@ -38,6 +38,18 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def write_csv(path: str | os.PathLike, header: list[str], rows) -> None:
+    """A CSV file (fields quoted where they hold a comma, a quote or a line break), written atomically."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
 def write_json(path: str | os.PathLike, data) -> None:
     """Strict JSON (RFC 8259): NaN and infinities become ``null``, so that every JSON reader accepts the file."""
     write_text(path, json.dumps(_finite(data), indent=2, default=_json_default, allow_nan=False) + "\n")

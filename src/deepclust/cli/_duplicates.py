@@ -31,7 +31,7 @@ def duplicates(
 ):
     """Groups of duplicate images: exact copies (same file content), copies by perceptual hash and near duplicates
     (CNN features alike); written to duplicates.csv in the run folder."""
-    from .._atomic import write_text
+    from .._atomic import write_csv
     from .._outputs import check_writable
     from ..explore import find_duplicates
     from ..report import write_report
@@ -55,9 +55,9 @@ def duplicates(
         shown = ", ".join(g.paths[:6]) + (" …" if len(g.paths) > 6 else "")
         table.add_row(str(i), g.kind, _shown(g.similarity), _shown(g.hamming), shown)
     out_console.print(table)
-    write_text(run_dir / "duplicates.csv", "group,kind,similarity,hamming,path\n" + "".join(
-        f"{i},{g.kind},{_shown(g.similarity, '')},{_shown(g.hamming, '')},{_csv(p)}\n"
-        for i, g in enumerate(groups) for p in g.paths))
+    write_csv(run_dir / "duplicates.csv", ["group", "kind", "similarity", "hamming", "path"],
+              ([i, g.kind, _shown(g.similarity, ""), _shown(g.hamming, ""), p]
+               for i, g in enumerate(groups) for p in g.paths))
     write_report(run_dir)
     out_console.print(f"{sum(len(g.paths) for g in groups)} images in {len(groups)} groups; written to "
                       f"{run_dir / 'duplicates.csv'} and shown in report.html", highlight=False)
@@ -65,8 +65,3 @@ def duplicates(
 
 def _shown(value, missing: str = "–") -> str:
     return missing if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
-def _csv(path: str) -> str:
-    """A path as one CSV field (quoted when it holds a comma or a quote)."""
-    return '"' + path.replace('"', '""') + '"' if any(c in path for c in ',"\n') else path

@@ -33,7 +33,7 @@ def evaluate(
                                                        "the images' subfolder names.")] = None,
 ):
     """Score a run folder against known labels (ACC, NMI, ARI, purity, cluster-by-class table)."""
-    from .._atomic import write_json, write_text
+    from .._atomic import write_csv, write_json
     from .._outputs import check_writable
     from ..explore import RunFolder
     from ..metrics import external_scores
@@ -85,9 +85,8 @@ def evaluate(
     ci, ki = {c: i for i, c in enumerate(cluster_ids)}, {c: i for i, c in enumerate(classes)}
     for t, c in zip(truth, clusters):
         counts[ci[c], ki[t]] += 1
-    lines = ["cluster," + ",".join(classes)] + [f"{c}," + ",".join(map(str, row)) for c, row in zip(cluster_ids,
-                                                                                                   counts)]
-    write_text(run_dir / "confusion.csv", "\n".join(lines) + "\n")
+    write_csv(run_dir / "confusion.csv", ["cluster", *classes],
+              ([c, *map(int, row)] for c, row in zip(cluster_ids, counts)))
     write_json(run_dir / "evaluation.json", {"labels": source, "scores": scores, "n_run_images": n_run,
                                              "unmatched_label_rows": unmatched, "confusion_csv": "confusion.csv"})
     with friendly_errors():
@@ -152,7 +151,7 @@ def outliers(
 ):
     """The images least like their cluster (far from its centre for that cluster, low confidence): listed, and
     written to outliers.csv and figures/outliers.png in the run folder."""
-    from .._atomic import write_text
+    from .._atomic import write_csv
     from .._outputs import check_writable
     from ..explore import RunFolder, find_outliers
     from ..report import make_grid, save_png, write_report
@@ -167,8 +166,8 @@ def outliers(
     for f in found:
         table.add_row(f["path"], str(f["cluster"]), f"{f['score']:.2f}", f"{f['confidence']:.3f}")
     out_console.print(table)
-    write_text(run_dir / "outliers.csv", "path,cluster,score,confidence\n" + "".join(
-        f"{f['path']},{f['cluster']},{f['score']},{f['confidence']:.4f}\n" for f in found))
+    write_csv(run_dir / "outliers.csv", ["path", "cluster", "score", "confidence"],
+              ([f["path"], f["cluster"], f["score"], f"{f['confidence']:.4f}"] for f in found))
     written = "outliers.csv"
     if images:
         save_png(run_dir / "figures" / "outliers.png", make_grid(images, caption=f"{len(found)} least typical images"))
