@@ -173,7 +173,7 @@ def place_like_run(estimator, embedding_attr: str, X) -> tuple[np.ndarray, np.nd
     labels = np.asarray(estimator.predict(X), dtype=np.int64)
     probabilities = None
     if getattr(estimator, "probabilities_", None) is not None:  # the run's confidence came from them
-        soft = getattr(estimator, "predict_proba", None) or getattr(estimator, "predict_soft", None)
+        soft = getattr(estimator, "predict_proba", None)
         probabilities = np.asarray(soft(X)) if soft is not None else None
     if embedding_attr == "probabilities_":
         embedding = probabilities if probabilities is not None else np.asarray(estimator.predict_proba(X))

@@ -128,3 +128,16 @@ def test_run_json_records_the_autoencoder_a_run_started_from(tmp_path):
     path = first.estimator.save_autoencoder(tmp_path / "ae.pt")
     second = cluster_images(X[:200], method="idec", n_clusters=4, verbose=False, autoencoder=path, **tiny)
     assert second.params["autoencoder"] == str(path) and first.params["autoencoder"] is None
+
+
+def test_predict_proba_is_the_soft_assignment_and_predict_soft_is_its_deprecated_name():
+    """DEC-family estimators answer predict_proba (rows sum to 1, argmax = predict) like SCAN and DTC; the old name
+    predict_soft still works for one release and says so with a FutureWarning."""
+    X, _ = load_dataset("digits")
+    model = DEC(3, random_state=0, pretrain_epochs=2, maxiter=5, update_interval=5, hidden_dims=(16,),
+                embedding_dim=3, device="cpu").fit(X[:150])
+    q = model.predict_proba(X[150:180])
+    assert q.shape == (30, 3) and np.allclose(q.sum(1), 1, atol=1e-5)
+    assert (q.argmax(1) == model.predict(X[150:180])).all()
+    with pytest.warns(FutureWarning, match="predict_proba"):
+        assert np.array_equal(model.predict_soft(X[150:180]), q)
