@@ -1,13 +1,13 @@
 """Pictures and pages of a clustering: cluster montages, the k-selection curve, training curves, the 2-D map, and
 the run's ``report.html``."""
 
-from ._browse import HOVER_FILE, N_HOVER, THUMBNAIL_BUDGET_S, read_images, write_hover, write_member_sheets
+from ._browse import HOVER_FILE, N_HOVER, write_hover, write_member_sheets
 from ._html import REPORT_FILE, NotARunFolderError, report_context, write_report
 from ._map import MAPS, map_2d, plot_cluster_map, plot_thumbnail_map
 from ._montage import atypical_members, make_grid, save_png, typical_members
 from ._plots import plot_k_selection, plot_training_curves, save_figure
 
-__all__ = ["HOVER_FILE", "MAPS", "N_HOVER", "REPORT_FILE", "THUMBNAIL_BUDGET_S", "NotARunFolderError",
+__all__ = ["HOVER_FILE", "MAPS", "N_HOVER", "REPORT_FILE", "NotARunFolderError",
            "atypical_members", "make_grid", "map_2d", "plot_cluster_map", "plot_k_selection", "plot_thumbnail_map",
-           "plot_training_curves", "read_images", "report_context", "save_figure", "save_png", "typical_members",
+           "plot_training_curves", "report_context", "save_figure", "save_png", "typical_members",
            "write_hover", "write_member_sheets", "write_report"]
