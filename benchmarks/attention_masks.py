@@ -3,24 +3,22 @@ than 10 on the black background), the mean IoU of each kind of mask with the obj
 of a network fine-tuned on the other five classes (as ``DTC`` makes them): the whole image, the thresholded CAM, and
 GrabCut started in the CAM region's widened box (``deepclust.features._attention.grabcut_mask``).
 
-Run:  .venv/bin/python benchmarks/attention_masks.py
+Run:  .venv/bin/python -m benchmarks.attention_masks
 Writes benchmarks/results/attention_masks.json and .md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, write_results  # noqa: E402
+from benchmarks._harness import command_line, machine, parser, write_results
 
 
 def main() -> int:
+    parser(__doc__).parse_args()
     import torch
 
     from deepclust import load_dataset
@@ -50,7 +48,8 @@ def main() -> int:
                      "iou": iou([cam_mask(c, threshold) for c in cams])})
         rows.append({"mask": "GrabCut in the CAM region's widened box", "threshold": threshold,
                      "iou": iou([grabcut_mask(img, c, threshold) for img, c in zip(rgb, cams)])})
-    payload = {"command": " ".join(["python", *sys.argv]), "date": dt.datetime.now().isoformat(timespec="seconds"),
+    payload = {"command": command_line("benchmarks.attention_masks"),
+               "date": dt.datetime.now().isoformat(timespec="seconds"),
                "dataset": "fashion-mnist test, classes 0-4, first 300; network fine-tuned 3 epochs on 3,000 train "
                           "images of classes 5-9", "seed": 0, "machine": machine(),
                "wall_s": round(time.perf_counter() - t0, 1), "rows": rows}

@@ -3,8 +3,8 @@ best on every data set and every seed"): per row and seed, both methods on the s
 `cluster_images`, with their ACC / NMI / wall time. Folder rows write the same images as image files first. The
 first seed of a row starts from an empty feature cache (the whole wait of a user); later seeds reuse it.
 
-Run:  .venv/bin/python benchmarks/best_panel.py --seeds 0 1 2            (every row)
-      .venv/bin/python benchmarks/best_panel.py --rows fm-test,digits   (some rows)
+Run:  .venv/bin/python -m benchmarks.best_panel --seeds 0 1 2            (every row)
+      .venv/bin/python -m benchmarks.best_panel --rows fm-test,digits   (some rows)
 Writes benchmarks/results/best_panel[_TAG].json and .md.
 """
 
@@ -19,8 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, write_results  # noqa: E402
+from benchmarks._harness import machine, write_results
 
 # row name → (description, data set, split, class filter, as a folder of files with this suffix or None)
 ROWS = {
@@ -59,7 +58,7 @@ def write_folder(X, y, root: Path, suffix: str) -> Path:
 
 def write(rows, args, argv) -> None:
     """The JSON and the markdown table of the rows measured so far."""
-    command = " ".join(["python", "benchmarks/best_panel.py", *(argv if argv is not None else sys.argv[1:])])
+    command = " ".join(["python", "-m", "benchmarks.best_panel", *(argv if argv is not None else sys.argv[1:])])
     payload = {"command": command, "date": dt.datetime.now().isoformat(timespec="seconds"), "seeds": args.seeds,
                "machine": machine(), "rows": rows}
     lines = [f"`--method best` against the default pipeline, {dt.date.today()}, seeds {args.seeds}; the first "

@@ -6,7 +6,7 @@ the prediction strength (which decides), the silhouette (the old chooser) and th
 (64-d, 1,500 points, std 1) go through the same reduction. Also recorded: ACC at the chosen k and the time the choice
 took.
 
-Run:  .venv/bin/python benchmarks/choose_k.py [--seeds 0 1 2]      (about 5 minutes on 2 cores)
+Run:  .venv/bin/python -m benchmarks.choose_k [--seeds 0 1 2]      (about 5 minutes on 2 cores)
 Writes benchmarks/results/choose_k.json and .md.
 """
 
@@ -16,12 +16,10 @@ import argparse
 import datetime as dt
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, write_results  # noqa: E402
+from benchmarks._harness import machine, write_results
 
 PANEL = [("digits", "all", 10), ("mnist-5k", "all", 10), ("fashion-mnist", "test", 10)]
 BLOBS = (3, 5, 20)
@@ -67,7 +65,7 @@ def main(argv=None) -> int:
 
             rows.append(_case(f"blobs{k}", k, fit, seed))
             print(rows[-1], flush=True)
-    command = "python benchmarks/choose_k.py " + " ".join(sys.argv[1:])
+    command = "python -m benchmarks.choose_k " + " ".join(sys.argv[1:])
     payload = {"command": command.strip(), "date": dt.datetime.now().isoformat(timespec="seconds"),
                "machine": machine(), "rows": rows}
     lines = ["| data set | true k | seed | chosen k (prediction strength) | runner-up | silhouette says | "

@@ -9,9 +9,9 @@ Published (DTC paper, Table 2, ResNet-18 trained on the known half): CIFAR-10 5 
 0.883 (PI); the attention add-on reports +3.08 points. Targets of the issue on Fashion-MNIST: ≥ 0.96 with classes
 0–4 known, ≥ 0.90 with 5–9 known; attention ≥ +2 points.
 
-Run:  .venv/bin/python benchmarks/dtc.py --dataset fashion-mnist --known 0-4
-      .venv/bin/python benchmarks/dtc.py --dataset fashion-mnist --known 5-9
-      .venv/bin/python benchmarks/dtc.py --dataset mnist-5k --known 0-4 --rows baselines dtc estimate
+Run:  .venv/bin/python -m benchmarks.dtc --dataset fashion-mnist --known 0-4
+      .venv/bin/python -m benchmarks.dtc --dataset fashion-mnist --known 5-9
+      .venv/bin/python -m benchmarks.dtc --dataset mnist-5k --known 0-4 --rows baselines dtc estimate
 Writes benchmarks/results/dtc_<dataset>_known<range>.json and .md (rewritten after every row).
 """
 
@@ -20,15 +20,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mb, write_results  # noqa: E402
+from benchmarks._harness import RESULTS, command_line, machine, peak_rss_mb, write_results
 
 ROW_GROUPS = ("baselines", "dec", "dtc", "attention", "estimate")
 
@@ -49,14 +47,14 @@ def main(argv=None) -> int:
     from deepclust.cli._discover import parse_classes
     from deepclust.datasets import load_transfer_split
     from deepclust.deep import DTC
-    from deepclust.deep._deepcluster import l2_rows
+    from deepclust.cluster import l2_rows
     from deepclust.features import create_extractor, extract_features
     from deepclust.metrics import external_scores
 
     X_known, y_known, X_novel, y_novel, how = load_transfer_split(args.dataset, parse_classes(args.known))
     k = len(np.unique(y_novel))
     name = f"dtc_{args.dataset}_known{args.known}{'_' + args.tag if args.tag else ''}"
-    command = " ".join(["python", *sys.argv])
+    command = command_line("benchmarks.dtc")
     rows: list[dict] = []
 
     def record(row: dict) -> None:
@@ -103,7 +101,7 @@ def main(argv=None) -> int:
                     (Path(tmp) / "figures").mkdir()
                     dtc.write_figures(Path(tmp) / "figures")
                     shutil.copy(Path(tmp) / "figures" / "attention.png",
-                                Path(__file__).parent / "results" / f"{name}_{attention.replace('+', '_')}.png")
+                                RESULTS / f"{name}_{attention.replace('+', '_')}.png")
             scores = external_scores(y_novel, dtc.labels_)
             per_class = {str(c): round(float(_class_recall(y_novel, dtc.labels_, c)), 3) for c in np.unique(y_novel)}
             record({"method": f"DTC-{'Baseline' if variant == 'baseline' else 'TE'}", "attention": attention,

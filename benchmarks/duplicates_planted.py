@@ -15,7 +15,7 @@ pair found by either; every image hashed). Last, `find_duplicates` runs end to e
 hash images under 64 px: two quarter-size copies), and the hash's false pairs are counted among the 5,000 distinct
 digits of MNIST-5k (small grey images: the case that sets that limit).
 
-Run:  .venv/bin/python benchmarks/duplicates_planted.py [--no-mnist]      (about 2 minutes on 2 cores)
+Run:  .venv/bin/python -m benchmarks.duplicates_planted [--no-mnist]      (about 2 minutes on 2 cores)
 Writes benchmarks/results/duplicates_planted.json and .md. No randomness: the transforms and crops are fixed.
 """
 
@@ -32,8 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mb, write_results  # noqa: E402
+from benchmarks._harness import machine, peak_rss_mb, write_results
 
 PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "moon",
           "page", "coins", "brick", "grass", "gravel", "colorwheel", "retina", "text", "clock")
@@ -236,7 +235,7 @@ def main(argv=None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     payload = {
-        "command": "python " + " ".join(["benchmarks/duplicates_planted.py", *(argv or sys.argv[1:])]),
+        "command": "python " + " ".join(["-m", "benchmarks.duplicates_planted", *(argv or sys.argv[1:])]),
         "date": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(), "seed": None,
         "data": {"photos": list(PHOTOS), "transforms": list(TRANSFORMS), "cropped": list(CROPPED),
                  "files": len(records), "negative_pairs": {k: v["pairs"] for k, v in neg_info.items()}},

@@ -8,8 +8,8 @@ Cases, each in its own process (so each peak memory is its own):
   extract-N     extraction alone on the first N images, to show peak memory against N
   folder        the same extraction from a folder of PNG files (decoding included)
 
-Run:  .venv/bin/python benchmarks/fashion_mnist.py            (all 70,000 images; about 15 minutes on 2 cores)
-      .venv/bin/python benchmarks/fashion_mnist.py --quick    (the 10,000 test images)
+Run:  .venv/bin/python -m benchmarks.fashion_mnist            (all 70,000 images; about 15 minutes on 2 cores)
+      .venv/bin/python -m benchmarks.fashion_mnist --quick    (the 10,000 test images)
 Writes benchmarks/results/fashion_mnist[_quick].json and .md.
 """
 
@@ -25,8 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mb, run_case_in_subprocess, write_results  # noqa: E402
+from benchmarks._harness import machine, peak_rss_mb, run_case_in_subprocess, write_results
 
 
 def _data(split: str, limit: int | None = None):
@@ -181,10 +180,10 @@ def main():
                 "folder": [["--n", "10000" if not args.quick else "3000"]]}.get(case, [[]])
         for extra in runs:
             print(f"[benchmark] {case} {' '.join(extra)}", file=sys.stderr, flush=True)
-            results.append(run_case_in_subprocess(__file__, case, common + extra))
+            results.append(run_case_in_subprocess("benchmarks.fashion_mnist", case, common + extra))
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     name = ("fashion_mnist_quick" if args.quick else "fashion_mnist") + (f"_{args.tag}" if args.tag else "")
-    command = "python " + " ".join(["benchmarks/fashion_mnist.py", *sys.argv[1:]])
+    command = "python " + " ".join(["-m", "benchmarks.fashion_mnist", *sys.argv[1:]])
     header = (f"Fashion-MNIST ({'10,000 test' if args.quick else 'all 70,000'} images), seed {args.seed}, "
               f"{dt.date.today()}; machine: {machine()['cpu']}, {machine()['cores']} cores. "
               f"Reproduce: `{command}`\n\n")

@@ -7,22 +7,20 @@ only its check runs), which sets ``runtime="auto"``'s rule
 Data: random uint8 images (the network's cost does not depend on the pixels), batch 32, EfficientNet-Lite0 pooled
 features, CPU, the threads torch chooses. No seed matters beyond the fixed RandomState(0).
 
-Run:  .venv/bin/python benchmarks/onnx_break_even.py [--sizes 64 128 224] [--images 256]
+Run:  .venv/bin/python -m benchmarks.onnx_break_even [--sizes 64 128 224] [--images 256]
 Writes benchmarks/results/onnx_break_even.{json,md}.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mb, write_results  # noqa: E402
+from benchmarks._harness import command_line, machine, peak_rss_mb, write_results
 
 
 def images_per_second(extractor, images: np.ndarray, batch: int = 32) -> float:
@@ -64,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     rows = [measure(size, args.images) for size in args.sizes]
-    payload = {"command": " ".join(["python", *sys.argv]), "data": "random uint8 images, batch 32",
+    payload = {"command": command_line("benchmarks.onnx_break_even"), "data": "random uint8 images, batch 32",
                "extractor": "efficientnet_lite0 pool", "seed": 0, "rows": rows, "machine": machine(),
                "wall_s": round(time.perf_counter() - started, 1), "peak_rss_mb": round(peak_rss_mb())}
     lines = [f"Command: `{payload['command']}`; {payload['data']}; EfficientNet-Lite0 pooled features; machine: "

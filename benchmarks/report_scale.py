@@ -6,7 +6,7 @@ report.html), the map alone, a rebuild with ``deepclust report``, the sizes of r
 and sheets and of the whole folder, and — where Chromium and chromedriver are installed — the time the page takes
 to load and to open the largest cluster's first page of members.
 
-Run:  .venv/bin/python benchmarks/report_scale.py [--dataset fashion-mnist] [--split all]
+Run:  .venv/bin/python -m benchmarks.report_scale [--dataset fashion-mnist] [--split all]
       (about 8 minutes on 2 cores, most of it the clustering itself)
 Writes benchmarks/results/report_scale.json and .md.
 """
@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mb, write_results  # noqa: E402
+from benchmarks._harness import command_line, machine, peak_rss_mb, write_results
 
 
 def _size_mb(paths) -> float:
@@ -72,7 +70,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     from deepclust import cluster_images, load_dataset
-    from deepclust.report import map_2d, write_report
+    from deepclust.report import map_2d
+    from deepclust.run import RunFolder
 
     X, y = load_dataset(args.dataset, split=args.split)
     t = time.perf_counter()
@@ -87,7 +86,7 @@ def main(argv=None) -> int:
         map_2d(run.embedding, "umap", random_state=args.seed)
         map_s = time.perf_counter() - t
         t = time.perf_counter()
-        write_report(out)
+        RunFolder.open(out).write_report()
         rebuild_s = time.perf_counter() - t
         members = out / "figures/members"
         sizes = run.cluster_sizes()
@@ -107,7 +106,8 @@ def main(argv=None) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(row, flush=True)
-    payload = {"command": " ".join(["python", *sys.argv]), "date": dt.datetime.now().isoformat(timespec="seconds"),
+    payload = {"command": command_line("benchmarks.report_scale"),
+               "date": dt.datetime.now().isoformat(timespec="seconds"),
                "machine": machine(), "rows": [row]}
     table = ("| data set | images | clustering (s) | `run.save` (s) | of which the UMAP map (s) | report rebuild (s) "
              "| report.html (MB) | member scripts (MB) | member sheets (MB, files) | run folder (MB) "

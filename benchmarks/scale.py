@@ -15,8 +15,8 @@ Cases, each in its own process (so each peak memory is its own):
   folder200k  a folder of 200,000 PNG files (Fashion-MNIST and shifted copies) clustered end to end by the CLI
               (`deepclust cluster FOLDER -k 10 --map none`), with its peak RSS and memory curve sampled every second
 
-Run:  .venv/bin/python benchmarks/scale.py --cases runtime,folder,kmeans,pipeline
-      .venv/bin/python benchmarks/scale.py --cases folder200k --tag folder200k
+Run:  .venv/bin/python -m benchmarks.scale --cases runtime,folder,kmeans,pipeline
+      .venv/bin/python -m benchmarks.scale --cases folder200k --tag folder200k
 Writes benchmarks/results/scale[_TAG].json and .md.
 """
 
@@ -33,8 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mb, run_case_in_subprocess, write_results  # noqa: E402
+from benchmarks._harness import machine, peak_rss_mb, run_case_in_subprocess, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -263,10 +262,10 @@ def main():
     results, started = [], time.time()
     for case in args.cases.split(","):
         print(f"[benchmark] {case}", file=sys.stderr, flush=True)
-        results.append(run_case_in_subprocess(__file__, case, extra))
+        results.append(run_case_in_subprocess("benchmarks.scale", case, extra))
         print(json.dumps({k: v for k, v in results[-1].items() if k != "memory_curve_mb"}), file=sys.stderr,
               flush=True)
-    command = "python " + " ".join(["benchmarks/scale.py", *sys.argv[1:]])
+    command = "python " + " ".join(["-m", "benchmarks.scale", *sys.argv[1:]])
     m = machine()
     header = (f"Speed and scale, seed {args.seed}, {dt.date.today()}; machine: {m['cpu']}, {m['cores']} cores, "
               f"{m['memory_gb']} GB. Reproduce: `{command}`\n\n"

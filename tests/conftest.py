@@ -28,10 +28,20 @@ def _shape_image(kind: str, rng: np.random.RandomState, size: int = 48) -> Image
     return Image.fromarray(a)
 
 
-@pytest.fixture
-def shapes_folder(tmp_path):
+@pytest.fixture(scope="session", autouse=True)
+def feature_cache(tmp_path_factory):
+    """One feature cache for the whole session, also as ``$DEEPCLUST_CACHE`` (so no test writes to the user's
+    ``~/.cache``): a test that does not test the cache itself passes it, and the features of an array or of a
+    session-scoped folder are extracted once. A test that exports an ONNX graph (``runtime="onnx"``) keeps its own
+    cache: a graph here would make ``runtime="auto"`` pick ONNX Runtime from 64 images on in every later test."""
+    path = tmp_path_factory.mktemp("feature-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DEEPCLUST_CACHE", str(path))
+        yield path
+
+
+def _write_shapes(root):
     """30 images in three subfolders (their class), in several formats, plus files that must be set aside."""
-    root = tmp_path / "photos"
     rng = np.random.RandomState(0)
     formats = [("png", "PNG"), ("JPG", "JPEG"), ("bmp", "BMP"), ("webp", "WEBP"), ("tiff", "TIFF")]
     for kind in ("square", "disc", "bar"):
@@ -52,3 +62,18 @@ def shapes_folder(tmp_path):
     os.symlink(root, root / "loop")  # a folder link back to the root: must not recurse forever
     os.symlink(root / "missing.png", root / "dangling.png")
     return root
+
+
+@pytest.fixture
+def shapes_folder(tmp_path):
+    """30 images in three subfolders (their class), in several formats, plus files that must be set aside; this
+    test's own copy, free to change."""
+    return _write_shapes(tmp_path / "photos")
+
+
+@pytest.fixture(scope="session")
+def shared_shapes_folder(tmp_path_factory):
+    """The same folder as ``shapes_folder``, made once per session for tests that only read it: its cache key (the
+    folder's path and its files' sizes and times) stays the same, so with ``feature_cache`` its features are
+    extracted once. A test must not change it (write runs beside it, never inside)."""
+    return _write_shapes(tmp_path_factory.mktemp("shared") / "photos")

@@ -23,6 +23,7 @@ def digits_0_to_4():
     return X[keep], y[keep]
 
 
+@pytest.mark.slow
 def test_best_beats_the_default_pipeline_and_folders_give_the_same_clusters(digits_0_to_4, tmp_path):
     """Measured: default 0.888, best 0.97; from a folder of PNG files the partition agrees with the array's to ARI
     > 0.95 (the features are equal; the samples come in another order, so the UMAP behind the heads' start differs)."""

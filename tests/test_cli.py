@@ -19,8 +19,9 @@ def _invoke(*args):
 
 
 @pytest.fixture
-def run_args(tmp_path):
-    return ["--n-clusters", 3, "--cache-dir", tmp_path / "cache", "--quiet", "--workers", 0]
+def run_args(feature_cache):
+    """A quick run: the session's feature cache, no 2-D map (test_cluster_folder_end_to_end draws one)."""
+    return ["--n-clusters", 3, "--cache-dir", feature_cache, "--quiet", "--workers", 0, "--map", "none"]
 
 
 def test_help_lists_commands():
@@ -31,11 +32,12 @@ def test_help_lists_commands():
         assert command in result.output
 
 
-def test_cluster_folder_end_to_end(shapes_folder, tmp_path, run_args):
+def test_cluster_folder_end_to_end(shared_shapes_folder, tmp_path, run_args):
     """A run folder with run.json, assignments.csv and a montage per cluster; bad files listed with reasons;
     the shapes are found; `evaluate` scores it from the subfolder names."""
     out = tmp_path / "run"
-    result = _invoke("cluster", shapes_folder, "--out", out, "--labels-from-subfolders", *run_args)
+    result = _invoke("cluster", shared_shapes_folder, "--out", out, "--labels-from-subfolders", *run_args,
+                     "--map", "umap")
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
     assert info["n_clustered"] == 30 and info["n_clusters"] == 3 and info["seed"] == 0
@@ -45,7 +47,7 @@ def test_cluster_folder_end_to_end(shapes_folder, tmp_path, run_args):
     assert set(info["timings_s"]) >= {"extract", "cluster", "total"} and info["versions"]["torch"]
     rows = list(csv.DictReader((out / "assignments.csv").open()))
     assert len(rows) == 30 and {"path", "cluster", "distance", "confidence"} <= set(rows[0])
-    assert all((shapes_folder / r["path"]).is_file() for r in rows)
+    assert all((shared_shapes_folder / r["path"]).is_file() for r in rows)
     assert sorted(p.name for p in (out / "figures").iterdir()) == [f"cluster_{c:03d}.png" for c in range(3)] + [
         "map.png", "map_hover.jpg", "map_hover.json", "map_thumbnails.png", "members"]  # clusters of 10 are
     # shown whole: no least-typical montage; the shapes are in colour: the pointer's thumbnails are a JPEG
@@ -62,10 +64,10 @@ def test_cluster_folder_end_to_end(shapes_folder, tmp_path, run_args):
     assert evaluation["scores"]["acc"] == pytest.approx(info["metrics"]["acc"])
 
 
-def test_evaluate_with_a_labels_csv(shapes_folder, tmp_path, run_args):
+def test_evaluate_with_a_labels_csv(shared_shapes_folder, tmp_path, run_args):
     """`evaluate --labels CSV` scores only the listed images, against the CSV's labels."""
     out = tmp_path / "run"
-    assert _invoke("cluster", shapes_folder, "--out", out, *run_args).exit_code == 0
+    assert _invoke("cluster", shared_shapes_folder, "--out", out, *run_args).exit_code == 0
     rows = list(csv.DictReader((out / "assignments.csv").open()))
     labels = tmp_path / "labels.csv"
     labels.write_text("path,label\n" + "".join(f"{r['path']},{r['path'].split('/')[0]}\n" for r in rows[:20]))
@@ -74,24 +76,24 @@ def test_evaluate_with_a_labels_csv(shapes_folder, tmp_path, run_args):
     assert json.loads((out / "evaluation.json").read_text())["scores"]["n_scored"] == 20
 
 
-def test_refuses_to_overwrite_without_flag(shapes_folder, tmp_path, run_args):
+def test_refuses_to_overwrite_without_flag(shared_shapes_folder, tmp_path, run_args):
     """A non-empty --out is refused with one sentence and exit code 2; --overwrite does not replace a folder that
     is no run folder (tests/test_output_safety.py has the rest of the rule)."""
     out = tmp_path / "run"
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
-    result = _invoke("cluster", shapes_folder, "--out", out, *run_args)
+    result = _invoke("cluster", shared_shapes_folder, "--out", out, *run_args)
     assert result.exit_code == 2 and "--overwrite" in result.output and "Traceback" not in result.output
     assert (out / "precious.txt").read_text() == "keep me"
-    assert _invoke("cluster", shapes_folder, "--out", out, "--overwrite", *run_args).exit_code == 2
+    assert _invoke("cluster", shared_shapes_folder, "--out", out, "--overwrite", *run_args).exit_code == 2
     assert (out / "precious.txt").read_text() == "keep me" and not (out / "run.json").exists()
 
 
-def test_same_seed_same_assignments(shapes_folder, tmp_path, run_args):
+def test_same_seed_same_assignments(shared_shapes_folder, tmp_path, run_args):
     """Two runs with the same seed write identical assignments (UMAP and k-means seeded)."""
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:
-        assert _invoke("cluster", shapes_folder, "--out", out, "--seed", 7, *run_args).exit_code == 0
+        assert _invoke("cluster", shared_shapes_folder, "--out", out, "--seed", 7, *run_args).exit_code == 0
     assert (outs[0] / "assignments.csv").read_text() == (outs[1] / "assignments.csv").read_text()
 
 
@@ -108,11 +110,11 @@ def test_user_errors_are_one_line(tmp_path):
         assert "error:" in result.output and "Traceback" not in result.output
 
 
-def test_auto_k_on_dataset(tmp_path):
+def test_auto_k_on_dataset(tmp_path, feature_cache):
     """Without --n-clusters, k is chosen, and the curve is in run.json and as a PNG."""
     out = tmp_path / "digits"
     result = _invoke("cluster", "--dataset", "digits", "--limit", 300, "--out", out, "--quiet", "--k-max", 12,
-                     "--cache-dir", tmp_path / "cache")
+                     "--cache-dir", feature_cache, "--map", "none")
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
     assert 2 <= info["n_clusters"] <= 12 and len(info["k_selection"]["curve"]) == 11
@@ -130,7 +132,8 @@ def test_deep_method_on_a_dataset_writes_training_curves(tmp_path):
     """`--method dec` on a builtin set: training.json (loss parts, ACC per refresh) and figures/training.png."""
     out = tmp_path / "dec"
     result = _invoke("cluster", "--dataset", "digits", "--limit", 400, "--method", "dec", "-k", 10,
-                     "--pretrain-epochs", 3, "--maxiter", 60, "--update-interval", 20, "--out", out, "--quiet")
+                     "--pretrain-epochs", 3, "--maxiter", 60, "--update-interval", 20, "--out", out, "--quiet",
+                     "--map", "none")
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
     assert info["parameters"]["method"] == "dec" and info["parameters"]["pretrain_epochs"] == 3
@@ -140,13 +143,14 @@ def test_deep_method_on_a_dataset_writes_training_curves(tmp_path):
     assert (out / "figures" / "training.png").exists()
 
 
-def test_deep_method_on_a_folder_resizes_images(shapes_folder, tmp_path):
+def test_deep_method_on_a_folder_resizes_images(shared_shapes_folder, tmp_path):
     """`--method dcec --augment --optimizer adam` on a folder decodes images at --image-size, grey, trains DCEC-DA with
     the optimiser asked for, and still lists the bad files."""
     out = tmp_path / "dcec"
-    result = _invoke("cluster", shapes_folder, "--method", "dcec", "-k", 3, "--image-size", 16,
+    result = _invoke("cluster", shared_shapes_folder, "--method", "dcec", "-k", 3, "--image-size", 16,
                      "--pretrain-epochs", 5, "--maxiter", 30, "--update-interval", 10, "--augment",
-                     "--optimizer", "adam", "--learning-rate", 0.002, "--out", out, "--quiet", "--workers", 0)
+                     "--optimizer", "adam", "--learning-rate", 0.002, "--out", out, "--quiet", "--workers", 0,
+                     "--map", "none")
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
     assert info["parameters"]["image_size"] == 16 and info["parameters"]["grayscale"] is True
@@ -172,7 +176,7 @@ def test_best_method_on_a_dataset_joins_views(tmp_path):
     out = tmp_path / "best"
     result = _invoke("cluster", "--dataset", "digits", "--limit", 500, "--method", "best", "-k", 10,
                      "--view", "pixels", "--view", "hog", "--heads", 4, "--epochs", 400, "--augmentations", 2,
-                     "--no-flip", "--out", out, "--quiet")
+                     "--no-flip", "--out", out, "--quiet", "--map", "none")
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
     assert info["parameters"]["views"] == ["pixels", "hog"] and info["parameters"]["n_heads"] == 4
@@ -197,11 +201,13 @@ def test_runtime_and_dask_options(tmp_path, run_args):
     """`--runtime onnx` extracts with ONNX Runtime (run.json says so); a --dask value that is no address is one
     sentence and exit 2, before any work."""
     out = tmp_path / "onnx"
-    result = _invoke("cluster", "--dataset", "digits", "--limit", 60, "--runtime", "onnx", "--out", out, *run_args)
+    own_cache = ["--cache-dir", tmp_path / "cache"]  # the exported graph stays out of the session's cache
+    result = _invoke("cluster", "--dataset", "digits", "--limit", 60, "--runtime", "onnx", "--out", out, *run_args,
+                     *own_cache)
     assert result.exit_code == 0, result.output
     assert json.loads((out / "run.json").read_text())["extraction"]["runtime"] == "onnx"
     result = runner.invoke(app, ["cluster", "--dataset", "digits", "--limit", "60", "--dask", "my-laptop",
-                                 "--out", str(tmp_path / "dask"), *map(str, run_args)])
+                                 "--out", str(tmp_path / "dask"), *map(str, run_args + own_cache)])
     assert result.exit_code == 2 and "not a Dask address" in result.output
 
 

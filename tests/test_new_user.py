@@ -38,8 +38,9 @@ def _strict_json(path):
 
 
 @pytest.fixture
-def quick(tmp_path):
-    return ["--cache-dir", tmp_path / "cache", "--quiet", "--workers", 0]
+def quick(feature_cache):
+    """A quick run: the session's feature cache, no 2-D map."""
+    return ["--cache-dir", feature_cache, "--quiet", "--workers", 0, "--map", "none"]
 
 
 def test_a_run_folder_inside_the_input_folder_is_not_read_again(shapes_folder, tmp_path, quick):
@@ -70,7 +71,7 @@ def test_limit_draws_a_stratified_seeded_subset():
     assert np.array_equal(chosen, again) and not np.array_equal(chosen, other)
 
 
-def test_limit_on_a_dataset_and_on_a_folder_from_the_cli(shapes_folder, tmp_path, quick):
+def test_limit_on_a_dataset_and_on_a_folder_from_the_cli(shared_shapes_folder, tmp_path, quick):
     """--limit on a builtin set holds all classes and says how in run.json; on a folder it is honoured, not ignored."""
     out = tmp_path / "mnist"
     result = _invoke("cluster", "--dataset", "mnist-5k", "--limit", 300, "-k", 10, "--out", out, *quick)
@@ -84,7 +85,7 @@ def test_limit_on_a_dataset_and_on_a_folder_from_the_cli(shapes_folder, tmp_path
     paths = [int(r["path"]) for r in csv.DictReader((out / "assignments.csv").open())]
     assert max(paths) > 4000  # rows name images of the whole set, not of the subset
     out = tmp_path / "folder"
-    result = _invoke("cluster", shapes_folder, "--limit", 12, "-k", 3, "--labels-from-subfolders", "--out", out,
+    result = _invoke("cluster", shared_shapes_folder, "--limit", 12, "-k", 3, "--labels-from-subfolders", "--out", out,
                      *quick)
     assert result.exit_code == 0, result.output
     info = _strict_json(out / "run.json")
@@ -159,13 +160,13 @@ def test_bad_values_are_one_sentence_and_exit_2(args, words, tmp_path, quick):
     assert not (tmp_path / "x").exists()
 
 
-def test_folder_only_and_dataset_only_options_are_refused(shapes_folder, tmp_path, quick):
+def test_folder_only_and_dataset_only_options_are_refused(shared_shapes_folder, tmp_path, quick):
     """--split on a folder, and labels from subfolders of a flat folder, are errors that name the option."""
-    result = _invoke("cluster", shapes_folder, "--split", "test", "--out", tmp_path / "x", *quick)
+    result = _invoke("cluster", shared_shapes_folder, "--split", "test", "--out", tmp_path / "x", *quick)
     assert result.exit_code == 2 and "--split applies only to --dataset" in result.output
     flat = tmp_path / "flat"
     flat.mkdir()
-    for p in list((shapes_folder / "disc").iterdir())[:4]:
+    for p in list((shared_shapes_folder / "disc").iterdir())[:4]:
         shutil.copy(p, flat / p.name)
     result = _invoke("cluster", flat, "-k", 2, "--labels-from-subfolders", "--out", tmp_path / "y", *quick)
     assert result.exit_code == 2 and "class subfolder" in result.output
@@ -181,10 +182,10 @@ def test_version_and_grouped_help():
     assert "…" not in result.output  # nothing cut off at 80 columns
 
 
-def test_api_messages_and_repr(tmp_path):
+def test_api_messages_and_repr(tmp_path, feature_cache):
     """The Python API speaks Python: save() on a full folder says overwrite=True; print(run) is one short line."""
     X, y = load_dataset("digits")
-    run = cluster_images(X[:120], n_clusters=3, labels_true=y[:120], verbose=False, cache_dir=tmp_path / "c")
+    run = cluster_images(X[:120], n_clusters=3, labels_true=y[:120], verbose=False, cache_dir=feature_cache)
     assert len(repr(run)) < 400 and "acc=" in repr(run)
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "keep.txt").write_text("x")
@@ -206,17 +207,17 @@ def test_nan_never_reaches_json(tmp_path):
     assert not any(isinstance(v, float) and math.isnan(v) for v in data["b"] if v is not None)
 
 
-def test_evaluate_takes_absolute_paths_and_reports_coverage(shapes_folder, tmp_path, quick):
+def test_evaluate_takes_absolute_paths_and_reports_coverage(shared_shapes_folder, tmp_path, quick):
     """A labels CSV with absolute paths scores the run; partial coverage and rows outside the run are warned about;
     the cluster-by-class table is printed and saved."""
     import csv
 
     out = tmp_path / "run"
-    assert _invoke("cluster", shapes_folder, "-k", 3, "--out", out, *quick).exit_code == 0
+    assert _invoke("cluster", shared_shapes_folder, "-k", 3, "--out", out, *quick).exit_code == 0
     rows = list(csv.DictReader((out / "assignments.csv").open()))
     labels = tmp_path / "labels.csv"
-    lines = [f"{shapes_folder / r['path']},{r['path'].split('/')[0]}" for r in rows[5:25]]
-    labels.write_text("path,label\n" + "\n".join(lines + [f"{shapes_folder}/elsewhere.png,disc"]) + "\n")
+    lines = [f"{shared_shapes_folder / r['path']},{r['path'].split('/')[0]}" for r in rows[5:25]]
+    labels.write_text("path,label\n" + "\n".join(lines + [f"{shared_shapes_folder}/elsewhere.png,disc"]) + "\n")
     result = _invoke("evaluate", out, "--labels", labels)
     assert result.exit_code == 0, result.output
     assert "labels 20 of the run's 30 images" in result.output and "1 row(s)" in result.output
@@ -227,21 +228,21 @@ def test_evaluate_takes_absolute_paths_and_reports_coverage(shapes_folder, tmp_p
     assert "majority" in result.output
 
 
-def test_assign_new_images_to_a_kmeans_run(shapes_folder, tmp_path, quick):
+def test_assign_new_images_to_a_kmeans_run(shared_shapes_folder, tmp_path, quick, feature_cache):
     """`assign` embeds new images as the run did and gives each the cluster of its kind; an agglomerative run is
     refused with a sentence that says why."""
     import csv
 
     out = tmp_path / "run"
-    assert _invoke("cluster", shapes_folder, "-k", 3, "--umap", 0, "--out", out, *quick).exit_code == 0
+    assert _invoke("cluster", shared_shapes_folder, "-k", 3, "--umap", 0, "--out", out, *quick).exit_code == 0
     assert (out / "model.joblib").is_file()
     run_rows = {r["path"]: r["cluster"] for r in csv.DictReader((out / "assignments.csv").open())}
     new = tmp_path / "new"
     new.mkdir()
     for kind in ("square", "disc", "bar"):
-        for p in sorted((shapes_folder / kind).iterdir())[:3]:
+        for p in sorted((shared_shapes_folder / kind).iterdir())[:3]:
             shutil.copy(p, new / f"{kind}-{p.name}")
-    result = _invoke("assign", out, new, "--out", tmp_path / "assigned", "--quiet", "--cache-dir", tmp_path / "cache")
+    result = _invoke("assign", out, new, "--out", tmp_path / "assigned", "--quiet", "--cache-dir", feature_cache)
     assert result.exit_code == 0, result.output
     got = {r["path"]: r["cluster"] for r in csv.DictReader((tmp_path / "assigned" / "assignments.csv").open())}
     assert len(got) == 9
@@ -250,16 +251,17 @@ def test_assign_new_images_to_a_kmeans_run(shapes_folder, tmp_path, quick):
         assert cluster == run_rows[f"{kind}/{original}"], name  # the same image lands in the same cluster
 
     agg = tmp_path / "agg"
-    assert _invoke("cluster", shapes_folder, "-k", 3, "--method", "agglomerative-ward", "--out", agg,
+    assert _invoke("cluster", shared_shapes_folder, "-k", 3, "--method", "agglomerative-ward", "--out", agg,
                    *quick).exit_code == 0
     result = _invoke("assign", agg, new, "--out", tmp_path / "no")
     assert result.exit_code == 2 and "transductive" in result.output and "Traceback" not in result.output
 
 
-def test_cache_list_and_clear(shapes_folder, tmp_path, quick):
+def test_cache_list_and_clear(shared_shapes_folder, tmp_path, quick):
     """`cache list` shows what a run stored (what, images, size); `cache clear --yes` empties it."""
-    assert _invoke("cluster", shapes_folder, "-k", 3, "--out", tmp_path / "run", *quick).exit_code == 0
-    cache = tmp_path / "cache"
+    cache = tmp_path / "cache"  # its own: the test counts the entries
+    assert _invoke("cluster", shared_shapes_folder, "-k", 3, "--out", tmp_path / "run", *quick,
+                   "--cache-dir", cache).exit_code == 0
     result = _invoke("cache", "list", "--cache-dir", cache)
     assert result.exit_code == 0 and "1 entries" in result.output and "efficientnet_lite0" in result.output
     result = _invoke("cache", "clear", "--cache-dir", cache, "--yes")

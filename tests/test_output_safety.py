@@ -32,10 +32,11 @@ def _contents(folder) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
-@pytest.fixture
-def photos(tmp_path):
-    """12 small photos in two subfolders, beside the user's own other files."""
-    root = tmp_path / "album" / "photos"
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """12 small photos in two subfolders, beside the user's own other files; made once for the module (its features
+    are extracted once), so a test that changed them would fail the tests that check they are unchanged."""
+    root = tmp_path_factory.mktemp("safety") / "album" / "photos"
     rng = np.random.RandomState(0)
     for kind, colour in (("red", (220, 30, 30)), ("blue", (30, 30, 220))):
         (root / kind).mkdir(parents=True)
@@ -50,17 +51,23 @@ def photos(tmp_path):
 
 
 @pytest.fixture
-def quick(tmp_path):
+def quick(feature_cache):
+    return ["--cache-dir", feature_cache, "--quiet", "--workers", 0, "--map", "none"]
+
+
+@pytest.fixture
+def quick_own_cache(tmp_path):
+    """As ``quick``, with a cache of the test's own: the test checks that nothing was extracted."""
     return ["--cache-dir", tmp_path / "cache", "--quiet", "--workers", 0, "--map", "none"]
 
 
 @pytest.mark.parametrize("where", ["input", "parent", "inside"])
-def test_out_at_or_around_the_input_is_refused_before_any_work(photos, tmp_path, quick, where):
+def test_out_at_or_around_the_input_is_refused_before_any_work(photos, tmp_path, quick_own_cache, where):
     """--out that is, holds or lies inside the input folder: exit 2, one sentence, no feature extracted, and every
     input file still there byte for byte, even with --overwrite."""
     out = {"input": photos, "parent": photos.parent, "inside": photos / "runs" / "one"}[where]
     before = _contents(photos.parent)
-    result = _invoke("cluster", photos, "-k", 2, "--out", out, "--overwrite", *quick)
+    result = _invoke("cluster", photos, "-k", 2, "--out", out, "--overwrite", *quick_own_cache)
     assert result.exit_code == 2 and "input folder" in result.text and "Traceback" not in result.output, result.text
     assert _contents(photos.parent) == before
     assert not (tmp_path / "cache").exists()  # refused before extraction
@@ -94,9 +101,9 @@ def test_out_that_is_a_file_says_so_whatever_the_flags(photos, tmp_path, quick):
     assert target.read_text() == "mine"
 
 
-def test_the_api_refuses_the_same(photos, tmp_path):
+def test_the_api_refuses_the_same(photos, tmp_path, feature_cache):
     """ClusterRun.save applies the rule too: not into the input folder, not over a folder that is no run folder."""
-    run = cluster_images(photos, n_clusters=2, verbose=False, cache_dir=tmp_path / "cache", num_workers=0)
+    run = cluster_images(photos, n_clusters=2, verbose=False, cache_dir=feature_cache, num_workers=0)
     before = _contents(photos)
     with pytest.raises(UnsafeOutputError, match="input folder"):
         run.save(photos / "run", map=None)
@@ -157,9 +164,9 @@ def test_a_folder_that_cannot_be_written_is_found_before_the_work(photos, tmp_pa
     assert not (tmp_path / "run").exists()
 
 
-def test_too_few_images_for_k_is_said_before_extraction(photos, tmp_path, quick):
+def test_too_few_images_for_k_is_said_before_extraction(photos, tmp_path, quick_own_cache):
     """-k larger than the images found fails at once, in the CLI's words."""
-    result = _invoke("cluster", photos / "red", "-k", 10, "--out", tmp_path / "run", *quick)
+    result = _invoke("cluster", photos / "red", "-k", 10, "--out", tmp_path / "run", *quick_own_cache)
     assert result.exit_code == 2 and "--n-clusters is 10 but only 6 image(s) found" in result.text, result.text
     assert not (tmp_path / "cache").exists()
 

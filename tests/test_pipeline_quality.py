@@ -11,6 +11,7 @@ from deepclust.datasets import dataset_available, load_dataset
 from deepclust.metrics import clustering_accuracy_score, nmi_score
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not dataset_available("fashion-mnist"), reason="dataset-fashion-mnist is not installed")
 def test_default_pipeline_beats_pixels_on_fashion_mnist(tmp_path):
     """On 2,000 Fashion-MNIST test images, EfficientNet-Lite0 features + L2/PCA/UMAP + k-means beat k-means on

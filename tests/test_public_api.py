@@ -21,12 +21,12 @@ def test_all_names_import(name):
         assert hasattr(module, attr), f"{name}.{attr}"
 
 
-def test_readme_python_examples_run(tmp_path, monkeypatch):
-    """The README's ```python blocks run as written (in a scratch folder)."""
+def test_readme_python_examples_run(tmp_path, monkeypatch, feature_cache):
+    """The README's ```python blocks run as written (in a scratch folder; features in the session's cache)."""
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
     assert blocks, "the README has no Python example"
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DEEPCLUST_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DEEPCLUST_CACHE", str(feature_cache))
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {})

@@ -1,7 +1,6 @@
 """deepclust: cluster unlabelled images with pretrained CNN features and deep clustering methods."""
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .assign import assign_images  # noqa: E402
 from .cluster import SCAN, FeatureClustering, select_n_clusters  # noqa: E402
 from .datasets import iter_folder_batches, list_datasets, load_dataset, scan_folder, subset_indices  # noqa: E402
@@ -21,7 +20,8 @@ from .metrics import (  # noqa: E402
     nmi_score,
     purity_score,
 )
-from .pipeline import ClusterRun, cluster_images, extract_views  # noqa: E402
+from .pipeline import cluster_images, extract_views  # noqa: E402
+from .run import ClusterRun  # noqa: E402
 
 __all__ = ["SCAN", "ClusterRun", "FeatureClustering", "ImageFeatures", "__version__", "ari_score", "assign_images",
            "cluster_images", "clustering_accuracy_score", "create_extractor", "evaluate_clustering", "extract_features",

@@ -10,17 +10,18 @@ run's images than ``max_distance`` is left unassigned (cluster -1)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .datasets import SkippedFile
+from .datasets import SkippedFile, open_source
 from .inputs import INPUTS, PREDICT_INPUTS, InputSettings
+from .run import ASSIGNMENTS_FILE, RunFolder
 
-MODEL_FILE = "model.joblib"
+#: The record of an assign folder; it marks the folder as one that ``overwrite`` may replace.
+ASSIGN_FILE = "assign.json"
 #: Run images closer than this share of the run's own images to their nearest run images are assigned by default.
 UNASSIGNED_PERCENTILE = 99.0
 #: Neighbours whose mean distance is an image's ``feature_distance`` (more than one: a run image's copy is at 0).
@@ -84,19 +85,26 @@ class Assignment:
                              f"{self.feature_distances[i]:.6g}", int(self.nearest[i])])
         return buf.getvalue()
 
+    def save(self, out: str | os.PathLike, folder: str | os.PathLike | None = None) -> Path:
+        """Write ``out/assignments.csv`` (see :meth:`to_csv`) and ``out/assign.json`` (the run, the ``folder`` of
+        new images, counts, the threshold and how it was chosen, skipped files); returns ``out``. Check ``out``
+        first with :func:`~deepclust._outputs.check_output_dir` (marker ``assign.json``)."""
+        from ._atomic import write_json, write_text
+        from ._version import __version__
 
-def save_model(estimator, folder: Path) -> str | None:
-    """Write ``model.joblib`` when the estimator can assign new samples; returns why not otherwise (for run.json)."""
-    import joblib
-
-    if not hasattr(estimator, "predict"):
-        return f"{type(estimator).__name__} is transductive: it clusters only the images it was fitted on"
-    try:
-        joblib.dump(estimator, folder / MODEL_FILE)
-    except Exception as exc:  # an estimator that cannot be pickled must not lose the whole run
-        (folder / MODEL_FILE).unlink(missing_ok=True)
-        return f"the fitted estimator could not be saved ({type(exc).__name__}: {exc})"
-    return None
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_text(out / ASSIGNMENTS_FILE, self.to_csv())
+        write_json(out / ASSIGN_FILE, {
+            "deepclust_version": __version__, "run": str(Path(self.run_dir).resolve()) if self.run_dir else None,
+            "folder": str(Path(folder).resolve()) if folder is not None else None, "n_images": len(self.paths),
+            "n_assigned": len(self.paths) - self.n_unassigned, "n_unassigned": self.n_unassigned,
+            "max_distance": self.max_distance, "max_distance_from": self.threshold,
+            "feature_distance": f"mean distance to the {N_NEIGHBORS} nearest images of the run, L2-normalised CNN "
+                                f"features",
+            "cluster_sizes": self.cluster_sizes(),
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped]})
+        return out
 
 
 def prepare_like_run(info: dict, source, **runtime):
@@ -114,7 +122,7 @@ def prepare_like_run(info: dict, source, **runtime):
 def run_images(run):
     """The images a run clustered, in the order of its ``assignments.csv``: an :class:`ImageFolder` of a folder run,
     the images of the builtin data set it clustered; ``ValueError`` for a run on an array given from Python, whose
-    pixels the run folder does not keep. ``run``: a :class:`~deepclust.explore.RunFolder`."""
+    pixels the run folder does not keep. ``run``: a :class:`~deepclust.run.RunFolder`."""
     from .datasets import ImageFolder, load_dataset
 
     paths = [r["path"] for r in run.rows]
@@ -199,28 +207,15 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
     read back for this (their features usually from the feature cache).
 
     Raises ``ValueError`` for a run whose method cannot assign new images (agglomerative clustering is transductive)
-    and ``FileNotFoundError`` for a folder that is no run.
+    and :class:`~deepclust.run.NotARunFolderError` for a folder that is no run.
     """
-    import joblib
-
-    from ._umap import quiet_umap_import
-    from .explore import RunFolder
     from .methods import get_method
-    from .pipeline import _open_source
 
-    run_dir = Path(run_dir)
-    info_path = run_dir / "run.json"
-    if not info_path.is_file():
-        raise FileNotFoundError(f"{info_path} not found: is {run_dir} a run folder of deepclust cluster?")
     if max_distance is not None and not max_distance >= 0:
         raise ValueError(f"max_distance must be a distance (0 or more), got {max_distance}")
-    info = json.loads(info_path.read_text())
-    params = info.get("parameters", {})
-    if not (run_dir / MODEL_FILE).is_file():
-        why = info.get("model_not_saved") or "the run folder has no saved model (written by an older deepclust)"
-        raise ValueError(f"the run's method {params.get('method')} cannot assign new images: {why}; cluster the "
-                         f"old and new images together instead")
     run = RunFolder.open(run_dir)
+    info, params = run.info, run.info.get("parameters", {})
+    estimator = run.load_model(device)  # ValueError, saying why, for a method that cannot assign new images
     try:
         reference_source, no_reference = run_images(run), None
     except ValueError as exc:
@@ -228,11 +223,7 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
     if reference_source is None and max_distance is not None:
         raise ValueError(f"max_distance cannot be applied, for there are no run images to compare new images with: "
                          f"{no_reference}")
-    with quiet_umap_import():  # a saved UMAP imports umap, which notes TensorFlow's absence
-        estimator = joblib.load(run_dir / MODEL_FILE)
-    if hasattr(estimator, "device"):
-        estimator.set_params(device=device)
-    source, _, _, skipped = _open_source(source, None)
+    source, _, _, skipped = open_source(source)
     runtime = dict(batch_size=batch_size, device=device, cache_dir=cache_dir, use_cache=use_cache,
                    num_workers=num_workers, verbose=verbose)
     prepared = prepare_like_run(info, source, **runtime)
@@ -240,7 +231,7 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
     paths = ([source.paths[i] for i in prepared.indices] if hasattr(source, "paths")
              else [str(i) for i in prepared.indices])
     result = Assignment(paths, nearest.copy(), distances, confidence, nearest=nearest,
-                        skipped=skipped + prepared.failed, run_dir=run_dir)
+                        skipped=skipped + prepared.failed, run_dir=run.path)
     if reference_source is None:
         result.threshold = f"not measured ({no_reference}); every image is assigned"
         return result

@@ -1,10 +1,8 @@
 """Look into a finished run folder: the images least like any cluster, the images most like a given one, and the
-clusters as folders. Everything is read from the run folder (``run.json``, ``assignments.csv``, ``embedding.npy``)."""
+clusters as folders. Everything is read from the run folder through :class:`~deepclust.run.RunFolder`."""
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import re
 import shutil
@@ -13,56 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
 from ._atomic import write_json
 from ._outputs import check_output_dir
-from .report import NotARunFolderError
+from ._version import __version__
+from .run import RunFolder
 
 #: The record an export folder holds; it marks the folder as one that ``overwrite`` may replace.
 EXPORT_FILE = "export.json"
-
-
-@dataclass
-class RunFolder:
-    """A run folder read back: its record, one row per clustered image, and the clustering space."""
-
-    path: Path
-    info: dict
-    rows: list[dict]
-    embedding: np.ndarray
-
-    @classmethod
-    def open(cls, path: str | os.PathLike) -> RunFolder:
-        path = Path(path)
-        for name in ("run.json", "assignments.csv", "embedding.npy"):
-            if not (path / name).is_file():
-                raise NotARunFolderError(f"{path} is not a run folder of deepclust (or one from an older version): "
-                                         f"{name} is missing")
-        with (path / "assignments.csv").open(newline="") as f:
-            rows = list(csv.DictReader(f))
-        return cls(path, json.loads((path / "run.json").read_text()), rows, np.load(path / "embedding.npy"))
-
-    @property
-    def root(self) -> Path | None:
-        """The input folder, for runs on a folder."""
-        source = self.info.get("source", {})
-        return Path(source["root"]) if source.get("kind") == "folder" else None
-
-    def labels(self) -> np.ndarray:
-        return np.array([int(r["cluster"]) for r in self.rows])
-
-    def images(self, rows, size: int = 96) -> list[np.ndarray] | None:
-        """The images of result rows ``rows``: re-read from the folder, or from the builtin data set the run
-        clustered; None for a run on an array given from Python (the run folder does not keep the pixels)."""
-        from .datasets import load_dataset, load_image
-
-        if self.root is not None:
-            return [load_image(self.root / self.rows[r]["path"], size) for r in rows]
-        source = self.info.get("source", {})
-        if not source.get("dataset"):
-            return None
-        X, _ = load_dataset(source["dataset"], split=source.get("split", "all"))
-        return [X[int(self.rows[r]["path"])] for r in rows]
 
 
 def find_outliers(run_dir, n: int = 20) -> list[dict]:
@@ -115,20 +70,16 @@ def _row_of(run: RunFolder, image) -> int | None:
 
 
 def _embed_new_image(run: RunFolder, image: Path) -> np.ndarray:
-    import joblib
-
-    from ._umap import quiet_umap_import
-    from .assign import MODEL_FILE, prepare_like_run
+    from .assign import prepare_like_run
     from .datasets import ImageFolder
     from .methods import get_method
 
     if not image.is_file():
         raise FileNotFoundError(f"image not found: {image}")
-    if not (run.path / MODEL_FILE).is_file():
+    if not run.has_model:
         raise ValueError(f"{image} is not an image of the run, and the run has no saved model to place a new image "
                          f"({run.info.get('model_not_saved') or 'older run folder'})")
-    with quiet_umap_import():  # a saved UMAP imports umap, which notes TensorFlow's absence
-        estimator = joblib.load(run.path / MODEL_FILE)
+    estimator = run.load_model()
     prepared = prepare_like_run(run.info, ImageFolder(image.parent, [image.name]), verbose=False)
     if len(prepared.indices) == 0:
         raise ValueError(f"cannot read the image {image}: {prepared.failed[0].reason if prepared.failed else '?'}")

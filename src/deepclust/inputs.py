@@ -8,13 +8,19 @@
 - ``transfer``: the unlabelled images as uint8 pixels, and labelled images of known classes (``known``) passed to
   ``fit`` as ``X_known``/``y_known``, for methods that learn from known classes first (DTC).
 
-A new kind of input is one more preparer in ``INPUTS``."""
+A new kind of input is one more preparer in ``INPUTS``. A new setting is one :class:`InputSettings` field with its
+:class:`Setting`: ``cluster_images``' signature and docs, :data:`INPUT_SETTINGS`, :data:`RECORDED` and the command
+line's option are read from it."""
 
 from __future__ import annotations
 
+import inspect
 import os
+import textwrap
 import time
-from dataclasses import dataclass, field
+import typing
+from dataclasses import dataclass, field, fields
+from typing import Literal
 
 import numpy as np
 
@@ -30,49 +36,181 @@ from .features import (
     handcrafted_features,
     list_extractors,
 )
+from .features._extractor import RUNTIMES
+from .methods._options import type_name
 
 DEFAULT_VIEWS = ("efficientnet_lite0:pool", "efficientnet_lite0:stage4", "pixels")
 
 
+#: The input kinds (each with a preparer in ``INPUTS``).
+KINDS = ("features", "pixels", "views", "transfer")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What one input setting is, declared once beside its :class:`InputSettings` field; the Python signature and
+    docs of :func:`~deepclust.cluster_images`, the settings each input kind reads (:data:`INPUT_SETTINGS`), what
+    run.json records (:data:`RECORDED`) and the command line's options are all read from it.
+
+    Attributes
+    ----------
+    help : one line of help, as the command line shows it.
+    kinds : the input kinds that read it; empty: how any input is made (batches, device, cache), read by every kind.
+    recorded : whether it decides the input's values (not only how fast they are made): recorded in run.json so that
+        new images can be embedded as the run's were (``deepclust assign``).
+    flag : its command-line flag when that is not ``--name-with-dashes`` (``--color`` for ``grayscale``); None: no
+        option of its own (``verbose`` is every command's ``--quiet``).
+    group : where the command line lists it: ``"features"`` (what the method consumes), ``"runtime"`` or
+        ``"input"``.
+    values : command-line words for its values, where they are not the values (``--color gray`` is
+        ``grayscale=True``).
+    min : the smallest number it takes.
+    fit_arg : the ``fit`` argument a value of it produces (``augmentations`` → ``augmented``): a method whose
+        registry entry does not take that argument refuses the setting.
+    cli_type : the command line's type, where the field's type hint is not one (a ``dask`` client is given as
+        text).
+    doc : what the Python API adds to ``help`` (other kinds of value, defaults that depend on the method).
+    """
+
+    help: str
+    kinds: tuple[str, ...] = ()
+    recorded: bool = False
+    flag: str | None = ""
+    group: str = "features"
+    values: dict | None = None
+    min: int | None = None
+    fit_arg: str | None = None
+    cli_type: object = None
+    doc: str = ""
+
+    def flag_of(self, name: str) -> str | None:
+        """The command-line flag of the setting called ``name``."""
+        return ("--" + name.replace("_", "-")) if self.flag == "" else self.flag
+
+
+def _setting(default=None, **info):
+    return field(default=default, metadata={"setting": Setting(**info)})
+
+
+_DEEP = ("features", "views")
+
+
 @dataclass
 class InputSettings:
-    """How to prepare a method's input. ``None`` means the input kind's default (see each field)."""
+    """How to prepare a method's input. ``None`` means the input kind's default. Each field's :class:`Setting`
+    (``setting_info(name)``) says which input kinds read it; the list below is generated from them."""
 
-    extractor: str | None = None  # features, views: default "efficientnet_lite0"
-    layer: str | None = None  # features: default the extractor's default layer
-    weights: object = None  # features, views (the views of ``extractor``): a local weights file
-    input_size: int | None = None  # features, views: default from the images' size
-    image_size: int | None = None  # pixels, views (pixels/hog of folders): default 28
-    grayscale: bool | None = None  # pixels: default True
-    views: tuple[str, ...] | None = None  # views: default DEFAULT_VIEWS
-    augmentations: int | None = None  # views: augmented copies, default 0
-    augment_flip: bool | None = None  # views: mirror the copies, default True
-    batch_size: int = 64
-    device: str = "auto"
-    cache_dir: object = None
-    use_cache: bool = True
-    num_workers: int | None = None
-    verbose: bool = True
-    runtime: str = "auto"  # features, views: how the extractor runs ("auto", "torch", "onnx")
-    dask: object = None  # features, views: a distributed.Client to extract on (None: this process)
-    known: object = None  # transfer: a folder whose subfolders are the known classes, or (images, labels)
+    extractor: str | None = _setting(
+        help="Feature extractor (see `deepclust extractors`; default: EfficientNet-Lite0).", kinds=_DEEP,
+        recorded=True)
+    layer: str | None = _setting(help="Extractor layer (default from the extractor).", kinds=("features",),
+                                 recorded=True)
+    weights: str | os.PathLike | None = _setting(
+        help="Local weights file for the extractor.", kinds=_DEEP, recorded=True,
+        doc="views: it applies to the views of ``extractor``.")
+    input_size: int | None = _setting(
+        help="Extractor input side in pixels (default from the images' size).", kinds=_DEEP, recorded=True, min=1)
+    image_size: int | None = _setting(
+        help="pixels input and pixels/hog views: resize folder images to this side (28).",
+        kinds=("pixels", "views", "transfer"), recorded=True, min=1, doc="transfer: default 64.")
+    grayscale: bool | None = _setting(
+        help="pixels input of a folder: gray (default) or rgb.", kinds=("pixels", "transfer"), recorded=True,
+        flag="--color", values={"gray": True, "rgb": False},
+        doc="Python: True (grey) or False (RGB); transfer: default RGB.")
+    views: tuple[str, ...] | None = _setting(
+        help="views input: EXTRACTOR:LAYER, pixels or hog (repeat; default: see README).", kinds=("views",),
+        recorded=True, flag="--view",
+        doc="Python: a sequence of names; default DEFAULT_VIEWS, or the method's own ``default_views``.")
+    augmentations: int | None = _setting(
+        help="views input: augmented copies of every image (default 0).", kinds=("views",), min=0,
+        fit_arg="augmented")
+    augment_flip: bool | None = _setting(
+        help="views input: mirror the augmented copies (--no-flip for digits and text).", kinds=("views",),
+        flag="--flip")
+    device: str = _setting("auto", help="auto, cpu or cuda.", group="runtime")
+    batch_size: int = _setting(64, help="Images per batch when reading and extracting.", group="runtime", min=1)
+    num_workers: int | None = _setting(help="Image decoding processes (default: spare cores).", group="runtime",
+                                       flag="--workers", min=0)
+    runtime: Literal[RUNTIMES] = _setting(
+        "auto", help="How the extractor runs: auto (ONNX Runtime on CPU when the job pays for its export: ~700 "
+                     "images at 224 px, ~12,000 at 64 px), torch or onnx.", group="runtime")
+    dask: object = _setting(
+        help="Extract features on a Dask cluster: local:N (N worker processes here) or tcp://HOST:PORT.",
+        group="runtime", cli_type=str, doc="Python: also a ``distributed.Client``; the clustering runs here.")
+    cache_dir: str | os.PathLike | None = _setting(help="Feature cache folder (default: see `deepclust cache`).",
+                                                   group="runtime")
+    use_cache: bool = _setting(True, help="Reuse and store features in the cache.", group="runtime", flag="--cache")
+    verbose: bool = _setting(True, help="Progress bars.", group="runtime", flag=None,
+                             doc="The command line's --quiet turns them off.")
+    known: str | os.PathLike | tuple | None = _setting(
+        help="Folder of labelled images of the known classes, one subfolder per class.", kinds=("transfer",),
+        group="input", flag="--known", doc="Python: also a pair ``(images, labels)``; ``source`` holds the images "
+                                            "to cluster.")
 
-    #: What decides the input's values (not how fast it is made): recorded in run.json so that new images can be
-    #: embedded as the run's were (``deepclust assign``).
-    RECORDED = ("extractor", "layer", "weights", "input_size", "image_size", "grayscale", "views")
+    def __post_init__(self):
+        if self.views is not None and not isinstance(self.views, tuple):
+            self.views = tuple(self.views)
 
     def recorded(self) -> dict:
+        """The settings given that :data:`RECORDED` names, as run.json holds them."""
         return {k: (str(v) if k == "weights" and v is not None else list(v) if k == "views" and v else v)
-                for k in self.RECORDED if (v := getattr(self, k)) is not None}
+                for k in RECORDED if (v := getattr(self, k)) is not None}
+
+    @classmethod
+    def split(cls, kwargs: dict) -> tuple[InputSettings, dict]:
+        """Input settings (by field name) out of ``kwargs``, and what is left (a method's options)."""
+        names = set(setting_names())
+        return cls(**{k: v for k, v in kwargs.items() if k in names}), {k: v for k, v in kwargs.items()
+                                                                        if k not in names}
 
 
+def setting_names() -> tuple[str, ...]:
+    """Every input setting, in declaration order."""
+    return tuple(f.name for f in fields(InputSettings))
+
+
+def setting_info(name: str) -> Setting:
+    """The declaration of input setting ``name``."""
+    return _INFO[name]
+
+
+_INFO = {f.name: f.metadata["setting"] for f in fields(InputSettings)}
+#: What decides the input's values (not how fast it is made): recorded in run.json so that new images can be
+#: embedded as the run's were (``deepclust assign``).
+RECORDED = tuple(name for name, info in _INFO.items() if info.recorded)
 #: The settings each input kind reads; a setting given for another kind is an error.
-INPUT_SETTINGS = {
-    "features": ("extractor", "layer", "weights", "input_size"),
-    "pixels": ("image_size", "grayscale"),
-    "views": ("views", "extractor", "weights", "input_size", "image_size", "augmentations", "augment_flip"),
-    "transfer": ("known", "image_size", "grayscale"),
-}
+INPUT_SETTINGS = {kind: tuple(name for name, info in _INFO.items() if kind in info.kinds) for kind in KINDS}
+
+
+def settings_doc(indent: str = "    ") -> str:
+    """The settings as numpydoc parameters: name, type and default, then the inputs that read it and its help."""
+    hints = typing.get_type_hints(InputSettings)
+    lines = []
+    for f in fields(InputSettings):
+        info = _INFO[f.name]
+        kinds = ", ".join(info.kinds) + " input" if info.kinds else "every input"
+        lines.append(f"{indent}{f.name} : {type_name(hints[f.name])}, default={f.default!r}")
+        lines += textwrap.wrap(f"Read by {kinds}. {info.help} {info.doc}".rstrip(), 116 - len(indent),
+                               initial_indent=indent + "    ", subsequent_indent=indent + "    ",
+                               break_on_hyphens=False)
+    return "\n".join(lines)
+
+
+def takes_settings(func):
+    """Decorator: ``func(..., **kwargs)`` takes the input settings in ``kwargs`` (see :meth:`InputSettings.split`);
+    its signature shows them, keyword-only, before ``**options``, and its docstring lists them at ``{settings}``."""
+    sig = inspect.signature(func)
+    hints = typing.get_type_hints(InputSettings)
+    settings = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name])
+                for f in fields(InputSettings)]
+    named = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    rest = inspect.Parameter("options", inspect.Parameter.VAR_KEYWORD)
+    func.__signature__ = sig.replace(parameters=named + settings + [rest])
+    func.__doc__ = (func.__doc__ or "").replace("{settings}", settings_doc("    ").lstrip())
+    return func
+
+
+InputSettings.__doc__ += "\n\n    Parameters\n    ----------\n" + settings_doc()
 
 
 @dataclass
@@ -105,14 +243,20 @@ class InapplicableSettingsError(ValueError):
         return f"{names} {verb} not apply to method {self.method} on {self.kind}, which reads {reads}"
 
 
-def check_settings(kind: str, settings: InputSettings, method: str) -> None:
-    """Refuse settings that the input kind does not read (they would be ignored without a word)."""
+def check_settings(kind: str, settings: InputSettings, method: str, fit_args: tuple[str, ...] | None = None) -> None:
+    """Refuse settings that the input kind does not read, and (given the ``fit`` arguments the method takes, from
+    its registry entry) settings that make a ``fit`` argument the method does not take: either would be prepared,
+    or ignored, without a word."""
     if kind not in INPUTS:
         raise ValueError(f"unknown input {kind!r}; inputs: {', '.join(INPUTS)}")
     ignored = [name for kind_, names in INPUT_SETTINGS.items() if kind_ != kind for name in names
                if name not in INPUT_SETTINGS[kind] and getattr(settings, name) is not None]
     if ignored:
         raise InapplicableSettingsError(sorted(set(ignored)), method, kind)
+    for name, info in _INFO.items():
+        if fit_args is not None and info.fit_arg and getattr(settings, name) and info.fit_arg not in fit_args:
+            raise ValueError(f"method {method} does not use {info.fit_arg} copies; leave {name} out (they would be "
+                             f"made and then dropped)")
 
 
 def prepare_features(source, settings: InputSettings, typical_size: int) -> PreparedInput:

@@ -125,3 +125,38 @@ def test_plain_text_drops_the_markup():
 def test_first_sentence_does_not_stop_at_abbreviations(text, first):
     """A sentence ends at a full stop outside brackets before a capital or a digit, not after "al." or "e.g."."""
     assert first_sentence(text) == first
+
+
+def test_input_setting_options_come_from_their_declaration():
+    """`cluster` has one option per input setting it takes, under the flag its declaration names (``--color`` for
+    grayscale); SETTING_FLAGS lists those whose flag is not the setting's name."""
+    from deepclust.cli._cluster import CLUSTER_SETTINGS, SETTING_FLAGS
+    from deepclust.inputs import setting_info
+
+    output = runner.invoke(app, ["cluster", "--help"], env={"COLUMNS": "200"}, catch_exceptions=False).output
+    for name in CLUSTER_SETTINGS:
+        assert setting_info(name).flag_of(name) in output, name
+    assert SETTING_FLAGS == {"grayscale": "--color", "views": "--view", "augment_flip": "--flip",
+                             "num_workers": "--workers", "use_cache": "--cache"}
+    assert "known" not in CLUSTER_SETTINGS and "verbose" not in CLUSTER_SETTINGS
+    assert "<auto|torch|onnx>" in output and "<gray|rgb>" in output
+
+
+def test_discover_takes_dtcs_options_from_the_registry():
+    """`discover --help` shows DTC's --attention and --variant with the choices of the estimator's type hints and
+    the help of its docstring."""
+    wide = runner.invoke(app, ["discover", "--help"], env={"COLUMNS": "200"}, catch_exceptions=False)
+    output = " ".join(wide.output.split())
+    assert wide.exit_code == 0 and "<none|gradcam|gradcam+grabcut>" in output and "<baseline|te>" in output
+    assert get_method("dtc").option("variant").help in output
+    for flag in ("--known", "--image-size", "--device"):
+        assert flag in output
+
+
+def test_command_line_values_of_settings_become_the_apis():
+    """`--color rgb` is grayscale=False, repeated --view a tuple (none given: None), other values pass as parsed."""
+    from deepclust.cli._cluster import settings_of
+
+    assert settings_of({"grayscale": "rgb", "views": ["pixels", "hog"], "use_cache": False, "batch_size": 8}) == {
+        "grayscale": False, "views": ("pixels", "hog"), "use_cache": False, "batch_size": 8}
+    assert settings_of({"grayscale": None, "views": []}) == {"grayscale": None, "views": None}

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from deepclust.deep import DeepCluster, kmeans_without_empty, pca_whiten_l2, uniform_cluster_sample
+from deepclust.cluster import kmeans_without_empty
+from deepclust.cluster._helpers import split_into_empty
+from deepclust.deep import DeepCluster
 from deepclust.deep._augment import random_resized_crop
-from deepclust.deep._deepcluster import split_into_empty
+from deepclust.deep._deepcluster import pca_whiten_l2, uniform_cluster_sample
 
 
 def test_pca_whitening_gives_unit_variance_components_then_unit_rows():

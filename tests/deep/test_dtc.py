@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from deepclust.deep import DTC, anchored_kmeans, estimate_novel_k, sigmoid_rampup, temporal_ensemble
+from deepclust.deep import DTC, estimate_novel_k
+from deepclust.deep._dtc import sigmoid_rampup, temporal_ensemble
+from deepclust.deep._novel_k import anchored_kmeans
 from deepclust.deep._transfer import trunk_activations
 from deepclust.metrics import clustering_accuracy_score
 
@@ -54,7 +56,7 @@ def test_dtc_learns_the_known_digits_and_beats_kmeans_on_the_pretrained_features
     pretrained network's pooled features of the same images; the k-means start and every epoch are logged."""
     from sklearn.cluster import KMeans
 
-    from deepclust.deep._deepcluster import l2_rows
+    from deepclust.cluster import l2_rows
     from deepclust.features import create_extractor
 
     _, _, X_novel, y_novel = digit_split

@@ -9,8 +9,16 @@ import pytest
 import torch
 from scipy import sparse
 
-from deepclust.deep import JULE, agglomerate, cluster_affinity, initial_clusters, merge_criterion, sample_affinity
-from deepclust.deep._jule import _Agglomeration, batch_triplets, cluster_batches, weighted_triplet_loss
+from deepclust.cluster._gdl import (
+    _Agglomeration,
+    agglomerate,
+    cluster_affinity,
+    initial_clusters,
+    merge_criterion,
+    sample_affinity,
+)
+from deepclust.deep import JULE
+from deepclust.deep._jule import batch_triplets, cluster_batches, weighted_triplet_loss
 
 
 def test_sample_affinity_is_the_gaussian_of_the_k_nearest_neighbours():

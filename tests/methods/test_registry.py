@@ -168,3 +168,33 @@ def test_cli_option_errors_are_one_sentence(tmp_path, args, message):
                                       "--out", str(tmp_path / "x"), "--quiet"])
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
+def test_each_method_declares_the_fit_arguments_it_takes():
+    """The registry says which arguments fit takes besides X and y (SCAN heads: augmented copies; DTC: the known
+    images), read from fit when the entry does not name them."""
+    assert get_method("scan").fit_args == get_method("best").fit_args == ("augmented",)
+    assert get_method("dtc").fit_args == ("X_known", "y_known")
+    for name in ("kmeans", "consensus", "dec", "jule"):
+        assert get_method(name).fit_args == (), name
+
+
+def test_declared_fit_arguments_are_checked_and_undeclared_ones_refused(toy):
+    """fit_args that fit does not take are refused at registration; the pipeline's fit passes only declared ones:
+    another is an error, never dropped."""
+    with pytest.raises(ValueError, match="takes no augmented"):
+        register_method("toy-augmented", inputs=("views",), family="toy", paper="none", fit_args=("augmented",))(
+            PixelKMeans)
+    assert "toy-augmented" not in list_methods()
+    X = np.random.RandomState(0).randint(0, 256, (12, 4, 4)).astype(np.uint8)
+    with pytest.raises(TypeError, match="takes no augmented in fit"):
+        toy.fit(toy.build(2), X, augmented=[X])
+    assert len(toy.fit(toy.build(2), X).labels_) == 12
+
+
+def test_augmentations_for_a_method_without_augmented_are_refused_before_extraction(digits):
+    """cluster_images refuses augmentations for consensus (its entry takes no augmented) before any view is
+    extracted."""
+    X, _ = digits
+    with pytest.raises(ValueError, match="consensus does not use augmented copies"):
+        cluster_images(X, method="consensus", n_clusters=3, views=("pixels",), augmentations=1, verbose=False)

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from deepclust.datasets import load_image, scan_folder
-from deepclust.report import write_report
 from deepclust.report._browse import FILE_TILE, PAGE_SIZE, SHEETS_FILE, write_member_scripts, write_member_sheets
+from deepclust.run import RunFolder
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_every_member_of_a_folder_run_gets_a_thumbnail_in_the_run_folder(folder_
         text = (out / info["script"]).read_text()
         data = json.loads(text[text.index(",") + 1:text.rindex(")")])
         assert all(isinstance(p, list) and (out / p[0]).is_file() for _, p in data["items"])
-    assert 'id="members-note"' not in write_report(out).read_text()
+    assert 'id="members-note"' not in RunFolder.open(out).write_report().read_text()
 
 
 def test_thumbnails_stop_at_the_budget_and_the_rest_link_their_files(folder_run, tmp_path):
@@ -111,7 +111,7 @@ def test_thumbnails_stop_at_the_budget_and_the_rest_link_their_files(folder_run,
     linked = {name: p for name, p in data["items"] if not isinstance(p, list)}
     assert linked and all(p == "../photos/" + name for name, p in linked.items() if name.endswith(".png"))
     assert all(p is None for name, p in linked.items() if name.endswith(".tiff"))
-    note = write_report(out).read_text()
+    note = RunFolder.open(out).write_report().read_text()
     assert f"{sheets['without_thumbnail']} of 170 members have no thumbnail" in note and "the 0.3 s allowed" in note
 
 

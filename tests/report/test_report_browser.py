@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deepclust.cli import app
-from deepclust.report import write_report
+from deepclust.run import RunFolder
 
 pytest.importorskip("selenium")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -87,7 +87,7 @@ def test_report_renders_in_a_browser_without_network(shapes_folder, tmp_path, br
     for sheet in (moved / "figures/members").glob("cluster_*_*.*"):
         sheet.unlink()
     (moved / "figures/members/sheets.json").unlink()
-    write_report(moved)
+    RunFolder.open(moved).write_report()
     again = tmp_path / "again" / "deeper" / "run"  # one level deeper: the page's relative links now miss
     again.parent.mkdir(parents=True)
     shutil.move(moved, again)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from deepclust.report import write_report
+from deepclust.run import RunFolder
 
 
 def _run_folder(path, *, clusters, labels=None, source=None, **info):
@@ -42,7 +42,7 @@ def test_evaluation_scores_majorities_and_table_reach_the_report(tmp_path):
                                                     "n_scored": 7},
         "n_run_images": 8, "unmatched_label_rows": 2, "confusion_csv": "confusion.csv"}))
     (run / "confusion.csv").write_text("cluster,cat,dog\n0,3,1\n1,0,3\n")
-    html = write_report(run).read_text()
+    html = RunFolder.open(run).write_report().read_text()
     assert _cell(html, "evaluation", "acc") == "0.8750" and _cell(html, "evaluation", "purity") == "0.8750"
     note = re.search(r'<p class="sub" id="evaluation-source">(.*?)</p>', html, re.S)[1]
     assert "labels from /data/my_labels.csv" in note and "7 of 8 images scored" in note
@@ -60,13 +60,13 @@ def test_builtin_data_sets_show_class_names(tmp_path):
     cluster × class table; a digits run shows the digit."""
     run = _run_folder(tmp_path / "fmnist", clusters=[0, 0, 0, 1, 1], labels=[9, 9, 7, 0, 0],
                       source={"kind": "dataset", "dataset": "fashion-mnist", "split": "test"})
-    html = write_report(run).read_text()
+    html = RunFolder.open(run).write_report().read_text()
     assert "<td>Ankle boot (67%)</td>" in html and "<td>T-shirt/top (100%)</td>" in html
     assert "majority Ankle boot (67%)" in html
     confusion = re.search(r'<table id="confusion">(.*?)</table>', html, re.S)[1]
     assert re.findall(r'<th class="num">(.*?)</th>', confusion) == ["T-shirt/top", "Sneaker", "Ankle boot"]
     run = _run_folder(tmp_path / "digits", clusters=[0, 0, 1], labels=[3, 3, 8])
-    assert "<td>3 (100%)</td>" in write_report(run).read_text()
+    assert "<td>3 (100%)</td>" in RunFolder.open(run).write_report().read_text()
 
 
 @pytest.mark.parametrize("source, expected", [
@@ -86,14 +86,14 @@ def test_summary_says_how_many_images_of_how_many(tmp_path, source, expected):
     (--limit), never calling the clustered ones "found"; files set aside are counted after it."""
     run = _run_folder(tmp_path / "run", clusters=[0, 1] * 300, source=source,
                       skipped=[{"path": "notes.txt", "reason": "not an image file extension"}])
-    html = write_report(run).read_text()
+    html = RunFolder.open(run).write_report().read_text()
     assert re.search(r'<td id="images">(.*?)</td>', html)[1] == f"{expected}; 1 file skipped (listed below)"
 
 
 def test_parameters_show_only_what_applied(tmp_path):
     """With k given, the k-selection parameters (k_min, k_max, selection_sample) are not listed; with k chosen, they
     are, and n_clusters shows the chosen k and the criterion that chose it."""
-    given = write_report(_run_folder(tmp_path / "given", clusters=[0, 1, 0, 1])).read_text()
+    given = RunFolder.open(_run_folder(tmp_path / "given", clusters=[0, 1, 0, 1])).write_report().read_text()
     params = re.search(r"<h3>Parameters, as resolved</h3>\s*<table>(.*?)</table>", given, re.S)[1]
     assert "<th>n_clusters</th><td>2</td>" in params and "<th>n_init</th>" in params
     assert not any(f"<th>{k}</th>" in params for k in ("k_min", "k_max", "selection_sample"))
@@ -102,7 +102,7 @@ def test_parameters_show_only_what_applied(tmp_path):
     info = json.loads((chosen / "run.json").read_text())
     info["parameters"]["n_clusters"] = None
     (chosen / "run.json").write_text(json.dumps(info))
-    html = write_report(chosen).read_text()
+    html = RunFolder.open(chosen).write_report().read_text()
     params = re.search(r"<h3>Parameters, as resolved</h3>\s*<table>(.*?)</table>", html, re.S)[1]
     assert "<th>n_clusters</th><td>3, chosen by prediction strength</td>" in params and "None" not in params
     assert all(f"<th>{k}</th>" in params for k in ("k_min", "k_max", "selection_sample"))

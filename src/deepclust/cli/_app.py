@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import warnings
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand
 
 from .. import __version__
 from .._warnings import first_lines
@@ -31,6 +33,52 @@ def _show_version(value: bool):
 def main(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
                                                help="Print the version and exit.")] = False):
     """Cluster unlabelled images: pretrained CNN features, classical and deep clustering."""
+
+
+def declared_command(*insertions):
+    """``cls=`` for ``@app.command``: a command that also takes options declared elsewhere (input settings, a
+    method's options), each shown and parsed as one of its own. ``insertions``: ``(before, build)`` pairs, ``build()``
+    returning the options as :class:`inspect.Parameter` objects with typer ``Annotated`` hints, inserted before the
+    command's own parameter ``before`` (the end when it has none). ``build`` runs when the command first parses or
+    shows its help, so that a method's module (torch and all) is imported by the command that takes its options and
+    not by every command. The command reads their values with :func:`declared_values`."""
+
+    class DeclaredCommand(TyperCommand):
+        names: tuple[str, ...] = ()
+
+        def get_params(self, ctx):
+            if not self.names:
+                added = []
+                for before, build in insertions:
+                    params = _typer_params(build())
+                    own = [p.name for p in self.params]
+                    at = own.index(before) if before in own else len(self.params)
+                    self.params[at:at] = params
+                    added += [p.name for p in params]
+                self.names = tuple(added)
+            return super().get_params(ctx)
+
+        def invoke(self, ctx):  # the callback typer made takes only the function's own parameters
+            ctx.meta["declared"] = {name: ctx.params.pop(name) for name in self.names if name in ctx.params}
+            return super().invoke(ctx)
+
+    return DeclaredCommand
+
+
+def declared_values(ctx: typer.Context) -> dict:
+    """The values of a :func:`declared_command`'s declared options, by parameter name."""
+    return dict(ctx.meta.get("declared", {}))
+
+
+def _typer_params(parameters: list[inspect.Parameter]) -> list:
+    """Click parameters made by typer from a signature, as it makes a command's."""
+    def command():
+        pass
+
+    command.__signature__ = inspect.Signature(parameters)
+    scratch = typer.Typer(add_completion=False)
+    scratch.command()(command)
+    return list(typer.main.get_command(scratch).params)
 
 
 def fail(message: str, code: int = 2):

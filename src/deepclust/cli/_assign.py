@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from .. import __version__
 from ._app import app, default_out, friendly_errors, out_console, warnings_as_lines
 
 
@@ -33,33 +32,24 @@ def assign(
 ):
     """Assign new images to the clusters of an earlier run (methods that can predict: kmeans, SCAN, the DEC family);
     images unlike the run's are left unassigned (cluster -1)."""
-    from .._atomic import write_json, write_text
     from .._device import resolve_device
     from .._outputs import check_output_dir
-    from ..assign import assign_images
+    from ..assign import ASSIGN_FILE, assign_images
+    from ..run import ASSIGNMENTS_FILE
 
     with friendly_errors(["max_distance"]):
         resolve_device(device)
         out = out if out is not None else default_out(f"{run_dir.resolve().name}-assign-{folder.resolve().name}")
-        check_output_dir(out, overwrite, inputs=[folder, run_dir], marker="assign.json", what="assign folder")
+        check_output_dir(out, overwrite, inputs=[folder, run_dir], marker=ASSIGN_FILE, what="assign folder")
         with warnings_as_lines():
             result = assign_images(run_dir, folder, max_distance=max_distance, batch_size=batch_size, device=device,
                                    cache_dir=cache_dir, use_cache=cache, verbose=not quiet)
-        out.mkdir(parents=True, exist_ok=True)
-        write_text(out / "assignments.csv", result.to_csv())
-        write_json(out / "assign.json", {
-            "deepclust_version": __version__, "run": str(run_dir.resolve()), "folder": str(folder.resolve()),
-            "n_images": len(result.paths),
-            "n_assigned": len(result.paths) - result.n_unassigned, "n_unassigned": result.n_unassigned,
-            "max_distance": result.max_distance, "max_distance_from": result.threshold,
-            "feature_distance": "mean distance to the 5 nearest images of the run, L2-normalised CNN features",
-            "cluster_sizes": result.cluster_sizes(),
-            "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped]})
+        result.save(out, folder)
     if result.skipped:
         out_console.print(f"{len(result.skipped)} file(s) skipped (reasons in assign.json)")
     n_assigned = len(result.paths) - result.n_unassigned
     out_console.print(f"{n_assigned} of {len(result.paths)} images assigned to {len(result.cluster_sizes())} of the "
-                      f"run's clusters; written to {out / 'assignments.csv'}", highlight=False)
+                      f"run's clusters; written to {out / ASSIGNMENTS_FILE}", highlight=False)
     if result.max_distance is None:
         out_console.print(f"unassigned: {result.threshold}", highlight=False)
     else:

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import inspect
+import os
 import sys
 import time
+import typing
+from dataclasses import fields
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, get_args, get_origin
 
 import typer
 
-from ._app import app, default_out, fail, friendly_errors, out_console, scores_table, warnings_as_lines
+from ..inputs import InputSettings, setting_info, setting_names
+from ..report import MAPS
+from ._app import (
+    app,
+    declared_command,
+    declared_values,
+    default_out,
+    fail,
+    friendly_errors,
+    out_console,
+    scores_table,
+    warnings_as_lines,
+)
 
 METHOD_OPTIONS_HELP = ("Method options: give any option of the method as --NAME VALUE (--NAME / --no-NAME for on/off "
                        "options) or -o NAME=VALUE; `deepclust methods METHOD` lists them with their types and "
@@ -31,38 +47,83 @@ _INPUT, _FEATURES, _METHOD, _OUTPUT, _RUNTIME = "Input", "Features (what the met
     "Runtime"
 
 
-class Color(str, Enum):
-    gray = "gray"
-    rgb = "rgb"
+_PANELS = {"input": _INPUT, "features": _FEATURES, "runtime": _RUNTIME}
 
 
-class MapKind(str, Enum):
-    umap = "umap"
-    tsne = "tsne"
-    none = "none"
+def _flag(name: str) -> str | None:
+    return setting_info(name).flag_of(name)
 
 
-#: The CLI flags of input settings whose API name differs (``cluster_images(grayscale=...)`` is ``--color``).
-SETTING_FLAGS = {"grayscale": "--color", "views": "--view", "augment_flip": "--flip", "num_workers": "--workers",
-                 "use_cache": "--cache", "known": "--known"}
+#: The CLI flags of input settings whose API name differs (``cluster_images(grayscale=...)`` is ``--color``), read
+#: from their declaration (:class:`~deepclust.inputs.Setting`).
+SETTING_FLAGS = {name: _flag(name) for name in setting_names()
+                 if _flag(name) not in (None, "--" + name.replace("_", "-"))}
+
+
+def setting_parameters(names, **overrides) -> list[inspect.Parameter]:
+    """The command-line options of input settings ``names``, each built from its declaration: flag, help, type
+    (choices from a ``Literal`` hint or the declared ``values``), bounds, panel. ``overrides``: ``help``, ``min`` or
+    ``group`` for a command that reads a setting its own way (``discover`` decodes at 64 px, and not below 8)."""
+    hints = typing.get_type_hints(InputSettings)
+    defaults = {f.name: f.default for f in fields(InputSettings)}
+    params = []
+    for name in names:
+        info = setting_info(name)
+        kind = _cli_type(hints[name], info)
+        flag = info.flag_of(name)
+        decls = f"{flag}/--no-{flag[2:]}" if kind is bool else flag
+        default = defaults[name] if not info.values else None
+        option = typer.Option(decls, help=overrides.get("help", info.help), min=overrides.get("min", info.min),
+                              rich_help_panel=_PANELS[overrides.get("group", info.group)])
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                        annotation=Annotated[kind if default is not None else kind | None, option]))
+    return params
+
+
+def _cli_type(hint, info):
+    """The type a setting takes on the command line: its declared words, its own type hint less None, a path for a
+    file-like setting, a repeated option for a sequence."""
+    if info.values:
+        return Literal[tuple(info.values)]
+    if info.cli_type is not None:
+        return info.cli_type
+    args = [a for a in (get_args(hint) if get_origin(hint) in (typing.Union, type(None | int)) else (hint,))
+            if a is not type(None)]
+    if os.PathLike in args:
+        return Path
+    if get_origin(args[0]) is tuple:
+        return list[str]
+    return args[0]
+
+
+def settings_of(values: dict) -> dict:
+    """Command-line values of input settings as the Python API takes them (``--color gray`` → ``grayscale=True``)."""
+    settings = {}
+    for name, value in values.items():
+        info = setting_info(name)
+        if info.values and value is not None:
+            value = info.values[value]
+        elif isinstance(value, list):
+            value = tuple(value) or None
+        settings[name] = value
+    return settings
+
+
+#: The input settings ``cluster`` takes: every one with a flag, less those only the transfer input reads (``discover``
+#: is the command for it).
+CLUSTER_SETTINGS = tuple(name for name in setting_names()
+                         if _flag(name) is not None and setting_info(name).kinds != ("transfer",))
 
 # options that several commands writing a run folder share (cluster, discover)
 RunOut = Annotated[Path | None, typer.Option(help="Run folder to write (default runs/NAME, never reused).",
                                              rich_help_panel=_OUTPUT)]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.",
                                          rich_help_panel=_OUTPUT)]
-MapOption = Annotated[MapKind, typer.Option(help="2-D map in report.html: umap, tsne (up to 20,000 images) or none.",
-                                            rich_help_panel=_OUTPUT)]
+MapOption = Annotated[Literal[(*MAPS, "none")], typer.Option(
+    help="2-D map in report.html: umap, tsne (up to 20,000 images) or none.", rich_help_panel=_OUTPUT)]
 Seed = Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.",
                                    rich_help_panel=_RUNTIME)]
-Device = Annotated[str, typer.Option(help="auto, cpu or cuda.", rich_help_panel=_RUNTIME)]
 Quiet = Annotated[bool, typer.Option("--quiet", help="No progress bars.", rich_help_panel=_RUNTIME)]
-
-
-class Runtime(str, Enum):
-    auto = "auto"
-    torch = "torch"
-    onnx = "onnx"
 
 
 class Split(str, Enum):
@@ -72,7 +133,8 @@ class Split(str, Enum):
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-             epilog=_EXAMPLES + "\n" + METHOD_OPTIONS_HELP)
+             epilog=_EXAMPLES + "\n" + METHOD_OPTIONS_HELP,
+             cls=declared_command(("quiet", lambda: setting_parameters(CLUSTER_SETTINGS))))
 def cluster(
     ctx: typer.Context,
     folder: Annotated[Path | None, typer.Argument(help="Folder of images (searched recursively).",
@@ -104,49 +166,11 @@ def cluster(
     input: Annotated[str | None, typer.Option(
         help="pixels or features, for methods that take either (dec/idec/dcn).", rich_help_panel=_FEATURES)] = None,
     deep_input: Annotated[str | None, typer.Option(hidden=True, help="Old name of --input.")] = None,
-    extractor: Annotated[str | None, typer.Option(
-        help="Feature extractor (see `deepclust extractors`; default: EfficientNet-Lite0).",
-        rich_help_panel=_FEATURES)] = None,
-    layer: Annotated[str | None, typer.Option(help="Extractor layer (default from the extractor).",
-                                              rich_help_panel=_FEATURES)] = None,
-    weights: Annotated[Path | None, typer.Option(help="Local weights file for the extractor.",
-                                                 rich_help_panel=_FEATURES)] = None,
-    input_size: Annotated[int | None, typer.Option(
-        min=1, help="Extractor input side in pixels (default from the images' size).",
-        rich_help_panel=_FEATURES)] = None,
-    image_size: Annotated[int | None, typer.Option(
-        min=1, help="pixels input and pixels/hog views: resize folder images to this side (28).",
-        rich_help_panel=_FEATURES)] = None,
-    color: Annotated[Color | None, typer.Option(help="pixels input of a folder: gray (default) or rgb.",
-                                                rich_help_panel=_FEATURES)] = None,
-    view: Annotated[list[str] | None, typer.Option(
-        help="views input: EXTRACTOR:LAYER, pixels or hog (repeat; default: see README).",
-        rich_help_panel=_FEATURES)] = None,
-    augmentations: Annotated[int | None, typer.Option(
-        min=0, help="views input: augmented copies of every image (default 0).", rich_help_panel=_FEATURES)] = None,
-    flip: Annotated[bool | None, typer.Option(
-        "--flip/--no-flip", help="views input: mirror the augmented copies (--no-flip for digits and text).",
-        rich_help_panel=_FEATURES)] = None,
     out: RunOut = None,
     overwrite: Overwrite = False,
     map: MapOption = "umap",
     seed: Seed = 0,
-    device: Device = "auto",
-    batch_size: Annotated[int, typer.Option(min=1, help="Images per batch when reading and extracting.",
-                                            rich_help_panel=_RUNTIME)] = 64,
-    workers: Annotated[int | None, typer.Option(min=0, help="Image decoding processes (default: spare cores).",
-                                                rich_help_panel=_RUNTIME)] = None,
-    runtime: Annotated[Runtime, typer.Option(
-        help="How the extractor runs: auto (ONNX Runtime on CPU when the job pays for its export: ~700 images at "
-             "224 px, ~12,000 at 64 px), torch or onnx.",
-        rich_help_panel=_RUNTIME)] = Runtime.auto,
-    dask: Annotated[str | None, typer.Option(
-        help="Extract features on a Dask cluster: local:N (N worker processes here) or tcp://HOST:PORT.",
-        rich_help_panel=_RUNTIME)] = None,
-    cache_dir: Annotated[Path | None, typer.Option(
-        help="Feature cache folder (default: see `deepclust cache`).", rich_help_panel=_RUNTIME)] = None,
-    cache: Annotated[bool, typer.Option(help="Reuse and store features in the cache.",
-                                        rich_help_panel=_RUNTIME)] = True,
+    # the input settings' options (--extractor … --cache) come from their declaration: CLUSTER_SETTINGS
     quiet: Quiet = False,
 ):
     """Cluster a folder of images (or a builtin data set) and write a run folder."""
@@ -162,6 +186,7 @@ def cluster(
     with friendly_errors():
         spec = get_method(method)
     names = option_names(spec) + ["n_clusters", "cache_dir"]
+    settings = settings_of(declared_values(ctx))
     with friendly_errors(names, SETTING_FLAGS):
         extra = list(ctx.args)
         if folder is not None and str(folder).startswith("-"):  # an unknown option landed in FOLDER's slot
@@ -176,7 +201,7 @@ def cluster(
         _check_source_options(given, folder, dataset, DATASETS)
         if "labels_depth" in given and not labels_from_subfolders:
             fail("--labels-depth says which subfolder names the class: give it with --labels-from-subfolders")
-        resolve_device(device)
+        resolve_device(settings["device"])
         if deep_input is not None:
             if input is not None and input != deep_input:
                 fail("--deep-input is the old name of --input: give one of them")
@@ -185,7 +210,7 @@ def cluster(
         if defaulted:
             out = default_out(dataset or Path(folder).resolve().name)
         try:
-            check_output_dir(out, overwrite, inputs=[folder, weights, data_dir])
+            check_output_dir(out, overwrite, inputs=[folder, settings["weights"], data_dir])
         except UnsafeOutputError:
             if not defaulted:
                 raise
@@ -198,17 +223,12 @@ def cluster(
         else:
             source, labels = folder, (f"subfolders:{labels_depth}" if labels_from_subfolders else None)
         with warnings_as_lines():
-            run = cluster_images(source, method=method, n_clusters=n_clusters, input=input, extractor=extractor,
-                                 layer=layer, weights=weights, input_size=input_size, image_size=image_size,
-                                 grayscale=None if color is None else color == Color.gray,
-                                 views=tuple(view) if view else None, augmentations=augmentations,
-                                 augment_flip=flip, batch_size=batch_size, random_state=seed, device=device,
-                                 cache_dir=cache_dir, use_cache=cache, num_workers=workers, labels_true=labels,
-                                 limit=limit, verbose=not quiet, runtime=runtime.value, dask=dask, **options)
+            run = cluster_images(source, method=method, n_clusters=n_clusters, input=input, random_state=seed,
+                                 labels_true=labels, limit=limit, **settings, verbose=not quiet, **options)
         run.source_info.update(source_info)
         with warnings_as_lines():
             path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],
-                            map=None if map == MapKind.none else MapKind(map).value, verbose=not quiet)
+                            map=None if map == "none" else map, verbose=not quiet)
     out_console.print(scores_table(run.metrics))
     if run.k_selection:
         sel = run.k_selection

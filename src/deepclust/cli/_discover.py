@@ -3,20 +3,29 @@ clustered by a method that learns from the known classes first (DTC), a run fold
 
 from __future__ import annotations
 
+import inspect
 import sys
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ._app import app, default_out, fail, friendly_errors, out_console, scores_table, warnings_as_lines
+from ._app import (
+    app,
+    cli_words,
+    declared_command,
+    declared_values,
+    default_out,
+    fail,
+    friendly_errors,
+    out_console,
+    scores_table,
+    warnings_as_lines,
+)
 from ._cluster import (
     METHOD_OPTIONS_HELP,
     SETTING_FLAGS,
-    Device,
-    MapKind,
     MapOption,
     Overwrite,
     Quiet,
@@ -25,6 +34,8 @@ from ._cluster import (
     method_options,
     option_names,
     own_flags,
+    setting_parameters,
+    settings_of,
 )
 
 _EXAMPLES = """Examples:
@@ -36,17 +47,23 @@ _EXAMPLES = """Examples:
   deepclust discover --dataset fashion-mnist --known-classes 0-4 -k 5 --out runs/dtc
 """
 _INPUT, _METHOD = "Input", "Method"
+#: DTC's options that ``discover`` shows as its own (with their choices); the others are given as --NAME VALUE.
+DTC_OPTIONS = ("attention", "variant")
 
 
-class Attention(str, Enum):
-    none = "none"
-    gradcam = "gradcam"
-    gradcam_grabcut = "gradcam+grabcut"
+def method_parameters(method: str, names) -> list[inspect.Parameter]:
+    """Command-line options of a method's options ``names``, read from the registry (type, choices, default, help
+    from the estimator's signature and docstring); built when the command runs, as importing a method costs."""
+    from ..methods import get_method
 
-
-class Variant(str, Enum):
-    baseline = "baseline"
-    te = "te"
+    spec = get_method(method)
+    params = []
+    for name in names:
+        opt = spec.option(name)
+        option = typer.Option(opt.flag, help=cli_words(opt.help, option_names(spec)) + ".", rich_help_panel=_METHOD)
+        params.append(inspect.Parameter(opt.name, inspect.Parameter.KEYWORD_ONLY, default=opt.default,
+                                        annotation=Annotated[opt.annotation, option]))
+    return params
 
 
 def parse_classes(text: str) -> list[int]:
@@ -62,12 +79,17 @@ def parse_classes(text: str) -> list[int]:
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-             epilog=_EXAMPLES + "\n" + METHOD_OPTIONS_HELP.replace("deepclust methods METHOD", "deepclust methods dtc"))
+             epilog=_EXAMPLES + "\n" + METHOD_OPTIONS_HELP.replace("deepclust methods METHOD", "deepclust methods dtc"),
+             cls=declared_command(
+                 ("unknown", lambda: setting_parameters(["known"])),
+                 ("option", lambda: method_parameters("dtc", DTC_OPTIONS)),
+                 ("out", lambda: setting_parameters(["image_size"], help="Decode folder images at this side (default "
+                                                    "64).", min=8, group="input")),
+                 ("quiet", lambda: setting_parameters(["device"]))))
 def discover(
     ctx: typer.Context,
-    known: Annotated[Path | None, typer.Option(
-        help="Folder of labelled images of the known classes, one subfolder per class.",
-        rich_help_panel=_INPUT)] = None,
+    # --known (an input setting), DTC's --attention and --variant, --image-size and --device are declared elsewhere:
+    # see cls= above
     unknown: Annotated[Path | None, typer.Option(
         help="Folder of the unlabelled images to cluster (other classes than the known ones).",
         rich_help_panel=_INPUT)] = None,
@@ -88,20 +110,12 @@ def discover(
     estimate_k: Annotated[bool, typer.Option(
         "--estimate-k", help="Estimate the number of novel classes (DTC's probe of held-out known classes).",
         rich_help_panel=_METHOD)] = False,
-    attention: Annotated[Attention, typer.Option(
-        help="Mask each unlabelled image to where the supervised network looks before embedding it.",
-        rich_help_panel=_METHOD)] = Attention.none,
-    variant: Annotated[Variant, typer.Option(help="DTC-Baseline or DTC-TE (temporal ensembling).",
-                                             rich_help_panel=_METHOD)] = Variant.te,
     option: Annotated[list[str] | None, typer.Option(
         "--option", "-o", help="A method option NAME=VALUE (repeat).", rich_help_panel=_METHOD)] = None,
-    image_size: Annotated[int | None, typer.Option(
-        min=8, help="Decode folder images at this side (default 64).", rich_help_panel=_INPUT)] = None,
     out: RunOut = None,
     overwrite: Overwrite = False,
     map: MapOption = "umap",
     seed: Seed = 0,
-    device: Device = "auto",
     quiet: Quiet = False,
 ):
     """Cluster unlabelled images of novel classes with what labelled images of known classes teach (DTC)."""
@@ -115,8 +129,12 @@ def discover(
     with friendly_errors():
         spec = get_method("dtc")
     names = option_names(spec) + ["n_clusters"]
+    declared = declared_values(ctx)
+    settings = settings_of({k: v for k, v in declared.items() if k not in DTC_OPTIONS})
+    known, device = settings.pop("known"), settings["device"]
     with friendly_errors(names, SETTING_FLAGS):
         options, positional = method_options(spec, list(ctx.args), option or [], own_flags(ctx))
+        options = {**{k: v for k, v in declared.items() if k in DTC_OPTIONS}, **options}
         if positional:
             fail(f"unexpected argument(s): {' '.join(positional)}")
         if dataset is None and (known is None or unknown is None):
@@ -146,12 +164,11 @@ def discover(
             labels = "subfolders" if labels_from_subfolders else None
         with warnings_as_lines():
             run = cluster_images(source, method="dtc", n_clusters=n_clusters, known=known_source,
-                                 image_size=image_size, labels_true=labels, random_state=seed, device=device,
-                                 verbose=not quiet, attention=attention.value, variant=variant.value, **options)
+                                 labels_true=labels, random_state=seed, **settings, verbose=not quiet, **options)
         run.source_info.update(source_info)
         with warnings_as_lines():
             path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],
-                            map=None if map == MapKind.none else MapKind(map).value, verbose=not quiet)
+                            map=None if map == "none" else map, verbose=not quiet)
     out_console.print(scores_table(run.metrics))
     if run.k_selection:
         out_console.print(f"novel classes estimated: {run.k_selection['k']} (curves in run.json and "

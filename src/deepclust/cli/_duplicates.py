@@ -31,14 +31,14 @@ def duplicates(
 ):
     """Groups of duplicate images: exact copies (same file content), copies by perceptual hash and near duplicates
     (CNN features alike); written to duplicates.csv in the run folder."""
-    from .._atomic import write_csv
     from .._outputs import check_writable
     from ..explore import find_duplicates
-    from ..report import write_report
+    from ..run import DUPLICATES_FILE, RunFolder
 
     if not (hash or features):
         fail("--no-hash and --no-features leave nothing to compare but file contents: drop one of them")
     with friendly_errors(), warnings_as_lines():
+        run = RunFolder.open(run_dir)
         check_writable(run_dir, hint="duplicates.csv is written into the run folder: copy it somewhere writable")
         groups = find_duplicates(run_dir, threshold if features else None,
                                  hash_distance=hash_distance if hash else None, cache_dir=cache_dir,
@@ -55,13 +55,11 @@ def duplicates(
         shown = ", ".join(g.paths[:6]) + (" …" if len(g.paths) > 6 else "")
         table.add_row(str(i), g.kind, _shown(g.similarity), _shown(g.hamming), shown)
     out_console.print(table)
-    write_csv(run_dir / "duplicates.csv", ["group", "kind", "similarity", "hamming", "path"],
-              ([i, g.kind, _shown(g.similarity, ""), _shown(g.hamming, ""), p]
-               for i, g in enumerate(groups) for p in g.paths))
-    write_report(run_dir)
+    run.write_duplicates(groups)
+    run.write_report()
     out_console.print(f"{sum(len(g.paths) for g in groups)} images in {len(groups)} groups; written to "
-                      f"{run_dir / 'duplicates.csv'} and shown in report.html", highlight=False)
+                      f"{run_dir / DUPLICATES_FILE} and shown in report.html", highlight=False)
 
 
-def _shown(value, missing: str = "–") -> str:
-    return missing if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+def _shown(value) -> str:
+    return "–" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)

@@ -33,11 +33,9 @@ def evaluate(
                                                        "the images' subfolder names.")] = None,
 ):
     """Score a run folder against known labels (ACC, NMI, ARI, purity, cluster-by-class table)."""
-    from .._atomic import write_csv, write_json
     from .._outputs import check_writable
-    from ..explore import RunFolder
     from ..metrics import external_scores
-    from ..report import write_report
+    from ..run import CONFUSION_FILE, EVALUATION_FILE, RunFolder
 
     with friendly_errors():
         run = RunFolder.open(run_dir)
@@ -85,16 +83,14 @@ def evaluate(
     ci, ki = {c: i for i, c in enumerate(cluster_ids)}, {c: i for i, c in enumerate(classes)}
     for t, c in zip(truth, clusters):
         counts[ci[c], ki[t]] += 1
-    write_csv(run_dir / "confusion.csv", ["cluster", *classes],
-              ([c, *map(int, row)] for c, row in zip(cluster_ids, counts)))
-    write_json(run_dir / "evaluation.json", {"labels": source, "scores": scores, "n_run_images": n_run,
-                                             "unmatched_label_rows": unmatched, "confusion_csv": "confusion.csv"})
+    run.write_evaluation({"labels": source, "scores": scores, "n_run_images": n_run,
+                          "unmatched_label_rows": unmatched}, classes, dict(zip(cluster_ids, counts)))
     with friendly_errors():
-        write_report(run_dir)
+        run.write_report()
     out_console.print(scores_table(scores))
     out_console.print(_confusion_table(cluster_ids, classes, counts))
-    out_console.print(f"labels from {source}; written to {run_dir / 'evaluation.json'} and confusion.csv, and shown "
-                      f"in report.html")
+    out_console.print(f"labels from {source}; written to {run_dir / EVALUATION_FILE} and {CONFUSION_FILE}, and "
+                      f"shown in report.html")
 
 
 #: Column names a labels CSV may use in its header (any case); without a header: path first, label second.
@@ -136,11 +132,12 @@ def report(
 ):
     """Rebuild a run folder's report.html from its files (run.json, assignments.csv, figures/)."""
     from .._outputs import check_writable
-    from ..report import write_report
+    from ..run import RunFolder
 
     with friendly_errors():
+        run = RunFolder.open(run_dir)
         check_writable(run_dir, hint="the page is written into the run folder: copy it somewhere writable")
-        path = write_report(run_dir)
+        path = run.write_report()
     out_console.print(f"wrote {path}")
 
 
@@ -151,29 +148,24 @@ def outliers(
 ):
     """The images least like their cluster (far from its centre for that cluster, low confidence): listed, and
     written to outliers.csv and figures/outliers.png in the run folder."""
-    from .._atomic import write_csv
     from .._outputs import check_writable
-    from ..explore import RunFolder, find_outliers
-    from ..report import make_grid, save_png, write_report
+    from ..explore import find_outliers
+    from ..run import RunFolder
 
     with friendly_errors():
+        run = RunFolder.open(run_dir)
         check_writable(run_dir, hint="outliers.csv is written into the run folder: copy it somewhere writable")
         found = find_outliers(run_dir, n)
-        images = RunFolder.open(run_dir).images([f["row"] for f in found])
+        images = run.images([f["row"] for f in found])
     table = Table(title=f"{len(found)} least typical images")
     for col in ("path", "cluster", "distance / cluster's median", "confidence"):
         table.add_column(col)
     for f in found:
         table.add_row(f["path"], str(f["cluster"]), f"{f['score']:.2f}", f"{f['confidence']:.3f}")
     out_console.print(table)
-    write_csv(run_dir / "outliers.csv", ["path", "cluster", "score", "confidence"],
-              ([f["path"], f["cluster"], f["score"], f"{f['confidence']:.4f}"] for f in found))
-    written = "outliers.csv"
-    if images:
-        save_png(run_dir / "figures" / "outliers.png", make_grid(images, caption=f"{len(found)} least typical images"))
-        written += " and figures/outliers.png"
-    write_report(run_dir)
-    out_console.print(f"written to {run_dir}: {written}; shown in report.html")
+    written = run.write_outliers(found, images)
+    run.write_report()
+    out_console.print(f"written to {run_dir}: {' and '.join(written)}; shown in report.html")
 
 
 @app.command()

@@ -1,7 +1,10 @@
-"""Clustering of feature vectors: reduction (L2, PCA, UMAP), k-means / agglomerative, choice of k, a clustering
-head trained on one or several views (SCAN), and the consensus of partitions of several views."""
+"""Clustering of feature vectors: reduction (L2, PCA, UMAP), k-means / agglomerative, graph-degree-linkage
+agglomeration, choice of k, a clustering head trained on one or several views (SCAN), and the consensus of partitions
+of several views; helpers shared with the deep methods (:func:`l2_rows`, :func:`kmeans_without_empty`)."""
 
 from ._feature_clustering import ALGORITHMS, FeatureClustering, make_reducer
+from ._gdl import GDLAgglomeration
+from ._helpers import kmeans_without_empty, l2_rows
 from ._kmeans import FaissKMeans, HierarchicalKMeans, make_kmeans
 from ._scan import SCAN, nearest_neighbors, scan_loss
 from ._select_k import KSelection, prediction_strength, select_n_clusters
@@ -16,6 +19,6 @@ from ._consensus import (
 )
 
 __all__ = ["ALGORITHMS", "AVERAGE_LINKAGE_MAX", "CONSENSUS_VIEWS", "ConsensusClustering", "FaissKMeans",
-           "FeatureClustering", "HierarchicalKMeans", "KSelection", "SCAN", "co_association", "make_kmeans",
-           "make_reducer", "membership_matrix", "nearest_neighbors", "prediction_strength", "scan_loss",
-           "select_n_clusters"]
+           "FeatureClustering", "GDLAgglomeration", "HierarchicalKMeans", "KSelection", "SCAN", "co_association",
+           "kmeans_without_empty", "l2_rows", "make_kmeans", "make_reducer", "membership_matrix", "nearest_neighbors",
+           "prediction_strength", "scan_loss", "select_n_clusters"]

@@ -27,15 +27,15 @@ class FaissKMeans(ClusterMixin, BaseEstimator):
         Restarts; the one of lowest inertia is kept.
     max_iter : int, default=100
         Lloyd iterations per restart.
-    random_state : int, RandomState or None, default=0
-        Same value, same labels.
+    random_state : int, RandomState or None, default=None
+        Same value, same labels (None: a new draw every fit, as scikit-learn).
     max_points_per_centroid : int or None, default=None
         Train on a random sample of at most this many points per centre (every point is assigned at the end).
         ``None``: 256 per centre (faiss's own default; at k = 1,000 a million points train on 256,000) but never fewer
         than 100,000 points in all, so that a small k still trains on many.
     """
 
-    def __init__(self, n_clusters: int = 8, *, n_init: int = 10, max_iter: int = 100, random_state: int | None = 0,
+    def __init__(self, n_clusters: int = 8, *, n_init: int = 10, max_iter: int = 100, random_state: int | None = None,
                  max_points_per_centroid: int | None = None):
         self.n_clusters = n_clusters
         self.n_init = n_init
@@ -120,12 +120,12 @@ class HierarchicalKMeans(ClusterMixin, BaseEstimator):
         Coarse clusters; None: ⌈√n_clusters⌉.
     max_iter : int, default=20
         Lloyd iterations of each k-means.
-    random_state : int or None, default=0
+    random_state : int or None, default=None
         Same value, same labels.
     """
 
     def __init__(self, n_clusters: int = 10000, *, n_coarse: int | None = None, max_iter: int = 20,
-                 random_state: int | None = 0):
+                 random_state: int | None = None):
         self.n_clusters = n_clusters
         self.n_coarse = n_coarse
         self.max_iter = max_iter

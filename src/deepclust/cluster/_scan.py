@@ -11,7 +11,7 @@ SCAN draws augmentations, and the chosen head is then self-labelled: its confide
 images (probability > ``confidence_threshold``) become targets for the augmented copies, with a class-balanced
 cross-entropy (SCAN's third step).
 
-What differs from the paper, and why (one-off probes on Fashion-MNIST; their numbers are in issue 7's notes):
+What differs from the paper, and why (one-off probes on Fashion-MNIST and MNIST, seed 0 unless said):
 - the backbone stays frozen and its features are cached, so the head trains in seconds on a CPU; the neighbours are
   mined in the concatenation of several views (CNN layers, pixels, HOG), whose neighbours agree with the classes more
   often than any single view's (20-NN agreement 0.87 vs 0.79–0.84 on Fashion-MNIST);
@@ -21,13 +21,14 @@ What differs from the paper, and why (one-off probes on Fashion-MNIST; their num
   at random: from random starts the heads fell into different optima (on 5,000 Fashion-MNIST garments of classes
   5–9, heads from 0.50 to 0.95 ACC) and the lowest-loss head sometimes lost to the default pipeline itself (2,500
   MNIST digits 0–4: 0.81–0.82 against 0.89; Fashion-MNIST test seed 0: 0.689 against 0.704); started from its
-  partition, the heads agree (spread under 0.005) and reached 0.97 and 0.74–0.76 there (issue 28's notes);
+  partition, the heads agree (spread under 0.005) and reached 0.97 and 0.74–0.76 there;
 - the augmentations are a few fixed copies per image (shift + flip; features cached), not fresh draws per step;
   self-labelling runs only when such copies are given: on the neighbours alone it drifted (0.754 → 0.723 ACC).
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Literal
 
@@ -35,11 +36,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import normalize
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._device import resolve_device
 from .._progress import track
+from .._training import History, embed_batches, run_epoch, seeded
 from ..methods import register_method
 
 _PAPER = "SCAN, Van Gansbeke et al., ECCV 2020"
@@ -115,8 +116,9 @@ class SCAN(ClusterMixin, BaseEstimator):
         Neighbours mined per sample in the joint view space (the paper: 20).
     entropy_weight : float, default=5.0
         Weight of the entropy of the mean prediction (the paper: 5.0); smaller lets clusters be uneven.
-    hidden : int, default=512
-        Width of the head's hidden layer (0: a linear head as in the paper).
+    hidden_dims : tuple of int, default=(512,)
+        Widths of the head's hidden layers, each with batch norm and ReLU (``()``: a linear head as in the paper);
+        named as the DEC family's encoder widths.
     n_components : int or None, default=50
         PCA components kept per view before the views are joined (None: keep all).
     init : {"umap-kmeans", "random"}, default="umap-kmeans"
@@ -138,8 +140,8 @@ class SCAN(ClusterMixin, BaseEstimator):
         ``SELF_LABEL_STEPS`` steps when augmented copies are given to ``fit``, else none.
     confidence_threshold : float, default=0.99
         Self-labelling targets are the predictions above this probability (the paper: 0.99).
-    random_state : int or None, default=0
-        Same value, same labels.
+    random_state : int or None, default=None
+        Same value, same labels (None: a new draw every fit, as scikit-learn).
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where the heads train.
     verbose : bool, default=False
@@ -161,16 +163,16 @@ class SCAN(ClusterMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters: int = 10, *, n_heads: int = 10, n_neighbors: int = 20,
-                 entropy_weight: float = 5.0, hidden: int = 512, n_components: int | None = 50,
+                 entropy_weight: float = 5.0, hidden_dims: tuple[int, ...] = (512,), n_components: int | None = 50,
                  init: Literal["umap-kmeans", "random"] = "umap-kmeans", init_steps: int = 100,
                  epochs: int | None = None, batch_size: int = 512, learning_rate: float = 1e-3,
                  weight_decay: float = 1e-4, self_label_epochs: int | None = None, confidence_threshold: float = 0.99,
-                 random_state: int | None = 0, device: str = "auto", verbose: bool = False):
+                 random_state: int | None = None, device: str = "auto", verbose: bool = False):
         self.n_clusters = n_clusters
         self.n_heads = n_heads
         self.n_neighbors = n_neighbors
         self.entropy_weight = entropy_weight
-        self.hidden = hidden
+        self.hidden_dims = hidden_dims
         self.n_components = n_components
         self.init = init
         self.init_steps = init_steps
@@ -228,6 +230,8 @@ class SCAN(ClusterMixin, BaseEstimator):
         for name in ("n_clusters", "n_heads", "n_neighbors", "batch_size") + (("epochs",) if self.epochs else ()):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if any(int(w) < 1 for w in self.hidden_dims):
+            raise ValueError(f"hidden_dims must be positive widths, got {self.hidden_dims}")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
         if int(self.init_steps) < 0:
@@ -242,21 +246,19 @@ class SCAN(ClusterMixin, BaseEstimator):
     def _build_head(self, d):
         import torch.nn as nn
 
-        out = self.n_heads * self.n_clusters
-        if not self.hidden:
-            return nn.Linear(d, out)
-        return nn.Sequential(nn.Linear(d, self.hidden), nn.BatchNorm1d(self.hidden), nn.ReLU(),
-                             nn.Linear(self.hidden, out))
+        layers, width = [], d
+        for hidden in self.hidden_dims:
+            layers += [nn.Linear(width, int(hidden)), nn.BatchNorm1d(int(hidden)), nn.ReLU()]
+            width = int(hidden)
+        out = nn.Linear(width, self.n_heads * self.n_clusters)
+        return nn.Sequential(*layers, out) if layers else out
 
     def _probabilities(self, Z):
         """(N, H, K) softmax outputs of all heads, in evaluation mode."""
         import torch
 
-        self.net_.eval()
-        with torch.no_grad():
-            out = [self.net_(torch.from_numpy(Z[i:i + 8192]).to(self._device)).cpu()
-                   for i in range(0, len(Z), 8192)]
-        return torch.cat(out).view(len(Z), self.n_heads, self.n_clusters).softmax(-1)
+        out = embed_batches(self.net_, torch.from_numpy(Z), batch_size=8192, device=self._device)
+        return out.view(len(Z), self.n_heads, self.n_clusters).softmax(-1)
 
     # --- fit -----------------------------------------------------------------------------------------------------
     def fit(self, X, y=None, augmented=None):
@@ -279,11 +281,8 @@ class SCAN(ClusterMixin, BaseEstimator):
         neighbors = nearest_neighbors(Z, self.n_neighbors)
         start = self.init == "umap-kmeans" and int(self.init_steps) > 0
         self.init_labels_ = self._init_labels(views[0]) if start else None
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        devices = [torch.cuda.current_device()] if self._device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):  # seeded locally; the global RNG state is restored after
-            torch.manual_seed(seed)
-            gen = torch.Generator().manual_seed(seed)
+        with seeded(self.random_state, self._device) as rng:
+            gen = rng.generator
             Zc = torch.from_numpy(np.stack([Z, *copies])).to(self._device)  # copy 0: the original images
             self.history_ = self._train(Zc, neighbors, gen, y)
             P = self._probabilities(Z)
@@ -317,14 +316,14 @@ class SCAN(ClusterMixin, BaseEstimator):
 
         target = torch.from_numpy(self.init_labels_).to(self._device)
         n, H, K, bs = len(Z), self.n_heads, self.n_clusters, min(int(self.batch_size), len(Z))  # n >= 2
-        net.train()
-        for _ in range(int(self.init_steps)):
-            a = torch.randint(0, n, (bs,), generator=gen).to(self._device)
+
+        def cross_entropy(a):
             logits = net(Z[a]).view(len(a), H, K)
-            loss = F.cross_entropy(logits.reshape(-1, K), target[a].repeat_interleave(H)) * H
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            return F.cross_entropy(logits.reshape(-1, K), target[a].repeat_interleave(H)) * H
+
+        net.train()
+        steps = (torch.randint(0, n, (bs,), generator=gen).to(self._device) for _ in range(int(self.init_steps)))
+        run_epoch(steps, cross_entropy, [opt], who="SCAN", where="while starting the heads")
 
     def _train(self, Zc, neighbors, gen, y):
         """SCAN's clustering step; ``Zc`` (copies, N, D) holds the original (copy 0) and the augmented copies."""
@@ -336,39 +335,33 @@ class SCAN(ClusterMixin, BaseEstimator):
             self._start_heads(net, opt, Zc[0], gen)
         nb = torch.from_numpy(neighbors).to(self._device)
         n, H, K, bs = Zc.shape[1], self.n_heads, self.n_clusters, int(self.batch_size)
-        history = {"iteration": [], "loss_consistency": [], "loss_entropy": []}  # per epoch; leading head
+        history = History("epoch", "loss_consistency", "loss_entropy")  # per epoch; leading head
         self.net_ = net
         epochs = int(self.epochs) if self.epochs else -(-MIN_STEPS * bs // n)
+        sums = {}
+
+        def loss_of(a):
+            if len(a) < 2:  # BatchNorm needs two samples
+                return None
+            pick = torch.randint(0, nb.shape[1], (len(a),), generator=gen).to(self._device)
+            copy = torch.randint(0, len(Zc), (2, len(a)), generator=gen).to(self._device)
+            x = torch.cat([Zc[copy[0], a], Zc[copy[1], nb[a, pick]]])
+            out = net(x).view(2 * len(a), H, K).softmax(-1)
+            consistency, entropy = scan_loss(out[:len(a)], out[len(a):], self.entropy_weight)
+            sums["consistency"] += consistency.detach().cpu() * len(a)
+            sums["entropy"] += float(entropy.detach().mean()) * len(a)
+            return (consistency - self.entropy_weight * entropy).sum()
+
         for epoch in track(range(epochs), description="training the clustering heads", verbose=self.verbose):
             net.train()
             perm = torch.randperm(n, generator=gen).to(self._device)
-            cons_sum, ent_sum = torch.zeros(H), 0.0
-            for i in range(0, n - 1, bs):
-                a = perm[i:i + bs]
-                if len(a) < 2:  # BatchNorm needs two samples
-                    continue
-                pick = torch.randint(0, nb.shape[1], (len(a),), generator=gen).to(self._device)
-                copy = torch.randint(0, len(Zc), (2, len(a)), generator=gen).to(self._device)
-                x = torch.cat([Zc[copy[0], a], Zc[copy[1], nb[a, pick]]])
-                out = net(x).view(2 * len(a), H, K).softmax(-1)
-                consistency, entropy = scan_loss(out[:len(a)], out[len(a):], self.entropy_weight)
-                loss = (consistency - self.entropy_weight * entropy).sum()
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"SCAN: the loss became {float(loss)} at epoch {epoch}")
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                cons_sum += consistency.detach().cpu() * len(a)
-                ent_sum += float(entropy.detach().mean()) * len(a)
-            history["iteration"].append(epoch + 1)
-            history["loss_consistency"].append(float(cons_sum.min()) / n)
-            history["loss_entropy"].append(ent_sum / n)
+            sums.update(consistency=torch.zeros(H), entropy=0.0)
+            run_epoch(perm.split(bs), loss_of, [opt], who="SCAN", where=f"at epoch {epoch}")
+            lead = int(sums["consistency"].argmin())
+            history.log(epoch + 1, loss_consistency=float(sums["consistency"].min()) / n,
+                        loss_entropy=sums["entropy"] / n)
             if y is not None:
-                from ..metrics import external_scores
-
-                lead = self._probabilities(Zc[0].cpu().numpy())[:, int(cons_sum.argmin())].argmax(1).numpy()
-                for k, v in external_scores(np.asarray(y), lead).items():
-                    history.setdefault(k, []).append(v)
+                history.log_scores(y, self._probabilities(Zc[0].cpu().numpy())[:, lead].argmax(1).numpy())
         return history
 
     def _self_label(self, Zc, epochs: int, gen, y):
@@ -380,7 +373,16 @@ class SCAN(ClusterMixin, BaseEstimator):
         net, h, K, bs = self.net_, self.head_, self.n_clusters, int(self.batch_size)
         opt = torch.optim.Adam(net.parameters(), lr=0.1 * self.learning_rate, weight_decay=self.weight_decay)
         n, first = Zc.shape[1], 1 if len(Zc) > 1 else 0
-        history = {"epoch": [], "confident": []}
+        history = History("epoch", "confident")
+
+        def balanced_cross_entropy(a, confident, target, weight):
+            a = a[confident[a]]
+            if len(a) < 2:
+                return None
+            copy = torch.randint(first, len(Zc), (len(a),), generator=gen).to(self._device)
+            logits = net(Zc[copy, a]).view(len(a), self.n_heads, K)[:, h]
+            return F.cross_entropy(logits, target[a], weight=weight)
+
         for epoch in track(range(epochs), description="self-labelling", verbose=self.verbose):
             P = self._probabilities(Zc[0].cpu().numpy())[:, h].to(self._device)
             confidence, target = P.max(1)
@@ -389,24 +391,10 @@ class SCAN(ClusterMixin, BaseEstimator):
             weight = counts.sum() / (K * counts.clamp_min(1))  # rare clusters weigh more, as in the paper
             net.train()
             perm = torch.randperm(n, generator=gen).to(self._device)
-            for i in range(0, n, bs):
-                a = perm[i:i + bs]
-                a = a[confident[a]]
-                if len(a) < 2:
-                    continue
-                copy = torch.randint(first, len(Zc), (len(a),), generator=gen).to(self._device)
-                logits = net(Zc[copy, a]).view(len(a), self.n_heads, K)[:, h]
-                loss = F.cross_entropy(logits, target[a], weight=weight)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            history["epoch"].append(epoch + 1)
-            history["confident"].append(int(confident.sum()))
-            if y is not None:
-                from ..metrics import external_scores
-
-                for k, v in external_scores(np.asarray(y), target.cpu().numpy()).items():
-                    history.setdefault(k, []).append(v)
+            run_epoch(perm.split(bs), functools.partial(balanced_cross_entropy, confident=confident, target=target,
+                                                        weight=weight), [opt], who="SCAN", where="in self-labelling")
+            history.log(epoch + 1, confident=int(confident.sum()))
+            history.log_scores(y, target.cpu().numpy())
         return history
 
     def _check_sizes(self):

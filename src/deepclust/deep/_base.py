@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._device import resolve_device
 from .._progress import track
+from .._training import History, embed_batches, run_epoch, seeded, train_step
 from ._augment import batch_augmenter
 from ._formulas import soft_assignment
 
@@ -153,22 +153,16 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
 
         ``y`` is optional and used only to log ACC/NMI/ARI in ``history_`` (never for training).
         """
-        import torch
-
         self._check_params()
         X_t = self._prepare(X, fit=True)
         if len(X_t) < self.n_clusters:
             raise ValueError(f"n_clusters={self.n_clusters} exceeds the number of samples ({len(X_t)})")
         device = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):  # seeded locally; the global RNG state is restored after
-            torch.manual_seed(seed)
-            gen = torch.Generator().manual_seed(seed)
+        with seeded(self.random_state, device) as rng:
             X_t = X_t.to(device)
-            augment = self._augmenter(X, gen)
-            net = self._load_or_pretrain(X_t, gen, device, augment)
-            self._fit_clustering(X_t, y, net, gen, seed, augment)
+            augment = self._augmenter(X, rng.generator)
+            net = self._load_or_pretrain(X_t, rng.generator, device, augment)
+            self._fit_clustering(X_t, y, net, rng.generator, rng.seed, augment)
         return self
 
     def _load_or_pretrain(self, X, gen, device, augment=None):
@@ -196,8 +190,6 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         import torch
         from sklearn.cluster import KMeans
 
-        from ..metrics import external_scores
-
         z = encode(net, X)
         km = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed).fit(z.cpu().numpy())
         centers = torch.tensor(km.cluster_centers_, dtype=torch.float32, device=X.device)
@@ -207,8 +199,7 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         params = list(net.parameters()) + ([state.centers] if self.trainable_centers else [])
         opt = (torch.optim.SGD(params, lr=self.learning_rate, momentum=self.momentum) if self.optimizer == "sgd"
                else torch.optim.Adam(params, lr=self.learning_rate))
-        history: dict[str, list] = {"iteration": [], "delta_label": [], "n_empty": [], "largest_share": [],
-                                    "collapsed": []}
+        history = History("iteration", "delta_label", "n_empty", "largest_share", "collapsed")
         running: dict[str, float] = {}
         n, bs = len(X), min(int(self.batch_size), len(X))
         perm, pos, ite = None, n, 0
@@ -221,7 +212,7 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
                 delta = float((labels != state.labels).mean()) if ite > 0 else 1.0
                 state.labels = labels
                 self._refresh(state, q)
-                self._record(history, ite, delta, labels, running, y, external_scores)
+                self._record(history, ite, delta, labels, running, y)
                 running = {}
                 if ite > 0 and delta < self.tol:
                     break
@@ -231,12 +222,7 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
             pos += bs
             x = X[idx] if augment is None else augment(X[idx])  # DEC-DA: the targets stay those of the clean images
             parts = self._batch_loss(state, x, idx)
-            if not torch.isfinite(parts["loss"]):
-                raise FloatingPointError(f"{type(self).__name__}: the loss became {parts['loss'].item()} at "
-                                         f"iteration {ite}; lower learning_rate")
-            opt.zero_grad()
-            parts["loss"].backward()
-            opt.step()
+            train_step(parts["loss"], [opt], who=type(self).__name__, where=f"at iteration {ite}")
             self._after_step(state, x, idx)
             for k, v in parts.items():
                 running[k] = running.get(k, 0.0) + float(v.detach()) / self.update_interval
@@ -244,8 +230,7 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         q = soft_assignment(z, state.centers.detach(), getattr(self, "alpha", 1.0))
         self.labels_ = q.argmax(1).cpu().numpy().astype(np.int64)
         self.embedding_, self.probabilities_ = z.cpu().numpy(), q.cpu().numpy()  # of the training data
-        self._record(history, ite + 1, float((self.labels_ != state.labels).mean()), self.labels_, running, y,
-                     external_scores)
+        self._record(history, ite + 1, float((self.labels_ != state.labels).mean()), self.labels_, running, y)
         self.n_iter_ = ite + 1
         self.history_ = history
         self.autoencoder_ = net.cpu().eval()
@@ -258,22 +243,16 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
     def _init_state(self, state: TrainingState) -> None:
         """Extra state a method needs before the loop (DCN: per-cluster counts)."""
 
-    def _record(self, history, ite, delta, labels, running, y, external_scores):
+    def _record(self, history: History, ite, delta, labels, running, y):
         sizes = np.bincount(labels, minlength=self.n_clusters)
         largest = float(sizes.max() / len(labels))
-        history["iteration"].append(int(ite))
-        history["delta_label"].append(delta)
-        history["n_empty"].append(int((sizes == 0).sum()))
-        history["largest_share"].append(largest)
-        history["collapsed"].append(bool((sizes == 0).any() or largest > max(0.5, 2.0 / self.n_clusters)))
+        history.log(int(ite), delta_label=delta, n_empty=int((sizes == 0).sum()), largest_share=largest,
+                    collapsed=bool((sizes == 0).any() or largest > max(0.5, 2.0 / self.n_clusters)))
         for k, v in running.items():
             history.setdefault(k, [float("nan")] * (len(history["iteration"]) - 1)).append(v)
         for k in [k for k in history if k.startswith("loss") and len(history[k]) < len(history["iteration"])]:
             history[k].append(float("nan"))
-        if y is not None:
-            for k, v in external_scores(np.asarray(y), labels).items():
-                if k != "purity":
-                    history.setdefault(k, []).append(v)
+        history.log_scores(y, labels)
 
     def _soft(self, net, X, centers):
         return soft_assignment(encode(net, X), centers.detach(), getattr(self, "alpha", 1.0))
@@ -323,11 +302,9 @@ def store_params(estimator, params: dict) -> None:
 
 
 def encode(net, X, batch_size: int = ENCODE_BATCH):
-    """Embeddings of all of X, batch by batch, without gradients (N, d)."""
-    import torch
-
-    with torch.no_grad():
-        return torch.cat([net.encode(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
+    """Embeddings of all of X (N, d), batch by batch, without gradients, on X's device
+    (:func:`~deepclust._training.embed_batches` of the encoder)."""
+    return embed_batches(net.encode, X, module=net, batch_size=batch_size, device=X.device).to(X.device)
 
 
 def pretrain_autoencoder(net, X, *, epochs: int, batch_size: int = 256, lr: float = 1e-3, gen=None,
@@ -337,19 +314,15 @@ def pretrain_autoencoder(net, X, *, epochs: int, batch_size: int = 256, lr: floa
     batch)."""
     import torch
 
+    def reconstruction(idx):
+        x = X[idx] if augment is None else augment(X[idx])
+        return torch.nn.functional.mse_loss(net(x)[1], x)
+
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     losses = []
-    for _ in track(range(int(epochs)), total=int(epochs), description="pretraining autoencoder", verbose=verbose):
+    for epoch in track(range(int(epochs)), total=int(epochs), description="pretraining autoencoder",
+                       verbose=verbose):
         perm = torch.randperm(len(X), generator=gen).to(X.device)
-        total = 0.0
-        for i in range(0, len(X), batch_size):
-            x = X[perm[i:i + batch_size]]
-            if augment is not None:
-                x = augment(x)
-            loss = torch.nn.functional.mse_loss(net(x)[1], x)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(x)
-        losses.append(total / len(X))
+        losses.append(run_epoch(perm.split(batch_size), reconstruction, [opt], who="autoencoder pretraining",
+                                where=f"in epoch {epoch + 1}", weight_by_size=True))
     return losses

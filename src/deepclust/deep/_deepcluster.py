@@ -18,6 +18,8 @@ from torch import nn
 
 from .._device import resolve_device
 from .._progress import track
+from .._training import History, embed_batches, run_epoch, seeded
+from ..cluster._helpers import kmeans_without_empty, l2_rows
 from ..methods import register_method
 from ._augment import random_resized_crop
 from ._base import store_params
@@ -113,63 +115,6 @@ def cluster_space(features: np.ndarray, n_components: int = 256, random_state=0)
     n_components = int(min(n_components, unit.shape[1], len(unit)))
     pca = PCA(n_components, random_state=random_state).fit(unit)
     return pca.transform(unit).astype(np.float32), pca
-
-
-def l2_rows(Z: np.ndarray) -> np.ndarray:
-    Z = np.asarray(Z, dtype=np.float32)
-    return Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
-
-
-def kmeans_without_empty(Z: np.ndarray, k: int, *, n_iter: int = 20, random_state=0, device: str = "cpu"):
-    """Lloyd's k-means (``n_iter`` iterations from ``k`` distinct random rows, as the faiss k-means of the reference)
-    that never leaves a cluster empty: as the paper does, an empty cluster takes the centre of a non-empty cluster
-    (drawn with probability proportional to its size less one) with a small random perturbation, the donor keeps the
-    opposite perturbation, and the donor's points go to the nearer of the two. Returns labels and centres.
-    (faiss, which the reference calls, does the same inside; this one runs where faiss is not installed, and on
-    CUDA through PyTorch.)"""
-    rs = check_random_state(random_state)
-    X = torch.as_tensor(np.asarray(Z, np.float32), device=device)
-    n = len(X)
-    if not 1 <= k <= n:
-        raise ValueError(f"k-means with k={k} needs between 1 and {n} points' worth of clusters")
-    centers = X[torch.as_tensor(rs.choice(n, k, replace=False), device=device)].clone()
-    squared = (X * X).sum(1)
-    labels = None
-    for _ in range(max(1, int(n_iter))):
-        labels = _nearest(X, squared, centers)
-        labels = split_into_empty(X, labels, centers, rs)
-        sums = torch.zeros_like(centers).index_add_(0, labels, X)
-        counts = torch.bincount(labels, minlength=k).clamp_min(1)
-        centers = sums / counts[:, None].to(X.dtype)
-    labels = split_into_empty(X, _nearest(X, squared, centers), centers, rs)
-    return labels.cpu().numpy().astype(np.int64), centers.cpu().numpy()
-
-
-def _nearest(X, squared, centers):
-    d = squared[:, None] - 2 * X @ centers.T + (centers * centers).sum(1)[None]
-    return d.argmin(1)
-
-
-def split_into_empty(X, labels, centers, rs, eps: float = 1.0 / 1024):
-    """Fill every empty cluster by splitting a non-empty one (see :func:`kmeans_without_empty`); changes
-    ``centers`` in place and returns the new labels."""
-    k = len(centers)
-    counts = torch.bincount(labels, minlength=k)
-    for empty in torch.nonzero(counts == 0).flatten().tolist():
-        sizes = (counts - 1).clamp_min(0).double().cpu().numpy()  # a cluster of one point cannot give any
-        donor = int(rs.choice(k, p=sizes / sizes.sum()))
-        noise = torch.as_tensor(rs.normal(size=centers.shape[1]), dtype=centers.dtype, device=centers.device)
-        noise *= eps * max(float(centers[donor].norm()), 1.0) / max(float(noise.norm()), 1e-12)
-        centers[empty] = centers[donor] + noise
-        centers[donor] = centers[donor] - noise
-        members = torch.nonzero(labels == donor).flatten()
-        pair = torch.stack([centers[donor], centers[empty]])
-        nearer = ((X[members, None, :] - pair[None]) ** 2).sum(-1).argmin(1)
-        if not bool((nearer == 1).any()):  # the donor's points all coincide: one of them goes over
-            nearer[0] = 1
-        labels[members[nearer == 1]] = empty
-        counts = torch.bincount(labels, minlength=k)
-    return labels
 
 
 def uniform_cluster_sample(labels: np.ndarray, n_samples: int, random_state=0) -> np.ndarray:
@@ -283,12 +228,9 @@ class DeepCluster(ClusterMixin, TransformerMixin, BaseEstimator):
         Xf = (Xf - self.mean_) / self.std_
         return torch.from_numpy(np.ascontiguousarray(Xf.transpose(0, 3, 1, 2)))
 
-    @torch.no_grad()
-    def _embed(self, net, X, batch_size: int = 1024) -> np.ndarray:
-        net.eval()
-        device = next(net.parameters()).device
-        return torch.cat([net.embed(X[i:i + batch_size].to(device)).cpu() for i in range(0, len(X), batch_size)]
-                         ).numpy()
+    @staticmethod
+    def _embed(net, X) -> np.ndarray:
+        return embed_batches(net.embed, X, module=net, batch_size=1024).numpy()
 
     def _pseudo_k(self, n: int) -> int:
         if self.n_pseudo_clusters is not None:
@@ -315,12 +257,9 @@ class DeepCluster(ClusterMixin, TransformerMixin, BaseEstimator):
         pseudo_k = self._pseudo_k(n)
         device = resolve_device(self.device)
         rs = check_random_state(self.random_state)
-        seed = int(rs.randint(np.iinfo(np.int32).max))
-        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):  # seeded locally; the global RNG state is restored after
-            torch.manual_seed(seed)
-            gen = torch.Generator().manual_seed(seed)
-            net = self._train(X_t, y, pseudo_k, device, rs, gen)
+        with seeded(rs, device) as rng:  # the per-epoch seeds are drawn from rs after the fit's seed
+            net = self._train(X_t, y, pseudo_k, device, rs, rng.generator)
+        seed = rng.seed
         Z, self.pca_ = cluster_space(self._embed(net, X_t), random_state=seed)
         from sklearn.cluster import KMeans
 
@@ -334,7 +273,7 @@ class DeepCluster(ClusterMixin, TransformerMixin, BaseEstimator):
     def _train(self, X, y, pseudo_k, device, rs, gen):
         from sklearn.cluster import KMeans
 
-        from ..metrics import external_scores, nmi_score
+        from ..metrics import nmi_score
 
         width = float(self.width)
         net = SmallAlexNet(X.shape[1], sobel=bool(self.sobel),
@@ -342,7 +281,7 @@ class DeepCluster(ClusterMixin, TransformerMixin, BaseEstimator):
                            fc=FC_WIDTH).to(device).to(memory_format=torch.channels_last)
         body = [p for name, p in net.named_parameters() if not name.startswith("top_layer")]
         opt = torch.optim.SGD(body, lr=self.learning_rate, momentum=self.momentum, weight_decay=self.weight_decay)
-        history: dict[str, list] = {"epoch": [], "loss": [], "nmi_previous": [], "n_empty": []}
+        history = History("epoch", "loss", "nmi_previous", "n_empty")
         epoch_size = int(self.epoch_size) if self.epoch_size is not None else max(len(X), MIN_EPOCH_SIZE)
         previous = None
         crop = self.augment != "none"
@@ -353,41 +292,30 @@ class DeepCluster(ClusterMixin, TransformerMixin, BaseEstimator):
             Z, _ = pca_whiten_l2(features, self.pca_components, random_state=epoch_seed)
             pseudo, _ = kmeans_without_empty(Z, pseudo_k, n_iter=self.kmeans_iter, random_state=epoch_seed,
                                              device=device)
-            history["epoch"].append(epoch + 1)
-            history["nmi_previous"].append(nmi_score(previous, pseudo) if previous is not None else float("nan"))
-            history["n_empty"].append(int(pseudo_k - len(np.unique(pseudo))))
+            nmi_previous = nmi_score(previous, pseudo) if previous is not None else float("nan")
             if y is not None:
                 history.setdefault("nmi_pseudo", []).append(nmi_score(np.asarray(y), pseudo))
                 Z_final = cluster_space(features, random_state=epoch_seed)[0]
-                km = KMeans(int(self.n_clusters), n_init=3, random_state=epoch_seed).fit_predict(Z_final)
-                for k, v in external_scores(np.asarray(y), km).items():
-                    if k in ("acc", "nmi"):
-                        history.setdefault(k, []).append(v)
+                history.log_scores(y, KMeans(int(self.n_clusters), n_init=3,
+                                             random_state=epoch_seed).fit_predict(Z_final))
             previous = pseudo
             top = net.new_top_layer(pseudo_k)
             opt_top = torch.optim.SGD(top.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
             order = torch.as_tensor(uniform_cluster_sample(pseudo, epoch_size, random_state=epoch_seed))
             targets = torch.as_tensor(pseudo)
-            net.train()
-            total, steps = 0.0, 0
-            for start in range(0, len(order), int(self.batch_size)):
-                idx = order[start:start + int(self.batch_size)]
+
+            def cross_entropy(idx, targets=targets):  # this epoch's pseudo-labels
                 if len(idx) < 2:
-                    continue  # batch norm needs two samples
+                    return None  # batch norm needs two samples
                 x = X[idx].to(device)
                 if crop:
                     x = random_resized_crop(x, gen, flip=self.augment == "crop+flip")
-                loss = F.cross_entropy(net(x.contiguous(memory_format=torch.channels_last)), targets[idx].to(device))
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"DeepCluster: the loss became {loss.item()} in epoch {epoch + 1}; "
-                                             f"lower learning_rate")
-                opt.zero_grad()
-                opt_top.zero_grad()
-                loss.backward()
-                opt.step()
-                opt_top.step()
-                total, steps = total + loss.item(), steps + 1
-            history["loss"].append(total / max(steps, 1))
+                return F.cross_entropy(net(x.contiguous(memory_format=torch.channels_last)), targets[idx].to(device))
+
+            net.train()
+            loss = run_epoch(order.split(int(self.batch_size)), cross_entropy, [opt, opt_top], who="DeepCluster",
+                             where=f"in epoch {epoch + 1}")
+            history.log(epoch + 1, loss=loss, nmi_previous=nmi_previous, n_empty=int(pseudo_k - len(np.unique(pseudo))))
         self.pseudo_labels_ = previous
         self.n_pseudo_clusters_ = pseudo_k
         self.history_ = history

@@ -15,15 +15,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from .._device import resolve_device
 from .._progress import track
+from .._training import History, run_epoch, seeded
 from ..methods import register_method
 from ._base import store_params
 from ._formulas import kl_clustering_loss, soft_assignment, target_distribution
+from ._images import check_images
 from ._novel_k import estimate_novel_k
 from ._transfer import (
     accuracy,
@@ -68,13 +69,6 @@ class ClusteringNet(nn.Module):
 
     def forward(self, a):
         return self.projection(F.normalize(self.body(a), dim=1))
-
-
-def check_uint8_images(X, what: str) -> np.ndarray:
-    X = np.asarray(X)
-    if X.dtype != np.uint8 or X.ndim not in (3, 4) or len(X) == 0:
-        raise ValueError(f"{what} must be a non-empty uint8 image array (N, H, W[, C]); got {X.dtype} {X.shape}")
-    return X
 
 
 @register_method("dtc", inputs=("transfer",), family="transfer", paper="Han, Vedaldi, Zisserman, ICCV 2019",
@@ -209,10 +203,10 @@ class DTC(ClusterMixin, BaseEstimator):
         """Cluster the novel images ``X`` (uint8, N × H × W [× C]) after learning from the known images ``X_known``
         with labels ``y_known`` (two or more classes). ``y`` (the novel images' classes) only logs scores."""
         self._check_params()
-        X = check_uint8_images(X, "the novel images")
+        X = check_images(self, X, fit=True, purpose="the novel images", uint8=True)
         if X_known is None or y_known is None:
             raise ValueError("DTC learns from labelled known classes: give X_known and y_known")
-        X_known = check_uint8_images(X_known, "the known images")
+        X_known = check_images(self, X_known, fit=True, purpose="the known images", uint8=True)
         classes, y_codes = np.unique(np.asarray(y_known), return_inverse=True)
         if len(y_codes) != len(X_known):
             raise ValueError(f"y_known has {len(y_codes)} labels for {len(X_known)} known images")
@@ -222,13 +216,10 @@ class DTC(ClusterMixin, BaseEstimator):
             raise ValueError(f"n_clusters={self.n_clusters} exceeds the number of novel images ({len(X)})")
         n_probe = self._n_probe(len(classes))
         device = resolve_device(self.device)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.known_classes_ = classes
         timings = {}
-        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            gen = torch.Generator().manual_seed(seed)
+        with seeded(self.random_state, device) as rng:
+            seed, gen = rng.seed, rng.generator
             t = time.perf_counter()
             net, reader = build_staged_network(self.extractor, self.weights, int(self.input_size),
                                                int(self.trainable_stages), len(classes), device)
@@ -299,8 +290,8 @@ class DTC(ClusterMixin, BaseEstimator):
         """DTC's estimate with a copy of the network trained on the known classes outside the probe."""
         import copy
 
+        from ..cluster._helpers import l2_rows
         from ..cluster._select_k import KSelection
-        from ._deepcluster import l2_rows
 
         rng = np.random.RandomState(seed)
         probe = rng.choice(len(self.known_classes_), n_probe, replace=False)
@@ -382,7 +373,7 @@ class DTC(ClusterMixin, BaseEstimator):
             projection.bias.copy_(torch.from_numpy(-pca.components_ @ pca.mean_).float())
         model = ClusteringNet(copy_top(net), projection,
                               torch.from_numpy(km.cluster_centers_).float()).to(device)
-        history: dict = {"epoch": [], "loss": []}
+        history = History("epoch", "loss")
         if y is not None:
             history["init"] = {key: float(v) for key, v in external_scores(np.asarray(y), km.labels_).items()
                                if key in ("acc", "nmi", "ari")}
@@ -402,22 +393,19 @@ class DTC(ClusterMixin, BaseEstimator):
             te = self.variant == "te" and not warmup
             w = float(self.rampup_coefficient) * sigmoid_rampup(step, int(self.rampup_length)) if te else 0.0
             current = torch.zeros(n, k, device=device)
-            model.train()
-            total, steps = 0.0, 0
-            for idx in batches(n, int(self.batch_size), gen):
+
+            def dec_loss(idx, te=te, w=w, current=current, targets=targets, ema=ema):
                 idx = idx.to(device)
                 q = soft_assignment(model(A[idx.cpu()].to(device).float()), model.center, float(self.alpha))
                 loss = kl_clustering_loss(targets[idx], q)
                 if te:
                     current[idx] = q.detach()
                     loss = loss + w * F.mse_loss(q, ema[idx])
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"DTC: the loss became {loss.item()}; lower the learning rates")
-                optimizer = warm if warmup else opt
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total, steps = total + loss.item(), steps + 1
+                return loss
+
+            model.train()
+            loss = run_epoch(batches(n, int(self.batch_size), gen), dec_loss, [warm if warmup else opt], who="DTC",
+                             where=f"in epoch {epoch + 1}")
             if te:
                 ensemble, ema = temporal_ensemble(ensemble, current, step)
             probs = self._probs(model, A, device)
@@ -425,12 +413,8 @@ class DTC(ClusterMixin, BaseEstimator):
                 targets = target_distribution(probs)  # the reference refreshes once after the warm-up
             elif not warmup and step % int(self.update_interval) == 0:
                 targets = target_distribution(probs)
-            history["epoch"].append(epoch + 1)
-            history["loss"].append(total / max(steps, 1))
-            if y is not None:
-                scores = external_scores(np.asarray(y), probs.argmax(1).cpu().numpy())
-                for key in ("acc", "nmi"):
-                    history.setdefault(key, []).append(float(scores[key]))
+            history.log(epoch + 1, loss=loss)
+            history.log_scores(y, probs.argmax(1).cpu().numpy())
         return model, history
 
     def _probs(self, model, A, device):
@@ -445,7 +429,7 @@ class DTC(ClusterMixin, BaseEstimator):
     def transform(self, X) -> np.ndarray:
         """Images in the clustering space, embedded as the fit embedded the novel ones (attended when it did)."""
         check_is_fitted(self, "model_")
-        X = check_uint8_images(X, "the images")
+        X = check_images(self, X, fit=False, purpose="the images", uint8=True)
         if self.attention != "none":
             X = self._masked(self.network_, self.reader_, X, verbose=False)[0]
         return forward_cached(self.model_, trunk_activations(self.network_, self.reader_, X), "cpu").numpy()

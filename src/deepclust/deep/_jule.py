@@ -2,21 +2,18 @@
 forward pass merges clusters with the graph-degree-linkage affinity; the backward pass trains the CNN with the
 weighted triplet loss on the current clusters; the two alternate in partially unrolled periods until k is reached.
 
-The affinity and the merge criterion are small functions here, each tested against a hand computation:
-:func:`sample_affinity` (the K_s-nearest-neighbour graph W), :func:`initial_clusters` (each image with its nearest
-neighbour), :func:`cluster_affinity` (A between clusters, from sparse products), :func:`merge_criterion`, and
-:func:`agglomerate` (the merges, with the exact update of A after each)."""
+The forward pass is :class:`~deepclust.cluster.GDLAgglomeration` (graph degree linkage with JULE's merge criterion,
+in :mod:`deepclust.cluster._gdl`); this module adds the backward pass: the weighted triplet loss, the batches and
+triplets it trains on, and the CNN."""
 
 from __future__ import annotations
 
-import heapq
 import math
 from typing import Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -24,217 +21,12 @@ from torch import nn
 
 from .._device import resolve_device
 from .._progress import track
+from .._training import History, embed_batches, run_epoch, seeded
+from ..cluster._gdl import GDLAgglomeration, initial_clusters
+from ..cluster._helpers import l2_rows
 from ..methods import register_method
 from ._base import store_params
-from ._deepcluster import l2_rows
 from ._images import check_images
-
-
-def sample_affinity(Z: np.ndarray, K_s: int = 20, a: float = 1.0) -> sparse.csr_matrix:
-    """W (n × n, sparse, directed): W[i, j] = exp(−‖z_i − z_j‖² / σ²) when j is one of the ``K_s`` nearest
-    neighbours of i, else 0; σ² = ``a`` × the mean squared distance of those neighbour pairs (GDL, Zhang et al.
-    ECCV 2012, as JULE)."""
-    from sklearn.neighbors import NearestNeighbors
-
-    Z = np.asarray(Z, np.float32)
-    n = len(Z)
-    K_s = int(min(K_s, n - 1))
-    dist, idx = NearestNeighbors(n_neighbors=K_s + 1).fit(Z).kneighbors(Z)
-    # drop each point itself (the first neighbour, unless duplicates tie with it: then drop the column holding i)
-    own = idx == np.arange(n)[:, None]
-    own[~own.any(1), -1] = True
-    keep = ~own
-    idx, d2 = idx[keep].reshape(n, K_s), (dist[keep].reshape(n, K_s) ** 2).astype(np.float64)
-    sigma2 = float(a) * max(float(d2.mean()), 1e-12)
-    rows = np.repeat(np.arange(n), K_s)
-    return sparse.csr_matrix((np.exp(-d2.ravel() / sigma2), (rows, idx.ravel())), shape=(n, n))
-
-
-def initial_clusters(W: sparse.csr_matrix) -> np.ndarray:
-    """Labels 0…c−1 that put every sample with its nearest neighbour (the strongest edge of W), then join the
-    chains this makes (connected components of the 1-NN graph): JULE's initialisation, about n/3 clusters."""
-    from scipy.sparse.csgraph import connected_components
-
-    W = W.tocsr()
-    n = W.shape[0]
-    nearest = np.arange(n)
-    for i in range(n):
-        start, end = W.indptr[i], W.indptr[i + 1]
-        if end > start:
-            nearest[i] = W.indices[start + int(np.argmax(W.data[start:end]))]
-    graph = sparse.csr_matrix((np.ones(n), (np.arange(n), nearest)), shape=(n, n))
-    return connected_components(graph, directed=True, connection="weak")[1].astype(np.int64)
-
-
-def cluster_affinity(W: sparse.csr_matrix, labels: np.ndarray) -> sparse.csr_matrix:
-    """A (c × c, sparse, symmetric, zero diagonal) between the clusters of ``labels``, the graph degree linkage:
-    A[a, b] = 1ᵀ W_ab W_ba 1 / |a|² + 1ᵀ W_ba W_ab 1 / |b|², with W_ab the rows of a and columns of b of W.
-
-    Computed without any n × n product: 1ᵀ W_ab W_ba 1 = Σ_{j∈b} in_a(j) out_a(j), where in_a(j) = Σ_{i∈a} W[i, j]
-    and out_a(j) = Σ_{i∈a} W[j, i] are columns of Wᵀ P and W P (P the n × c membership matrix)."""
-    G = _linkage_sums(W, labels)
-    sizes = np.bincount(labels).astype(np.float64)
-    inv = sparse.diags(1.0 / sizes**2)
-    A = (inv @ G + (inv @ G).T).tocsr()
-    A.setdiag(0)
-    A.eliminate_zeros()
-    return A
-
-
-def _linkage_sums(W: sparse.csr_matrix, labels: np.ndarray) -> sparse.csr_matrix:
-    """G[a, b] = 1ᵀ W_ab W_ba 1 for every pair of clusters (sparse c × c)."""
-    n = len(labels)
-    P = sparse.csr_matrix((np.ones(n), (np.arange(n), labels)), shape=(n, int(labels.max()) + 1))
-    into = (W.T @ P).tocsr()  # into[j, a] = Σ_{i∈a} W[i, j]
-    out = (W @ P).tocsr()  # out[j, a] = Σ_{i∈a} W[j, i]
-    return (into.multiply(out).T @ P).tocsr()
-
-
-def merge_criterion(affinities: np.ndarray, K_c: int = 5, lambda_: float = 1.0) -> float:
-    """The value of merging a cluster with its nearest neighbour cluster (JULE eq. 4, as a gain): the largest
-    affinity A₁, plus λ/(K_c − 1) Σ_{k=2..K_c} (A₁ − A_k), the margin over the next K_c − 1 neighbours (missing
-    neighbours count as affinity 0). ``affinities``: the cluster's affinities to the other clusters, any order."""
-    top = heapq.nlargest(int(K_c), affinities)
-    if not top:
-        return -math.inf
-    top += [0.0] * (int(K_c) - len(top))
-    if K_c < 2:
-        return float(top[0])
-    return float(top[0] + float(lambda_) / (K_c - 1) * sum(top[0] - v for v in top[1:]))
-
-
-class _Agglomeration:
-    """The clusters and their affinities while merging; after each merge the affinities of the merged cluster are
-    recomputed exactly (the reference code's "fast" mode approximates them; exact costs only sparse vectors)."""
-
-    def __init__(self, W: sparse.csr_matrix, labels: np.ndarray, Z: np.ndarray, K_c: int, lambda_: float):
-        self.labels = np.unique(labels, return_inverse=True)[1].astype(np.int64)
-        c = int(self.labels.max()) + 1
-        n = len(labels)
-        P = sparse.csr_matrix((np.ones(n), (np.arange(n), self.labels)), shape=(n, c))
-        into, out = (W.T @ P).tocsc(), (W @ P).tocsc()
-        self.into = [into[:, a] for a in range(c)]  # sparse n × 1 columns, summed on merges
-        self.out = [out[:, a] for a in range(c)]
-        G = (into.multiply(out).T @ P).tocsr()
-        G.setdiag(0)
-        G.eliminate_zeros()
-        self.G_out = [dict(zip(G.indices[G.indptr[a]:G.indptr[a + 1]].tolist(),
-                               G.data[G.indptr[a]:G.indptr[a + 1]].tolist())) for a in range(c)]
-        self.G_in: list[dict] = [{} for _ in range(c)]
-        for a, row in enumerate(self.G_out):
-            for b, v in row.items():
-                self.G_in[b][a] = v
-        self.size = np.bincount(self.labels, minlength=c).astype(np.float64)
-        self.sums = np.zeros((c, Z.shape[1]))
-        np.add.at(self.sums, self.labels, Z)
-        self.alive = np.ones(c, bool)
-        self.K_c, self.lambda_ = K_c, lambda_
-        self.A: list[dict] = [{} for _ in range(c)]
-        for a in range(c):
-            for b in set(self.G_out[a]) | set(self.G_in[a]):
-                self.A[a][b] = self._pair(a, b)
-        self.value = np.full(c, -np.inf)
-        for a in range(c):
-            self._score(a)
-        self.n_clusters = c
-
-    def _pair(self, a: int, b: int) -> float:
-        return self.G_out[a].get(b, 0.0) / self.size[a] ** 2 + self.G_in[a].get(b, 0.0) / self.size[b] ** 2
-
-    def _score(self, a: int) -> None:
-        self.value[a] = merge_criterion(list(self.A[a].values()), self.K_c, self.lambda_) if self.A[a] else -np.inf
-
-    def _nearest_centre(self, a: int) -> int:
-        alive = np.flatnonzero(self.alive)
-        centres = self.sums[alive] / self.size[alive, None]
-        d = ((centres - self.sums[a] / self.size[a]) ** 2).sum(1)
-        d[alive == a] = np.inf
-        return int(alive[np.argmin(d)])
-
-    def absorb_isolated(self, min_clusters: int) -> int:
-        """Every cluster with no affinity to any other joins the cluster of the nearest centre (while more than
-        ``min_clusters`` remain). Returns how many joined."""
-        joined = 0
-        for a in np.flatnonzero(self.alive):
-            if self.n_clusters <= min_clusters:
-                break
-            if self.alive[a] and not self.A[a]:
-                self.merge(self._nearest_centre(int(a)), int(a))
-                joined += 1
-        return joined
-
-    def step(self) -> tuple[int, int]:
-        a = int(np.argmax(self.value))
-        if np.isfinite(self.value[a]) and self.A[a]:
-            b = max(self.A[a], key=self.A[a].get)
-        else:  # no cluster has any affinity left (isolated groups): join the smallest with the nearest centre
-            alive = np.flatnonzero(self.alive)
-            a = int(alive[np.argmin(self.size[alive])])
-            b = self._nearest_centre(a)
-        self.merge(a, b)
-        return a, b
-
-    def merge(self, a: int, b: int) -> None:
-        """Cluster b joins cluster a."""
-        touched = set(self.A[a]) | set(self.A[b])
-        for y in self.G_out[a]:
-            self.G_in[y].pop(a, None)
-        for y in self.G_out[b]:
-            self.G_in[y].pop(b, None)
-        for x in set(self.G_in[a]) | set(self.G_in[b]):  # G[x, a∪b] = G[x, a] + G[x, b]: additive in the target
-            if x in (a, b):
-                continue
-            v = self.G_out[x].pop(a, 0.0) + self.G_out[x].pop(b, 0.0)
-            self.G_out[x][a] = v
-        self.G_in[a] = {x: self.G_out[x][a] for x in set(self.G_in[a]) | set(self.G_in[b]) if x not in (a, b)}
-        self.G_in[b], self.G_out[b] = {}, {}
-        self.labels[self.labels == b] = a
-        self.size[a] += self.size[b]
-        self.size[b] = 0
-        self.sums[a] += self.sums[b]
-        self.alive[b] = False
-        self.into[a] = self.into[a] + self.into[b]
-        self.out[a] = self.out[a] + self.out[b]
-        self.into[b] = self.out[b] = None
-        # G[a∪b, y] = Σ_{j∈y} in(j) out(j) with the merged cluster's in/out degrees: recomputed exactly
-        prod = self.into[a].multiply(self.out[a]).tocoo()
-        row = {}
-        if prod.nnz:
-            targets = self.labels[prod.row]
-            sums = np.bincount(targets, weights=prod.data)
-            row = {int(y): float(sums[y]) for y in np.unique(targets) if y != a}
-        self.G_out[a] = row
-        for y, v in row.items():
-            self.G_in[y][a] = v
-        for y in touched:
-            self.A[y].pop(a, None)
-            self.A[y].pop(b, None)
-        self.A[b] = {}
-        self.A[a] = {}
-        for y in set(self.G_out[a]) | set(self.G_in[a]):
-            v = self._pair(a, y)
-            self.A[a][y] = v
-            self.A[y][a] = v
-        self.value[b] = -np.inf
-        for y in touched | set(self.A[a]) | {a}:  # cross terms can make a new neighbour of the merged cluster
-            if self.alive[y]:
-                self._score(y)
-        self.n_clusters -= 1
-
-
-def agglomerate(W: sparse.csr_matrix, labels: np.ndarray, *, Z: np.ndarray, n_clusters: int, eta: float = 1.0,
-                K_c: int = 5, lambda_: float = 1.0) -> np.ndarray:
-    """One forward pass over the clusters in ``labels``: clusters with no affinity to any other (no reciprocal
-    edge in W: outliers) first join the cluster of the nearest centre in ``Z`` (n × d), as the reference does
-    before it counts time steps (left alone, they would never merge and end as tiny final clusters); then
-    ⌈``eta`` × c⌉ merges of the c clusters (one time step each; never below ``n_clusters``), each joining the
-    cluster with the largest :func:`merge_criterion` with its nearest neighbour cluster. Returns labels 0…c−1."""
-    state = _Agglomeration(W, labels, Z, K_c, lambda_)
-    state.absorb_isolated(int(n_clusters))
-    c = state.n_clusters
-    for _ in range(min(math.ceil(float(eta) * c), c - int(n_clusters))):
-        state.step()
-    return np.unique(state.labels, return_inverse=True)[1].astype(np.int64)
 
 
 def weighted_triplet_loss(anchor, positive, negative, *, gamma: float = 2.0, margin: float = 0.2):
@@ -396,21 +188,15 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         Xf = check_images(self, X, fit=fit, min_side=14, purpose="JULE trains a CNN")
         return torch.from_numpy(np.ascontiguousarray(Xf.transpose(0, 3, 1, 2)))
 
-    @torch.no_grad()
-    def _embed(self, net, X, batch_size: int = 1000) -> np.ndarray:
-        net.eval()
-        device = next(net.parameters()).device
-        return torch.cat([net(X[i:i + batch_size].to(device)).cpu() for i in range(0, len(X), batch_size)]).numpy()
+    @staticmethod
+    def _embed(net, X) -> np.ndarray:
+        return embed_batches(net, X, batch_size=1000).numpy()
 
-    def _merge(self, Z, labels, k, W=None):
-        """One forward pass: the affinity on features Z, then ⌈η c⌉ merges (never below k)."""
-        W = sample_affinity(Z, self.K_s, self.a) if W is None else W
-        if labels is None:
-            labels = initial_clusters(W)
-        if int(labels.max()) + 1 > k:
-            labels = agglomerate(W, labels, Z=Z, n_clusters=k, eta=float(self.eta), K_c=int(self.K_c),
-                                 lambda_=float(self.lambda_))
-        return labels
+    def _agglomeration(self) -> GDLAgglomeration:
+        """The forward pass with this estimator's K_s, K_c, λ, a and η."""
+        return GDLAgglomeration(int(self.n_clusters), graph_neighbors=int(self.K_s), neighbor_clusters=int(self.K_c),
+                                merge_margin_weight=float(self.lambda_), kernel_scale=float(self.a),
+                                eta=float(self.eta))
 
     def _n_periods(self, c: int, k: int) -> int:
         """Periods until c clusters are merged to k, each merging ⌈η c⌉ of the c (fewer at the end; at most this
@@ -422,9 +208,7 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         return periods
 
     def fit(self, X, y=None):
-        """Run the recurrent process to ``n_clusters`` clusters. ``y`` only logs NMI/ACC per period."""
-        from ..metrics import external_scores
-
+        """Run the recurrent process to ``n_clusters`` clusters. ``y`` only logs ACC/NMI/ARI per period."""
         self._check_params()
         X_t = self._images(X, fit=True)
         n, k = len(X_t), int(self.n_clusters)
@@ -432,28 +216,20 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"n_clusters={k} exceeds the number of images ({n})")
         device = resolve_device(self.device)
         rs = check_random_state(self.random_state)
-        seed = int(rs.randint(np.iinfo(np.int32).max))
-        history: dict[str, list] = {"period": [], "clusters_before": [], "clusters_after": [], "loss": []}
+        history = History("period", "clusters_before", "clusters_after", "loss")
 
         def log(period, before, labels, loss):
-            history["period"].append(period)
-            history["clusters_before"].append(int(before))
-            history["clusters_after"].append(int(labels.max()) + 1)
-            history["loss"].append(loss)
-            if y is not None:
-                scores = external_scores(np.asarray(y), labels)
-                for key in ("acc", "nmi"):
-                    history.setdefault(key, []).append(float(scores[key]))
+            history.log(period, clusters_before=int(before), clusters_after=int(labels.max()) + 1, loss=loss)
+            history.log_scores(y, labels)
 
         train = int(self.epochs_per_period) > 0
+        agglomeration = self._agglomeration()
         pixels = l2_rows(X_t.reshape(n, -1).numpy())
-        W = sample_affinity(pixels, self.K_s, self.a)
+        W = agglomeration.affinity(pixels)
         labels = initial_clusters(W)  # time step 0, on the raw images as the reference
         log(0, n, labels, float("nan"))
-        devices = [torch.cuda.current_device()] if device.startswith("cuda") else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            gen = torch.Generator().manual_seed(seed)
+        with seeded(rs, device) as rng:  # the batches' order is drawn from rs after the fit's seed
+            gen = rng.generator
             net = JULENet(X_t.shape[1], tuple(X_t.shape[2:]), int(self.embedding_dim)).to(device)
             opt = torch.optim.SGD(net.parameters(), lr=self.learning_rate, momentum=self.momentum,
                                   weight_decay=self.weight_decay)
@@ -464,14 +240,14 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
                     break
                 loss = self._train_period(net, opt, schedule, X_t, labels, rs, gen, device) if train else float("nan")
                 before = int(labels.max()) + 1
-                labels = self._merge(self._embed(net, X_t) if train else pixels, labels, k, None if train else W)
+                if train:
+                    labels = agglomeration.merge_pass(self._embed(net, X_t), labels)
+                else:
+                    labels = agglomeration.merge_pass(pixels, labels, affinity=W)
                 log(period + 1, before, labels, loss)
             self.n_periods_ = len(history["period"]) - 1
         Z = self._embed(net, X_t) if train else pixels
-        W = sample_affinity(Z, self.K_s, self.a) if train else W
-        labels = None
-        while labels is None or int(labels.max()) + 1 > k:  # the final pass: from time step 0 on the trained CNN
-            labels = self._merge(Z, labels, k, W)
+        labels = agglomeration.fit(Z).labels_  # the final pass: from time step 0 on the trained CNN
         self.labels_ = labels
         self.embedding_ = Z
         centres = np.stack([Z[labels == c].mean(0) for c in range(int(labels.max()) + 1)])
@@ -481,35 +257,32 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _train_period(self, net, opt, schedule, X, labels, rs, gen, device) -> float:
-        """``epochs_per_period`` epochs of the weighted triplet loss on the current clusters."""
-        total, steps = 0.0, 0
+        """``epochs_per_period`` epochs of the weighted triplet loss on the current clusters; the mean loss of the
+        period's steps."""
+        bs = int(self.batch_size)
+
+        def triplet_loss(idx):
+            if len(idx) < 2:
+                return None
+            triplets = batch_triplets(labels[idx], int(self.n_negatives), gen)
+            if triplets is None:
+                return None
+            out = net(X[idx].to(device))
+            i, j, m = (t.to(device) for t in triplets)
+            return weighted_triplet_loss(out[i], out[j], out[m], gamma=self.gamma, margin=self.margin)
+
+        def period_batches():  # drawn epoch by epoch as the training reaches them (rs and gen keep their order)
+            epochs = int(self.epochs_per_period)
+            for _ in track(range(epochs), total=epochs, description=f"JULE CNN on {int(labels.max()) + 1} clusters",
+                           verbose=self.verbose):
+                if self.batches == "clusters":
+                    yield from cluster_batches(labels, bs, rs)
+                else:
+                    order = rs.permutation(len(labels))
+                    yield from (order[i:i + bs] for i in range(0, len(order), bs))
+
         net.train()
-        epochs = int(self.epochs_per_period)
-        n_clusters = int(labels.max()) + 1
-        for _ in track(range(epochs), total=epochs, description=f"JULE CNN on {n_clusters} clusters",
-                       verbose=self.verbose):
-            if self.batches == "clusters":
-                batches = cluster_batches(labels, int(self.batch_size), rs)
-            else:
-                order = rs.permutation(len(labels))
-                batches = [order[i:i + int(self.batch_size)] for i in range(0, len(order), int(self.batch_size))]
-            for idx in batches:
-                if len(idx) < 2:
-                    continue
-                triplets = batch_triplets(labels[idx], int(self.n_negatives), gen)
-                if triplets is None:
-                    continue
-                out = net(X[idx].to(device))
-                i, j, m = (t.to(device) for t in triplets)
-                loss = weighted_triplet_loss(out[i], out[j], out[m], gamma=self.gamma, margin=self.margin)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"JULE: the triplet loss became {loss.item()}; lower learning_rate")
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                schedule.step()
-                total, steps = total + loss.item(), steps + 1
-        return total / max(steps, 1)
+        return run_epoch(period_batches(), triplet_loss, [opt], who="JULE", after_step=schedule.step)
 
     def transform(self, X) -> np.ndarray:
         """The CNN's L2-normalised features of new images (their L2-normalised pixels when no CNN was trained)."""

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._progress import track
+from .._training import embed_batches, run_epoch
 
 #: Backbones whose block stages the supervised stage can split (timm EfficientNet-Lite).
 TRANSFER_BACKBONES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
@@ -118,24 +119,22 @@ def train_on_known(net: StagedNetwork, A: torch.Tensor, y: torch.Tensor, *, epoc
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1))
-    for _ in track(range(epochs), total=epochs, description="known classes", verbose=verbose):
+
+    def cross_entropy(idx):
+        return F.cross_entropy(net.classifier(net.top(A[idx].to(device).float())), y[idx].to(device))
+
+    for epoch in track(range(epochs), total=epochs, description="known classes", verbose=verbose):
         net.top.train()
-        for idx in batches(len(A), batch_size, gen):
-            logits = net.classifier(net.top(A[idx].to(device).float()))
-            loss = F.cross_entropy(logits, y[idx].to(device))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        run_epoch(batches(len(A), batch_size, gen), cross_entropy, [opt], who="DTC (known classes)",
+                  where=f"in epoch {epoch + 1}")
         sched.step()
     net.eval()
 
 
-@torch.no_grad()
 def forward_cached(module: nn.Module, A: torch.Tensor, device: str, batch_size: int = 512) -> torch.Tensor:
     """``module`` (the trained stages, or the clustering network over them) on cached trunk activations, batch by
-    batch, in evaluation mode."""
-    module.eval()
-    return torch.cat([module(A[i:i + batch_size].to(device).float()) for i in range(0, len(A), batch_size)])
+    batch, in evaluation mode (:func:`~deepclust._training.embed_batches`), on ``device``."""
+    return embed_batches(module, A, batch_size=batch_size, device=device).to(device)
 
 
 @torch.no_grad()

@@ -2,9 +2,9 @@
 
 from . import _backbones  # noqa: F401  (registers the builtin extractors)
 from ._augment import ImageAugmentation, augmented_copies
-from ._cache import CacheEntry, clear_feature_cache, list_feature_cache
+from ._cache import CacheEntry, clear_feature_cache, default_cache_dir, list_feature_cache
 from ._distributed import close_dask, connect_dask
-from ._extract import ExtractedFeatures, default_cache_dir, extract_features
+from ._extract import ExtractedFeatures, extract_features
 from ._extractor import FeatureExtractor, auto_input_size, create_extractor
 from ._handcrafted import HANDCRAFTED_VIEWS, handcrafted_features, hog_features, pixel_features
 from ._onnx import onnx_available

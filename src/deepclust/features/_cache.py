@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._extract import default_cache_dir
+
+def default_cache_dir() -> Path:
+    """``$DEEPCLUST_CACHE`` or ``~/.cache/deepclust/features``."""
+    return Path(os.environ.get("DEEPCLUST_CACHE", Path.home() / ".cache" / "deepclust" / "features"))
 
 
 @dataclass(frozen=True)

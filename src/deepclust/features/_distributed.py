@@ -77,7 +77,7 @@ def _extract_shard_task(recipe: dict, part, offset: int, batch_size: int, augmen
     """On a worker: the features of one shard (``part`` holds its images; ``offset`` is its first image's number)."""
     import torch
 
-    from ._extract import default_cache_dir
+    from ._cache import default_cache_dir
     from ._extractor import create_extractor
 
     try:

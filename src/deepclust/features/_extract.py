@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -15,15 +14,11 @@ import numpy as np
 from .._atomic import write_json
 from .._progress import progress_bar
 from ..datasets import ImageFolder, SkippedFile
+from ._cache import default_cache_dir
 from ._extractor import FeatureExtractor
 from ._shards import SHARD_SIZE, FeatureShard, ShardStore, extract_shards, shard_ranges
 
 CACHE_VERSION = 2  # 2: the runtime (PyTorch or ONNX Runtime) is part of the key
-
-
-def default_cache_dir() -> Path:
-    """``$DEEPCLUST_CACHE`` or ``~/.cache/deepclust/features``."""
-    return Path(os.environ.get("DEEPCLUST_CACHE", Path.home() / ".cache" / "deepclust" / "features"))
 
 
 @dataclass

@@ -7,6 +7,7 @@ fitted attribute is the space its clusters live in. Its options are the estimato
 from __future__ import annotations
 
 import difflib
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +35,9 @@ class MethodSpec:
     aliases : other names of options on the command line (``heads`` for ``n_heads``).
     embedding : the fitted attribute holding the space the clusters live in (distances, confidence, maps).
     chooses_k : whether ``n_clusters=None`` lets the method choose k.
+    fit_args : the arguments ``fit`` takes besides ``X`` and ``y``, which its input may bring (``augmented``
+        copies of the views for SCAN, ``X_known``/``y_known`` for DTC); the pipeline passes these and no others, and
+        refuses settings that would make another (``augmentations`` for a method without ``augmented``).
     """
 
     name: str
@@ -45,6 +49,7 @@ class MethodSpec:
     aliases: dict = field(default_factory=dict)
     embedding: str = "embedding_"
     chooses_k: bool = False
+    fit_args: tuple[str, ...] = ()
 
     @property
     def summary(self) -> str:
@@ -88,6 +93,14 @@ class MethodSpec:
             except ValueError as exc:
                 raise MethodOptionError(f"{self.name}: {exc}") from None
         return estimator
+
+    def fit(self, estimator, X, y=None, **fit_args):
+        """``estimator.fit(X, y, **fit_args)``; an argument the entry does not declare is an error, never dropped."""
+        undeclared = sorted(set(fit_args) - set(self.fit_args))
+        if undeclared:
+            raise TypeError(f"method {self.name} takes no {', '.join(undeclared)} in fit (its registry entry "
+                            f"declares {', '.join(self.fit_args) or 'none'}): fit_args=... on @register_method")
+        return estimator.fit(X, y, **fit_args)
 
 
 @dataclass
@@ -134,20 +147,38 @@ def margin(embedding: np.ndarray, centers: np.ndarray) -> np.ndarray:
 
 
 def register_method(name: str, *, inputs: tuple[str, ...], family: str, paper: str, fixed: dict | None = None,
-                    aliases: dict | None = None, embedding: str = "embedding_", chooses_k: bool = False):
+                    aliases: dict | None = None, embedding: str = "embedding_", chooses_k: bool = False,
+                    fit_args: tuple[str, ...] | None = None):
     """Class decorator: register the estimator as method ``name`` (stack it to register one class under several
     names with different ``fixed`` parameters). A name registered twice is an error, also when the two differ
-    only in case or in ``_`` against ``-`` (:func:`get_method` could not tell them apart)."""
+    only in case or in ``_`` against ``-`` (:func:`get_method` could not tell them apart). ``fit_args``: the
+    arguments ``fit`` takes besides ``X`` and ``y`` (see :class:`MethodSpec`); omitted, the named parameters of
+    ``fit`` after them; given, each must be one of those."""
 
     def decorate(cls):
         taken = next((spec for spec in _METHODS.values() if _method_key(spec.name) == _method_key(name)), None)
         if taken is not None:
             raise ValueError(f"a method named {taken.name!r} is already registered ({taken.estimator.__name__})")
+        takes = _fit_parameters(cls)
+        declared = takes if fit_args is None else tuple(fit_args)
+        missing = [arg for arg in declared if arg not in takes]
+        if missing:
+            raise ValueError(f"method {name}: {cls.__name__}.fit takes no {', '.join(missing)} (fit_args)")
         _METHODS[name] = MethodSpec(name, cls, tuple(inputs), family, paper, dict(fixed or {}), dict(aliases or {}),
-                                    embedding, chooses_k)
+                                    embedding, chooses_k, declared)
         return cls
 
     return decorate
+
+
+def _fit_parameters(cls) -> tuple[str, ...]:
+    """The named parameters of ``cls.fit`` after ``X`` and ``y``."""
+    fit = getattr(cls, "fit", None)
+    if fit is None:
+        return ()
+    params = list(inspect.signature(fit).parameters.values())[1:]  # less self
+    named = [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    return tuple(n for n in named if n not in ("X", "y"))
 
 
 def unregister_method(name: str) -> None:

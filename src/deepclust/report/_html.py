@@ -1,9 +1,9 @@
 """``report.html``: the page a person opens first, built from a run folder's own files (so ``deepclust report``
-can rebuild it), from a Jinja2 template; every picture is a file of the run folder, nothing is fetched."""
+can rebuild it), from a Jinja2 template; every picture is a file of the run folder, nothing is fetched. The run folder
+is read through the :class:`~deepclust.run.RunFolder` handed in: this package never opens a run's files itself."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections import Counter
@@ -12,41 +12,37 @@ from pathlib import Path
 REPORT_FILE = "report.html"
 
 
-class NotARunFolderError(FileNotFoundError):
-    """The folder has no run.json or assignments.csv of deepclust."""
-
-
-def write_report(run_dir: str | os.PathLike) -> Path:
-    """Render ``run_dir/report.html`` from ``run.json``, ``assignments.csv`` and ``figures/``; returns its path."""
+def write_report(run) -> Path:
+    """Render ``report.html`` into the folder of ``run`` (a :class:`~deepclust.run.RunFolder`: its run.json,
+    assignments.csv, figures/ and the files later commands added); returns the page's path. From a path:
+    ``RunFolder.open(path).write_report()``."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     from .._atomic import write_text
     from ._browse import write_member_scripts
 
-    run_dir = Path(run_dir)
-    for name in ("run.json", "assignments.csv"):
-        if not (run_dir / name).is_file():
-            raise NotARunFolderError(f"{run_dir} is not a run folder of deepclust: {name} is missing")
-    info = json.loads((run_dir / "run.json").read_text())
-    with (run_dir / "assignments.csv").open(newline="") as f:
-        rows = list(csv.DictReader(f))
+    if isinstance(run, (str, os.PathLike)):
+        raise TypeError(f"write_report takes a RunFolder, not a path: RunFolder.open({str(run)!r}).write_report()")
     env = Environment(loader=PackageLoader("deepclust.report", "templates"), autoescape=select_autoescape(["html"]))
-    pages = write_member_scripts(run_dir, rows, info.get("source", {}))
-    html = env.get_template("report.html.j2").render(**report_context(info, rows, run_dir, pages))
-    write_text(run_dir / REPORT_FILE, html)
-    return run_dir / REPORT_FILE
+    pages = write_member_scripts(run.path, run.rows, run.info.get("source", {}))
+    html = env.get_template("report.html.j2").render(**report_context(run, pages))
+    write_text(run.path / REPORT_FILE, html)
+    return run.path / REPORT_FILE
 
 
 #: Parameters that only choose k: shown only when k was chosen from the data.
 K_SELECTION_PARAMETERS = frozenset({"k_min", "k_max", "selection_sample", "max_novel_k", "n_probe_classes"})
-EVALUATION_FILE = "evaluation.json"
+#: What the page says under a method figure of this name (see :func:`~deepclust.report.write_method_figures`).
+FIGURE_NOTES = {"attention": "Where the network trained on the known classes looks: each image with its Grad-CAM map "
+                             "and the mask's outline, then the masked image that was embedded and clustered."}
 
 
-def report_context(info: dict, rows: list[dict], run_dir: Path, member_pages: dict[int, dict] | None = None) -> dict:
-    """What the template shows, computed from the run folder's files; ``member_pages``: each cluster's member script
-    (see :func:`~deepclust.report._browse.write_member_scripts`)."""
+def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
+    """What the template shows, computed from the files of ``run`` (a :class:`~deepclust.run.RunFolder`);
+    ``member_pages``: each cluster's member script (see :func:`~deepclust.report._browse.write_member_scripts`)."""
     from ._browse import hover_context
 
+    info, rows, run_dir = run.info, run.rows, run.path
     source = info.get("source", {})
     title = source.get("dataset") or Path(source.get("root", "images")).name
     if source.get("kind") == "array":
@@ -54,7 +50,7 @@ def report_context(info: dict, rows: list[dict], run_dir: Path, member_pages: di
     params = info.get("parameters", {})
     sizes = Counter(r["cluster"] for r in rows)
     n = max(len(rows), 1)
-    evaluation = _evaluation(run_dir, source.get("dataset"))
+    evaluation = _evaluation(run, source.get("dataset"))
     against = (evaluation or {}).get("against") or _against_label_column(rows, source.get("dataset"))
     clusters = []
     for cid, size in sorted(sizes.items(), key=lambda kv: (-kv[1], int(kv[0]))):
@@ -64,7 +60,7 @@ def report_context(info: dict, rows: list[dict], run_dir: Path, member_pages: di
         clusters.append({"id": int(cid), "size": size, "share": f"{size / n:.1%}", "cohesion": f"{cohesion:.3g}",
                          "majority": _majority(against, cid) if against else "",
                          "montage": f"{stem}.png", "members": (member_pages or {}).get(int(cid)),
-                         "atypical": f"{stem}_atypical.png" if (run_dir / f"{stem}_atypical.png").exists() else None})
+                         "atypical": f"{stem}_atypical.png" if run.has(f"{stem}_atypical.png") else None})
     confusion = None
     if against:
         confusion = {"labels": against["labels"], "source": against["source"],
@@ -91,11 +87,11 @@ def report_context(info: dict, rows: list[dict], run_dir: Path, member_pages: di
         "skipped": info.get("skipped", []), "k_selection": k_selection, "confusion": confusion,
         "clusters": clusters, "map": info.get("map"), "members": _members(info), "hover": hover_context(run_dir, rows),
         "members_note": _members_note(run_dir, source, len(rows)),
-        "training": "figures/training.png" if (run_dir / "figures/training.png").exists() else None,
-        "attention": "figures/attention.png" if (run_dir / "figures/attention.png").exists() else None,
-        "outliers": _read_csv(run_dir / "outliers.csv"),
-        "outliers_figure": "figures/outliers.png" if (run_dir / "figures/outliers.png").exists() else None,
-        "duplicates": _duplicate_groups(run_dir / "duplicates.csv"),
+        "training": "figures/training.png" if run.has("figures/training.png") else None,
+        "method_figures": _method_figures(run),
+        "outliers": run.outliers(),
+        "outliers_figure": "figures/outliers.png" if run.has("figures/outliers.png") else None,
+        "duplicates": _duplicate_groups(run.duplicates()),
     }
 
 
@@ -162,18 +158,17 @@ def _against_label_column(rows: list[dict], dataset: str | None) -> dict | None:
             "counts": {c: [counts[(c, lab)] for lab in labels] for c in clusters}}
 
 
-def _evaluation(run_dir: Path, dataset: str | None) -> dict | None:
+def _evaluation(run, dataset: str | None) -> dict | None:
     """What ``deepclust evaluate`` wrote (evaluation.json, and its confusion.csv: one row of counts per cluster,
     one column per class), or None before it ran."""
     from ..datasets import label_name
 
-    path = run_dir / EVALUATION_FILE
-    if not path.is_file():
+    data = run.evaluation()
+    if data is None:
         return None
-    data = json.loads(path.read_text())
     scores = dict(data.get("scores", {}))
     n_scored = scores.pop("n_scored", None)
-    table = _read_rows(run_dir / data.get("confusion_csv", "confusion.csv"))
+    table = run.confusion()
     against = None
     if table and len(table[0]) > 1:
         if data.get("labels") != "assignments.csv label column":
@@ -232,23 +227,21 @@ def _members(info: dict) -> list[dict] | None:
     return rows
 
 
-def _read_rows(path: Path) -> list[list[str]] | None:
-    if not path.is_file():
-        return None
-    with path.open(newline="") as f:
-        return [r for r in csv.reader(f) if r]
+def _method_figures(run) -> list[dict]:
+    """The method's own figures (run.json's ``method_figures``; a run folder from before the hook: its attention
+    overlays), each with a title and what the page says of it."""
+    names = run.info.get("method_figures")
+    if names is None:
+        names = ["figures/attention.png"] if run.has("figures/attention.png") else []
+    out = []
+    for name in names:
+        stem = Path(name).stem
+        out.append({"name": stem, "file": name, "title": stem.replace("_", " ").capitalize(),
+                    "note": FIGURE_NOTES.get(stem)})
+    return out
 
 
-def _read_csv(path: Path) -> list[dict] | None:
-    """The rows of a CSV that ``deepclust outliers``/``duplicates`` wrote, or None before they ran."""
-    if not path.is_file():
-        return None
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def _duplicate_groups(path: Path) -> list[dict] | None:
-    rows = _read_csv(path)
+def _duplicate_groups(rows: list[dict] | None) -> list[dict] | None:
     if rows is None:
         return None
     groups: dict[str, dict] = {}

@@ -12,7 +12,7 @@ Criteria (all lowest-wins): `consistency@20` SCAN's own (−log p·p' over the 2
 negated mean top probability, `default-NMI` the negated NMI with the default partition, `medoid` the negated mean NMI
 with the other nineteen heads.
 
-Run:  .venv/bin/python benchmarks/best_head_choice.py --rows mnist-5k-0-4,fm-test-0-4,fm-test --seeds 0 1 2
+Run:  .venv/bin/python -m benchmarks.archive.best_head_choice --rows mnist-5k-0-4,fm-test-0-4,fm-test --seeds 0 1 2
 Writes benchmarks/results/best_head_choice[_TAG].json and .md.
 """
 
@@ -22,13 +22,11 @@ import argparse
 import datetime as dt
 import sys
 import tempfile
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, write_results  # noqa: E402
-from best_panel import ROWS, images  # noqa: E402
+from benchmarks._harness import machine, write_results
+from benchmarks.best_panel import ROWS, images
 
 CRITERIA = ("consistency@20", "consistency@5", "mutual", "confidence", "default-NMI", "medoid")
 
@@ -68,7 +66,8 @@ def main(argv=None) -> int:
     from deepclust.cluster import SCAN
     from deepclust.metrics import external_scores
 
-    command = " ".join(["python", "benchmarks/best_head_choice.py", *(argv if argv is not None else sys.argv[1:])])
+    command = " ".join(["python", "-m", "benchmarks.archive.best_head_choice",
+                        *(argv if argv is not None else sys.argv[1:])])
     results = []
     with tempfile.TemporaryDirectory() as cache:
         for row in args.rows.split(","):

@@ -2,8 +2,8 @@
 ACC/NMI/ARI beside the consensus's (spectral, and average linkage where n allows), the default `kmeans` pipeline on
 the same images, wall time and peak memory (target: 70,000 images in ≤ 8 GB).
 
-Run:  .venv/bin/python benchmarks/consensus.py --dataset mnist-5k --seeds 0
-      .venv/bin/python benchmarks/consensus.py --dataset fashion-mnist --seeds 0     (all 70,000 images)
+Run:  .venv/bin/python -m benchmarks.archive.consensus --dataset mnist-5k --seeds 0
+      .venv/bin/python -m benchmarks.archive.consensus --dataset fashion-mnist --seeds 0     (all 70,000 images)
 Writes benchmarks/results/consensus_<dataset>.json and .md.
 """
 
@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mb, write_results  # noqa: E402
+from benchmarks._harness import command_line, machine, peak_rss_mb, write_results
 
 
 def main(argv=None) -> int:
@@ -61,7 +58,8 @@ def main(argv=None) -> int:
         best = max(m["acc"] for m in run.members)
         print({"seed": seed, "consensus": run.metrics["acc"], "best member": best, "wall_s": round(wall, 1)},
               flush=True)
-    payload = {"command": " ".join(["python", *sys.argv]), "date": dt.datetime.now().isoformat(timespec="seconds"),
+    payload = {"command": command_line("benchmarks.archive.consensus"),
+               "date": dt.datetime.now().isoformat(timespec="seconds"),
                "dataset": args.dataset, "split": args.split, "n_images": len(X), "views": list(CONSENSUS_VIEWS),
                "machine": machine(), "peak_rss_mb": round(peak_rss_mb()), "rows": rows}
     lines = [f"Consensus on {args.dataset} ({len(X):,} images); peak RSS {payload['peak_rss_mb']:,} MB", "",

@@ -3,7 +3,7 @@ a co-association consensus of `--method best`'s SCAN heads (all of them, or the 
 loss, or the half that agrees most) beat the one head best picks, and the default pipeline? Also the heads' mean
 probabilities after aligning each head to the chosen one, and the heads plus the default k-means partition.
 
-Run:  .venv/bin/python benchmarks/heads_consensus.py --dataset fashion-mnist --split test --seeds 0
+Run:  .venv/bin/python -m benchmarks.archive.heads_consensus --dataset fashion-mnist --split test --seeds 0
 Writes benchmarks/results/heads_consensus_<dataset>_<split>.json and .md.
 """
 
@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mb, write_results  # noqa: E402
+from benchmarks._harness import command_line, machine, peak_rss_mb, write_results
 
 
 def main(argv=None) -> int:
@@ -75,7 +72,8 @@ def main(argv=None) -> int:
             aligned.append(P[:, h][:, cols])
         row(seed, "mean of the aligned heads' probabilities", np.mean(aligned, 0).argmax(1))
         print(rows[-1], flush=True)
-    payload = {"command": " ".join(["python", *sys.argv]), "date": dt.datetime.now().isoformat(timespec="seconds"),
+    payload = {"command": command_line("benchmarks.archive.heads_consensus"),
+               "date": dt.datetime.now().isoformat(timespec="seconds"),
                "dataset": args.dataset, "split": args.split, "n_images": len(X), "machine": machine(),
                "peak_rss_mb": round(peak_rss_mb()), "rows": rows}
     lines = [f"Consensus of best's heads on {args.dataset} {args.split} ({len(X):,} images)", "",

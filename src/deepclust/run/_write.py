@@ -1,4 +1,5 @@
-"""The run folder: ``run.json``, ``assignments.csv`` and ``figures/``, built aside and moved into place whole."""
+"""Writing a run folder: ``run.json``, ``assignments.csv``, the embedding, the model and the figures, built in a
+temporary sibling folder and moved into place whole."""
 
 from __future__ import annotations
 
@@ -15,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from ._atomic import default_mode, write_json, write_text
-from ._outputs import check_output_dir
-from ._progress import say, track
-from ._umap import quiet_umap_import
-from .assign import MODEL_FILE, save_model
-from .datasets import label_name
-from .report import (
+from .._atomic import default_mode, write_json, write_text
+from .._outputs import check_output_dir
+from .._progress import say, track
+from .._umap import quiet_umap_import
+from .._version import __version__
+from ..datasets import label_name
+from ..report import (
     HOVER_FILE,
     MAPS,
     N_HOVER,
@@ -39,8 +39,10 @@ from .report import (
     typical_members,
     write_hover,
     write_member_sheets,
-    write_report,
+    write_method_figures,
 )
+from ._folder import ASSIGNMENTS_FILE, EMBEDDING_2D_FILE, EMBEDDING_FILE, FIGURES, RUN_FILE, TRAINING_FILE, RunFolder
+from ._model import MODEL_FILE, save_model
 
 
 def versions() -> dict[str, str]:
@@ -57,7 +59,7 @@ def versions() -> dict[str, str]:
 
 def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: list[str] | None = None,
               montage_size: int = 36, map: str | None = "umap", verbose: bool = False) -> Path:
-    """Write ``run`` (a :class:`~deepclust.pipeline.ClusterRun`) to the folder ``out``, with ``report.html``.
+    """Write ``run`` (a :class:`~deepclust.run.ClusterRun`) to the folder ``out``, with ``report.html``.
 
     ``map``: the 2-D map of the images (``"umap"``, ``"tsne"`` or None for none; see :func:`~deepclust.report.map_2d`).
     ``verbose``: show progress while the figures are made (from large photos they take a while). run.json's
@@ -67,10 +69,16 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
     written; an existing non-empty ``out`` is replaced only with ``overwrite=True`` and only when it is a run folder
     (see :func:`~deepclust._outputs.check_output_dir`); a folder that is, holds or lies inside the input folder is
     refused.
+
+    Examples
+    --------
+    >>> from deepclust import cluster_images, load_dataset
+    >>> X, _ = load_dataset("digits")
+    >>> write_run(cluster_images(X[:100], n_clusters=10, verbose=False), "runs/demo", map=None)  # doctest: +SKIP
     """
     weights = run.params.get("input_settings", {}).get("weights")
     read = [getattr(run.source, "root", None), weights if weights and Path(weights).exists() else None]
-    out = check_output_dir(out, overwrite, inputs=read).resolve()
+    out = check_output_dir(out, overwrite, inputs=read, marker=RUN_FILE).resolve()
     if map is not None and map not in MAPS:
         raise ValueError(f"unknown map {map!r}: use {', '.join(MAPS)} or None")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +86,7 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
     os.chmod(tmp, default_mode(folder=True))  # mkdtemp makes it 0700: give it the mode of any new folder
     try:
         _write_contents(run, tmp, command, montage_size, map, verbose)
-        write_report(tmp)
+        RunFolder.open(tmp).write_report()
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
             os.replace(out, old / "run")
@@ -94,7 +102,7 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
 
 def _write_contents(run, folder: Path, command, montage_size: int, map_method: str | None, verbose: bool) -> None:
     started = time.perf_counter()
-    figures = folder / "figures"
+    figures = folder / FIGURES
     figures.mkdir()
     has_labels = run.labels_true is not None
     buf = io.StringIO()
@@ -103,18 +111,18 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
     for i, path in enumerate(run.paths):
         row = [path, int(run.labels[i]), f"{run.distances[i]:.6g}", f"{run.confidence[i]:.4f}"]
         writer.writerow(row + ([run.labels_true[i]] if has_labels else []))
-    write_text(folder / "assignments.csv", buf.getvalue())
+    write_text(folder / ASSIGNMENTS_FILE, buf.getvalue())
 
     files = []
     sizes = run.cluster_sizes()
     for c in track(sorted(sizes), description="montages", verbose=verbose):
         caption = f"cluster {c} · {sizes[c]} images{_majority(run, c)}"
-        name = f"figures/cluster_{c:03d}.png"
+        name = f"{FIGURES}/cluster_{c:03d}.png"
         rows = typical_members(run.labels, run.distances, c, montage_size)
         save_png(folder / name, make_grid([run.image(r) for r in rows], caption=caption + " · most typical"))
         files.append(name)
         if sizes[c] > montage_size:  # a small cluster is shown whole above
-            name = f"figures/cluster_{c:03d}_atypical.png"
+            name = f"{FIGURES}/cluster_{c:03d}_atypical.png"
             rows = atypical_members(run.labels, run.distances, c, 12)
             save_png(folder / name, make_grid([run.image(r) for r in rows], caption=caption + " · least typical"))
             files.append(name)
@@ -122,7 +130,7 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         say(f"map of {len(run.paths)} images ({map_method}) and its thumbnails")
     map_info = _write_map(run, folder, map_method, verbose) if map_method else None
     if map_info:
-        files += ["embedding_2d.npy", map_info["figure"], HOVER_FILE]
+        files += [EMBEDDING_2D_FILE, map_info["figure"], HOVER_FILE]
         if map_info["thumbnails"]:
             files.append(map_info["thumbnails"])
     files += write_member_sheets(run, folder, verbose=verbose)
@@ -132,17 +140,17 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
                   if name not in (sel["criterion"], "eigengap")}  # the eigengaps are on another scale
         ax = plot_k_selection(list(sel["curve"]), list(sel["curve"].values()), sel["k"], criterion=sel["criterion"],
                               threshold=sel.get("threshold"), others=others)
-        save_figure(ax, folder / "figures/k_selection.png")
-        files.append("figures/k_selection.png")
+        save_figure(ax, folder / f"{FIGURES}/k_selection.png")
+        files.append(f"{FIGURES}/k_selection.png")
     if run.history:
-        write_json(folder / "training.json", run.history)
+        write_json(folder / TRAINING_FILE, run.history)
         axes = plot_training_curves(run.history["clustering"], run.history["pretraining"])
-        save_figure(axes[0], folder / "figures/training.png")
-        files += ["training.json", "figures/training.png"]
-    method_figures = getattr(run.estimator, "write_figures", None)
-    if method_figures is not None:  # a method's own pictures (DTC: attention overlays)
-        files += method_figures(figures)
-    np.save(folder / "embedding.npy", np.asarray(run.embedding, dtype=np.float32))
+        save_figure(axes[0], folder / f"{FIGURES}/training.png")
+        files += [TRAINING_FILE, f"{FIGURES}/training.png"]
+    # a method's own pictures (DTC: attention overlays), from the hook it declares
+    method_figures = write_method_figures(run.estimator, figures) if run.estimator is not None else []
+    files += method_figures
+    np.save(folder / EMBEDDING_FILE, np.asarray(run.embedding, dtype=np.float32))
     model_not_saved = save_model(run.estimator, folder) if run.estimator is not None else "no estimator"
     if model_not_saved is None:
         files.append(MODEL_FILE)
@@ -175,10 +183,11 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         "notes": run.notes,
         "model_not_saved": model_not_saved,
         "map": map_info,
+        "method_figures": method_figures,
         "skipped": [{"path": s.path, "reason": s.reason} for s in run.skipped],
-        "files": ["assignments.csv", "embedding.npy", REPORT_FILE] + files,
+        "files": [ASSIGNMENTS_FILE, EMBEDDING_FILE, REPORT_FILE] + files,
     }
-    write_json(folder / "run.json", info)
+    write_json(folder / RUN_FILE, info)
 
 
 def _timings(timings: dict[str, float], write_s: float) -> dict[str, float]:
@@ -201,17 +210,17 @@ def _majority(run, cluster: int) -> str:
 def _write_map(run, folder: Path, method: str, verbose: bool, n_thumbnails: int = 300) -> dict:
     """``embedding_2d.npy``, the map coloured by cluster, and thumbnails at their places (a random sample)."""
     xy, how = map_2d(run.embedding, method, random_state=run.params.get("random_state", 0))
-    np.save(folder / "embedding_2d.npy", xy)
+    np.save(folder / EMBEDDING_2D_FILE, xy)
     rs = np.random.RandomState(run.params.get("random_state", 0))
     sample = rs.permutation(len(xy))[:N_HOVER]
     ax = plot_cluster_map(xy, run.labels, title=how)
     thumbs = write_hover(run, folder, xy, ax, sample, verbose=verbose)
-    save_figure(ax, folder / "figures/map.png")
+    save_figure(ax, folder / f"{FIGURES}/map.png")
     kept = [k for k, t in enumerate(thumbs) if t is not None][:n_thumbnails]  # unreadable or past the time budget
-    info = {"method": method, "how": how, "figure": "figures/map.png", "thumbnails": None, "n_thumbnails": len(kept),
-            "sampled": len(kept) < len(xy), "n_hover": len(sample)}
+    info = {"method": method, "how": how, "figure": f"{FIGURES}/map.png", "thumbnails": None,
+            "n_thumbnails": len(kept), "sampled": len(kept) < len(xy), "n_hover": len(sample)}
     if kept:
         save_figure(plot_thumbnail_map(xy[sample[kept]], [thumbs[k] for k in kept], zoom=0.7),
-                    folder / "figures/map_thumbnails.png")
-        info["thumbnails"] = "figures/map_thumbnails.png"
+                    folder / f"{FIGURES}/map_thumbnails.png")
+        info["thumbnails"] = f"{FIGURES}/map_thumbnails.png"
     return info

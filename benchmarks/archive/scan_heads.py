@@ -7,7 +7,7 @@ SCAN with the augmented copies and self-labelling (when `--augmentations` > 0), 
 and k-means on the joined views; every head's ACC is recorded beside the one the label-free criterion (lowest
 neighbour-consistency loss) picked. Labels only score.
 
-Run:  .venv/bin/python benchmarks/scan_heads.py --datasets fashion-mnist,mnist-5k,digits --seeds 0,1,2
+Run:  .venv/bin/python -m benchmarks.archive.scan_heads --datasets fashion-mnist,mnist-5k,digits --seeds 0,1,2
 Writes benchmarks/results/scan_<datasets>.json and .md.
 """
 
@@ -19,12 +19,10 @@ import json
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import group_rows, machine, mean_std, peak_rss_mb, write_results  # noqa: E402
+from benchmarks._harness import group_rows, machine, mean_std, peak_rss_mb, write_results
 
 ANCHORS = {"fashion-mnist": "N2D 0.672 / 0.684; DEC 0.62 / 0.65; target 0.80 / 0.75",
            "mnist-5k": "target ACC 0.97", "digits": "—"}
@@ -64,7 +62,7 @@ def main():
     views = tuple(args.views.split(",")) if args.views else DEFAULT_VIEWS
     n_copies = args.augmentations or 0  # the views input makes no copies unless asked
     flip = not args.no_flip
-    command = "python benchmarks/scan_heads.py " + " ".join(sys.argv[1:])
+    command = "python -m benchmarks.archive.scan_heads " + " ".join(sys.argv[1:])
     started, results = time.time(), []
     tag = args.datasets.replace(",", "_") + (f"_{args.tag}" if args.tag else "")
 

@@ -5,8 +5,8 @@ of the pseudo-labels and ACC of the final k-means to the truth).
 Published: the IIC paper (Ji et al., ICCV 2019, Table 1) ran the authors' DeepCluster code on MNIST: ACC 0.656.
 The DeepCluster paper itself reports no clustering accuracy (it evaluates features with linear probes).
 
-Run:  .venv/bin/python benchmarks/deepcluster.py --dataset mnist-5k --seeds 0 1 2
-      .venv/bin/python benchmarks/deepcluster.py --dataset fashion-mnist --epoch-size 20000 --seeds 0
+Run:  .venv/bin/python -m benchmarks.archive.deepcluster --dataset mnist-5k --seeds 0 1 2
+      .venv/bin/python -m benchmarks.archive.deepcluster --dataset fashion-mnist --epoch-size 20000 --seeds 0
 Writes benchmarks/results/deepcluster_<dataset>.json and .md.
 """
 
@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mb, write_results  # noqa: E402
+from benchmarks._harness import command_line, machine, peak_rss_mb, write_results
 
 PUBLISHED = {"mnist-5k": "0.656 (MNIST-70k, IIC's run of the authors' code)"}
 
@@ -61,7 +58,8 @@ def main(argv=None) -> int:
                      "wall_s": round(wall, 1), "params": {**params, "n_pseudo_clusters": model.n_pseudo_clusters_},
                      "history": model.history_, "best_epoch_acc": round(float(np.nanmax(model.history_["acc"])), 4)})
         print({k_: v for k_, v in rows[-1].items() if k_ != "history"}, flush=True)
-    payload = {"command": " ".join(["python", *sys.argv]), "date": dt.datetime.now().isoformat(timespec="seconds"),
+    payload = {"command": command_line("benchmarks.archive.deepcluster"),
+               "date": dt.datetime.now().isoformat(timespec="seconds"),
                "dataset": args.dataset, "split": args.split, "n_images": len(X), "machine": machine(),
                "peak_rss_mb": round(peak_rss_mb()), "rows": rows}
     lines = [f"DeepCluster on {args.dataset} ({len(X):,} images), {args.epochs} epochs, width {args.width}, "

@@ -3,7 +3,7 @@ every seed"): the start partition of one seed is held fixed and only the heads' 
 seed: the chosen head's ACC and consistency loss, and the ACC of the runs' probabilities averaged so far without
 aligning their clusters. Labels only score.
 
-Run:  .venv/bin/python benchmarks/best_seed_spread.py --row mnist-5k --start-seed 2 --seeds 0 1 2 3
+Run:  .venv/bin/python -m benchmarks.archive.best_seed_spread --row mnist-5k --start-seed 2 --seeds 0 1 2 3
 Writes benchmarks/results/best_seed_spread_<row>.json and .md.
 """
 
@@ -13,13 +13,11 @@ import argparse
 import datetime as dt
 import sys
 import tempfile
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, write_results  # noqa: E402
-from best_panel import ROWS, images  # noqa: E402
+from benchmarks._harness import machine, write_results
+from benchmarks.best_panel import ROWS, images
 
 
 def main(argv=None) -> int:
@@ -40,7 +38,8 @@ def main(argv=None) -> int:
         def _init_labels(self, view):
             return self.start
 
-    command = " ".join(["python", "benchmarks/best_seed_spread.py", *(argv if argv is not None else sys.argv[1:])])
+    command = " ".join(["python", "-m", "benchmarks.archive.best_seed_spread",
+                        *(argv if argv is not None else sys.argv[1:])])
     X, y = images(args.row)
     k = len(np.unique(y))
     with tempfile.TemporaryDirectory() as cache:

@@ -1,7 +1,7 @@
 """`--method best` on the same images as an array and as a folder of PNG files (issue "`--method best` must be the
 best on every data set and every seed"): the 5,000 Fashion-MNIST test images of classes 5–9, k = 5, per seed.
 
-Run:  .venv/bin/python benchmarks/best_folder_vs_array.py --seeds 0 1 2
+Run:  .venv/bin/python -m benchmarks.archive.best_folder_vs_array --seeds 0 1 2
 Writes benchmarks/results/best_folder_vs_array.json and .md.
 """
 
@@ -16,8 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, write_results  # noqa: E402
+from benchmarks._harness import machine, write_results
 
 
 def main(argv=None) -> int:
@@ -46,7 +45,7 @@ def main(argv=None) -> int:
                                                               for k in ("acc", "nmi", "ari")},
                              "wall_s": round(time.perf_counter() - t, 1)})
                 print(rows[-1], flush=True)
-    command = " ".join(["python", "benchmarks/best_folder_vs_array.py", *sys.argv[1:]])
+    command = " ".join(["python", "-m", "benchmarks.archive.best_folder_vs_array", *sys.argv[1:]])
     payload = {"command": command, "date": dt.datetime.now().isoformat(timespec="seconds"),
                "dataset": "fashion-mnist test, classes 5-9 (5,000 images)", "seeds": args.seeds,
                "machine": machine(), "rows": rows}

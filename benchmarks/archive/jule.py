@@ -6,8 +6,8 @@ Published: the JULE paper (Yang et al., CVPR 2016, Table 2) reports NMI 0.915 on
 0.913 on MNIST-full; DEPICT (Dizaji et al., ICCV 2017) lists JULE's ACC as 0.961 on MNIST-test and 0.964 on
 MNIST-full.
 
-Run:  .venv/bin/python benchmarks/jule.py --dataset mnist-5k --seeds 0 1 2
-      .venv/bin/python benchmarks/jule.py --dataset fashion-mnist --split test --epochs-per-period 5 --seeds 0
+Run:  .venv/bin/python -m benchmarks.archive.jule --dataset mnist-5k --seeds 0 1 2
+      .venv/bin/python -m benchmarks.archive.jule --dataset fashion-mnist --split test --epochs-per-period 5 --seeds 0
 Writes benchmarks/results/jule_<dataset>.json and .md.
 """
 
@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, peak_rss_mb, write_results  # noqa: E402
+from benchmarks._harness import command_line, machine, peak_rss_mb, write_results
 
 PUBLISHED = "MNIST-test (10,000): NMI 0.915 (the paper), ACC 0.961 (DEPICT's table)"
 
@@ -57,7 +54,8 @@ def main(argv=None) -> int:
             rows.append({"method": name, "seed": seed, **external_scores(y, model.labels_),
                          "wall_s": round(time.perf_counter() - t, 1), "params": params, "history": model.history_})
             print({k_: v for k_, v in rows[-1].items() if k_ != "history"}, flush=True)
-    payload = {"command": " ".join(["python", *sys.argv]), "date": dt.datetime.now().isoformat(timespec="seconds"),
+    payload = {"command": command_line("benchmarks.archive.jule"),
+               "date": dt.datetime.now().isoformat(timespec="seconds"),
                "dataset": args.dataset, "split": args.split, "n_images": len(X), "machine": machine(),
                "peak_rss_mb": round(peak_rss_mb()), "published": PUBLISHED, "rows": rows}
     lines = [f"JULE on {args.dataset} ({len(X):,} images), {args.epochs_per_period} CNN epochs per period, "

@@ -7,8 +7,9 @@ With --augment every method runs as its DEC-DA variant (random shifts and rotati
 --optimizer/--learning-rate replace every method's own clustering optimiser (the row names say so); --ae-dir keeps
 the pretrained autoencoders, so a second run with another optimiser starts from the same networks.
 
-Run:  .venv/bin/python benchmarks/deep_methods.py --datasets digits,mnist-5k --seeds 0,1,2
-      .venv/bin/python benchmarks/deep_methods.py --datasets fashion-mnist --seeds 0 --pretrain-epochs 10 --maxiter 3000
+Run:  .venv/bin/python -m benchmarks.archive.deep_methods --datasets digits,mnist-5k --seeds 0,1,2
+      .venv/bin/python -m benchmarks.archive.deep_methods --datasets fashion-mnist --seeds 0 --pretrain-epochs 10 \\
+          --maxiter 3000
 Writes benchmarks/results/deep_<datasets>.json and .md.
 """
 
@@ -24,8 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _common import group_rows, machine, mean_std, peak_rss_mb, write_results  # noqa: E402
+from benchmarks._harness import group_rows, machine, mean_std, peak_rss_mb, write_results
 
 PUBLISHED = {  # (ACC, NMI) from the papers, on MNIST-full unless the data set is named
     ("mnist", "DEC"): (0.843, None), ("mnist", "IDEC"): (0.881, 0.867), ("mnist", "DCN"): (0.830, 0.810),
@@ -41,7 +41,7 @@ def run_one(name, X, y, seed, args, ae_dir: Path) -> dict:
     cls = get_method(name).estimator
     shared = {"dec": "mlp", "idec": "mlp", "dcn": "mlp", "dcec": "dcec", "gapdcec": "gapdcec"}[name]
     ae_path = ae_dir / f"{shared}_{seed}_e{args.pretrain_epochs}{'_da' if args.augment else ''}.pt"
-    params = dict(pretrain_epochs=args.pretrain_epochs, maxiter=args.maxiter, augment=args.augment,
+    params = dict(pretrain_epochs=args.pretrain_epochs, max_iter=args.maxiter, augment=args.augment,
                   random_state=seed)
     if args.optimizer:
         params.update(optimizer=args.optimizer, learning_rate=args.learning_rate)
@@ -68,7 +68,7 @@ def main():
     parser.add_argument("--methods", default="dec,idec,dcn,dcec,gapdcec")
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--pretrain-epochs", type=int, default=200)
-    parser.add_argument("--maxiter", type=int, default=20000)
+    parser.add_argument("--max-iter", "--maxiter", dest="maxiter", type=int, default=20000)
     parser.add_argument("--n-clusters", type=int, default=10)
     parser.add_argument("--augment", action="store_true", help="DEC-DA: shift and rotate every training batch")
     parser.add_argument("--optimizer", choices=["sgd", "adam"],
@@ -82,7 +82,7 @@ def main():
     if "--from-log" in argv:  # the command that produced the numbers, not the one that re-tabulated them
         i = argv.index("--from-log")
         argv = argv[:i] + argv[i + 2:]
-    command = "python benchmarks/deep_methods.py " + " ".join(argv)
+    command = "python -m benchmarks.archive.deep_methods " + " ".join(argv)
     tag = args.datasets.replace(",", "_") + (f"_{args.tag}" if args.tag else "")
     started = time.time()
     if args.from_log:

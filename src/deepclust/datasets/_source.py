@@ -1,0 +1,92 @@
+"""Opening what a user gives to cluster: a folder path (scanned) or a uint8 array (checked), a random subset of it,
+and the check that enough images are left; every error names the files set aside and why."""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+import numpy as np
+
+from ._folder import ImageFolder, SkippedFile, image_size, scan_folder
+from ._subset import subset_indices
+
+
+class OpenedSource(NamedTuple):
+    """What :func:`open_source` returns: the images (an :class:`ImageFolder` or a uint8 array), their labels, a
+    typical image side (to choose the input size) and the files set aside while scanning."""
+
+    source: ImageFolder | np.ndarray
+    labels_true: object
+    typical_size: int
+    skipped: list[SkippedFile]
+
+
+def open_source(source, labels_true=None) -> OpenedSource:
+    """A folder path becomes a scanned :class:`ImageFolder` (``labels_true="subfolders[:first|deepest|N]"`` reads
+    its labels from the subfolder names); an array is checked to be non-empty uint8 images ``(N, H, W[, C])``.
+
+    Examples
+    --------
+    >>> from deepclust.datasets import load_dataset, open_source
+    >>> X, _ = load_dataset("digits")
+    >>> open_source(X).typical_size
+    8
+    """
+    if isinstance(source, (str, os.PathLike)):
+        source = scan_folder(source)
+        if len(source) == 0:
+            raise ValueError(f"no image files found under {source.root}{_reasons(source.skipped)}")
+        if isinstance(labels_true, str) and labels_true.partition(":")[0] == "subfolders":
+            labels_true = source.labels_from_subfolders(labels_true.partition(":")[2] or "first")
+            if labels_true is None:
+                flat = next(p for p in source.paths if "/" not in p)
+                raise ValueError(f"labels from subfolders were asked for, but some images lie directly in "
+                                 f"{source.root} (e.g. {flat}): put every image in a class subfolder")
+        return OpenedSource(source, labels_true, _typical_folder_size(source), list(source.skipped))
+    source = np.asarray(source)
+    if source.dtype != np.uint8 or source.ndim not in (3, 4) or len(source) == 0:
+        raise ValueError(f"images must be a non-empty uint8 array (N, H, W[, C]); got {source.dtype} {source.shape}")
+    return OpenedSource(source, labels_true, max(source.shape[1:3]), [])
+
+
+def check_enough_images(n: int, n_clusters: int | None, set_aside: list[SkippedFile], how: str) -> None:
+    """Two images at least, and no fewer than the clusters asked for: said before the work that would fail."""
+    if n < 2:
+        raise ValueError(f"only {n} image(s) {how}; need at least 2 to cluster{_reasons(set_aside)}")
+    if n_clusters is not None and int(n_clusters) > n:
+        raise ValueError(f"n_clusters is {n_clusters} but only {n} image(s) {how}: ask for at most {n} clusters"
+                         f"{_reasons(set_aside)}")
+
+
+def _reasons(set_aside: list[SkippedFile], shown: int = 3) -> str:
+    """`` (N files set aside: a.png: reason; …)``: why files were not used, the first few by name."""
+    if not set_aside:
+        return ""
+    named = "; ".join(f"{s.path}: {s.reason}" for s in set_aside[:shown])
+    more = f"; and {len(set_aside) - shown} more" if len(set_aside) > shown else ""
+    return f" ({len(set_aside)} file(s) set aside: {named}{more})"
+
+
+def take_subset(source, labels_true, limit: int, random_state):
+    """``limit`` images of the source (see :func:`~deepclust.datasets.subset_indices`), their labels, and what
+    run.json says of them; for arrays the original indices are kept (``"indices"``), so ``paths`` still name the
+    images of the whole array."""
+    chosen, how = subset_indices(len(source), limit, labels_true, random_state)
+    info = {"limit": limit, "subset": how, "n_found": len(source)}
+    if labels_true is not None:
+        labels_true = np.asarray(labels_true)[chosen]
+    if isinstance(source, ImageFolder):
+        return ImageFolder(source.root, [source.paths[i] for i in chosen], source.skipped), labels_true, info
+    return source[chosen], labels_true, {**info, "indices": chosen}
+
+
+def _typical_folder_size(folder: ImageFolder, n: int = 32) -> int:
+    """Median larger side of the first readable images (headers only), to pick the input size."""
+    sizes = []
+    for rel in folder.paths[:n]:
+        try:
+            sizes.append(max(image_size(folder.root / rel)))
+        except Exception:  # unreadable files are reported by the extraction, not here
+            continue
+    return int(np.median(sizes)) if sizes else 224

@@ -1,0 +1,26 @@
+"""The run: :class:`ClusterRun` (what a clustering returns) and the run folder's one schema (:class:`RunFolder`:
+its file names, reading it back, the files commands add to it, the one "not a run folder" error), written whole and
+atomically by :func:`write_run`, with the fitted model saved for assigning new images."""
+
+from ._cluster_run import ClusterRun
+from ._folder import (
+    ASSIGNMENTS_FILE,
+    CONFUSION_FILE,
+    DUPLICATES_FILE,
+    EMBEDDING_2D_FILE,
+    EMBEDDING_FILE,
+    EVALUATION_FILE,
+    FIGURES,
+    OUTLIERS_FIGURE,
+    OUTLIERS_FILE,
+    RUN_FILE,
+    TRAINING_FILE,
+    NotARunFolderError,
+    RunFolder,
+)
+from ._model import MODEL_FILE, load_model, save_model
+from ._write import versions, write_run
+
+__all__ = ["ASSIGNMENTS_FILE", "CONFUSION_FILE", "DUPLICATES_FILE", "EMBEDDING_2D_FILE", "EMBEDDING_FILE",
+           "EVALUATION_FILE", "FIGURES", "MODEL_FILE", "OUTLIERS_FIGURE", "OUTLIERS_FILE", "RUN_FILE", "TRAINING_FILE",
+           "ClusterRun", "NotARunFolderError", "RunFolder", "load_model", "save_model", "versions", "write_run"]

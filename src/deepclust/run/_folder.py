@@ -1,0 +1,185 @@
+"""The run folder's one schema: the names of its files, reading them back, and the files that commands add to a
+finished run (scores, outliers, duplicates). Every other module reads and writes run files through
+:class:`RunFolder`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from ._model import MODEL_FILE, load_model
+
+RUN_FILE = "run.json"
+ASSIGNMENTS_FILE = "assignments.csv"
+EMBEDDING_FILE = "embedding.npy"
+EMBEDDING_2D_FILE = "embedding_2d.npy"
+TRAINING_FILE = "training.json"
+FIGURES = "figures"
+EVALUATION_FILE = "evaluation.json"
+CONFUSION_FILE = "confusion.csv"
+OUTLIERS_FILE = "outliers.csv"
+OUTLIERS_FIGURE = "figures/outliers.png"
+DUPLICATES_FILE = "duplicates.csv"
+
+
+class NotARunFolderError(FileNotFoundError):
+    """The folder is not a run folder of deepclust: a file every run folder holds is missing."""
+
+    def __init__(self, path: str | os.PathLike, missing: str):
+        super().__init__(f"{path} is not a run folder of deepclust (or one from an older version): {missing} is "
+                         f"missing")
+        self.path, self.missing = Path(path), missing
+
+
+class RunFolder:
+    """A run folder read back: its record (``info``, from run.json), one row per clustered image (``rows``, from
+    assignments.csv) and, read when first used, the clustering space (``embedding``).
+
+    Examples
+    --------
+    >>> run = RunFolder.open("runs/digits-demo")  # doctest: +SKIP
+    >>> run.labels()[:5], run.info["n_clusters"]  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike, info: dict, rows: list[dict]):
+        self.path, self.info, self.rows = Path(path), info, rows
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> RunFolder:
+        """Read ``path``'s run.json and assignments.csv; :class:`NotARunFolderError` when either is missing."""
+        path = Path(path)
+        for name in (RUN_FILE, ASSIGNMENTS_FILE):
+            if not (path / name).is_file():
+                raise NotARunFolderError(path, name)
+        with (path / ASSIGNMENTS_FILE).open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        return cls(path, json.loads((path / RUN_FILE).read_text()), rows)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r}, n_images={len(self.rows)})"
+
+    @cached_property
+    def embedding(self) -> np.ndarray:
+        """The clustering space, one row per image (embedding.npy)."""
+        if not (self.path / EMBEDDING_FILE).is_file():
+            raise NotARunFolderError(self.path, EMBEDDING_FILE)
+        return np.load(self.path / EMBEDDING_FILE)
+
+    @property
+    def root(self) -> Path | None:
+        """The input folder, for runs on a folder."""
+        source = self.info.get("source", {})
+        return Path(source["root"]) if source.get("kind") == "folder" else None
+
+    def labels(self) -> np.ndarray:
+        return np.array([int(r["cluster"]) for r in self.rows])
+
+    def has(self, name: str) -> bool:
+        """Whether the run folder holds the file ``name`` (relative, e.g. ``"figures/training.png"``)."""
+        return (self.path / name).is_file()
+
+    def images(self, rows, size: int = 96) -> list[np.ndarray] | None:
+        """The images of result rows ``rows``: re-read from the folder, or from the builtin data set the run
+        clustered; None for a run on an array given from Python (the run folder does not keep the pixels)."""
+        from ..datasets import load_dataset, load_image
+
+        if self.root is not None:
+            return [load_image(self.root / self.rows[r]["path"], size) for r in rows]
+        source = self.info.get("source", {})
+        if not source.get("dataset"):
+            return None
+        X, _ = load_dataset(source["dataset"], split=source.get("split", "all"))
+        return [X[int(self.rows[r]["path"])] for r in rows]
+
+    # the model
+
+    @property
+    def has_model(self) -> bool:
+        return self.has(MODEL_FILE)
+
+    def load_model(self, device: str | None = None):
+        """The fitted estimator (model.joblib); ``device`` moves a network's estimator to it. ``ValueError`` that
+        says why when the run saved none (a transductive method)."""
+        if not self.has_model:
+            why = (self.info.get("model_not_saved")
+                   or "the run folder has no saved model (written by an older deepclust)")
+            raise ValueError(f"the run's method {self.info.get('parameters', {}).get('method')} cannot assign new "
+                             f"images: {why}; cluster the old and new images together instead")
+        estimator = load_model(self.path)
+        if device is not None and hasattr(estimator, "device"):
+            estimator.set_params(device=device)
+        return estimator
+
+    # files that commands add to a finished run
+
+    def evaluation(self) -> dict | None:
+        """What ``deepclust evaluate`` wrote (evaluation.json), None before it ran."""
+        return json.loads((self.path / EVALUATION_FILE).read_text()) if self.has(EVALUATION_FILE) else None
+
+    def confusion(self) -> list[list[str]] | None:
+        """The cluster-by-class counts that ``deepclust evaluate`` wrote, header first; None before it ran."""
+        name = (self.evaluation() or {}).get("confusion_csv", CONFUSION_FILE)
+        if not self.has(name):
+            return None
+        with (self.path / name).open(newline="") as f:
+            return [r for r in csv.reader(f) if r]
+
+    def outliers(self) -> list[dict] | None:
+        """The rows of outliers.csv, None before ``deepclust outliers`` ran."""
+        return self._read_csv(OUTLIERS_FILE)
+
+    def duplicates(self) -> list[dict] | None:
+        """The rows of duplicates.csv (group, kind, similarity, hamming, path), None before ``deepclust duplicates``
+        ran."""
+        return self._read_csv(DUPLICATES_FILE)
+
+    def _read_csv(self, name: str) -> list[dict] | None:
+        if not self.has(name):
+            return None
+        with (self.path / name).open(newline="") as f:
+            return list(csv.DictReader(f))
+
+    def write_evaluation(self, record: dict, classes: list[str], counts: dict) -> None:
+        """evaluation.json (``record``: labels, scores, counts of images) and confusion.csv (``counts``: cluster →
+        one count per class of ``classes``)."""
+        from .._atomic import write_csv, write_json
+
+        write_csv(self.path / CONFUSION_FILE, ["cluster", *classes],
+                  ([c, *map(int, row)] for c, row in counts.items()))
+        write_json(self.path / EVALUATION_FILE, {**record, "confusion_csv": CONFUSION_FILE})
+
+    def write_outliers(self, found: list[dict], images: list[np.ndarray] | None = None) -> list[str]:
+        """outliers.csv (``found``: rows with path, cluster, score, confidence) and, with ``images``, their montage
+        figures/outliers.png; returns the files written."""
+        from .._atomic import write_csv
+        from ..report import make_grid, save_png
+
+        write_csv(self.path / OUTLIERS_FILE, ["path", "cluster", "score", "confidence"],
+                  ([f["path"], f["cluster"], f["score"], f"{f['confidence']:.4f}"] for f in found))
+        if not images:
+            return [OUTLIERS_FILE]
+        save_png(self.path / OUTLIERS_FIGURE, make_grid(images, caption=f"{len(found)} least typical images"))
+        return [OUTLIERS_FILE, OUTLIERS_FIGURE]
+
+    def write_duplicates(self, groups) -> None:
+        """duplicates.csv: one row per image of each group (:class:`~deepclust.explore.DuplicateGroup`)."""
+        from .._atomic import write_csv
+
+        write_csv(self.path / DUPLICATES_FILE, ["group", "kind", "similarity", "hamming", "path"],
+                  ([i, g.kind, _number(g.similarity), _number(g.hamming), p]
+                   for i, g in enumerate(groups) for p in g.paths))
+
+    def write_report(self) -> Path:
+        """Render report.html from the folder's files (see :func:`~deepclust.report.write_report`)."""
+        from ..report import write_report
+
+        return write_report(self)
+
+
+def _number(value) -> str:
+    return "" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
