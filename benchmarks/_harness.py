@@ -89,15 +89,6 @@ def parser(doc: str | None) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def add_common(p: argparse.ArgumentParser, *, seeds: str = "0", name: str | None = None) -> argparse.ArgumentParser:
-    """The options most scripts take: ``--seeds`` (comma- or space-separated) and ``--name``/``--tag`` for the
-    results files."""
-    p.add_argument("--seeds", nargs="+", default=[seeds], help=f"seeds, comma- or space-separated (default {seeds})")
-    p.add_argument("--name", default=name, help="results file name, without extension (benchmarks/results/NAME)")
-    p.add_argument("--tag", default="", help="suffix for the results files")
-    return p
-
-
 def seeds_of(values) -> list[int]:
     """``["0,1", "2"]`` → ``[0, 1, 2]``."""
     return [int(s) for v in values for s in str(v).split(",") if s.strip()]

@@ -45,9 +45,9 @@ def main(argv=None) -> int:
 
     from deepclust import cluster_images
     from deepclust.cli._discover import parse_classes
+    from deepclust.cluster import l2_rows
     from deepclust.datasets import load_transfer_split
     from deepclust.deep import DTC
-    from deepclust.cluster import l2_rows
     from deepclust.features import create_extractor, extract_features
     from deepclust.metrics import external_scores
 

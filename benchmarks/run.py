@@ -58,7 +58,8 @@ from benchmarks._harness import (
 SCHEMA = "deepclust-benchmark-rows/1"
 BASELINES = {"pixels-kmeans": "scikit-learn k-means (10 starts) on the raw pixels"}
 #: cluster_images keywords the harness sets itself (not through -o).
-_RESERVED = {"source", "method", "n_clusters", "random_state", "labels_true", "limit", "verbose", "known", "dask"}
+_RESERVED = {"source", "method", "n_clusters", "random_state", "labels_true", "limit", "verbose", "known", "dask",
+             "method_options"}
 README = HERE / "README.md"
 _BLOCK = re.compile(r"(<!-- results: (?P<name>[\w.\-]+) -->\n)(.*?)(<!-- /results -->)", re.S)
 
@@ -96,15 +97,17 @@ def load(spec: str):
 # ------------------------------------------------------------------------------------------------------- options
 def _pipeline_hints() -> dict:
     from deepclust import cluster_images
+    from deepclust.inputs import InputSettings
 
-    hints = typing.get_type_hints(cluster_images)
+    hints = {**typing.get_type_hints(cluster_images), **typing.get_type_hints(InputSettings)}
     names = [p for p in inspect.signature(cluster_images).parameters
              if p not in _RESERVED and p != "options"]
     return {n: hints.get(n) for n in names}
 
 
 def resolve_options(methods: list[str], raw: list[str]) -> dict[str, dict]:
-    """Per method, the keyword arguments of ``cluster_images`` that ``-o`` gives it (values parsed)."""
+    """Per method, the keyword arguments of ``cluster_images`` that ``-o`` gives it (values parsed): input settings
+    by name, the method's own options under ``method_options`` (so DEC's ``batch_size`` is not the extraction's)."""
     from deepclust.methods import get_method
     from deepclust.methods._options import MethodOptionError, parse_value
 
@@ -139,7 +142,7 @@ def resolve_options(methods: list[str], raw: list[str]) -> dict[str, dict]:
                     raise SystemExit(f"-o {item}: method {m} has no option {name!r}; its options: "
                                      f"{', '.join(o.cli_name for o in spec.options)}") from None
                 continue
-            out[m][option.name] = option.parse(text)
+            out[m].setdefault("method_options", {})[option.name] = option.parse(text)
             taken = True
         if not taken:
             raise SystemExit(f"-o {item}: none of the methods {', '.join(targets)} has an option {name!r} "

@@ -207,7 +207,9 @@ def case_folder200k(args) -> dict:
         wall = time.perf_counter() - t
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr.read()[-3000:])
-        info = json.loads((out / "run.json").read_text())
+        from deepclust.run import RunFolder
+
+        info = RunFolder.open(out).info
     return {"case": "folder200k", "what": f"`deepclust cluster` on a folder of {n:,} PNG files (k = 10, --map none)",
             "n": n, "write_folder_s": round(write_s, 1), "wall_s": round(wall, 1),
             "timings_s": {k: round(v, 1) for k, v in info["timings_s"].items()},

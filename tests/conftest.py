@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-import pytest
-from PIL import Image
+if os.environ.get("PYTEST_XDIST_WORKER"):  # the suite runs on one process per core (-n auto): one thread each,
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # set before numpy/torch load
+        os.environ.setdefault(_name, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
 
 
 def _shape_image(kind: str, rng: np.random.RandomState, size: int = 48) -> Image.Image:

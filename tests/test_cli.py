@@ -113,11 +113,11 @@ def test_user_errors_are_one_line(tmp_path):
 def test_auto_k_on_dataset(tmp_path, feature_cache):
     """Without --n-clusters, k is chosen, and the curve is in run.json and as a PNG."""
     out = tmp_path / "digits"
-    result = _invoke("cluster", "--dataset", "digits", "--limit", 300, "--out", out, "--quiet", "--k-max", 12,
+    result = _invoke("cluster", "--dataset", "digits", "--limit", 200, "--out", out, "--quiet", "--k-max", 8,
                      "--cache-dir", feature_cache, "--map", "none")
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
-    assert 2 <= info["n_clusters"] <= 12 and len(info["k_selection"]["curve"]) == 11
+    assert 2 <= info["n_clusters"] <= 8 and len(info["k_selection"]["curve"]) == 7
     assert (out / "figures" / "k_selection.png").exists()
     assert info["source"]["dataset"] == "digits" and "acc" in info["metrics"]
 
@@ -131,8 +131,8 @@ def test_listing_commands():
 def test_deep_method_on_a_dataset_writes_training_curves(tmp_path):
     """`--method dec` on a builtin set: training.json (loss parts, ACC per refresh) and figures/training.png."""
     out = tmp_path / "dec"
-    result = _invoke("cluster", "--dataset", "digits", "--limit", 400, "--method", "dec", "-k", 10,
-                     "--pretrain-epochs", 3, "--maxiter", 60, "--update-interval", 20, "--out", out, "--quiet",
+    result = _invoke("cluster", "--dataset", "digits", "--limit", 200, "--method", "dec", "-k", 10,
+                     "--pretrain-epochs", 3, "--max-iter", 60, "--update-interval", 20, "--out", out, "--quiet",
                      "--map", "none")
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
@@ -148,7 +148,7 @@ def test_deep_method_on_a_folder_resizes_images(shared_shapes_folder, tmp_path):
     the optimiser asked for, and still lists the bad files."""
     out = tmp_path / "dcec"
     result = _invoke("cluster", shared_shapes_folder, "--method", "dcec", "-k", 3, "--image-size", 16,
-                     "--pretrain-epochs", 5, "--maxiter", 30, "--update-interval", 10, "--augment",
+                     "--pretrain-epochs", 5, "--max-iter", 30, "--update-interval", 10, "--augment",
                      "--optimizer", "adam", "--learning-rate", 0.002, "--out", out, "--quiet", "--workers", 0,
                      "--map", "none")
     assert result.exit_code == 0, result.output
@@ -174,21 +174,22 @@ def test_best_method_on_a_dataset_joins_views(tmp_path):
     the run folder records the views, every head's label-free loss, the self-labelling, and probabilities as
     confidence."""
     out = tmp_path / "best"
-    result = _invoke("cluster", "--dataset", "digits", "--limit", 500, "--method", "best", "-k", 10,
-                     "--view", "pixels", "--view", "hog", "--heads", 4, "--epochs", 400, "--augmentations", 2,
+    result = _invoke("cluster", "--dataset", "digits", "--limit", 300, "--method", "best", "-k", 10,
+                     "--view", "pixels", "--view", "hog", "--heads", 2, "--epochs", 100, "--augmentations", 1,
                      "--no-flip", "--out", out, "--quiet", "--map", "none")
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
-    assert info["parameters"]["views"] == ["pixels", "hog"] and info["parameters"]["n_heads"] == 4
-    assert info["metrics"]["acc"] > 0.7  # far above chance; quality is tested in tests/cluster/test_scan.py
+    assert info["parameters"]["views"] == ["pixels", "hog"] and info["parameters"]["n_heads"] == 2
+    # far above chance (measured 0.80 with this small budget); quality is tested in tests/cluster/test_scan.py
+    assert info["metrics"]["acc"] > 0.7
     training = json.loads((out / "training.json").read_text())
     losses = training["clustering"]["head_losses"]
-    assert len(losses) == 4 and training["clustering"]["head"] == losses.index(min(losses))
-    assert info["parameters"]["augmentations"] == 2 and training["clustering"]["self_label"]["confident"]
+    assert len(losses) == 2 and training["clustering"]["head"] == losses.index(min(losses))
+    assert info["parameters"]["augmentations"] == 1 and training["clustering"]["self_label"]["confident"]
     assert info["parameters"]["augment_flip"] is False  # digits: shifted copies, never mirrored
     with open(out / "assignments.csv") as f:
         confidence = [float(row["confidence"]) for row in csv.DictReader(f)]
-    assert len(confidence) == 500 and all(0.1 <= c <= 1.0 for c in confidence)
+    assert len(confidence) == 300 and all(0.1 <= c <= 1.0 for c in confidence)
 
 
 def test_best_method_needs_k_and_known_views(tmp_path):

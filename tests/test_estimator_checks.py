@@ -15,11 +15,11 @@ from deepclust.deep import DCEC, DCN, DEC, DTC, GAPDCEC, IDEC, JULE, DeepCluster
 from deepclust.methods import get_method, list_methods
 
 _MLP = dict(hidden_dims=(16,), embedding_dim=2, pretrain_epochs=20, n_init=3, batch_size=16, update_interval=5,
-            maxiter=20)
+            max_iter=20)
 # small budgets, but enough that every method still finds sklearn's three blobs (ARI > 0.4 in check_clustering);
 # Adam for both conv methods: GAPDCEC's paper SGD (lr 0.01, momentum 0.9) diverges on sklearn's unscaled blobs
 _CONV = dict(filters=(16, 16, 16), embedding_dim=2, pretrain_epochs=50, n_init=3, batch_size=16, update_interval=5,
-             maxiter=100, optimizer="adam", learning_rate=1e-3)
+             max_iter=100, optimizer="adam", learning_rate=1e-3)
 #: One estimator per distinct ``fit`` code path. The DEC family shares ``DeepClusteringBase.fit``; what differs is
 #: in its hooks: DEC (MLP input, KL to the target), DCN (its own state, hard assignments, centres updated after each
 #: step, centres not trained) and DCEC (the convolutional input path). IDEC only adds a loss term to DEC and GAPDCEC
@@ -40,7 +40,7 @@ SUBCLASS_CHECKS = [sk.check_clustering, sk.check_estimator_cloneable, sk.check_g
 #: The checks that judge a result (sklearn's blobs found): they get the budgets above. Every other check tests the
 #: API (types, pickling, fitted state, read-only input…), which the smallest training exercises just as well.
 FULL_BUDGET_CHECKS = {"check_clustering"}
-_TINY_TRAINING = dict(pretrain_epochs=2, maxiter=4, n_init=1)
+_TINY_TRAINING = dict(pretrain_epochs=2, max_iter=4, n_init=1)
 TINY_BUDGETS = {FeatureClustering: dict(k_max=4, n_init=2), SCAN: dict(epochs=2, init_steps=5),
                 DEC: _TINY_TRAINING, IDEC: _TINY_TRAINING, DCN: _TINY_TRAINING, DCEC: _TINY_TRAINING,
                 GAPDCEC: _TINY_TRAINING}

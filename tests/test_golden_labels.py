@@ -19,9 +19,9 @@ from deepclust.methods import get_method, list_methods
 GOLDEN = Path(__file__).with_name("golden") / "labels.json"
 
 _MLP = dict(hidden_dims=(64,), embedding_dim=5, pretrain_epochs=15, n_init=2, batch_size=32, update_interval=4,
-            maxiter=12)
+            max_iter=12)
 _CONV = dict(filters=(8, 8, 8), embedding_dim=5, pretrain_epochs=4, n_init=2, batch_size=32, update_interval=4,
-             maxiter=8)
+             max_iter=8)
 #: Per method: its tiny options and the data it is fitted on ("digits" features, "views", "mnist" images, "split").
 CASES = {
     "kmeans": ({"umap_components": None}, "digits"),

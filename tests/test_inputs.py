@@ -152,3 +152,14 @@ def test_prepare_features_of_a_tiny_array(tmp_path):
     assert out.X.shape[0] == 4 and out.X.dtype == np.float32 and list(out.indices) == [0, 1, 2, 3]
     assert out.params["extractor"] == "efficientnet_lite0" and out.params["input_size"] == 32
     assert out.params["layer"] and out.extraction["from_cache"] is False
+
+
+def test_a_method_option_named_like_an_input_setting_goes_through_method_options():
+    """DEC's training ``batch_size`` and the extraction's ``batch_size`` share a name: ``method_options`` (the CLI's
+    ``-o``) reaches the method, the keyword the input setting; neither swallows the other."""
+    from deepclust import cluster_images, load_dataset
+
+    X, _ = load_dataset("digits")
+    run = cluster_images(X[:60], method="dec", n_clusters=3, input="pixels", batch_size=7, verbose=False,
+                         method_options={"batch_size": 16, "pretrain_epochs": 1, "n_init": 1, "hidden_dims": (8,)})
+    assert run.params["batch_size"] == 16  # the extraction's batch size (7) is not recorded: it changes no value

@@ -1,18 +1,18 @@
 """deepclust: cluster unlabelled images with pretrained CNN features and deep clustering methods."""
 
 from ._version import __version__
-from .assign import assign_images  # noqa: E402
-from .cluster import SCAN, FeatureClustering, select_n_clusters  # noqa: E402
-from .datasets import iter_folder_batches, list_datasets, load_dataset, scan_folder, subset_indices  # noqa: E402
-from .features import (  # noqa: E402
+from .assign import assign_images
+from .cluster import SCAN, FeatureClustering, select_n_clusters
+from .datasets import iter_folder_batches, list_datasets, load_dataset, scan_folder, subset_indices
+from .features import (
     ImageFeatures,
     create_extractor,
     extract_features,
     list_extractors,
     register_extractor,
 )
-from .methods import get_method, list_methods, register_method  # noqa: E402
-from .metrics import (  # noqa: E402
+from .methods import get_method, list_methods, register_method
+from .metrics import (
     ari_score,
     clustering_accuracy_score,
     evaluate_clustering,
@@ -20,8 +20,8 @@ from .metrics import (  # noqa: E402
     nmi_score,
     purity_score,
 )
-from .pipeline import cluster_images, extract_views  # noqa: E402
-from .run import ClusterRun  # noqa: E402
+from .pipeline import cluster_images, extract_views
+from .run import ClusterRun
 
 __all__ = ["SCAN", "ClusterRun", "FeatureClustering", "ImageFeatures", "__version__", "ari_score", "assign_images",
            "cluster_images", "clustering_accuracy_score", "create_extractor", "evaluate_clustering", "extract_features",

@@ -19,11 +19,15 @@ class OutputExistsError(FileExistsError):
     """The output folder is not empty and overwriting was not asked for."""
 
 
+#: The file that makes a folder a deepclust run folder (``run/`` names the rest of its files).
+RUN_FILE = "run.json"
+
+
 class UnsafeOutputError(ValueError):
     """Writing there could delete or mix with files that are not deepclust's (an input folder, someone's folder)."""
 
 
-def check_output_dir(out: str | os.PathLike, overwrite: bool, *, inputs=(), marker: str = "run.json",
+def check_output_dir(out: str | os.PathLike, overwrite: bool, *, inputs=(), marker: str = RUN_FILE,
                      what: str = "run folder") -> Path:
     """Check, before any work, that ``out`` may be written; returns it as a :class:`~pathlib.Path`.
 

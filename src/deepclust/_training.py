@@ -47,19 +47,21 @@ def seeded(random_state, device: str = "cpu"):
         yield Seeded(seed, torch.Generator().manual_seed(seed))
 
 
-def check_finite(loss: torch.Tensor, who: str, where: str = "") -> None:
-    """The NaN guard: a clear error, naming the estimator and where it happened, when ``loss`` is not finite."""
+def check_finite(loss: torch.Tensor, who: str, where: str = "", lr_name: str = "learning_rate") -> None:
+    """The NaN guard: a clear error, naming the estimator, where it happened and the learning rate to lower
+    (``lr_name``: the parameter of that stage, e.g. ``pretrain_lr``), when ``loss`` is not finite."""
     import torch
 
     if not torch.isfinite(loss):
         at = f" {where}" if where else ""
-        raise FloatingPointError(f"{who}: the loss became {loss.item()}{at}; lower learning_rate")
+        raise FloatingPointError(f"{who}: the loss became {loss.item()}{at}; lower {lr_name}")
 
 
-def train_step(loss: torch.Tensor, optimizers: Sequence, *, who: str, where: str = "") -> None:
+def train_step(loss: torch.Tensor, optimizers: Sequence, *, who: str, where: str = "",
+               lr_name: str = "learning_rate") -> None:
     """One optimiser step on ``loss``: the NaN guard, then ``zero_grad``, ``backward`` and ``step`` of every
     optimiser (DeepCluster trains its network and its classifier with two)."""
-    check_finite(loss, who, where)
+    check_finite(loss, who, where, lr_name)
     for opt in optimizers:
         opt.zero_grad()
     loss.backward()
@@ -68,7 +70,8 @@ def train_step(loss: torch.Tensor, optimizers: Sequence, *, who: str, where: str
 
 
 def run_epoch(batches: Iterable, loss_of: Callable, optimizers: Sequence, *, who: str, where: str = "",
-              after_step: Callable | None = None, weight_by_size: bool = False) -> float:
+              lr_name: str = "learning_rate", after_step: Callable | None = None,
+              weight_by_size: bool = False) -> float:
     """One pass over ``batches``: ``loss_of(batch)`` gives a batch's loss (None skips the batch), then
     :func:`train_step`, then ``after_step()`` (a learning-rate schedule). Returns the mean loss over the steps
     taken (weighted by the batches' lengths with ``weight_by_size``), 0.0 when none was."""
@@ -77,7 +80,7 @@ def run_epoch(batches: Iterable, loss_of: Callable, optimizers: Sequence, *, who
         loss = loss_of(batch)
         if loss is None:
             continue
-        train_step(loss, optimizers, who=who, where=where)
+        train_step(loss, optimizers, who=who, where=where, lr_name=lr_name)
         if after_step is not None:
             after_step()
         weight = len(batch) if weight_by_size else 1
@@ -88,17 +91,23 @@ def run_epoch(batches: Iterable, loss_of: Callable, optimizers: Sequence, *, who
 def embed_batches(forward: Callable, X, *, module: torch.nn.Module | None = None, batch_size: int = 1024,
                   device: str | None = None) -> torch.Tensor:
     """``forward`` applied to all of ``X``, batch by batch, without gradients, ``module`` (default: ``forward``
-    itself) in evaluation mode; each batch is moved to ``device`` (default: the module's) and the outputs are
-    concatenated on the CPU (N, d) as float32. Call ``.numpy()`` for an array."""
+    itself) in evaluation mode (its mode is restored after); each batch is moved to ``device`` (default: the
+    module's) and the outputs are concatenated on the CPU (N, d) as float32. Call ``.numpy()`` for an array."""
     import torch
 
     module = forward if module is None else module
-    if isinstance(module, torch.nn.Module):
+    is_module = isinstance(module, torch.nn.Module)
+    training = is_module and module.training
+    if is_module:
         module.eval()
         if device is None:
             device = next(module.parameters()).device
-    with torch.no_grad():
-        out = [forward(X[i:i + batch_size].to(device).float()).cpu() for i in range(0, len(X), batch_size)]
+    try:
+        with torch.no_grad():
+            out = [forward(X[i:i + batch_size].to(device).float()).cpu() for i in range(0, len(X), batch_size)]
+    finally:
+        if training:
+            module.train()
     return torch.cat(out) if out else torch.empty(0)
 
 
@@ -122,9 +131,12 @@ class History(dict):
 
     def log_scores(self, y, labels, keys: tuple[str, ...] = SCORES) -> None:
         """ACC/NMI/ARI of ``labels`` against ``y`` appended under their names; nothing when ``y`` is None (labels
-        are used only to log, never to train)."""
+        are used only to log, never to train); NaN when ``labels`` is None (a row not scored, to save time)."""
         if y is None:
             return
-        scores = external_scores(np.asarray(y), np.asarray(labels))
+        if labels is None:
+            scores = dict.fromkeys(keys, float("nan"))
+        else:
+            scores = external_scores(np.asarray(y), np.asarray(labels))
         for key in keys:
             self.setdefault(key, []).append(float(scores[key]))

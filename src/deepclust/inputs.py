@@ -28,6 +28,7 @@ from ._progress import track
 from .datasets import ImageFolder, SkippedFile, iter_folder_batches, scan_folder
 from .features import (
     HANDCRAFTED_VIEWS,
+    RUNTIMES,
     augmented_copies,
     auto_input_size,
     create_extractor,
@@ -36,7 +37,6 @@ from .features import (
     handcrafted_features,
     list_extractors,
 )
-from .features._extractor import RUNTIMES
 from .methods._options import type_name
 
 DEFAULT_VIEWS = ("efficientnet_lite0:pool", "efficientnet_lite0:stage4", "pixels")

@@ -26,7 +26,8 @@ _UNRECORDED = ("verbose",)
 
 @takes_settings  # the input settings: keyword-only in the signature, listed at {settings} in the docstring
 def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = None, input: str | None = None,
-                   random_state: int = 0, labels_true=None, limit: int | None = None, **kwargs) -> ClusterRun:
+                   random_state: int = 0, labels_true=None, limit: int | None = None,
+                   method_options: dict | None = None, **kwargs) -> ClusterRun:
     """Cluster images with any registered method (``deepclust methods`` lists them).
 
     Parameters
@@ -45,6 +46,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         folder level; ``"subfolders:deepest"`` the image's own folder, ``"subfolders:N"`` the first N levels).
     limit : cluster only this many images, drawn at random with ``random_state`` (stratified by ``labels_true`` when
         given), never the first ones: data sets are often stored class by class.
+    method_options : the method's options as a dict; needed for an option whose name is also an input setting
+        (DEC's training ``batch_size`` against the extraction's ``batch_size``). The CLI's ``-o`` passes them here.
     {settings}
     **options : the method's own options (``deepclust methods METHOD`` lists them), e.g. ``pretrain_epochs=50`` for
         DEC or ``n_heads=4`` for SCAN; an option the method does not have is an error that lists those it has.
@@ -68,6 +71,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     if n_clusters is not None and int(n_clusters) < 2:
         raise ValueError(f"the number of clusters must be at least 2, got {n_clusters}")
     settings, options = InputSettings.split(kwargs)
+    options.update(method_options or {})
     if int(settings.batch_size) < 1:
         raise ValueError(f"the batch size must be at least 1, got {settings.batch_size}")
     if limit is not None and int(limit) < 2:

@@ -73,21 +73,22 @@ def test_paper_symbols_get_readable_names_and_stay_accepted():
         assert jule[readable][0] == f"({symbol})", jule[readable]
     options = get_method("jule").options
     for typed in ("graph-neighbors", "graph_neighbors", "K-s", "K_s", "k_s"):
-        assert find_option(options, typed).name == "K_s", typed
+        assert find_option(options, typed).name == "graph_neighbors", typed
     for typed in ("kmeans-weight", "lambda", "lambda_"):
-        assert find_option(get_method("dcn").options, typed).name == "lambda_", typed
+        assert find_option(get_method("dcn").options, typed).name == "kmeans_weight", typed
     assert find_option(options, "margin").name == "margin" and find_option(options, "nope") is None
 
 
 def test_readable_names_parse_on_the_command_line():
-    """`--kmeans-weight 0.1` and the paper's `--lambda 0.1` both set DCN's ``lambda_`` (the registry looks options
+    """`--kmeans-weight 0.1` and the paper's `--lambda 0.1` both set DCN's ``kmeans_weight`` (the registry looks options
     up by every name they accept)."""
     from deepclust.cli._cluster import method_options
 
     spec = get_method("dcn")
     for tokens in (["--kmeans-weight", "0.1"], ["--lambda", "0.1"], ["--lambda-", "0.1"]):
-        assert method_options(spec, tokens, []) == ({"lambda_": 0.1}, []), tokens
-    assert method_options(get_method("jule"), ["--K-s", "7"], ["kernel_scale=2"])[0] == {"K_s": 7, "a": 2.0}
+        assert method_options(spec, tokens, []) == ({"kmeans_weight": 0.1}, []), tokens
+    assert method_options(get_method("jule"), ["--K-s", "7"], ["kernel_scale=2"])[0] == {"graph_neighbors": 7,
+                                                                                       "kernel_scale": 2.0}
 
 
 def test_cluster_help_cuts_no_option():

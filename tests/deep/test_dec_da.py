@@ -66,7 +66,7 @@ def test_flattened_rows_are_augmented_as_their_images():
 def test_augment_needs_images():
     features = np.random.RandomState(0).normal(size=(40, 16)).astype(np.float32)
     with pytest.raises(ValueError, match="give images"):
-        DEC(2, augment=True, pretrain_epochs=1, maxiter=5).fit(features)
+        DEC(2, augment=True, pretrain_epochs=1, max_iter=5).fit(features)
 
 
 def test_idec_da_clusters_agree_on_shifted_and_rotated_copies(tmp_path):
@@ -84,8 +84,8 @@ def test_idec_da_clusters_agree_on_shifted_and_rotated_copies(tmp_path):
     X, y = X[::4], y[::4]
     images = torch.from_numpy(X.astype(np.float32) / 255)[:, None]
     moved = (random_affine(images, torch.Generator().manual_seed(123)) * 255).round().byte()[:, 0].numpy()
-    params = dict(maxiter=300, update_interval=30, batch_size=128, device="cpu", random_state=0)
-    path = DEC(10, pretrain_epochs=20, **dict(params, maxiter=1)).fit(X).save_autoencoder(tmp_path / "ae.pt")
+    params = dict(max_iter=300, update_interval=30, batch_size=128, device="cpu", random_state=0)
+    path = DEC(10, pretrain_epochs=20, **dict(params, max_iter=1)).fit(X).save_autoencoder(tmp_path / "ae.pt")
     scores = {}
     for augment in (False, True):
         model = IDEC(10, augment=augment, autoencoder=path, **params).fit(X)
@@ -100,7 +100,7 @@ def test_same_seed_same_labels_with_augmentation():
     from deepclust.datasets import load_dataset
 
     X = load_dataset("mnist-5k")[0][::12]
-    params = dict(augment=True, pretrain_epochs=3, maxiter=60, update_interval=20, batch_size=128, device="cpu")
+    params = dict(augment=True, pretrain_epochs=3, max_iter=60, update_interval=20, batch_size=128, device="cpu")
     a = DEC(10, random_state=5, **params).fit_predict(X)
     b = DEC(10, random_state=5, **params).fit_predict(X)
     np.testing.assert_array_equal(a, b)
@@ -110,4 +110,4 @@ def test_tiny_images_are_warned_about():
     """On 8×8 images DEC-DA measured worse than DEC: the user is told."""
     X = np.random.RandomState(0).randint(0, 255, (40, 8, 8)).astype(np.uint8)
     with pytest.warns(RuntimeWarning, match="coarse"):
-        DEC(2, augment=True, pretrain_epochs=1, maxiter=2, batch_size=16, device="cpu", random_state=0).fit(X)
+        DEC(2, augment=True, pretrain_epochs=1, max_iter=2, batch_size=16, device="cpu", random_state=0).fit(X)

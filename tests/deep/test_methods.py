@@ -12,7 +12,7 @@ from deepclust.datasets import load_dataset
 from deepclust.deep import DCEC, DCN, DEC, GAPDCEC, IDEC
 from deepclust.metrics import clustering_accuracy_score, nmi_score
 
-FAST = dict(pretrain_epochs=30, maxiter=600, update_interval=30, batch_size=128, device="cpu")
+FAST = dict(pretrain_epochs=30, max_iter=600, update_interval=30, batch_size=128, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_same_seed_same_labels(digits, cls):
     import torch
 
     X, _ = digits
-    params = dict(FAST, pretrain_epochs=3, maxiter=60, update_interval=20)
+    params = dict(FAST, pretrain_epochs=3, max_iter=60, update_interval=20)
     before = torch.random.get_rng_state()
     a = cls(10, random_state=5, **params).fit_predict(X[:500])
     b = cls(10, random_state=5, **params).fit_predict(X[:500])
@@ -75,9 +75,9 @@ def test_clone_keeps_parameters(cls):
 def test_saved_autoencoder_is_reused_across_methods(digits, tmp_path):
     """A DEC-pretrained autoencoder loads into IDEC (same network) and is refused by DCEC (another network)."""
     X, y = digits
-    dec = DEC(10, random_state=0, **dict(FAST, maxiter=30)).fit(X)
+    dec = DEC(10, random_state=0, **dict(FAST, max_iter=30)).fit(X)
     path = dec.save_autoencoder(tmp_path / "ae.pt")
-    idec = IDEC(10, autoencoder=path, random_state=0, **dict(FAST, maxiter=30)).fit(X)
+    idec = IDEC(10, autoencoder=path, random_state=0, **dict(FAST, max_iter=30)).fit(X)
     assert idec.pretrain_history_ == dec.pretrain_history_
     with pytest.raises(ValueError, match="needs"):
         DCEC(10, autoencoder=path, **FAST).fit(X)
@@ -89,9 +89,9 @@ def test_feature_matrices_are_clustered_by_every_method():
     rng = np.random.RandomState(0)
     F = np.r_[rng.normal(0, 1, (60, 16)), rng.normal(6, 1, (60, 16))].astype(np.float32)
     truth = np.r_[np.zeros(60), np.ones(60)]
-    labels = DEC(2, pretrain_epochs=5, maxiter=100, update_interval=20, random_state=0).fit_predict(F)
+    labels = DEC(2, pretrain_epochs=5, max_iter=100, update_interval=20, random_state=0).fit_predict(F)
     assert clustering_accuracy_score(truth, labels) == 1.0
-    dcec = DCEC(2, filters=(8, 8, 8), pretrain_epochs=20, maxiter=100, update_interval=20, random_state=0).fit(F)
+    dcec = DCEC(2, filters=(8, 8, 8), pretrain_epochs=20, max_iter=100, update_interval=20, random_state=0).fit(F)
     assert clustering_accuracy_score(truth, dcec.labels_) == 1.0
     with pytest.raises(ValueError, match="X has 17 features, but DCEC is expecting 16 features"):
         dcec.predict(np.c_[F, F[:, :1]])
@@ -101,7 +101,7 @@ def test_collapse_is_detected_and_warned(digits):
     """A learning rate far too high drives DEC into one giant cluster: history_ says so and a warning is given."""
     X, _ = digits
     with pytest.warns(RuntimeWarning, match="collapsed"):
-        model = DEC(10, pretrain_epochs=2, maxiter=200, update_interval=20, learning_rate=5.0, momentum=0.99,
+        model = DEC(10, pretrain_epochs=2, max_iter=200, update_interval=20, learning_rate=5.0, momentum=0.99,
                     random_state=0, device="cpu").fit(X[:400])
     assert model.history_["collapsed"][-1]
 
@@ -123,7 +123,7 @@ def test_run_json_records_the_autoencoder_a_run_started_from(tmp_path):
     from deepclust import cluster_images
 
     X, _ = load_dataset("digits")
-    tiny = dict(pretrain_epochs=2, maxiter=5, update_interval=5, batch_size=64, hidden_dims=(32,), embedding_dim=4)
+    tiny = dict(pretrain_epochs=2, max_iter=5, update_interval=5, batch_size=64, hidden_dims=(32,), embedding_dim=4)
     first = cluster_images(X[:200], method="dec", n_clusters=4, verbose=False, **tiny)
     path = first.estimator.save_autoencoder(tmp_path / "ae.pt")
     second = cluster_images(X[:200], method="idec", n_clusters=4, verbose=False, autoencoder=path, **tiny)
@@ -134,7 +134,7 @@ def test_predict_proba_is_the_soft_assignment_and_predict_soft_is_its_deprecated
     """DEC-family estimators answer predict_proba (rows sum to 1, argmax = predict) like SCAN and DTC; the old name
     predict_soft still works for one release and says so with a FutureWarning."""
     X, _ = load_dataset("digits")
-    model = DEC(3, random_state=0, pretrain_epochs=2, maxiter=5, update_interval=5, hidden_dims=(16,),
+    model = DEC(3, random_state=0, pretrain_epochs=2, max_iter=5, update_interval=5, hidden_dims=(16,),
                 embedding_dim=3, device="cpu").fit(X[:150])
     q = model.predict_proba(X[150:180])
     assert q.shape == (30, 3) and np.allclose(q.sum(1), 1, atol=1e-5)

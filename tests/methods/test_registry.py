@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -130,7 +131,7 @@ def test_unknown_option_lists_the_methods_options(digits):
         cluster_images(X, method="kmeans", n_clusters=3, pretrain_epochs=5, verbose=False)
 
 
-@pytest.mark.parametrize("name, value", [("maxiter", "10"), ("maxiter", 1.5), ("optimizer", "rmsprop"),
+@pytest.mark.parametrize("name, value", [("max_iter", "10"), ("max_iter", 1.5), ("optimizer", "rmsprop"),
                                          ("augment", 1), ("hidden_dims", (500, "x"))])
 def test_wrong_types_are_refused_from_python(name, value):
     """A value that does not fit the option's type hint is refused before anything runs."""
@@ -141,20 +142,20 @@ def test_wrong_types_are_refused_from_python(name, value):
 def test_values_are_parsed_from_text_by_their_type():
     """Command-line text becomes the option's type: ints, floats, None, choices, tuples, on/off."""
     dec = get_method("dec")
-    assert dec.option("maxiter").parse("20") == 20
+    assert dec.option("max_iter").parse("20") == 20
     assert dec.option("learning_rate").parse("1e-3") == 0.001
     assert dec.option("hidden_dims").parse("64,32") == (64, 32)
     assert dec.option("optimizer").parse("adam") == "adam"
     assert dec.option("augment").parse("yes") is True
     assert dec.option("autoencoder").parse("none") is None
     assert get_method("best").option("heads").name == "n_heads"  # a CLI alias
-    for name, text in (("maxiter", "1.5"), ("optimizer", "rmsprop"), ("augment", "maybe")):
+    for name, text in (("max_iter", "1.5"), ("optimizer", "rmsprop"), ("augment", "maybe")):
         with pytest.raises(MethodOptionError):
             dec.option(name).parse(text)
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--method", "dec", "-k", 3, "--maxiter", "abc"), "maxiter takes int"),
+    (("--method", "dec", "-k", 3, "--max-iter", "abc"), "--max-iter takes int"),
     (("--method", "kmeans", "-k", 3, "--heads", 3), "has no option --heads"),
     (("--method", "kmeans", "-k", 3, "-o", "pca_components"), "NAME=VALUE"),
     (("--method", "dec", "-k", 3, "--pretrain-epochs"), "needs a value"),
@@ -198,3 +199,18 @@ def test_augmentations_for_a_method_without_augmented_are_refused_before_extract
     X, _ = digits
     with pytest.raises(ValueError, match="consensus does not use augmented copies"):
         cluster_images(X, method="consensus", n_clusters=3, views=("pixels",), augmentations=1, verbose=False)
+
+
+@pytest.mark.parametrize("name", list_methods())
+def test_literal_options_are_checked_from_their_type_hint(name):
+    """A ``Literal`` option's allowed values are written once, in its type hint: the estimator's own check (run
+    before any work) refuses a value outside it, with the hint's values in the message."""
+    from typing import Literal, get_args, get_origin
+
+    spec = get_method(name)
+    for option in spec.options:
+        if get_origin(option.annotation) is Literal:
+            estimator = spec.estimator(**spec.fixed, **{option.name: "not-a-choice"})
+            first = get_args(option.annotation)[0]
+            with pytest.raises(ValueError, match=f"{option.name} must be one of .*{re.escape(repr(first))}"):
+                estimator._check_params()

@@ -126,20 +126,12 @@ class _WithFigures(KMeans):
         return {"attention": np.full((10, 20, 3), 200, np.uint8), "tiles": [np.zeros((8, 8), np.uint8)] * 3}
 
 
-class _OldProtocol(KMeans):
-    def write_figures(self, figures):
-        from deepclust.report import save_png
-
-        save_png(figures / "own.png", np.zeros((4, 4), np.uint8))
-        return ["figures/own.png"]
-
-
 @pytest.mark.parametrize(("estimator", "names"), [
     (_WithFigures, ["figures/attention.png", "figures/tiles.png"]),
-    (_OldProtocol, ["figures/own.png"]),
+    (KMeans, []),
 ])
 def test_method_figures_come_from_the_hook(tmp_path, estimator, names):
-    """A method's figures_ (or the older write_figures) become files of the run, listed in run.json, on the page."""
+    """A method's figures_ become files of the run, listed in run.json, on the page; a method without has none."""
     run = _run(estimator=estimator(2, n_init=1, random_state=0).fit(np.eye(2)))
     folder = RunFolder.open(write_run(run, tmp_path / "run", map=None))
     assert folder.info["method_figures"] == names and all(folder.has(n) for n in names)

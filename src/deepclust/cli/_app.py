@@ -82,8 +82,9 @@ def _typer_params(parameters: list[inspect.Parameter]) -> list:
 
 
 def fail(message: str, code: int = 2):
-    """One sentence on stderr and a non-zero exit: what went wrong and what to do."""
-    err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False)
+    """One sentence on stderr and a non-zero exit: what went wrong and what to do. One line, never wrapped: a path
+    in it stays whole to copy (the terminal folds it)."""
+    err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -224,7 +224,8 @@ def cluster(
             source, labels = folder, (f"subfolders:{labels_depth}" if labels_from_subfolders else None)
         with warnings_as_lines():
             run = cluster_images(source, method=method, n_clusters=n_clusters, input=input, random_state=seed,
-                                 labels_true=labels, limit=limit, **settings, verbose=not quiet, **options)
+                                 labels_true=labels, limit=limit, **settings, verbose=not quiet,
+                                 method_options=options)
         run.source_info.update(source_info)
         with warnings_as_lines():
             path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],

@@ -164,7 +164,8 @@ def discover(
             labels = "subfolders" if labels_from_subfolders else None
         with warnings_as_lines():
             run = cluster_images(source, method="dtc", n_clusters=n_clusters, known=known_source,
-                                 labels_true=labels, random_state=seed, **settings, verbose=not quiet, **options)
+                                 labels_true=labels, random_state=seed, **settings, verbose=not quiet,
+                                 method_options=options)
         run.source_info.update(source_info)
         with warnings_as_lines():
             path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],

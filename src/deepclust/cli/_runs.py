@@ -35,6 +35,7 @@ def evaluate(
     """Score a run folder against known labels (ACC, NMI, ARI, purity, cluster-by-class table)."""
     from .._outputs import check_writable
     from ..metrics import external_scores
+    from ..report import RUN_OWN_LABELS
     from ..run import CONFUSION_FILE, EVALUATION_FILE, RunFolder
 
     with friendly_errors():
@@ -68,7 +69,7 @@ def evaluate(
             err_console.print(f"[yellow]warning:[/yellow] {unmatched} row(s) of {labels} name no image of the run "
                               f"(ignored)", highlight=False)
     elif rows and "label" in rows[0]:
-        truth, source = [r["label"] for r in rows], "assignments.csv label column"
+        truth, source = [r["label"] for r in rows], RUN_OWN_LABELS
     else:
         if any("/" not in r["path"] for r in rows):
             fail("no --labels given and some images are not in a subfolder, so there are no labels to score with")

@@ -19,7 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._progress import track
-from ..methods import register_method
+from ..methods import check_choices, register_method
 from ._feature_clustering import FeatureClustering
 
 #: Average linkage builds the condensed co-association matrix: n(n−1)/2 float64 (15,000 images: 0.9 GB).
@@ -157,8 +157,7 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
             raise ValueError(f"keep must be in (0, 1], got {self.keep}")
         if int(self.n_repeats) < 1:
             raise ValueError(f"n_repeats must be a positive integer, got {self.n_repeats}")
-        if self.final not in ("spectral", "agglomerative-average"):
-            raise ValueError(f"final must be 'spectral' or 'agglomerative-average', got {self.final!r}")
+        check_choices(self)
 
     def _views(self, X) -> list[np.ndarray]:
         several = isinstance(X, (list, tuple)) and len(X) > 0 and all(np.ndim(v) == 2 for v in X)

@@ -3,7 +3,7 @@ agglomerative clustering, with k chosen from the data when not given."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
@@ -17,12 +17,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._umap import UMAPReducer
-from ..methods import register_method
+from ..methods import check_choices, register_method
 from ._kmeans import make_kmeans
 from ._select_k import select_n_clusters
 from ._streamed_pca import FIT_SAMPLE, StreamedPCA
 
-ALGORITHMS = ("kmeans", "agglomerative-ward", "agglomerative-average")
+Algorithm = Literal["kmeans", "agglomerative-ward", "agglomerative-average"]
+ALGORITHMS = get_args(Algorithm)
 UMAP_MIN_SAMPLES = 100
 AGGLOMERATIVE_GRAPH_MIN_SAMPLES = 10_000
 
@@ -106,7 +107,7 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters: int | None = None, *,
-                 algorithm: Literal["kmeans", "agglomerative-ward", "agglomerative-average"] = "kmeans",
+                 algorithm: Algorithm = "kmeans",
                  l2_normalize: bool = True, pca_components: int | None = 50, umap_components: int | None = 10,
                  umap_neighbors: int = 15, k_min: int = 2, k_max: int = 20, selection_sample: int = 5000,
                  n_init: int = 10, random_state: int | None = None):
@@ -124,8 +125,7 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _check_params(self):
         """The hyper-parameters alone (the registry calls this before any work; ``fit`` again)."""
-        if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
+        check_choices(self)
         if self.n_clusters is not None and int(self.n_clusters) < 1:
             raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters}")
         for name in ("pca_components", "umap_components"):

@@ -29,11 +29,11 @@ from ._folder import (
                        scan_folder,
 )
 from ._idx import load_idx
-from ._source import OpenedSource, check_enough_images, open_source, take_subset
+from ._source import OpenedSource, check_enough_images, check_uint8_images, open_source, take_subset
 from ._subset import subset_indices
 
 __all__ = ["DATASETS", "FASHION_MNIST_CLASSES", "DatasetNotFoundError", "IMAGE_EXTENSIONS", "ImageBatch",
-           "ImageFolder", "OpenedSource", "SkippedFile", "check_enough_images",
+           "ImageFolder", "OpenedSource", "SkippedFile", "check_enough_images", "check_uint8_images",
            "class_names", "dataset_available", "image_size", "is_run_folder",
            "open_image", "iter_array_batches", "iter_folder_batches", "label_name", "list_datasets", "load_dataset",
            "load_digits_uint8", "load_fashion_mnist",

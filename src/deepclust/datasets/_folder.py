@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .._outputs import written_by_deepclust
+from .._outputs import RUN_FILE, written_by_deepclust
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 #: The file that marks a deepclust run folder; the reader never descends into one (its figures are not input).
-RUN_MARKER = "run.json"
 
 
 @dataclass(frozen=True)
@@ -145,7 +144,7 @@ def scan_folder(root: str | os.PathLike) -> ImageFolder:
 
 def is_run_folder(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a folder written by deepclust: it holds a ``run.json`` that names a deepclust version."""
-    return written_by_deepclust(Path(path) / RUN_MARKER)
+    return written_by_deepclust(Path(path) / RUN_FILE)
 
 
 #: Pillow first shrinks a large image by a whole factor in boxes, then resamples what is left, when the image is

@@ -44,10 +44,16 @@ def open_source(source, labels_true=None) -> OpenedSource:
                 raise ValueError(f"labels from subfolders were asked for, but some images lie directly in "
                                  f"{source.root} (e.g. {flat}): put every image in a class subfolder")
         return OpenedSource(source, labels_true, _typical_folder_size(source), list(source.skipped))
-    source = np.asarray(source)
-    if source.dtype != np.uint8 or source.ndim not in (3, 4) or len(source) == 0:
-        raise ValueError(f"images must be a non-empty uint8 array (N, H, W[, C]); got {source.dtype} {source.shape}")
+    source = check_uint8_images(source, "images")
     return OpenedSource(source, labels_true, max(source.shape[1:3]), [])
+
+
+def check_uint8_images(X, what: str) -> np.ndarray:
+    """``X`` as a non-empty uint8 image array (N, H, W[, C]); a clear error naming ``what`` otherwise."""
+    X = np.asarray(X)
+    if X.dtype != np.uint8 or X.ndim not in (3, 4) or len(X) == 0:
+        raise ValueError(f"{what} must be a non-empty uint8 image array (N, H, W[, C]); got {X.dtype} {X.shape}")
+    return X
 
 
 def check_enough_images(n: int, n_clusters: int | None, set_aside: list[SkippedFile], how: str) -> None:

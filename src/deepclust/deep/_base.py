@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from .._device import resolve_device
 from .._progress import track
 from .._training import History, embed_batches, run_epoch, seeded, train_step
+from ..methods import check_choices
 from ._augment import batch_augmenter
 from ._formulas import soft_assignment
 
@@ -51,7 +52,7 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         SGD's momentum in the clustering stage.
     batch_size : int, default=256
         Samples per step, in pretraining and clustering.
-    maxiter : int, default=20000
+    max_iter : int, default=20000
         Clustering iterations at most.
     update_interval : int, default=140
         Iterations between refreshes of the target distribution.
@@ -137,7 +138,7 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
     def _check_params(self):
         if int(self.n_clusters) < 1:
             raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters}")
-        for name in ("batch_size", "update_interval", "maxiter"):
+        for name in ("batch_size", "update_interval", "max_iter"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
         if self.pretrain_epochs < 0 or self.tol < 0:
@@ -145,8 +146,7 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         for name in ("learning_rate", "pretrain_lr"):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.optimizer not in ("sgd", "adam"):
-            raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
+        check_choices(self)
 
     def fit(self, X, y=None):
         """Pretrain (or load) the autoencoder, initialise centres with k-means, then train the clustering.
@@ -203,7 +203,7 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         running: dict[str, float] = {}
         n, bs = len(X), min(int(self.batch_size), len(X))
         perm, pos, ite = None, n, 0
-        steps = track(range(int(self.maxiter)), total=int(self.maxiter), description=f"{type(self).__name__}",
+        steps = track(range(int(self.max_iter)), total=int(self.max_iter), description=f"{type(self).__name__}",
                       verbose=self.verbose)
         for ite in steps:
             if ite % self.update_interval == 0:
@@ -258,9 +258,6 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         return soft_assignment(encode(net, X), centers.detach(), getattr(self, "alpha", 1.0))
 
     # --- after fit -----------------------------------------------------------------------------------------------
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "autoencoder_")  # DCN's parameter ``lambda_`` ends in "_": look for a fitted attribute
-
     def transform(self, X) -> np.ndarray:
         """The learned embedding z = f(x) (N, embedding_dim)."""
         check_is_fitted(self, "autoencoder_")
@@ -324,5 +321,5 @@ def pretrain_autoencoder(net, X, *, epochs: int, batch_size: int = 256, lr: floa
                        verbose=verbose):
         perm = torch.randperm(len(X), generator=gen).to(X.device)
         losses.append(run_epoch(perm.split(batch_size), reconstruction, [opt], who="autoencoder pretraining",
-                                where=f"in epoch {epoch + 1}", weight_by_size=True))
+                                where=f"in epoch {epoch + 1}", lr_name="pretrain_lr", weight_by_size=True))
     return losses

@@ -28,7 +28,7 @@ class DCN(DeepClusteringBase):
         Widths of the encoder's hidden layers (the decoder mirrors them).
     embedding_dim : int, default=10
         Size of the embedding the clusters live in.
-    lambda_ : float, default=0.05
+    kmeans_weight : float, default=0.05
         Weight λ of the k-means-friendly loss (the paper's MNIST value).
     initial_count : float, default=100
         Count c_k each centre starts with in its running mean.
@@ -46,10 +46,10 @@ class DCN(DeepClusteringBase):
     trainable_centers = False
 
     def __init__(self, n_clusters: int = 10, *, hidden_dims: tuple[int, ...] = (500, 500, 2000),
-                 embedding_dim: int = 10, lambda_: float = 0.05, initial_count: float = 100,
+                 embedding_dim: int = 10, kmeans_weight: float = 0.05, initial_count: float = 100,
                  pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
                  optimizer: Literal["sgd", "adam"] = "adam", learning_rate: float = 0.001, momentum: float = 0.9,
-                 batch_size: int = 256, maxiter: int = 20000, update_interval: int = 140, tol: float = 0.001,
+                 batch_size: int = 256, max_iter: int = 20000, update_interval: int = 140, tol: float = 0.001,
                  n_init: int = 20, augment: bool = False, autoencoder: str | os.PathLike | None = None,
                  device: str = "auto", random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())
@@ -68,7 +68,8 @@ class DCN(DeepClusteringBase):
         z, x_rec = state.net(x)
         loss_r = F.mse_loss(x_rec, x)
         loss_c = kmeans_friendly_loss(z, state.centers, state.targets[idx])
-        return {"loss": loss_r + self.lambda_ / 2 * loss_c, "loss_reconstruction": loss_r, "loss_clustering": loss_c}
+        return {"loss": loss_r + self.kmeans_weight / 2 * loss_c, "loss_reconstruction": loss_r,
+                "loss_clustering": loss_c}
 
     def _after_step(self, state: TrainingState, x, idx) -> None:
         with torch.no_grad():

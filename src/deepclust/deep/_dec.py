@@ -38,7 +38,7 @@ class DEC(DeepClusteringBase):
         Optimiser of the clustering stage: SGD with lr 0.01 and momentum 0.9, as the paper.
 
     The training parameters (``pretrain_epochs``, ``pretrain_lr``, ``learning_rate``, ``momentum``, ``batch_size``,
-    ``maxiter``, ``update_interval``, ``tol``, ``n_init``, ``augment``, ``autoencoder``, ``device``,
+    ``max_iter``, ``update_interval``, ``tol``, ``n_init``, ``augment``, ``autoencoder``, ``device``,
     ``random_state``, ``verbose``) are those of the shared loop, :class:`~deepclust.deep.DeepClusteringBase`.
 
     Attributes
@@ -62,7 +62,7 @@ class DEC(DeepClusteringBase):
     def __init__(self, n_clusters: int = 10, *, hidden_dims: tuple[int, ...] = (500, 500, 2000),
                  embedding_dim: int = 10, alpha: float = 1.0, pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
                  optimizer: Literal["sgd", "adam"] = "sgd", learning_rate: float = 0.01, momentum: float = 0.9,
-                 batch_size: int = 256, maxiter: int = 20000, update_interval: int = 140, tol: float = 0.001,
+                 batch_size: int = 256, max_iter: int = 20000, update_interval: int = 140, tol: float = 0.001,
                  n_init: int = 20, augment: bool = False, autoencoder: str | os.PathLike | None = None,
                  device: str = "auto", random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())
@@ -103,7 +103,7 @@ class IDEC(DEC):
                  embedding_dim: int = 10, alpha: float = 1.0, gamma: float = 0.1, pretrain_epochs: int = 200,
                  pretrain_lr: float = 1e-3,
                  optimizer: Literal["sgd", "adam"] = "adam", learning_rate: float = 0.001, momentum: float = 0.9,
-                 batch_size: int = 256, maxiter: int = 20000, update_interval: int = 140, tol: float = 0.001,
+                 batch_size: int = 256, max_iter: int = 20000, update_interval: int = 140, tol: float = 0.001,
                  n_init: int = 20, augment: bool = False, autoencoder: str | os.PathLike | None = None,
                  device: str = "auto", random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())
@@ -140,7 +140,7 @@ class DCEC(IDEC):
     def __init__(self, n_clusters: int = 10, *, filters: tuple[int, ...] = (32, 64, 128), embedding_dim: int = 10,
                  alpha: float = 1.0, gamma: float = 0.1, pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
                  optimizer: Literal["sgd", "adam"] = "adam", learning_rate: float = 0.001, momentum: float = 0.9,
-                 batch_size: int = 256, maxiter: int = 20000, update_interval: int = 140, tol: float = 0.001,
+                 batch_size: int = 256, max_iter: int = 20000, update_interval: int = 140, tol: float = 0.001,
                  n_init: int = 20, augment: bool = False, autoencoder: str | os.PathLike | None = None,
                  device: str = "auto", random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())
@@ -166,7 +166,7 @@ class GAPDCEC(DCEC):
     def __init__(self, n_clusters: int = 10, *, filters: tuple[int, ...] = (32, 64, 128), embedding_dim: int = 10,
                  alpha: float = 1.0, gamma: float = 0.1, pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
                  optimizer: Literal["sgd", "adam"] = "sgd", learning_rate: float = 0.01, momentum: float = 0.9,
-                 batch_size: int = 256, maxiter: int = 20000, update_interval: int = 140, tol: float = 0.001,
+                 batch_size: int = 256, max_iter: int = 20000, update_interval: int = 140, tol: float = 0.001,
                  n_init: int = 20, augment: bool = False, autoencoder: str | os.PathLike | None = None,
                  device: str = "auto", random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())

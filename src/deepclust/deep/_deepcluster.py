@@ -20,7 +20,7 @@ from .._device import resolve_device
 from .._progress import track
 from .._training import History, embed_batches, run_epoch, seeded
 from ..cluster._helpers import kmeans_without_empty, l2_rows
-from ..methods import register_method
+from ..methods import check_choices, register_method
 from ._augment import random_resized_crop
 from ._base import store_params
 from ._images import check_images
@@ -183,7 +183,7 @@ class DeepCluster(ClusterMixin, TransformerMixin, BaseEstimator):
     labels_, cluster_centers_, embedding_ (the training images in the space of the clusters, see
     :func:`cluster_space`), pseudo_labels_ (the last epoch's over-clustering), network_, pca_, history_ (per epoch:
     training loss, NMI between this epoch's pseudo-labels and the previous epoch's, and when ``y`` was given to
-    fit: NMI of the pseudo-labels to it, ACC/NMI of the final k-means).
+    fit: NMI of the pseudo-labels to it, ACC/NMI/ARI of the final k-means).
 
     References
     ----------
@@ -216,8 +216,7 @@ class DeepCluster(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
         if not float(self.learning_rate) > 0 or not float(self.width) > 0:
             raise ValueError("learning_rate and width must be positive")
-        if self.augment not in ("crop+flip", "crop", "none"):
-            raise ValueError(f"augment must be 'crop+flip', 'crop' or 'none', got {self.augment!r}")
+        check_choices(self)
 
     # --- data ----------------------------------------------------------------------------------------------------
     def _images(self, X, *, fit: bool = False):
@@ -248,7 +247,7 @@ class DeepCluster(ClusterMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Train the network on its own pseudo-labels for ``epochs`` epochs, then cluster its features.
 
-        ``y`` is optional and used only to log NMI/ACC per epoch in ``history_`` (never for training)."""
+        ``y`` is optional and used only to log ACC/NMI/ARI per epoch in ``history_`` (never for training)."""
         self._check_params()
         X_t = self._images(X, fit=True)
         n = len(X_t)

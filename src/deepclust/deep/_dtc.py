@@ -20,8 +20,8 @@ from torch import nn
 
 from .._device import resolve_device
 from .._progress import track
-from .._training import History, run_epoch, seeded
-from ..methods import register_method
+from .._training import SCORES, History, run_epoch, seeded
+from ..methods import check_choices, register_method
 from ._base import store_params
 from ._formulas import kl_clustering_loss, soft_assignment, target_distribution
 from ._images import check_images
@@ -37,7 +37,6 @@ from ._transfer import (
     trunk_activations,
 )
 
-ATTENTION = ("none", "gradcam", "gradcam+grabcut")
 #: Novel images shown with their attention in the run folder.
 OVERLAY_SAMPLES = 16
 
@@ -156,7 +155,7 @@ class DTC(ClusterMixin, BaseEstimator):
     features_ (their supervised-stage features, before the clustering stage), cluster_centers_, network_ (the
     supervised network), known_classes_, known_accuracy_ (accuracy on the held-out known images),
     attention_masks_ (N, S, S) booleans and attention_maps_ (N, S, S) Grad-CAM maps when ``attention`` is not
-    "none", k_selection_ (when k was estimated: the probe's curves), history_ (per epoch: loss, and ACC/NMI
+    "none", k_selection_ (when k was estimated: the probe's curves), history_ (per epoch: loss, and ACC/NMI/ARI
     when ``y`` was given to fit; under ``"init"`` the k-means start's scores), timings_.
 
     References
@@ -186,10 +185,7 @@ class DTC(ClusterMixin, BaseEstimator):
     def _check_params(self):
         if self.n_clusters is not None and int(self.n_clusters) < 2:
             raise ValueError(f"n_clusters must be at least 2, got {self.n_clusters}")
-        if self.variant not in ("baseline", "te"):
-            raise ValueError(f"variant must be 'baseline' or 'te', got {self.variant!r}")
-        if self.attention not in ATTENTION:
-            raise ValueError(f"attention must be one of {', '.join(ATTENTION)}, got {self.attention!r}")
+        check_choices(self)
         for name in ("batch_size", "update_interval", "input_size", "max_novel_k"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
@@ -336,23 +332,19 @@ class DTC(ClusterMixin, BaseEstimator):
         return attend(net, reader, X, grabcut=self.attention == "gradcam+grabcut", threshold=float(self.cam_threshold),
                       batch_size=int(self.batch_size), verbose=verbose)
 
-    def write_figures(self, figures) -> list[str]:
-        """The run folder's method figures: attention overlays of a sample of the novel images (each image with its
-        Grad-CAM heat map and the mask's outline, then the masked image the network embedded)."""
+    def figures_(self) -> dict:
+        """The run folder's method figures (report/ writes them): attention overlays of a sample of the novel images,
+        each image with its Grad-CAM heat map and the mask's outline, then the masked image the network embedded."""
         if not hasattr(self, "attention_sample_"):
-            return []
+            return {}
         from ..features._attention import mask_images, overlay
-        from ..report._montage import make_grid, save_png
 
         rows, rgb = self.attention_sample_
         tiles = []
         for row, img in zip(rows, rgb):
             mask = self.attention_masks_[row]
             tiles += [overlay(img, self.attention_maps_[row], mask), mask_images(img[None], mask[None])[0]]
-        name = "figures/attention.png"
-        save_png(figures.parent / name, make_grid(tiles, columns=8, caption=f"attention ({self.attention}): "
-                                                  f"Grad-CAM and mask outline · the masked image embedded"))
-        return [name]
+        return {"attention": tiles}
 
     def _cluster(self, net, A, y, gen, seed, device):
         from sklearn.cluster import KMeans
@@ -376,7 +368,7 @@ class DTC(ClusterMixin, BaseEstimator):
         history = History("epoch", "loss")
         if y is not None:
             history["init"] = {key: float(v) for key, v in external_scores(np.asarray(y), km.labels_).items()
-                               if key in ("acc", "nmi", "ari")}
+                               if key in SCORES}
         n = len(A)
         targets = target_distribution(self._probs(model, A, device))
         ensemble = torch.zeros(n, k, device=device)
@@ -405,7 +397,7 @@ class DTC(ClusterMixin, BaseEstimator):
 
             model.train()
             loss = run_epoch(batches(n, int(self.batch_size), gen), dec_loss, [warm if warmup else opt], who="DTC",
-                             where=f"in epoch {epoch + 1}")
+                             where=f"in epoch {epoch + 1}", lr_name="warmup_lr" if warmup else "learning_rate")
             if te:
                 ensemble, ema = temporal_ensemble(ensemble, current, step)
             probs = self._probs(model, A, device)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_array
 
+from ..datasets import check_uint8_images
+
 
 def check_images(estimator, X, *, fit: bool, min_side: int = 1, purpose: str, uint8: bool = False) -> np.ndarray:
     """``X`` (N, H, W[, C]) checked. By default as float32 (N, H, W, C), uint8 scaled to [0, 1]; with ``fit`` the
@@ -12,11 +14,7 @@ def check_images(estimator, X, *, fit: bool, min_side: int = 1, purpose: str, ui
     must be uint8 and come back as they are (DTC resizes and normalises them as its pretrained network expects), and
     no shape is recorded. ``purpose`` starts the error messages ("JULE trains a CNN", "the novel images")."""
     if uint8:
-        X = np.asarray(X)
-        if X.dtype != np.uint8 or X.ndim not in (3, 4) or len(X) == 0:
-            raise ValueError(f"{purpose} must be a non-empty uint8 image array (N, H, W[, C]); got {X.dtype} "
-                             f"{X.shape}")
-        return X
+        return check_uint8_images(X, purpose)
     X = check_array(X, dtype="numeric", allow_nd=True, ensure_min_samples=2 if fit else 1)
     if X.ndim not in (3, 4):
         raise ValueError(f"{purpose} on images (N, H, W[, C]); got an array of shape {X.shape}")

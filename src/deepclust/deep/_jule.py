@@ -24,7 +24,7 @@ from .._progress import track
 from .._training import History, embed_batches, run_epoch, seeded
 from ..cluster._gdl import GDLAgglomeration, initial_clusters
 from ..cluster._helpers import l2_rows
-from ..methods import register_method
+from ..methods import check_choices, register_method
 from ._base import store_params
 from ._images import check_images
 
@@ -104,14 +104,14 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
     ----------
     n_clusters : int, default=10
         The number of clusters to merge down to.
-    K_s : int, default=20
+    graph_neighbors : int, default=20
         Nearest neighbours of each image in the affinity graph W (the paper's 20).
-    K_c : int, default=5
+    neighbor_clusters : int, default=5
         Neighbour clusters that the merge criterion looks at (the paper's 5).
-    lambda_ : float, default=1.0
+    merge_margin_weight : float, default=1.0
         Weight of the margin term of the merge criterion (the paper's λ = 1).
-    a : float, default=1.0
-        σ² of W's Gaussian kernel is ``a`` times the mean squared neighbour distance (the paper's a = 1).
+    kernel_scale : float, default=1.0
+        σ² of W's Gaussian kernel is ``kernel_scale`` times the mean squared neighbour distance (the paper's a = 1).
     eta : float, default=0.9
         Unrolling rate η: each period merges ⌈η × c⌉ of the c clusters (the reference's 0.9 for all but face data
         sets, 0.2 for those).
@@ -146,7 +146,7 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
     ----------
     labels_, embedding_ (the images' CNN features), cluster_centers_ (mean feature per cluster, L2-normalised),
     network_, n_periods_, history_ (per period: clusters before and after its merges, mean triplet loss, and when
-    ``y`` was given to fit, the NMI/ACC of the current clusters).
+    ``y`` was given to fit, the ACC/NMI/ARI of the current clusters).
 
     References
     ----------
@@ -155,7 +155,8 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
     ECCV 2012.
     """
 
-    def __init__(self, n_clusters: int = 10, *, K_s: int = 20, K_c: int = 5, lambda_: float = 1.0, a: float = 1.0,
+    def __init__(self, n_clusters: int = 10, *, graph_neighbors: int = 20, neighbor_clusters: int = 5,
+                 merge_margin_weight: float = 1.0, kernel_scale: float = 1.0,
                  eta: float = 0.9, epochs_per_period: int = 20, gamma: float = 2.0, margin: float = 0.2,
                  n_negatives: int = 20, learning_rate: float = 0.01, momentum: float = 0.9,
                  weight_decay: float = 5e-5, batch_size: int = 100, batches: Literal["random", "clusters"] = "clusters",
@@ -172,17 +173,16 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
     def _check_params(self):
         if int(self.n_clusters) < 1:
             raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters}")
-        for name in ("K_s", "K_c", "n_negatives", "batch_size", "embedding_dim"):
+        for name in ("graph_neighbors", "neighbor_clusters", "n_negatives", "batch_size", "embedding_dim"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
         if int(self.epochs_per_period) < 0:
             raise ValueError(f"epochs_per_period must be 0 or more, got {self.epochs_per_period}")
         if not 0 < float(self.eta) <= 1:
             raise ValueError(f"eta must be in (0, 1], got {self.eta}")
-        if self.batches not in ("random", "clusters"):
-            raise ValueError(f"batches must be 'random' or 'clusters', got {self.batches!r}")
-        if not float(self.learning_rate) > 0 or not float(self.a) > 0:
-            raise ValueError("learning_rate and a must be positive")
+        check_choices(self)
+        if not float(self.learning_rate) > 0 or not float(self.kernel_scale) > 0:
+            raise ValueError("learning_rate and kernel_scale must be positive")
 
     def _images(self, X, *, fit: bool = False) -> torch.Tensor:
         Xf = check_images(self, X, fit=fit, min_side=14, purpose="JULE trains a CNN")
@@ -193,10 +193,11 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         return embed_batches(net, X, batch_size=1000).numpy()
 
     def _agglomeration(self) -> GDLAgglomeration:
-        """The forward pass with this estimator's K_s, K_c, λ, a and η."""
-        return GDLAgglomeration(int(self.n_clusters), graph_neighbors=int(self.K_s), neighbor_clusters=int(self.K_c),
-                                merge_margin_weight=float(self.lambda_), kernel_scale=float(self.a),
-                                eta=float(self.eta))
+        """The forward pass with this estimator's K_s, K_c, λ, a and η (the paper's symbols of its parameters)."""
+        return GDLAgglomeration(int(self.n_clusters), graph_neighbors=int(self.graph_neighbors),
+                                neighbor_clusters=int(self.neighbor_clusters),
+                                merge_margin_weight=float(self.merge_margin_weight),
+                                kernel_scale=float(self.kernel_scale), eta=float(self.eta))
 
     def _n_periods(self, c: int, k: int) -> int:
         """Periods until c clusters are merged to k, each merging ⌈η c⌉ of the c (fewer at the end; at most this

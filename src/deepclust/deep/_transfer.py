@@ -126,7 +126,7 @@ def train_on_known(net: StagedNetwork, A: torch.Tensor, y: torch.Tensor, *, epoc
     for epoch in track(range(epochs), total=epochs, description="known classes", verbose=verbose):
         net.top.train()
         run_epoch(batches(len(A), batch_size, gen), cross_entropy, [opt], who="DTC (known classes)",
-                  where=f"in epoch {epoch + 1}")
+                  where=f"in epoch {epoch + 1}", lr_name="supervised_lr")
         sched.step()
     net.eval()
 

@@ -5,7 +5,7 @@ from ._augment import ImageAugmentation, augmented_copies
 from ._cache import CacheEntry, clear_feature_cache, default_cache_dir, list_feature_cache
 from ._distributed import close_dask, connect_dask
 from ._extract import ExtractedFeatures, extract_features
-from ._extractor import FeatureExtractor, auto_input_size, create_extractor
+from ._extractor import RUNTIMES, FeatureExtractor, auto_input_size, create_extractor
 from ._handcrafted import HANDCRAFTED_VIEWS, handcrafted_features, hog_features, pixel_features
 from ._onnx import onnx_available
 from ._registry import (
@@ -18,7 +18,7 @@ from ._registry import (
 )
 from ._transformer import ImageFeatures
 
-__all__ = ["HANDCRAFTED_VIEWS", "CacheEntry", "ExtractedFeatures", "ExtractorSpec", "FeatureExtractor",
+__all__ = ["HANDCRAFTED_VIEWS", "RUNTIMES", "CacheEntry", "ExtractedFeatures", "ExtractorSpec", "FeatureExtractor",
            "ImageAugmentation", "ImageFeatures", "WeightsFileError", "WeightsNotFoundError", "augmented_copies",
            "auto_input_size", "clear_feature_cache", "close_dask", "connect_dask", "create_extractor",
            "default_cache_dir", "extract_features", "get_extractor_spec", "handcrafted_features", "hog_features",

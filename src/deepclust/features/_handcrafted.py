@@ -2,7 +2,7 @@
 
 ImageNet features lose to pixels on digit-like images (BASELINES.md); clustering over several views keeps a
 pixel-level view beside the CNN's. HOG (Dalal & Triggs, CVPR 2005) adds shape that survives small shifts
-(in a probe on Fashion-MNIST its nearest neighbours shared the class as often as the CNN's; issue 7's notes).
+(in a probe on Fashion-MNIST its nearest neighbours shared the class as often as the CNN's).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The method registry: each clustering method is one estimator class registered with ``@register_method``; the
 pipeline and the CLI read what it consumes and its options from here and never branch on a method's name."""
 
-from ._options import MethodOption, MethodOptionError
+from ._options import MethodOption, MethodOptionError, check_choices
 from ._registry import (
                         COMMON_PARAMETERS,
                         FittedClustering,
@@ -13,5 +13,5 @@ from ._registry import (
                         unregister_method,
 )
 
-__all__ = ["COMMON_PARAMETERS", "FittedClustering", "MethodOption", "MethodOptionError", "MethodSpec", "get_method",
-           "list_methods", "margin", "register_method", "unregister_method"]
+__all__ = ["COMMON_PARAMETERS", "FittedClustering", "MethodOption", "MethodOptionError", "MethodSpec", "check_choices",
+           "get_method", "list_methods", "margin", "register_method", "unregister_method"]

@@ -22,13 +22,12 @@ _FALSE = ("false", "no", "off", "0")
 _NONE = ("none", "null")
 
 
-#: Command-line names for parameters named after a paper's symbol, which reads poorly as a flag (``--lambda-``,
-#: ``--K-s``, ``--a``): estimator class (or a base class) → {parameter: readable name}. The estimator keeps the
-#: paper's name, which stays accepted on the command line (``--lambda``) and is shown beside the readable one.
-CLI_NAMES: dict[str, dict[str, str]] = {
-    "DCN": {"lambda_": "kmeans_weight"},
-    "JULE": {"K_s": "graph_neighbors", "K_c": "neighbor_clusters", "lambda_": "merge_margin_weight",
-             "a": "kernel_scale"},
+#: The paper's symbol of a parameter that has a readable name: estimator class (or a base class) → {parameter:
+#: symbol}. The symbol is accepted on the command line too (``--K-s``, ``--lambda``) and shown beside the flag.
+PAPER_SYMBOLS: dict[str, dict[str, str]] = {
+    "DCN": {"kmeans_weight": "lambda"},
+    "JULE": {"graph_neighbors": "K_s", "neighbor_clusters": "K_c", "merge_margin_weight": "lambda",
+             "kernel_scale": "a"},
 }
 
 
@@ -41,8 +40,8 @@ class MethodOption:
     """One option of a method: its name, type hint, default and one line of help.
 
     ``name`` is the estimator's parameter; ``cli_name`` the name on a command line (``--`` and dashes added by
-    :attr:`flag`), which differs for a paper's symbol (see :data:`CLI_NAMES`) and loses a trailing ``_``;
-    ``aliases`` the paper's symbol shown beside it (``lambda`` for ``lambda_``). :meth:`accepts` takes them all."""
+    :attr:`flag`), which loses a trailing ``_``; ``aliases`` the paper's symbol shown beside it (``lambda`` for
+    ``kmeans_weight``, see :data:`PAPER_SYMBOLS`). :meth:`accepts` takes them all."""
 
     name: str
     annotation: Any
@@ -62,7 +61,7 @@ class MethodOption:
 
     @property
     def alias_flags(self) -> list[str]:
-        """The accepted other spellings as flags (``--lambda`` for ``lambda_``), to show beside :attr:`flag`."""
+        """The accepted other spellings as flags (``--lambda`` for ``kmeans_weight``), to show beside :attr:`flag`."""
         return ["--" + a.replace("_", "-") for a in self.aliases]
 
     def accepts(self, name: str) -> bool:
@@ -193,31 +192,51 @@ def value_fits(value, annotation) -> bool:
     return isinstance(value, annotation) if isinstance(annotation, type) else True
 
 
+def check_choices(estimator) -> None:
+    """Every parameter of ``estimator`` whose type hint is a ``Literal`` holds one of its values: the hint is the one
+    place a parameter's allowed values are written (the CLI's choices come from it too)."""
+    hints = typing.get_type_hints(type(estimator).__init__)
+    for name, hint in hints.items():
+        choices = _literal_values(hint)
+        value = getattr(estimator, name, None)
+        if choices and value not in choices and not (value is None and type(None) in get_args(hint)):
+            raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+
+
+def _literal_values(hint) -> tuple:
+    """The values of a ``Literal`` hint (also inside ``Literal[...] | None``); () for any other hint."""
+    if get_origin(hint) is Literal:
+        return get_args(hint)
+    if _is_union(hint):
+        return tuple(v for arg in get_args(hint) for v in _literal_values(arg))
+    return ()
+
+
 @functools.cache
 def options_of(cls, skip: tuple[str, ...] = ()) -> tuple[MethodOption, ...]:
     """The options of an estimator class, in signature order, less the names in ``skip`` (read once per class).
 
     Help is the first sentence of the parameter's numpydoc description as plain text (see :func:`plain_text`),
     looked up along the class's MRO (a subclass documents only what it adds); a parameter without a type hint is
-    typed ``Any``. A paper's symbol gets a readable command-line name (see :data:`CLI_NAMES`)."""
+    typed ``Any``. A parameter with a paper's symbol (see :data:`PAPER_SYMBOLS`) takes it as an alias."""
     hints = typing.get_type_hints(cls.__init__)
     docs = _parameter_docs(cls)
-    names = _cli_names(cls)
+    symbols = _paper_symbols(cls)
     out = []
     for name, param in inspect.signature(cls.__init__).parameters.items():
         if name == "self" or name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        cli_name = names.get(name, name.rstrip("_") or name)
-        symbol = (name.rstrip("_") or name,) if name in names else ()
+        cli_name = name.rstrip("_") or name
+        symbol = (symbols[name],) if name in symbols else ()
         out.append(MethodOption(name, hints.get(name, Any), param.default, docs.get(name, ""), cli_name, symbol))
     return tuple(out)
 
 
-def _cli_names(cls) -> dict[str, str]:
-    names: dict[str, str] = {}
+def _paper_symbols(cls) -> dict[str, str]:
+    symbols: dict[str, str] = {}
     for klass in reversed(cls.__mro__):  # a subclass's entry wins over its base's
-        names.update(CLI_NAMES.get(klass.__name__, {}))
-    return names
+        symbols.update(PAPER_SYMBOLS.get(klass.__name__, {}))
+    return symbols
 
 
 def summary_of(cls) -> str:

@@ -11,6 +11,9 @@ from pathlib import Path
 
 REPORT_FILE = "report.html"
 
+#: How evaluation.json names the labels a data-set run stored in assignments.csv (shown with the data set's names).
+RUN_OWN_LABELS = "assignments.csv label column"
+
 
 def write_report(run) -> Path:
     """Render ``report.html`` into the folder of ``run`` (a :class:`~deepclust.run.RunFolder`: its run.json,
@@ -171,7 +174,7 @@ def _evaluation(run, dataset: str | None) -> dict | None:
     table = run.confusion()
     against = None
     if table and len(table[0]) > 1:
-        if data.get("labels") != "assignments.csv label column":
+        if data.get("labels") != RUN_OWN_LABELS:
             dataset = None  # the user's own labels (a CSV, subfolders): shown as given, not as the data set's names
         against = {"labels": [label_name(dataset, c) for c in table[0][1:]],
                    "source": f"labels from {data.get('labels', '?')}",

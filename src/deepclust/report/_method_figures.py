@@ -17,20 +17,15 @@ def write_method_figures(estimator, figures: str | Path) -> list[str]:
 
     The hook: a method ``figures_(self) -> dict[str, picture]``, each picture a uint8 image ``(H, W[, 3])``, a list
     of uint8 images (laid out as a grid of :data:`GRID_COLUMNS`), or a matplotlib Figure or Axes; each is saved as
-    ``figures/NAME.png`` and shown in report.html under NAME. A method without ``figures_`` may instead write its
-    files itself through ``write_figures(self, figures_folder) -> list[str]`` (the older protocol). A method with
-    neither has no figures of its own.
+    ``figures/NAME.png`` and shown in report.html under NAME. A method without it has no figures of its own.
     """
     figures = Path(figures)
     hook = getattr(estimator, "figures_", None)
-    if callable(hook):
-        names = []
-        for name, picture in (hook() or {}).items():
-            save_picture(picture, figures / f"{name}.png")
-            names.append(f"{figures.name}/{name}.png")
-        return names
-    legacy = getattr(estimator, "write_figures", None)
-    return list(legacy(figures)) if callable(legacy) else []
+    names = []
+    for name, picture in (hook() if callable(hook) else {}).items():
+        save_picture(picture, figures / f"{name}.png")
+        names.append(f"{figures.name}/{name}.png")
+    return names
 
 
 def save_picture(picture, path: str | Path) -> None:

@@ -67,8 +67,7 @@ def plot_training_curves(history: dict, pretrain_losses=None, *, axes=None):
         ax_pre.set_yscale("log")
         ax_pre.set_xlabel("pretraining epoch")
         ax_pre.set_ylabel("reconstruction MSE")
-    # methods that re-cluster every epoch count epochs, JULE its periods, the DEC family iterations
-    step = next((k for k in ("epoch", "period") if k in history), "iteration")
+    step = next(iter(history))  # a History's x-axis comes first: epoch, period or iteration
     it = history[step]
     handles = []
     for key in [k for k in history if k.startswith("loss")]:
@@ -84,7 +83,9 @@ def plot_training_curves(history: dict, pretrain_losses=None, *, axes=None):
                   "nmi_pseudo": ("-.", "tab:orange")}
         for key in scores:
             style, color = styles.get(key, ("-.", "tab:purple"))
-            handles += twin.plot(it, history[key], style, color=color, label=CURVE_LABELS.get(key, key.upper()))
+            x, v = np.asarray(it, dtype=float), np.asarray(history[key], dtype=float)
+            kept = np.isfinite(v)  # rows not scored (SCAN scores ~50 of its epochs) are NaN: join the scored ones
+            handles += twin.plot(x[kept], v[kept], style, color=color, label=CURVE_LABELS.get(key, key.upper()))
         twin.set_ylabel("ACC / NMI")
     if handles:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.12, 1.0), fontsize="small", frameon=False)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._outputs import RUN_FILE
 from ._model import MODEL_FILE, load_model
 
-RUN_FILE = "run.json"
 ASSIGNMENTS_FILE = "assignments.csv"
 EMBEDDING_FILE = "embedding.npy"
 EMBEDDING_2D_FILE = "embedding_2d.npy"

@@ -32,21 +32,23 @@ def test_run_epoch_steps_averages_skips_and_guards():
     batches = [torch.ones(2), torch.ones(1), torch.ones(4)]
     mean = run_epoch(batches, lambda b: None if len(b) == 1 else (w * b).sum(), [opt], who="test")
     assert mean == pytest.approx((2.0 + 4 * 0.8) / 2)
-    assert float(w) == pytest.approx(1.0 - 0.1 * 2 - 0.1 * 4)
-    sized = run_epoch([torch.ones(1), torch.ones(3)], lambda b: torch.tensor(float(len(b))), [], who="test",
-                      weight_by_size=True)
+    assert w.item() == pytest.approx(1.0 - 0.1 * 2 - 0.1 * 4)
+    sized = run_epoch([torch.ones(1), torch.ones(3)], lambda b: 0 * w + len(b), [], who="test", weight_by_size=True)
     assert sized == pytest.approx((1 * 1 + 3 * 3) / 4)
     with pytest.raises(FloatingPointError, match="test: the loss became nan in epoch 3; lower learning_rate"):
         run_epoch([torch.ones(1)], lambda b: (w * float("nan")).sum(), [opt], who="test", where="in epoch 3")
 
 
-def test_embed_batches_is_batched_without_gradients_in_eval_mode():
-    """Outputs of all rows in order, on the CPU, no gradient, the module left in evaluation mode."""
+def test_embed_batches_runs_in_eval_mode_and_restores_the_mode():
+    """Outputs of all rows in order, on the CPU, no gradient, computed in evaluation mode (dropout off); the
+    module's own mode is restored after (a training loop that embeds goes on training)."""
     net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.5))
     X = torch.randn(10, 3)
     out = embed_batches(net, X, batch_size=4)
-    assert out.shape == (10, 2) and not out.requires_grad and not net.training
-    assert torch.allclose(out, net(X))
+    assert out.shape == (10, 2) and not out.requires_grad and net.training
+    assert torch.allclose(out, net.eval()(X))
+    embed_batches(net, X)
+    assert not net.training
 
 
 def test_history_knows_its_axis_and_logs_scores():
