@@ -21,6 +21,7 @@ def test_all_names_import(name):
         assert hasattr(module, attr), f"{name}.{attr}"
 
 
+@pytest.mark.slow
 def test_readme_python_examples_run(tmp_path, monkeypatch, feature_cache):
     """The README's ```python blocks run as written (in a scratch folder; features in the session's cache)."""
     readme = (Path(__file__).parents[1] / "README.md").read_text()

@@ -71,6 +71,7 @@ def digit_views():
     return [pixels, hogs], y
 
 
+@pytest.mark.slow
 def test_consensus_beats_kmeans_on_pixels_and_keeps_the_members_that_agree_most(digit_views):
     """Pixels and HOG, two seeds each: the members that agree most with the other view (ANMI) are kept, the
     consensus beats k-means on the raw pixels, and over three seeds the members' mean; keep=1.0 keeps every member.

@@ -49,6 +49,7 @@ def test_neighbours_exclude_the_sample_and_match_sklearn(digit_views):
     assert (np.sort(got, 1) == np.sort(want, 1)).mean() > 0.95  # ties may order differently
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not dataset_available("fashion-mnist"), reason="dataset-fashion-mnist is not installed")
 def test_beats_kmeans_on_the_same_features():
     """On 3,000 real Fashion-MNIST images, the heads over pixels + HOG beat k-means on the same joined features

@@ -69,6 +69,7 @@ def test_augment_needs_images():
         DEC(2, augment=True, pretrain_epochs=1, max_iter=5).fit(features)
 
 
+@pytest.mark.slow
 def test_idec_da_clusters_agree_on_shifted_and_rotated_copies(tmp_path):
     """What DEC-DA trains for: from one pretrained autoencoder, 300 clustering iterations on 1,250 real MNIST
     digits (every 4th of the class-sorted 5,000) with ``augment=True`` give shifted/rotated copies the label of

@@ -99,6 +99,7 @@ FAST = dict(n_pseudo_clusters=50, epochs=EPOCHS, epoch_size=6400, width=0.5, aug
 MARGIN = 0.08
 
 
+@pytest.mark.slow
 def test_deepcluster_beats_kmeans_on_pixels(mnist_1000):
     """1,000 MNIST digits, a narrow network and few epochs (the CPU test budget): the clusters beat k-means on the
     raw pixels, the curves are recorded per epoch, predict agrees with the labels."""

@@ -56,6 +56,7 @@ def mnist_1000():
 MARGIN = 0.2
 
 
+@pytest.mark.slow
 def test_jule_beats_kmeans_on_pixels(mnist_1000):
     """1,000 MNIST digits, 5 CNN epochs per period (the CPU test budget): the clusters beat k-means on the raw pixels,
     every period is logged, predict agrees with the labels on most images."""

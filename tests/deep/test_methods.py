@@ -36,6 +36,7 @@ CASES = [(DEC, dict(), 0.03), (IDEC, dict(), 0.05), (DCN, dict(), 0.03),
          (DCEC, dict(pretrain_epochs=40), 0.03), (GAPDCEC, dict(pretrain_epochs=40), -0.03)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls,extra,margin", CASES, ids=[c[0].__name__ for c in CASES])
 def test_method_matches_or_beats_kmeans_on_pixels(digits, kmeans_nmi, cls, extra, margin):
     """NMI ≥ k-means-on-pixels NMI + margin; history has the loss parts and the ACC curve; predict agrees."""
@@ -72,6 +73,7 @@ def test_clone_keeps_parameters(cls):
     assert clone(model).get_params() == model.get_params()
 
 
+@pytest.mark.slow
 def test_saved_autoencoder_is_reused_across_methods(digits, tmp_path):
     """A DEC-pretrained autoencoder loads into IDEC (same network) and is refused by DCEC (another network)."""
     X, y = digits

@@ -45,6 +45,7 @@ def test_dask_gives_the_labels_of_one_process(client, shapes_folder, tmp_path):
     np.testing.assert_allclose(np.asarray(theirs.features), mine.features, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_loses_nothing_and_counts_nothing_twice(client, tmp_path, monkeypatch):
     """SIGKILL one worker while it holds shards: Dask reruns them elsewhere; every shard is written exactly once and
     the features equal the single-process ones."""
