@@ -1,7 +1,7 @@
 """Pictures and pages of a clustering: cluster montages, the k-selection curve, training curves, the 2-D map, and
 the run's ``report.html``."""
 
-from ._browse import HOVER_FILE, N_HOVER, write_hover, write_member_sheets
+from ._browse import HOVER_FILE, N_HOVER, read_images, write_hover, write_member_sheets
 from ._html import REPORT_FILE, RUN_OWN_LABELS, report_context, write_report
 from ._map import MAPS, map_2d, plot_cluster_map, plot_thumbnail_map
 from ._method_figures import save_picture, write_method_figures
@@ -10,5 +10,5 @@ from ._plots import plot_k_selection, plot_training_curves, save_figure
 
 __all__ = ["HOVER_FILE", "MAPS", "N_HOVER", "REPORT_FILE", "RUN_OWN_LABELS",
            "atypical_members", "make_grid", "map_2d", "plot_cluster_map", "plot_k_selection", "plot_thumbnail_map",
-           "plot_training_curves", "report_context", "save_figure", "save_picture", "save_png",
+           "plot_training_curves", "read_images", "report_context", "save_figure", "save_picture", "save_png",
            "typical_members", "write_hover", "write_member_sheets", "write_method_figures", "write_report"]

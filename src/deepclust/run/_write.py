@@ -18,7 +18,7 @@ import numpy as np
 
 from .._atomic import default_mode, write_json, write_text
 from .._outputs import check_output_dir
-from .._progress import say, track
+from .._progress import say
 from .._umap import quiet_umap_import
 from .._version import __version__
 from ..datasets import label_name
@@ -34,6 +34,7 @@ from ..report import (
     plot_k_selection,
     plot_thumbnail_map,
     plot_training_curves,
+    read_images,
     save_figure,
     save_png,
     typical_members,
@@ -43,6 +44,9 @@ from ..report import (
 )
 from ._folder import ASSIGNMENTS_FILE, EMBEDDING_2D_FILE, EMBEDDING_FILE, FIGURES, RUN_FILE, TRAINING_FILE, RunFolder
 from ._model import MODEL_FILE, save_model
+
+#: The side of a montage's tiles (make_grid's default), at which the images are decoded.
+MONTAGE_TILE = 96
 
 
 def versions() -> dict[str, str]:
@@ -115,17 +119,21 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
 
     files = []
     sizes = run.cluster_sizes()
-    for c in track(sorted(sizes), description="montages", verbose=verbose):
+    montages = []  # (file name, caption, rows): every picture's images are decoded at once, by a few threads
+    for c in sorted(sizes):
         caption = f"cluster {c} · {sizes[c]} images{_majority(run, c)}"
-        name = f"{FIGURES}/cluster_{c:03d}.png"
-        rows = typical_members(run.labels, run.distances, c, montage_size)
-        save_png(folder / name, make_grid([run.image(r) for r in rows], caption=caption + " · most typical"))
-        files.append(name)
+        montages.append((f"{FIGURES}/cluster_{c:03d}.png", caption + " · most typical",
+                         typical_members(run.labels, run.distances, c, montage_size)))
         if sizes[c] > montage_size:  # a small cluster is shown whole above
-            name = f"{FIGURES}/cluster_{c:03d}_atypical.png"
-            rows = atypical_members(run.labels, run.distances, c, 12)
-            save_png(folder / name, make_grid([run.image(r) for r in rows], caption=caption + " · least typical"))
-            files.append(name)
+            montages.append((f"{FIGURES}/cluster_{c:03d}_atypical.png", caption + " · least typical",
+                             atypical_members(run.labels, run.distances, c, 12)))
+    wanted = sorted({int(r) for *_, rows in montages for r in rows})
+    images = dict(zip(wanted, read_images(run, wanted, MONTAGE_TILE, verbose=verbose, description="montages")))
+    for name, caption, rows in montages:
+        # a file gone since the run has no tile (read_images gives None): the picture shows the others
+        save_png(folder / name, make_grid([images[int(r)] for r in rows if images[int(r)] is not None],
+                                          caption=caption))
+        files.append(name)
     if map_method and verbose:
         say(f"map of {len(run.paths)} images ({map_method}) and its thumbnails")
     map_info = _write_map(run, folder, map_method, verbose) if map_method else None
