@@ -54,9 +54,9 @@ def test_every_field_is_declared_and_the_tables_are_read_from_the_declaration():
         assert info.help.strip(), f.name
         assert set(info.kinds) <= set(KINDS), (f.name, info.kinds)
     assert RECORDED == tuple(n for n in setting_names() if setting_info(n).recorded)
-    assert RECORDED == ("extractor", "layer", "weights", "input_size", "image_size", "grayscale", "views")
+    assert RECORDED == ("extractor", "layer", "weights", "input_size", "focus", "image_size", "grayscale", "views")
     assert set(KINDS) == set(INPUTS) == set(INPUT_SETTINGS)
-    assert set(INPUT_SETTINGS["features"]) == {"extractor", "layer", "weights", "input_size"}
+    assert set(INPUT_SETTINGS["features"]) == {"extractor", "layer", "weights", "input_size", "focus"}
     assert set(INPUT_SETTINGS["pixels"]) == {"image_size", "grayscale"}
     assert set(INPUT_SETTINGS["transfer"]) == {"known", "image_size", "grayscale"}
     assert setting_info("grayscale").flag_of("grayscale") == "--color"

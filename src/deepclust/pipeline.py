@@ -123,7 +123,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         warnings.warn(message, RuntimeWarning, stacklevel=2)
 
     params = dict(n_clusters=n_clusters, method=method, random_state=random_state, input=kind, **prepared.params)
-    resolved = {k: prepared.params[k] for k in ("extractor", "layer", "input_size", "image_size", "grayscale")
+    resolved = {k: prepared.params[k] for k in ("extractor", "layer", "input_size", "focus", "image_size", "grayscale")
                 if k in prepared.params}  # the values used, defaults included, to embed new images alike
     params["input_settings"] = dict(settings.recorded(), **resolved, typical_size=int(typical_size))
     params.update({k: str(v) if isinstance(v, os.PathLike) else v for k, v in estimator.get_params().items()

@@ -6,6 +6,7 @@ from ._cache import CacheEntry, clear_feature_cache, default_cache_dir, list_fea
 from ._distributed import close_dask, connect_dask
 from ._extract import ExtractedFeatures, extract_features
 from ._extractor import RUNTIMES, FeatureExtractor, auto_input_size, create_extractor
+from ._focus import FOCUS_MODES, FocusRegions, ObjectFocus, create_focus
 from ._handcrafted import HANDCRAFTED_VIEWS, handcrafted_features, hog_features, pixel_features
 from ._onnx import onnx_available
 from ._registry import (
@@ -18,8 +19,9 @@ from ._registry import (
 )
 from ._transformer import ImageFeatures
 
-__all__ = ["HANDCRAFTED_VIEWS", "RUNTIMES", "CacheEntry", "ExtractedFeatures", "ExtractorSpec", "FeatureExtractor",
-           "ImageAugmentation", "ImageFeatures", "WeightsFileError", "WeightsNotFoundError", "augmented_copies",
-           "auto_input_size", "clear_feature_cache", "close_dask", "connect_dask", "create_extractor",
-           "default_cache_dir", "extract_features", "get_extractor_spec", "handcrafted_features", "hog_features",
-           "list_extractors", "list_feature_cache", "onnx_available", "pixel_features", "register_extractor"]
+__all__ = ["FOCUS_MODES", "HANDCRAFTED_VIEWS", "RUNTIMES", "CacheEntry", "ExtractedFeatures", "ExtractorSpec",
+           "FeatureExtractor", "FocusRegions", "ImageAugmentation", "ImageFeatures", "ObjectFocus", "WeightsFileError",
+           "WeightsNotFoundError", "augmented_copies", "auto_input_size", "clear_feature_cache", "close_dask",
+           "connect_dask", "create_extractor", "create_focus", "default_cache_dir", "extract_features",
+           "get_extractor_spec", "handcrafted_features", "hog_features", "list_extractors", "list_feature_cache",
+           "onnx_available", "pixel_features", "register_extractor"]

@@ -57,6 +57,12 @@ def cache_key(source, extractor: FeatureExtractor, augment=None) -> str:
     return h.hexdigest()[:32]
 
 
+def transform_name(augment) -> str:
+    """How progress bars and the cache listing name the transform given as ``augment``: its ``description`` (object
+    focus), else its augmented copy's number."""
+    return getattr(augment, "description", None) or f"augmented copy {augment.copy + 1}"
+
+
 def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 64, cache_dir=None,
                      use_cache: bool = True, num_workers: int | None = None, augment=None,
                      verbose: bool = True, shard_size: int = SHARD_SIZE, dask=None) -> ExtractedFeatures:
@@ -65,8 +71,9 @@ def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 6
     Images are decoded and processed ``batch_size`` at a time, so memory holds one batch of images plus the
     features. With ``use_cache``, results are stored under ``cache_dir`` and a second call returns them at once;
     they are written shard by shard (``shard_size`` images), so an interrupted extraction resumes from its last
-    complete shard. ``augment`` (an :class:`ImageAugmentation`) extracts the features of an augmented copy of the
-    images instead. ``dask`` (a ``distributed.Client``, or an address for :func:`connect_dask`) extracts the shards
+    complete shard. ``augment`` (an :class:`ImageAugmentation`, an :class:`ObjectFocus`, or any callable
+    ``(images, indices) -> images`` with a ``key`` for the cache) extracts the features of the transformed images
+    instead. ``dask`` (a ``distributed.Client``, or an address for :func:`connect_dask`) extracts the shards
     as tasks on a Dask cluster, each worker with its own copy of the extractor; only features travel back.
     """
     n = len(source)
@@ -89,7 +96,7 @@ def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 6
         print(f"resuming the extraction: {len(ranges) - len(pending)} of {len(ranges)} shards "
               f"({resumed} images) are already in the cache", file=sys.stderr)
     desc = (f"features ({extractor.spec.name}/{extractor.layer}, {extractor.input_size}px, {runtime}"
-            f"{f', augmented copy {augment.copy + 1}' if augment is not None else ''}"
+            f"{f', {transform_name(augment)}' if augment is not None else ''}"
             f"{', on Dask' if dask is not None else ''})")
     start = time.perf_counter()
     kept: list[FeatureShard] = []
@@ -123,7 +130,7 @@ def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 6
     indices, failures = store.assemble(cache_dir / f"{key}.npy", ranges)
     what = f"{len(source)} images of {source.root}" if is_folder else f"array {tuple(np.shape(source))}"
     description = (f"{extractor.spec.name}/{extractor.layer} at {extractor.input_size}px ({runtime}), {what}"
-                   f"{f', augmented copy {augment.copy + 1}' if augment is not None else ''}")
+                   f"{f', {transform_name(augment)}' if augment is not None else ''}")
     write_json(cache_dir / f"{key}.json", {"description": description, "indices": indices.tolist(),
                                            "seconds": seconds, "runtime": runtime,
                                            "failed": [[f.path, f.reason] for f in skipped(failures)]})
