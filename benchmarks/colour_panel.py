@@ -86,7 +86,14 @@ VARIANTS = {
     "stage5+pool": lambda X, c: _extract(X, c, layer="stage5+pool"),
     "lite0@320": lambda X, c: _extract(X, c, input_size=320),
     "crops6": lambda X, c: _crops_mean(X, c),
+    "focus": lambda X, c: _extract(X, c, augment=_focus()),
 }
+
+
+def _focus():
+    from deepclust.features import create_focus
+
+    return create_focus("object", "cpu")
 
 
 def linear_probe(F, y, seed: int, groups=None) -> float:
@@ -130,15 +137,25 @@ def run_row(set_name, X, y, variant, seed, cache_dir, best: bool) -> dict:
 
 
 def table(rows: list[dict]) -> str:
-    header = ["set", "variant", "seed", "linear probe ACC", "k-means raw ACC / NMI", "default ACC / NMI",
-              "default − probe", "best ACC / NMI"]
-    out = []
+    """One line per (set, variant): mean ± std over seeds."""
+    header = ["set", "variant", "seeds", "linear probe ACC", "k-means raw ACC", "default ACC", "default NMI",
+              "default − probe", "best ACC"]
+    groups: dict = {}
     for r in rows:
-        best = f"{r['best']['acc']:.3f} / {r['best']['nmi']:.3f}" if "best" in r else ""
-        out.append([r["set"], r["variant"], r["seed"], f"{r['probe_acc']:.3f}",
-                    f"{r['kmeans_raw']['acc']:.3f} / {r['kmeans_raw']['nmi']:.3f}",
-                    f"{r['default']['acc']:.3f} / {r['default']['nmi']:.3f}",
-                    f"{r['default']['acc'] - r['probe_acc']:+.3f}", best])
+        groups.setdefault((r["set"], r["variant"]), []).append(r)
+
+    def stat(values) -> str:
+        v = np.asarray(values, float)
+        return f"{v.mean():.3f} ± {v.std():.3f}" if len(v) > 1 else f"{v[0]:.3f}"
+
+    out = []
+    for (set_name, variant), rs in groups.items():
+        best = [r["best"]["acc"] for r in rs if "best" in r]
+        out.append([set_name, variant, len(rs), stat([r["probe_acc"] for r in rs]),
+                    stat([r["kmeans_raw"]["acc"] for r in rs]), stat([r["default"]["acc"] for r in rs]),
+                    stat([r["default"]["nmi"] for r in rs]),
+                    f"{np.mean([r['default']['acc'] - r['probe_acc'] for r in rs]):+.3f}",
+                    stat(best) if best else ""])
     return markdown_table(header, out)
 
 
