@@ -321,6 +321,7 @@ def grabcut_mask(image: np.ndarray, mask: np.ndarray, iterations: int = 5) -> np
     start[mask] = cv2.GC_PR_FGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
+        cv2.setRNGSeed(0)  # its GMM start draws from OpenCV's RNG: each image alike, whatever came before
         cv2.grabCut(np.ascontiguousarray(image[..., ::-1]), start, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:  # too few distinct colours for its Gaussian mixtures
         return mask
