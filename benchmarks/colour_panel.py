@@ -7,8 +7,9 @@ Sets (built offline by ``deepclust.datasets``, see benchmarks/README.md#the-colo
   photo-crops      400 crops of 10 colour photographs, labelled by photo
   fashion-mnist-2k 2,000 Fashion-MNIST test images (stratified): the grey reference
 
-Variants are feature recipes (``--variants``; ``default`` is what ``deepclust cluster`` does). For each set and
-variant: linear probe (logistic regression, 5-fold, on the L2-normalised features), k-means on the raw features,
+Variants are feature recipes (``--variants``; ``default`` is what ``deepclust cluster`` does; ``adapt`` and
+``adapt+focus`` are ``--method adapt``'s adapted features, and its own clustering in the default column). For each
+set and variant: linear probe (logistic regression, 5-fold, on the L2-normalised features), k-means on the raw features,
 the default clustering (L2, PCA 50, UMAP 10, k-means), and with ``--best`` the ``best`` method.
 
     python -m benchmarks.colour_panel --variants default --seeds 0
@@ -96,6 +97,21 @@ def _focus():
     return create_focus("object", "cpu")
 
 
+#: Variants that are the ``adapt`` method (its adapted features; its own clustering is the "default" column), with
+#: the focus applied to the images first or not.
+ADAPTED = {"adapt": None, "adapt+focus": "object"}
+
+
+def adapted(X, k: int, seed: int, focus, epochs: int):
+    """The fitted ``adapt`` estimator on ``X`` (focused first when ``focus``)."""
+    from deepclust.deep import AdaptedClustering
+    from deepclust.features import create_focus
+
+    if focus:
+        X = np.concatenate([create_focus(focus, "cpu")(X[a:a + 64]) for a in range(0, len(X), 64)])
+    return AdaptedClustering(k, epochs=epochs, random_state=seed, device="cpu").fit(X)
+
+
 def linear_probe(F, y, seed: int, groups=None) -> float:
     """Mean 5-fold accuracy of a logistic regression on the L2-normalised, standardised features; ``groups`` keeps
     the copies of one object in one fold (else the probe would be scored on near-duplicates of its training set)."""
@@ -110,20 +126,26 @@ def linear_probe(F, y, seed: int, groups=None) -> float:
     return float(cross_val_score(model, F, y, cv=folds, groups=groups).mean())
 
 
-def run_row(set_name, X, y, variant, seed, cache_dir, best: bool) -> dict:
+def run_row(set_name, X, y, variant, seed, cache_dir, best: bool, adapt_epochs: int = 10) -> dict:
     from sklearn.cluster import KMeans
 
     from deepclust.cluster import FeatureClustering
 
     k = len(np.unique(y))
     t = time.perf_counter()
-    F = features_of(X, variant, cache_dir)
-    row = {"set": set_name, "variant": variant, "seed": seed, "n": len(X), "k": k, "dims": int(F.shape[1]),
+    fitted = adapted(X, k, seed, ADAPTED[variant], adapt_epochs) if variant in ADAPTED else None
+    F = fitted.features_ if fitted is not None else features_of(X, variant, cache_dir)
+    name = variant if fitted is None or adapt_epochs == 10 else f"{variant}@{adapt_epochs}ep"
+    row = {"set": set_name, "variant": name, "seed": seed, "n": len(X), "k": k, "dims": int(F.shape[1]),
            "features_s": round(time.perf_counter() - t, 1),
            "probe_acc": linear_probe(F, y, seed, groups_of(set_name, len(y)))}
     row["kmeans_raw"] = scores(y, KMeans(k, n_init=10, random_state=seed).fit_predict(F))
     t = time.perf_counter()
-    row["default"] = scores(y, FeatureClustering(n_clusters=k, random_state=seed).fit(F).labels_)
+    if fitted is not None:
+        row.update(default=scores(y, fitted.labels_), adapt_epochs=adapt_epochs, timings=fitted.timings_,
+                   frozen_probe_acc=linear_probe(fitted.frozen_features_, y, seed, groups_of(set_name, len(y))))
+    else:
+        row["default"] = scores(y, FeatureClustering(n_clusters=k, random_state=seed).fit(F).labels_)
     row["default_s"] = round(time.perf_counter() - t, 1)
     if best:
         from deepclust import cluster_images
@@ -162,7 +184,8 @@ def table(rows: list[dict]) -> str:
 def main(argv=None):
     p = parser(__doc__)
     p.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
-    p.add_argument("--variants", nargs="+", default=["default"], choices=list(VARIANTS))
+    p.add_argument("--variants", nargs="+", default=["default"], choices=list(VARIANTS) + list(ADAPTED))
+    p.add_argument("--adapt-epochs", type=int, nargs="+", default=[10], help="epochs of the adapt variants (each)")
     p.add_argument("--seeds", nargs="+", default=["0"])
     p.add_argument("--best", action="store_true", help="also run --method best (minutes per set)")
     p.add_argument("--cache-dir", default=None, help="feature cache (default: deepclust's)")
@@ -171,9 +194,10 @@ def main(argv=None):
     start, rows = time.perf_counter(), []
     for set_name in args.sets:
         X, y = load_set(set_name)
-        for variant in args.variants:
+        runs = [(v, e) for v in args.variants for e in (args.adapt_epochs if v in ADAPTED else [10])]
+        for variant, epochs in runs:
             for seed in seeds_of(args.seeds):
-                rows.append(run_row(set_name, X, y, variant, seed, args.cache_dir, args.best))
+                rows.append(run_row(set_name, X, y, variant, seed, args.cache_dir, args.best, epochs))
                 r = rows[-1]
                 print(f"{set_name:18s} {variant:10s} seed {seed}: probe {r['probe_acc']:.3f}  raw k-means "
                       f"{r['kmeans_raw']['acc']:.3f}  default {r['default']['acc']:.3f}"

@@ -11,7 +11,7 @@ from sklearn.utils import estimator_checks as sk
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from deepclust.cluster import SCAN, ConsensusClustering, FaissKMeans, FeatureClustering, GDLAgglomeration
-from deepclust.deep import DCEC, DCN, DEC, DTC, GAPDCEC, IDEC, JULE, DeepCluster
+from deepclust.deep import DCEC, DCN, DEC, DTC, GAPDCEC, IDEC, JULE, AdaptedClustering, DeepCluster
 from deepclust.methods import get_method, list_methods
 
 _MLP = dict(hidden_dims=(16,), embedding_dim=2, pretrain_epochs=20, n_init=3, batch_size=16, update_interval=5,
@@ -28,8 +28,8 @@ ESTIMATORS = [FeatureClustering(), FeatureClustering(3, algorithm="agglomerative
               SCAN(3, n_heads=2, epochs=20, hidden_dims=(16,), n_neighbors=5), GDLAgglomeration(3),
               DEC(3, **_MLP), DCN(3, **_MLP), DCEC(3, **_CONV), ConsensusClustering(3, umap_components=None),
               # images only: their tags tell scikit-learn's 2-D checks to skip them; tests/deep/test_deepcluster.py
-              # tests/deep/test_jule.py and tests/deep/test_dtc.py check their API on images
-              DeepCluster(3), JULE(3, epochs_per_period=1), DTC(3)]
+              # tests/deep/test_jule.py, tests/deep/test_dtc.py and tests/deep/test_adapt.py check their API on images
+              DeepCluster(3), JULE(3, epochs_per_period=1), DTC(3), AdaptedClustering(3)]
 #: Subclasses whose ``fit`` is their parent's (in ``ESTIMATORS``) with another loss or hyper-parameter: the check of
 #: the result and the checks of the parameter API.
 SUBCLASSES = [IDEC(3, **_MLP), GAPDCEC(3, **_CONV)]

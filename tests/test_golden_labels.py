@@ -38,6 +38,7 @@ CASES = {
     "deepcluster": ({"n_pseudo_clusters": 10, "epochs": 1, "width": 0.25, "epoch_size": 128}, "mnist"),
     "jule": ({"epochs_per_period": 1}, "mnist"),
     "dtc": ({"supervised_epochs": 1, "warmup_epochs": 1, "epochs": 2, "batch_size": 64}, "split"),
+    "adapt": ({"epochs": 1, "copies": 1, "input_size": 64, "batch_size": 32}, "mnist"),
 }
 
 

@@ -57,7 +57,7 @@ def test_every_field_is_declared_and_the_tables_are_read_from_the_declaration():
     assert RECORDED == ("extractor", "layer", "weights", "input_size", "focus", "image_size", "grayscale", "views")
     assert set(KINDS) == set(INPUTS) == set(INPUT_SETTINGS)
     assert set(INPUT_SETTINGS["features"]) == {"extractor", "layer", "weights", "input_size", "focus"}
-    assert set(INPUT_SETTINGS["pixels"]) == {"image_size", "grayscale"}
+    assert set(INPUT_SETTINGS["pixels"]) == {"focus", "image_size", "grayscale"}
     assert set(INPUT_SETTINGS["transfer"]) == {"known", "image_size", "grayscale"}
     assert setting_info("grayscale").flag_of("grayscale") == "--color"
     assert setting_info("layer").flag_of("layer") == "--layer"
@@ -104,7 +104,7 @@ def test_prepare_pixels_of_an_array_and_of_a_folder(tiny_folder):
     assert out.X is X and list(out.indices) == [0, 1, 2, 3, 4] and out.failed == []
     grey = prepare_pixels(scan_folder(tiny_folder), _quiet(image_size=8), typical_size=16)
     assert grey.X.shape == (6, 8, 8, 1) and grey.X.dtype == np.uint8
-    assert grey.params == {"image_size": 8, "grayscale": True}
+    assert grey.params == {"image_size": 8, "grayscale": True, "focus": "none"}
     rgb = prepare_pixels(scan_folder(tiny_folder), _quiet(image_size=8, grayscale=False), typical_size=16)
     assert rgb.X.shape == (6, 8, 8, 3) and rgb.params["grayscale"] is False
 

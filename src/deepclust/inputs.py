@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 
+from ._device import resolve_device
 from ._progress import track
 from .datasets import ImageFolder, SkippedFile, iter_folder_batches, scan_folder
 from .features import (
@@ -114,7 +115,8 @@ class InputSettings:
         help="Extractor input side in pixels (default from the images' size).", kinds=_DEEP, recorded=True, min=1)
     focus: Literal[FOCUS_MODES] | None = _setting(
         help="Embed the object each image shows, cropped and its background greyed: object (objects on cluttered "
-             "backgrounds; adds 0.1-0.25 s per image on CPU) or none (default).", kinds=("features",), recorded=True,
+             "backgrounds; adds 0.1-0.25 s per image on CPU) or none (default).", kinds=("features", "pixels"),
+        recorded=True,
         doc="See :class:`~deepclust.features.ObjectFocus`.")
     image_size: int | None = _setting(
         help="pixels input and pixels/hog views: resize folder images to this side (28).",
@@ -295,13 +297,23 @@ def prepare_features(source, settings: InputSettings, typical_size: int) -> Prep
 
 
 def prepare_pixels(source, settings: InputSettings, typical_size: int) -> PreparedInput:
-    """The images as uint8: arrays as given, folders decoded at ``image_size``, grey unless ``grayscale=False``."""
+    """The images as uint8: arrays as given, folders decoded at ``image_size``, grey unless ``grayscale=False``;
+    with ``focus="object"``, each cropped to its object (:class:`~deepclust.features.ObjectFocus`)."""
     grayscale = True if settings.grayscale is None else bool(settings.grayscale)
     t = time.perf_counter()
     X, indices, failed = load_pixels(source, settings.image_size or 28, grayscale, settings.batch_size,
                                      settings.num_workers, settings.verbose)
-    params = dict(image_size=int(X.shape[1]), grayscale=bool(X.ndim == 3 or X.shape[-1] == 1))
-    return PreparedInput(X, indices, failed, params, timings={"load_images": time.perf_counter() - t})
+    timings = {"load_images": time.perf_counter() - t}
+    focus = create_focus(settings.focus, resolve_device(settings.device))
+    if focus is not None:
+        t = time.perf_counter()
+        X = np.concatenate([focus(X[a:a + settings.batch_size]) for a in track(
+            range(0, len(X), settings.batch_size), total=-(-len(X) // settings.batch_size),
+            description=focus.description, verbose=settings.verbose)])
+        timings["focus"] = time.perf_counter() - t
+    params = dict(image_size=int(X.shape[1]), grayscale=bool(X.ndim == 3 or X.shape[-1] == 1),
+                  focus=settings.focus or "none")
+    return PreparedInput(X, indices, failed, params, timings=timings)
 
 
 def prepare_views(source, settings: InputSettings, typical_size: int) -> PreparedInput:

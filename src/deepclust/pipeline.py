@@ -79,6 +79,10 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     device, verbose, dask = settings.device, settings.verbose, settings.dask
     resolve_device(device)
     settings.views = settings.views or getattr(spec.estimator, "default_views", None)
+    if kind == "pixels":  # a method's own defaults for its images (adapt: RGB at the extractor's size)
+        settings.image_size = settings.image_size or getattr(spec.estimator, "default_image_size", None)
+        if settings.grayscale is None:
+            settings.grayscale = getattr(spec.estimator, "default_grayscale", None)
     check_settings(kind, settings, method, spec.fit_args)
     if dask is not None and kind == "pixels":
         raise ValueError(f"--dask extracts features; method {method} on pixels has none to extract")

@@ -121,8 +121,8 @@ def test_a_bad_focus_is_one_sentence():
     X = np.zeros((12, 16, 16), np.uint8)
     with pytest.raises(ValueError, match=r"^focus must be one of 'none', 'object', got 'objects'$"):
         cluster_images(X, n_clusters=2, focus="objects", verbose=False)
-    with pytest.raises(ValueError, match="focus does not apply to method dec on pixels"):
-        cluster_images(X, method="dec", n_clusters=2, focus="object", verbose=False)
+    with pytest.raises(ValueError, match="focus does not apply to method scan on views"):
+        cluster_images(X, method="scan", n_clusters=2, focus="object", verbose=False)
     with pytest.raises(ValueError, match="focus must be one of"):
         create_focus("salient")
     result = CliRunner().invoke(app, ["cluster", "--dataset", "digits", "--focus", "objects"])

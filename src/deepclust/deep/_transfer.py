@@ -80,13 +80,15 @@ def build_staged_network(extractor: str, weights, input_size: int, trainable_sta
 
 @torch.no_grad()
 def trunk_activations(net: StagedNetwork, reader, images: np.ndarray, *, batch_size: int = 256,
-                      verbose: bool = False, description: str = "trunk activations") -> torch.Tensor:
-    """The frozen trunk's output for every image, as float16 on the CPU: computed once, read every epoch."""
+                      verbose: bool = False, description: str = "trunk activations", transform=None) -> torch.Tensor:
+    """The frozen trunk's output for every image, as float16 on the CPU: computed once, read every epoch.
+    ``transform``: applied to each preprocessed batch first (an augmented copy)."""
     net.trunk.eval()
     out = None
     for start in track(range(0, len(images), batch_size), total=-(-len(images) // batch_size),
                        description=description, verbose=verbose):
-        a = net.trunk(reader.preprocess(images[start:start + batch_size])).half().cpu()
+        x = reader.preprocess(images[start:start + batch_size])
+        a = net.trunk(x if transform is None else transform(x)).half().cpu()
         if out is None:
             out = torch.empty((len(images), *a.shape[1:]), dtype=torch.float16)
         out[start:start + len(a)] = a
