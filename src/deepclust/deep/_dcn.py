@@ -48,8 +48,9 @@ class DCN(DeepClusteringBase):
     def __init__(self, n_clusters: int = 10, *, hidden_dims: tuple[int, ...] = (500, 500, 2000),
                  embedding_dim: int = 10, kmeans_weight: float = 0.05, initial_count: float = 100,
                  pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
+                 pretrain_optimizer: Literal["auto", "sgd", "adam"] = "adam",
                  optimizer: Literal["sgd", "adam"] = "adam", learning_rate: float = 0.001, momentum: float = 0.9,
-                 batch_size: int = 256, max_iter: int = 20000, update_interval: int = 140, tol: float = 0.001,
+                 batch_size: int = 256, max_iter: int = 20000, update_interval: int | None = None, tol: float = 0.001,
                  n_init: int = 20, augment: bool = False, autoencoder: str | os.PathLike | None = None,
                  device: str = "auto", random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())
