@@ -151,10 +151,12 @@ class AdaptedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             batch = trunk_batch(reader.input_size)
             base = trunk_activations(net, reader, X, batch_size=batch, verbose=self.verbose,
                                      description="adapt: images")
-            views = torch.stack([trunk_activations(net, reader, X, batch_size=batch, verbose=self.verbose,
-                                                   transform=lambda x: random_resized_crop(x, rng.generator),
-                                                   description=f"adapt: copy {c + 1} of {self.copies}")
-                                 for c in range(int(self.copies))])
+            # the copies' activations filled in place: memory for one set of them, not two (as a stack would)
+            views = torch.empty((int(self.copies), *base.shape), dtype=base.dtype)
+            for c in range(int(self.copies)):
+                views[c] = trunk_activations(net, reader, X, batch_size=batch, verbose=self.verbose,
+                                             transform=lambda x: random_resized_crop(x, rng.generator),
+                                             description=f"adapt: copy {c + 1} of {self.copies}")
             timings["trunk"] = time.perf_counter() - t
             frozen = forward_cached(net.top, base, device).cpu().numpy()
             neighbours = torch.from_numpy(nearest_neighbors(l2_rows(frozen), min(int(self.n_neighbors), len(X) - 1)))
