@@ -8,7 +8,10 @@ cluster head are trained for ``--epochs`` with SCAN's loss (an anchor's copy and
 neighbours in the frozen features agree; entropy of the mean prediction, weight 5). Then the pooled head features
 of the un-augmented images go through the default clustering (L2, PCA 50, UMAP 10, k-means).
 
-    python -m benchmarks.label_free_adaptation --sets emoji --train-from 5 --epochs 10 --seeds 0 1
+    python -m benchmarks.archive.label_free_adaptation --sets emoji --train-from 5 --epochs 10 --seeds 0 1
+
+Superseded by the library method (`--method adapt`, :class:`deepclust.deep.AdaptedClustering`), measured by
+`python -m benchmarks.colour_panel --variants adapt`; kept to reproduce its results file.
 """
 
 from __future__ import annotations
