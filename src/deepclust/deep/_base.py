@@ -52,7 +52,7 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
     learning_rate : float
         Learning rate of the clustering stage (default: the method's paper's).
     momentum : float, default=0.9
-        SGD's momentum in the clustering stage.
+        SGD's momentum, in the clustering stage and in an SGD pretraining.
     batch_size : int, default=256
         Samples per step, in pretraining and clustering.
     max_iter : int, default=20000
