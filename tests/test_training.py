@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -58,3 +60,21 @@ def test_history_knows_its_axis_and_logs_scores():
     h.log_scores(None, [0, 1])
     h.log_scores([0, 0, 1, 1], [1, 1, 0, 0])
     assert h.x == "epoch" and h == {"epoch": [1], "loss": [0.5], "acc": [1.0], "nmi": [1.0], "ari": [1.0]}
+
+
+def test_cpu_threads_leave_the_cores_other_work_uses(monkeypatch):
+    """Torch's threads follow the free cores inside the block (never more than it had), and are restored after; a
+    CUDA fit is left alone."""
+    import deepclust._device as device
+
+    assert 1 <= device.free_cpu_cores(0.05) <= (os.cpu_count() or 1)
+    before = torch.get_num_threads()
+    monkeypatch.setattr(device, "free_cpu_cores", lambda sample_s=0.3: 1)
+    with device.cpu_threads("cpu") as n:
+        assert n == 1 == torch.get_num_threads()
+    assert torch.get_num_threads() == before
+    monkeypatch.setattr(device, "free_cpu_cores", lambda sample_s=0.3: before + 8)
+    with device.cpu_threads("cpu") as n:
+        assert n == before == torch.get_num_threads()
+    with device.cpu_threads("cuda") as n:
+        assert n == before

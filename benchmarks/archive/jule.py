@@ -31,6 +31,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs-per-period", type=int, default=20)
     parser.add_argument("--eta", type=float, default=0.9)
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="JULE parameters of the JULE row (e.g. dampening=0 gamma=2 batches=clusters)")
+    parser.add_argument("--no-baselines", action="store_true", help="only the JULE row")
     parser.add_argument("--tag", default="", help="suffix of the results files")
     args = parser.parse_args(argv)
     from sklearn.cluster import KMeans
@@ -42,17 +45,23 @@ def main(argv=None) -> int:
     X, y = load_dataset(args.dataset, split=args.split)
     k = len(np.unique(y))
     rows = []
+    overrides = dict(_parse_setting(text) for text in args.set)
     for seed in args.seeds:
-        t = time.perf_counter()
-        pixels = KMeans(k, n_init=10, random_state=seed).fit_predict(X.reshape(len(X), -1) / 255.0)
-        rows.append({"method": "k-means on pixels", "seed": seed, **external_scores(y, pixels),
-                     "wall_s": round(time.perf_counter() - t, 1)})
-        for name, epochs in (("JULE's agglomeration alone, on pixels (no CNN)", 0), ("JULE", args.epochs_per_period)):
-            params = dict(epochs_per_period=epochs, eta=args.eta, random_state=seed)
+        runs = [("JULE", dict(epochs_per_period=args.epochs_per_period, **overrides))]
+        if not args.no_baselines:
+            t = time.perf_counter()
+            pixels = KMeans(k, n_init=10, random_state=seed).fit_predict(X.reshape(len(X), -1) / 255.0)
+            rows.append({"method": "k-means on pixels", "seed": seed, **external_scores(y, pixels),
+                         "wall_s": round(time.perf_counter() - t, 1)})
+            runs.insert(0, ("JULE's agglomeration alone, on pixels (no CNN)", dict(epochs_per_period=0)))
+        for name, extra in runs:
+            params = dict(eta=args.eta, random_state=seed, **extra)
             t = time.perf_counter()
             model = JULE(k, verbose=True, **params).fit(X, y)
             rows.append({"method": name, "seed": seed, **external_scores(y, model.labels_),
-                         "wall_s": round(time.perf_counter() - t, 1), "params": params, "history": model.history_})
+                         "wall_s": round(time.perf_counter() - t, 1), "params": params,
+                         "largest_cluster_share": round(float(np.bincount(model.labels_).max() / len(X)), 3),
+                         "history": model.history_})
             print({k_: v for k_, v in rows[-1].items() if k_ != "history"}, flush=True)
     payload = {"command": command_line("benchmarks.archive.jule"),
                "date": dt.datetime.now().isoformat(timespec="seconds"),
@@ -60,17 +69,33 @@ def main(argv=None) -> int:
                "peak_rss_mb": round(peak_rss_mb()), "published": PUBLISHED, "rows": rows}
     lines = [f"JULE on {args.dataset} ({len(X):,} images), {args.epochs_per_period} CNN epochs per period, "
              f"η = {args.eta}; published: {PUBLISHED}", "",
-             "| method | seed | ACC | NMI | ARI | wall s | clusters per period |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             "| method | settings | seed | ACC | NMI | ARI | recurrent partition ACC / NMI | largest cluster | wall s "
+             "| clusters per period |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        periods = " → ".join(str(c) for c in [r["history"]["clusters_before"][0], *r["history"]["clusters_after"]]
-                             ) if "history" in r else "—"
-        lines.append(f"| {r['method']} | {r['seed']} | {r['acc']:.3f} | {r['nmi']:.3f} | {r['ari']:.3f} | "
-                     f"{r['wall_s']} | {periods} |")
+        h = r.get("history", {})
+        periods = " → ".join(str(c) for c in [h["clusters_before"][0], *h["clusters_after"]]) if h else "—"
+        recurrent = f"{h['recurrent']['acc']:.3f} / {h['recurrent']['nmi']:.3f}" if "recurrent" in h else "—"
+        settings = ", ".join(f"{key}={v}" for key, v in r.get("params", {}).items()
+                             if key not in ("random_state", "eta", "epochs_per_period")) or "defaults"
+        largest = f"{r['largest_cluster_share']:.0%}" if "largest_cluster_share" in r else "—"
+        lines.append(f"| {r['method']} | {settings} | {r['seed']} | {r['acc']:.3f} | {r['nmi']:.3f} | {r['ari']:.3f} | "
+                     f"{recurrent} | {largest} | {r['wall_s']} | {periods} |")
     name = f"jule_{args.dataset}{'_' + args.tag if args.tag else ''}"
     js, md = write_results(name, payload, "\n".join(lines) + "\n")
     print(f"written {js} and {md}")
     return 0
+
+
+def _parse_setting(text: str) -> tuple[str, object]:
+    """``name=value`` with the value read as an int, a float or else a string."""
+    name, _, value = text.partition("=")
+    for kind in (int, float):
+        try:
+            return name, kind(value)
+        except ValueError:
+            pass
+    return name, value
 
 
 if __name__ == "__main__":

@@ -34,6 +34,21 @@ def test_shift_moves_each_image_by_at_most_the_stated_share():
     assert moved.max() > 0.5 and len(np.unique(centres.round(3), axis=0)) == len(images)
 
 
+def test_flip_mirrors_about_half_of_the_images_and_reflection_pads_with_the_image():
+    """DTC's augmentation: with flip, each image is itself or its left–right mirror, both occur; a shifted image
+    padded by reflection repeats its own pixels, not its edge."""
+    images = torch.rand(16, 2, 9, 7)
+    out = random_affine(images, torch.Generator().manual_seed(0), shift=0.0, rotation=0.0, flip=True)
+    mirrored = [torch.allclose(o, i.flip(-1), atol=1e-5) for o, i in zip(out, images)]
+    kept = [torch.allclose(o, i, atol=1e-5) for o, i in zip(out, images)]
+    assert all(m or k for m, k in zip(mirrored, kept)) and 3 <= sum(mirrored) <= 13
+    ramp = torch.arange(8.0).repeat(4, 1, 8, 1)  # columns 0..7
+    reflected, border = (random_affine(ramp, torch.Generator().manual_seed(3), shift=0.25, rotation=0.0, padding=p)
+                         for p in ("reflection", "border"))
+    torch.testing.assert_close(reflected[..., 3:5], border[..., 3:5])  # the same shifts inside
+    assert not torch.allclose(reflected, border)  # other values where the image ran out
+
+
 def test_rotation_only_keeps_the_centre_and_turns_a_bar():
     """Rotating a horizontal bar about the centre tilts it by at most 10°: its ends leave their row a little."""
     images = torch.zeros(6, 1, 21, 21)

@@ -17,6 +17,9 @@ from deepclust.metrics import clustering_accuracy_score
 pytestmark = pytest.mark.slow
 
 FAST = dict(supervised_epochs=4, warmup_epochs=3, epochs=12, batch_size=64, device="cpu")
+# the quality check runs the reference's 10 + 100 epochs: with its KL averaged over all elements, 12 epochs do not
+# get back above the start (0.772 on these digits, against 0.824 at 100 epochs and 0.843 with shifts only)
+FULL = dict(supervised_epochs=4, batch_size=64, device="cpu", augmentation="shift")
 
 
 def test_rampup_and_temporal_ensemble():
@@ -48,7 +51,7 @@ def digit_split():
 @pytest.fixture(scope="module")
 def fitted(digit_split):
     X_known, y_known, X_novel, y_novel = digit_split
-    return DTC(5, random_state=0, **FAST).fit(X_novel, y_novel, X_known=X_known, y_known=y_known)
+    return DTC(5, random_state=0, **FULL).fit(X_novel, y_novel, X_known=X_known, y_known=y_known)
 
 
 def test_dtc_learns_the_known_digits_and_beats_kmeans_on_the_pretrained_features(digit_split, fitted):
@@ -64,17 +67,31 @@ def test_dtc_learns_the_known_digits_and_beats_kmeans_on_the_pretrained_features
     pretrained = create_extractor("efficientnet_lite0", input_size=64, device="cpu", runtime="torch")(X_novel)
     baseline = clustering_accuracy_score(y_novel, KMeans(5, n_init=10, random_state=0).fit_predict(l2_rows(pretrained)))
     dtc = clustering_accuracy_score(y_novel, fitted.labels_)
-    assert dtc > baseline + 0.02, (dtc, baseline)  # 0.831 against 0.794 when written
+    assert dtc > baseline + 0.02, (dtc, baseline)  # 0.843 against 0.794 when written
     assert set(fitted.history_["init"]) == {"acc", "nmi", "ari"}
-    assert len(fitted.history_["epoch"]) == 15 == len(fitted.history_["acc"])
+    assert len(fitted.history_["epoch"]) == 110 == len(fitted.history_["acc"])
     assert fitted.probabilities_.shape == (len(X_novel), 5)
     np.testing.assert_array_equal(fitted.predict(X_novel), fitted.labels_)
 
 
 def test_same_seed_same_labels(digit_split, fitted):
     X_known, y_known, X_novel, y_novel = digit_split
-    again = DTC(5, random_state=0, **FAST).fit(X_novel, y_novel, X_known=X_known, y_known=y_known)
-    np.testing.assert_array_equal(again.labels_, fitted.labels_)
+    first, again = (DTC(5, random_state=0, **FAST).fit(X_novel, y_novel, X_known=X_known, y_known=y_known)
+                    for _ in range(2))
+    np.testing.assert_array_equal(again.labels_, first.labels_)
+
+
+def test_augmented_copies_are_cached_per_image_and_differ_from_the_plain_ones(digit_split, fitted):
+    """The clustering stage reads ``augmented_copies`` cached copies of each novel image, shifted/flipped, so not
+    the plain activations; "none" caches nothing; the KL is averaged as the reference's F.kl_div."""
+    _, _, X_novel, _ = digit_split
+    images = X_novel[:12]
+    plain = trunk_activations(fitted.network_, fitted.reader_, images)
+    views = fitted._augmented(fitted.network_, fitted.reader_, images, torch.Generator().manual_seed(0))
+    assert views.shape == (fitted.augmented_copies, *plain.shape) and views.dtype == torch.float16
+    assert all(not torch.equal(v, plain) for v in views) and not torch.equal(views[0], views[1])
+    assert DTC(augmentation="none")._augmented(fitted.network_, fitted.reader_, images, None) is None
+    assert fitted.kl_reduction == "mean"
 
 
 def test_bad_input_is_refused_before_any_training(digit_split):
@@ -144,6 +161,24 @@ def test_attended_images_differ_from_the_plain_ones_only_outside_the_mask(digit_
 
     changed = np.abs(embedded(attended) - embedded(plain)).max(axis=1)
     assert (changed > 0).mean() > 0.5
+
+
+def test_gradcam_plus_plus_and_attention_in_the_supervised_stage(digit_split, fitted):
+    """Grad-CAM++ gives its own maps in [0, 1]; ``attend_known`` fine-tunes the network again on the attended known
+    images (it still recognises the known digits) before the novel ones are masked and clustered."""
+    from deepclust.features._attention import gradcam_maps, resize_uint8
+
+    X_known, y_known, X_novel, y_novel = digit_split
+    rgb = resize_uint8(X_novel[:16], 64)
+    plus = gradcam_maps(fitted.network_, fitted.reader_, rgb, method="gradcam++")
+    plain = gradcam_maps(fitted.network_, fitted.reader_, rgb)
+    assert plus.shape == plain.shape and 0 <= plus.min() and plus.max() <= 1 and not np.allclose(plus, plain)
+    with pytest.raises(ValueError, match="class activation map must be one of"):
+        gradcam_maps(fitted.network_, fitted.reader_, rgb, method="saliency")
+    fast = {**FAST, "supervised_epochs": 2, "epochs": 2}
+    dtc = DTC(5, attention="gradcam", cam="gradcam++", attend_known=True, random_state=0, **fast).fit(
+        X_novel, y_novel, X_known=X_known, y_known=y_known)
+    assert dtc.known_accuracy_ > 0.5 and dtc.attention_masks_.shape == (len(X_novel), 64, 64)
 
 
 def test_grabcut_follows_the_object_from_a_rough_map():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
 
 from deepclust.deep import kl_clustering_loss, kmeans_friendly_loss, soft_assignment, target_distribution
@@ -39,6 +41,19 @@ def test_kl_loss_is_zero_at_target_and_has_finite_gradient():
     loss = kl_clustering_loss(p, soft_assignment(z, mu))
     loss.backward()
     assert loss.item() > 0 and torch.isfinite(z.grad).all()
+
+
+def test_kl_loss_reductions_by_hand():
+    """DEC's batch mean sums each row's terms; DTC's (F.kl_div's default) averages all B × K terms: K times less."""
+    p = torch.tensor([[0.5, 0.5], [1.0, 0.0]])
+    q = torch.tensor([[0.25, 0.75], [0.5, 0.5]])
+    rows = [0.5 * np.log(0.5 / 0.25) + 0.5 * np.log(0.5 / 0.75), 1.0 * np.log(1.0 / 0.5)]
+    assert kl_clustering_loss(p, q).item() == pytest.approx(np.mean(rows), rel=1e-5)
+    assert kl_clustering_loss(p, q, reduction="mean").item() == pytest.approx(np.sum(rows) / 4, rel=1e-5)
+    reference = torch.nn.functional.kl_div(q.log(), p)  # DTC's call: log-probabilities of Q, then P
+    assert kl_clustering_loss(p, q, reduction="mean").item() == pytest.approx(reference.item(), rel=1e-5)
+    with pytest.raises(ValueError, match="reduction"):
+        kl_clustering_loss(p, q, reduction="sum")
 
 
 def test_kmeans_friendly_loss_by_hand():

@@ -9,7 +9,7 @@ import torch
 
 from deepclust.cluster._gdl import agglomerate, initial_clusters, sample_affinity
 from deepclust.deep import JULE
-from deepclust.deep._jule import batch_triplets, cluster_batches, weighted_triplet_loss
+from deepclust.deep._jule import JULENet, batch_triplets, cluster_batches, weighted_triplet_loss
 
 
 def test_agglomerate_finds_blobs_and_triplets_pair_the_right_samples():
@@ -27,6 +27,11 @@ def test_agglomerate_finds_blobs_and_triplets_pair_the_right_samples():
     Wo = sample_affinity(Zo, K_s=10)
     labels = agglomerate(Wo, initial_clusters(Wo), Z=Zo, n_clusters=4)
     assert len(np.unique(labels)) == 4 and np.bincount(labels).min() > 50
+    # JULE.torch absorbs such orphans only while more than 20 × k clusters remain: below, the pair stays apart
+    kept = agglomerate(Wo, initial_clusters(Wo), Z=Zo, n_clusters=5, orphan_limit=20)
+    assert np.bincount(kept).min() == 2 and kept[-1] == kept[-2]
+    joined = agglomerate(Wo, initial_clusters(Wo), Z=Zo, n_clusters=5, orphan_limit=0)
+    assert np.bincount(joined)[joined[-1]] > 2
 
     lab = np.array([0, 0, 0, 1, 1, 2])
     a, p, n = batch_triplets(lab, n_negatives=2, gen=torch.Generator().manual_seed(0))
@@ -40,6 +45,32 @@ def test_agglomerate_finds_blobs_and_triplets_pair_the_right_samples():
     loss = weighted_triplet_loss(anchor, torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]]), gamma=2.0,
                                  margin=0.2)
     assert float(loss) == pytest.approx(2 * 1 - 1 + 0.2)
+
+
+def test_training_follows_the_reference_settings():
+    """JULE.torch's train.lua: SGD lr 0.01, momentum 0.9 dampened by 0.9 (Torch's optim.sgd default: the velocity
+    is a moving average of the gradients), weight decay 5e-5, the "inv" lr policy; γ = 1; random batches; and the
+    merge steps inside the loop embed with batch-norm's batch statistics."""
+    model = JULE()
+    assert (model.gamma, model.batches, model.orphan_limit, model.labels_from) == (1.0, "random", 20.0, "final")
+    net = torch.nn.Linear(1, 1, bias=False)
+    opt, schedule = model._optimizer(net)
+    assert {k: opt.defaults[k] for k in ("lr", "momentum", "dampening", "weight_decay")} == {
+        "lr": 0.01, "momentum": 0.9, "dampening": 0.9, "weight_decay": 5e-5}
+    net.weight.data.fill_(0.0)
+    velocity = 0.0
+    for step, grad in enumerate([1.0, 1.0, -2.0]):  # Torch: v ← 0.9 v + 0.1 g after a first raw step
+        net.weight.grad = torch.tensor([[grad]])
+        opt.param_groups[0]["weight_decay"] = 0.0
+        opt.step()
+        lr = 0.01 * (1 + 1e-4 * step) ** -0.75
+        velocity = grad if step == 0 else 0.9 * velocity + 0.1 * grad
+        expected = (0.0 if step == 0 else expected) - lr * velocity
+        assert float(net.weight) == pytest.approx(expected, rel=1e-5)
+        schedule.step()
+    x = torch.rand(30, 1, 16, 16) * 5 + 3  # far from batch-norm's initial running statistics
+    jnet = JULENet(1, (16, 16), 8)
+    assert not np.allclose(model._embed(jnet, x, train_mode=True), model._embed(jnet, x))
 
 
 @pytest.fixture(scope="module")

@@ -211,14 +211,16 @@ class _Agglomeration:
 
 
 def agglomerate(W: sparse.csr_matrix, labels: np.ndarray, *, Z: np.ndarray, n_clusters: int, eta: float = 1.0,
-                K_c: int = 5, lambda_: float = 1.0) -> np.ndarray:
+                K_c: int = 5, lambda_: float = 1.0, orphan_limit: float = 0.0) -> np.ndarray:
     """One forward pass over the clusters in ``labels``: clusters with no affinity to any other (no reciprocal
     edge in W: outliers) first join the cluster of the nearest centre in ``Z`` (n × d), as the reference does
-    before it counts time steps (left alone, they would never merge and end as tiny final clusters); then
+    before it counts time steps — only while more than ``orphan_limit`` × ``n_clusters`` clusters remain
+    (JULE.torch's 20; 0: at every pass); then
     ⌈``eta`` × c⌉ merges of the c clusters (one time step each; never below ``n_clusters``), each joining the
     cluster with the largest :func:`merge_criterion` with its nearest neighbour cluster. Returns labels 0…c−1."""
     state = _Agglomeration(W, labels, Z, K_c, lambda_)
-    state.absorb_isolated(int(n_clusters))
+    if state.n_clusters > float(orphan_limit) * int(n_clusters):
+        state.absorb_isolated(int(n_clusters))
     c = state.n_clusters
     for _ in range(min(math.ceil(float(eta) * c), c - int(n_clusters))):
         state.step()
@@ -247,6 +249,10 @@ class GDLAgglomeration(ClusterMixin, BaseEstimator):
     eta : float, default=1.0
         Unrolling rate η: the share of the clusters merged per pass (1: one pass; the passes matter only for
         JULE, which retrains its network between them).
+    orphan_limit : float, default=0.0
+        Clusters with no affinity to any other (orphans) join the nearest centre at the start of a pass while
+        more than ``orphan_limit`` × ``n_clusters`` clusters remain: JULE.torch uses 20; 0 absorbs them at every
+        pass (left alone below the limit, an orphan never merges and ends as a tiny final cluster).
 
     Attributes
     ----------
@@ -269,13 +275,15 @@ class GDLAgglomeration(ClusterMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters: int = 10, *, graph_neighbors: int = 20, neighbor_clusters: int = 5,
-                 merge_margin_weight: float = 1.0, kernel_scale: float = 1.0, eta: float = 1.0):
+                 merge_margin_weight: float = 1.0, kernel_scale: float = 1.0, eta: float = 1.0,
+                 orphan_limit: float = 0.0):
         self.n_clusters = n_clusters
         self.graph_neighbors = graph_neighbors
         self.neighbor_clusters = neighbor_clusters
         self.merge_margin_weight = merge_margin_weight
         self.kernel_scale = kernel_scale
         self.eta = eta
+        self.orphan_limit = orphan_limit
 
     def _check_params(self):
         for name in ("n_clusters", "graph_neighbors", "neighbor_clusters"):
@@ -283,6 +291,8 @@ class GDLAgglomeration(ClusterMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
         if not 0 < float(self.eta) <= 1:
             raise ValueError(f"eta must be in (0, 1], got {self.eta}")
+        if float(self.orphan_limit) < 0:
+            raise ValueError(f"orphan_limit must be 0 or more, got {self.orphan_limit}")
         if not float(self.kernel_scale) > 0:
             raise ValueError(f"kernel_scale must be positive, got {self.kernel_scale}")
 
@@ -299,7 +309,8 @@ class GDLAgglomeration(ClusterMixin, BaseEstimator):
             labels = initial_clusters(W)
         if int(labels.max()) + 1 > int(self.n_clusters):
             labels = agglomerate(W, labels, Z=X, n_clusters=int(self.n_clusters), eta=float(self.eta),
-                                 K_c=int(self.neighbor_clusters), lambda_=float(self.merge_margin_weight))
+                                 K_c=int(self.neighbor_clusters), lambda_=float(self.merge_margin_weight),
+                                 orphan_limit=float(self.orphan_limit))
         return labels
 
     def fit(self, X, y=None):

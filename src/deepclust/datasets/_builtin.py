@@ -7,6 +7,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -215,18 +216,22 @@ def dataset_available(name: str) -> bool:
         return False
 
 
-def load_transfer_split(name: str, known_classes, data_dir=None, download: bool = False):
+def load_transfer_split(name: str, known_classes, data_dir=None, download: bool = False,
+                        unknown_split: Literal["test", "train"] = "test"):
     """A builtin data set split by class for transfer clustering: labelled images of ``known_classes`` and the
     images of the other classes to cluster. Where the data set has a train and a test split, known images come from
-    the train split and the others from the test split (as DTC's benchmarks); otherwise both from the one split.
+    the train split and the others from ``unknown_split``: the test split, or the train split (transductive, as
+    DTC's code clusters the novel classes' training images); otherwise both from the one split.
     Returns ``(X_known, y_known, X_unknown, y_unknown, how)``, ``how`` saying which split each came from."""
     info = DATASETS.get(name)
     if info is None:
         load_dataset(name)  # the unknown-name error, with its suggestion
+    if unknown_split not in ("test", "train"):
+        raise ValueError(f"unknown_split must be 'test' or 'train', got {unknown_split!r}")
     has_splits = "train" in info.splits and "test" in info.splits
     X_k, y_k = load_dataset(name, split="train" if has_splits else "all", data_dir=data_dir, download=download)
-    X_u, y_u = (load_dataset(name, split="test", data_dir=data_dir, download=download) if has_splits
-                else (X_k, y_k))
+    X_u, y_u = (load_dataset(name, split=unknown_split, data_dir=data_dir, download=download)
+                if has_splits and unknown_split == "test" else (X_k, y_k))
     classes = np.unique(y_k)
     known = np.asarray(sorted(set(int(c) for c in known_classes)))
     missing = sorted(set(known.tolist()) - set(classes.tolist()))
@@ -238,5 +243,5 @@ def load_transfer_split(name: str, known_classes, data_dir=None, download: bool 
     if len(known) == len(classes):
         raise ValueError(f"every class of {name} is known: leave some out to be discovered")
     k_rows, u_rows = np.isin(y_k, known), ~np.isin(y_u, known)
-    how = "known: train split, unknown: test split" if has_splits else "one split, divided by class"
+    how = f"known: train split, unknown: {unknown_split} split" if has_splits else "one split, divided by class"
     return X_k[k_rows], y_k[k_rows], X_u[u_rows], y_u[u_rows], how

@@ -27,7 +27,7 @@ from ..methods import register_method
 from ._augment import random_resized_crop
 from ._base import store_params
 from ._images import check_images
-from ._transfer import batches, build_staged_network, forward_cached, trunk_activations
+from ._transfer import augmented_activations, batches, build_staged_network, forward_cached, trunk_activations
 
 #: Images per trunk pass at 224 px (more at smaller sizes): the early stages' activations of 64 images at 224 px
 #: are a few hundred MB.
@@ -152,12 +152,9 @@ class AdaptedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             batch = trunk_batch(reader.input_size)
             base = trunk_activations(net, reader, X, batch_size=batch, verbose=self.verbose,
                                      description="adapt: images")
-            # the copies' activations filled in place: memory for one set of them, not two (as a stack would)
-            views = torch.empty((int(self.copies), *base.shape), dtype=base.dtype)
-            for c in range(int(self.copies)):
-                views[c] = trunk_activations(net, reader, X, batch_size=batch, verbose=self.verbose,
-                                             transform=lambda x: random_resized_crop(x, rng.generator),
-                                             description=f"adapt: copy {c + 1} of {self.copies}")
+            views = augmented_activations(net, reader, X, int(self.copies),
+                                          lambda x: random_resized_crop(x, rng.generator), batch_size=batch,
+                                          verbose=self.verbose, description="adapt: copy")
             timings["trunk"] = time.perf_counter() - t
             frozen = forward_cached(net.top, base, device).cpu().numpy()
             neighbours = torch.from_numpy(nearest_neighbors(l2_rows(frozen), min(int(self.n_neighbors), len(X) - 1)))

@@ -12,19 +12,22 @@ SHIFT = 0.1  # of the image side, as the reference's width_shift_range / height_
 ROTATION = 10.0  # degrees, as the reference's rotation_range
 
 
-def random_affine(images: torch.Tensor, gen: torch.Generator, *, shift: float = SHIFT,
-                  rotation: float = ROTATION) -> torch.Tensor:
+def random_affine(images: torch.Tensor, gen: torch.Generator, *, shift: float = SHIFT, rotation: float = ROTATION,
+                  flip: bool = False, padding: str = "border") -> torch.Tensor:
     """Each image of ``images`` (N, C, H, W) rotated about its centre by an angle drawn uniformly in
-    ±``rotation`` degrees and shifted by up to ±``shift`` of its side, each image on its own. Pixels that come from
-    outside repeat the nearest edge pixel (Keras' default fill). ``gen`` is a CPU generator: same seed, same
+    ±``rotation`` degrees and shifted by up to ±``shift`` of its side, each image on its own; with ``flip`` half of
+    them mirrored left–right. Pixels that come from outside repeat the nearest edge pixel (``padding="border"``,
+    Keras' default fill) or mirror the image (``"reflection"``). ``gen`` is a CPU generator: same seed, same
     batches."""
     n = len(images)
     angle = (torch.rand(n, generator=gen) * 2 - 1) * math.radians(rotation)
     offset = (torch.rand(n, 2, generator=gen) * 2 - 1) * (2 * shift)  # the grid spans [-1, 1]: a side is 2 units
+    mirror = torch.where(torch.rand(n, generator=gen) < 0.5, -1.0, 1.0) if flip else torch.ones(n)
     cos, sin = torch.cos(angle), torch.sin(angle)
-    theta = torch.stack([torch.stack([cos, -sin, offset[:, 0]], 1), torch.stack([sin, cos, offset[:, 1]], 1)], 1)
+    theta = torch.stack([torch.stack([cos * mirror, -sin, offset[:, 0]], 1),
+                         torch.stack([sin * mirror, cos, offset[:, 1]], 1)], 1)
     grid = F.affine_grid(theta.to(images.device, images.dtype), list(images.shape), align_corners=False)
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode=padding, align_corners=False)
 
 
 def batch_augmenter(gen: torch.Generator, row_shape: tuple[int, int, int] | None = None):

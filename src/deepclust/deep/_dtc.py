@@ -18,16 +18,18 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .._device import resolve_device
+from .._device import cpu_threads, resolve_device
 from .._progress import track
 from .._training import SCORES, History, run_epoch, seeded
 from ..methods import check_choices, register_method
+from ._augment import random_affine
 from ._base import store_params
 from ._formulas import kl_clustering_loss, soft_assignment, target_distribution
 from ._images import check_images
 from ._novel_k import estimate_novel_k
 from ._transfer import (
     accuracy,
+    augmented_activations,
     batches,
     build_staged_network,
     copy_top,
@@ -39,6 +41,8 @@ from ._transfer import (
 
 #: Novel images shown with their attention in the run folder.
 OVERLAY_SAMPLES = 16
+#: The reference's shift of its augmentation: up to 4 pixels of CIFAR's 32 (RandomTranslateWithReflect(4)).
+SHIFT = 4 / 32
 
 
 def sigmoid_rampup(epoch: int, length: int) -> float:
@@ -88,7 +92,12 @@ class DTC(ClusterMixin, BaseEstimator):
     4. ``warmup_epochs`` of KL to the fixed initial targets (lr ``warmup_lr``), then ``epochs`` of KL with the
        target distribution refreshed every ``update_interval`` epochs (DTC-Baseline); ``variant="te"`` adds the
        MSE to the temporal ensemble of each image's past assignments, weighted by a sigmoid ramp-up to
-       ``rampup_coefficient`` over ``rampup_length`` epochs (DTC-TE).
+       ``rampup_coefficient`` over ``rampup_length`` epochs (DTC-TE). Each step reads, for each image, one of
+       ``augmented_copies`` cached augmented copies (the reference augments every batch; the targets and the
+       labels come from the plain images, as its evaluation pass).
+
+    Torch uses as many threads as other work leaves cores free (:func:`~deepclust._device.cpu_threads`); the same
+    seed gives the same labels at the same thread count (``run_details_["torch_threads"]``).
 
     Parameters
     ----------
@@ -110,6 +119,12 @@ class DTC(ClusterMixin, BaseEstimator):
     attention : {"none", "gradcam", "gradcam+grabcut"}, default="none"
         How novel images are masked before they are embedded: not at all, by the Grad-CAM map thresholded at
         ``cam_threshold``, or by GrabCut started from that map.
+    cam : {"gradcam", "gradcam++"}, default="gradcam"
+        The class activation map attention thresholds: Grad-CAM, or Grad-CAM++ (which the attention paper cites).
+    attend_known : bool, default=False
+        With attention, also mask the known images by the supervised network's attention and fine-tune it again on
+        them (``supervised_epochs`` more), so that it has seen masked images before it embeds the masked novel
+        ones (the attention paper trains its classifier with attention).
     cam_threshold : float, default=0.2
         Grad-CAM values (scaled to [0, 1] per image) at or above which a pixel counts as the object (for GrabCut:
         as the region it searches; see :func:`~deepclust.features._attention.grabcut_mask` for the measurements
@@ -140,6 +155,18 @@ class DTC(ClusterMixin, BaseEstimator):
         Final weight of the consistency term (the reference's 10).
     alpha : float, default=1.0
         Degrees of freedom of Student's t kernel (DEC's and DTC's 1).
+    kl_reduction : {"mean", "batchmean"}, default="mean"
+        How the KL term is averaged: over all batch × cluster elements, as the reference (PyTorch's ``F.kl_div``
+        default), or summed over clusters and averaged over the batch (DEC's), ``n_clusters`` times larger: a
+        larger sharpening step and, against it, a smaller weight of the consistency term.
+    augmentation : {"shift+flip", "shift", "none"}, default="shift+flip"
+        The clustering stage's augmentation: random shifts of up to 1/8 of the side with reflected borders and
+        left–right flips (the reference's RandomTranslateWithReflect(4) + RandomHorizontalFlip on 32-pixel
+        images), shifts only (for images a mirror changes, such as digits), or none (the temporal ensemble's
+        target is then a lagged copy of the model's own output).
+    augmented_copies : int, default=4
+        Augmented copies of each novel image whose trunk activations are cached (the trunk is frozen, so the
+        reference's fresh augmentation per step becomes a draw among these).
     batch_size : int, default=128
         Samples per step (the reference's 128).
     n_probe_classes : int or None, default=None
@@ -167,11 +194,14 @@ class DTC(ClusterMixin, BaseEstimator):
     def __init__(self, n_clusters: int | None = 5, *, variant: Literal["baseline", "te"] = "te",
                  extractor: str = "efficientnet_lite0", weights: str | None = None, input_size: int = 64,
                  trainable_stages: int = 1, attention: Literal["none", "gradcam", "gradcam+grabcut"] = "none",
+                 cam: Literal["gradcam", "gradcam++"] = "gradcam", attend_known: bool = False,
                  cam_threshold: float = 0.2, supervised_epochs: int = 10, supervised_lr: float = 0.01,
                  validation_fraction: float = 0.1, warmup_epochs: int = 10, warmup_lr: float = 0.1,
                  epochs: int = 100, learning_rate: float = 0.05, momentum: float = 0.9, weight_decay: float = 1e-4,
                  update_interval: int = 5, rampup_length: int = 5, rampup_coefficient: float = 10.0,
-                 alpha: float = 1.0, batch_size: int = 128, n_probe_classes: int | None = None,
+                 alpha: float = 1.0, kl_reduction: Literal["mean", "batchmean"] = "mean",
+                 augmentation: Literal["shift+flip", "shift", "none"] = "shift+flip", augmented_copies: int = 4,
+                 batch_size: int = 128, n_probe_classes: int | None = None,
                  max_novel_k: int = 20, device: str = "auto", random_state: int | None = None,
                  verbose: bool = False):
         store_params(self, locals())
@@ -189,7 +219,7 @@ class DTC(ClusterMixin, BaseEstimator):
         for name in ("batch_size", "update_interval", "input_size", "max_novel_k"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        for name in ("supervised_epochs", "warmup_epochs", "epochs"):
+        for name in ("supervised_epochs", "warmup_epochs", "epochs", "augmented_copies"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
         if not 0 <= float(self.validation_fraction) < 0.5:
@@ -214,7 +244,8 @@ class DTC(ClusterMixin, BaseEstimator):
         device = resolve_device(self.device)
         self.known_classes_ = classes
         timings = {}
-        with seeded(self.random_state, device) as rng:
+        with cpu_threads(device, who="DTC", verbose=self.verbose) as threads, \
+                seeded(self.random_state, device) as rng:
             seed, gen = rng.seed, rng.generator
             t = time.perf_counter()
             net, reader = build_staged_network(self.extractor, self.weights, int(self.input_size),
@@ -234,14 +265,21 @@ class DTC(ClusterMixin, BaseEstimator):
             self.n_clusters_ = int(k)
             self.known_accuracy_ = self._supervised(net, A_known, y_codes, gen, seed, device)
             del A_known
+            if self.attention != "none" and self.attend_known:  # fine-tuned again on the attended known images
+                A_known = trunk_activations(net, reader, self._masked(net, reader, X_known, verbose=self.verbose)[0],
+                                            verbose=self.verbose, description="DTC: attended known images")
+                self.known_accuracy_ = self._supervised(net, A_known, y_codes, gen, seed, device)
+                del A_known
             timings["supervised"] = time.perf_counter() - t
             t = time.perf_counter()
+            images = self._attend(net, reader, X)
             if self.attention != "none" or A is None:
-                A = trunk_activations(net, reader, self._attend(net, reader, X), verbose=self.verbose,
-                                      description="DTC: novel images")
+                A = trunk_activations(net, reader, images, verbose=self.verbose, description="DTC: novel images")
+            views = self._augmented(net, reader, images, gen)
+            del images
             timings["attention_and_trunk"] = time.perf_counter() - t
             t = time.perf_counter()
-            model, history = self._cluster(net, A, y, gen, seed, device)
+            model, history = self._cluster(net, A, views, y, gen, seed, device)
             timings["cluster"] = time.perf_counter() - t
         self.network_ = net.cpu().eval()
         self.model_ = model.cpu().eval()
@@ -256,7 +294,7 @@ class DTC(ClusterMixin, BaseEstimator):
         self.history_ = history
         self.timings_ = timings
         self.run_details_ = {"known_accuracy": self.known_accuracy_, "n_novel_classes": self.n_clusters_,
-                             "k_estimate": getattr(self, "k_estimate_", None),
+                             "k_estimate": getattr(self, "k_estimate_", None), "torch_threads": threads,
                              "dtc_timings_s": {key: round(v, 2) for key, v in timings.items()}}
         return self
 
@@ -330,6 +368,7 @@ class DTC(ClusterMixin, BaseEstimator):
         from ..features._attention import attend
 
         return attend(net, reader, X, grabcut=self.attention == "gradcam+grabcut", threshold=float(self.cam_threshold),
+                      method=self.cam,
                       batch_size=int(self.batch_size), verbose=verbose)
 
     def figures_(self) -> dict:
@@ -346,7 +385,17 @@ class DTC(ClusterMixin, BaseEstimator):
             tiles += [overlay(img, self.attention_maps_[row], mask), mask_images(img[None], mask[None])[0]]
         return {"attention": tiles}
 
-    def _cluster(self, net, A, y, gen, seed, device):
+    def _augmented(self, net, reader, images, gen) -> torch.Tensor | None:
+        """The trunk activations of ``augmented_copies`` augmented copies of the novel images, or None."""
+        if self.augmentation == "none" or int(self.augmented_copies) == 0:
+            return None
+        flip = self.augmentation == "shift+flip"
+        return augmented_activations(
+            net, reader, images, int(self.augmented_copies),
+            lambda x: random_affine(x, gen, shift=SHIFT, rotation=0.0, flip=flip, padding="reflection"),
+            verbose=self.verbose, description="DTC: augmented copy")
+
+    def _cluster(self, net, A, views, y, gen, seed, device):
         from sklearn.cluster import KMeans
         from sklearn.decomposition import PCA
 
@@ -378,7 +427,7 @@ class DTC(ClusterMixin, BaseEstimator):
                                weight_decay=self.weight_decay)
         opt = torch.optim.SGD(model.parameters(), lr=self.learning_rate, momentum=self.momentum,
                               weight_decay=self.weight_decay)
-        for epoch in track(range(total_epochs), total=total_epochs, description=f"DTC-{self.variant}",
+        for epoch in track(range(total_epochs), total=total_epochs, description=f"DTC-{self.variant} epochs",
                            verbose=self.verbose):
             warmup = epoch < int(self.warmup_epochs)
             step = epoch - int(self.warmup_epochs)  # the clustering epoch (negative during warm-up)
@@ -387,9 +436,13 @@ class DTC(ClusterMixin, BaseEstimator):
             current = torch.zeros(n, k, device=device)
 
             def dec_loss(idx, te=te, w=w, current=current, targets=targets, ema=ema):
+                if views is None:
+                    a = A[idx]
+                else:  # one cached augmented copy of each image
+                    a = views[torch.randint(0, len(views), (len(idx),), generator=gen), idx]
+                q = soft_assignment(model(a.to(device).float()), model.center, float(self.alpha))
                 idx = idx.to(device)
-                q = soft_assignment(model(A[idx.cpu()].to(device).float()), model.center, float(self.alpha))
-                loss = kl_clustering_loss(targets[idx], q)
+                loss = kl_clustering_loss(targets[idx], q, reduction=self.kl_reduction)
                 if te:
                     current[idx] = q.detach()
                     loss = loss + w * F.mse_loss(q, ema[idx])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 
 
@@ -27,9 +29,19 @@ def target_distribution(q: torch.Tensor) -> torch.Tensor:
     return weight / weight.sum(dim=1, keepdim=True)
 
 
-def kl_clustering_loss(p: torch.Tensor, q: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
-    """KL(P‖Q) = Σ_i Σ_j p_ij log(p_ij / q_ij), averaged over the batch (DEC eq. 2). p, q: (B, K) → scalar."""
-    return (p * (torch.log(p + eps) - torch.log(q + eps))).sum(dim=1).mean()
+def kl_clustering_loss(p: torch.Tensor, q: torch.Tensor, eps: float = 1e-10, *,
+                       reduction: Literal["batchmean", "mean"] = "batchmean") -> torch.Tensor:
+    """KL(P‖Q) = Σ_i Σ_j p_ij log(p_ij / q_ij) (DEC eq. 2). p, q: (B, K) → scalar.
+
+    ``reduction``: "batchmean" sums over the K clusters and averages over the batch (DEC's and DEC-keras' loss);
+    "mean" averages over all B × K elements, K times smaller (PyTorch's ``F.kl_div`` default, which DTC's code
+    uses: its step sizes and its consistency weight are tuned against that scale)."""
+    terms = p * (torch.log(p + eps) - torch.log(q + eps))
+    if reduction == "mean":
+        return terms.mean()
+    if reduction != "batchmean":
+        raise ValueError(f"reduction must be 'batchmean' or 'mean', got {reduction!r}")
+    return terms.sum(dim=1).mean()
 
 
 def kmeans_friendly_loss(z: torch.Tensor, centers: torch.Tensor, assignments: torch.Tensor) -> torch.Tensor:

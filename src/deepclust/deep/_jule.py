@@ -19,17 +19,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .._device import resolve_device
+from .._device import cpu_threads, resolve_device
 from .._progress import track
-from .._training import History, embed_batches, run_epoch, seeded
+from .._training import SCORES, History, embed_batches, run_epoch, seeded
 from ..cluster._gdl import GDLAgglomeration, initial_clusters
 from ..cluster._helpers import l2_rows
 from ..methods import check_choices, register_method
+from ..metrics import external_scores
 from ._base import store_params
 from ._images import check_images
 
 
-def weighted_triplet_loss(anchor, positive, negative, *, gamma: float = 2.0, margin: float = 0.2):
+def weighted_triplet_loss(anchor, positive, negative, *, gamma: float = 1.0, margin: float = 0.2):
     """JULE's weighted triplet loss (mean over triplets, each (N, d)): max(0, γ‖a − p‖² − ‖a − n‖² + margin); γ
     weighs the pull of the same-cluster pair against the push of the other cluster's sample."""
     pos = (anchor - positive).pow(2).sum(1)
@@ -92,13 +93,19 @@ class JULENet(nn.Module):
 class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
     """JULE: agglomerative clustering as a recurrent process, the CNN retrained on the current clusters in between.
 
-    Time step 0 groups every image with its nearest neighbour in pixel space (about n/3 clusters). Then, in each
+    Time step 0 groups every image with its nearest neighbour in pixel space (about n/5 clusters). Then, in each
     partially unrolled period: the CNN is trained ``epochs_per_period`` epochs with the weighted triplet loss on
     the current clusters (backward pass); its L2-normalised outputs give the K_s-NN graph W and the graph degree
     linkage A between the current clusters; ⌈η × c⌉ merges follow (forward pass; never below ``n_clusters``), each
     joining the cluster with the largest criterion (A to its nearest cluster plus λ times its margin over the next
     K_c − 1) with its nearest cluster. When k is reached, the agglomeration is run again from time step 0 on the
-    trained network's features (as the reference's final pass) and gives ``labels_``.
+    trained network's features (as the reference's final pass) and gives ``labels_`` (``labels_from="final"``);
+    the recurrent process's own last partition is ``recurrent_labels_``, and ``history_`` scores both.
+
+    Training follows JULE.torch's ``train.lua``: SGD whose momentum is dampened as Torch's ``optim.sgd`` does by
+    default (the velocity is a moving average, v ← μv + (1 − μ)g: a tenth of PyTorch's undampened step at
+    μ = 0.9), batches drawn at random, and the merge steps inside the loop embed the images with batch-norm in
+    training mode (batch statistics), as the reference's loop does; the final pass embeds in evaluation mode.
 
     Parameters
     ----------
@@ -113,13 +120,14 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
     kernel_scale : float, default=1.0
         σ² of W's Gaussian kernel is ``kernel_scale`` times the mean squared neighbour distance (the paper's a = 1).
     eta : float, default=0.9
-        Unrolling rate η: each period merges ⌈η × c⌉ of the c clusters (the reference's 0.9 for all but face data
-        sets, 0.2 for those).
+        Unrolling rate η: each period merges ⌈η × c⌉ of the c clusters (``train.lua``'s default is 0.2; the
+        reference's README sets 0.9 for all but face data sets).
     epochs_per_period : int, default=20
         CNN epochs per period (the reference's 20). 0 trains no CNN: every merge works on the raw pixels (the
         reference's ``-updateCNN 0``; the agglomerative clustering alone, for comparison).
-    gamma : float, default=2.0
-        Weight γ of the same-cluster pair in the weighted triplet loss (the paper's 2).
+    gamma : float, default=1.0
+        Weight γ of the same-cluster pair in the weighted triplet loss (``train.lua``'s ``gamma_tr`` 1; the paper
+        and the criterion's own default say 2).
     margin : float, default=0.2
         Margin of the triplet loss (the reference's 0.2).
     n_negatives : int, default=20
@@ -128,15 +136,24 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         SGD's base learning rate, decayed as lr × (1 + 10⁻⁴ t)^−0.75 (the reference's "inv" policy).
     momentum : float, default=0.9
         SGD's momentum (the reference's 0.9).
+    dampening : float or None, default=None
+        SGD's dampening of the momentum; None: equal to ``momentum``, as Torch's ``optim.sgd`` (the reference); 0
+        is PyTorch's default, a step ten times larger at momentum 0.9.
     weight_decay : float, default=5e-5
         SGD's weight decay (the reference's 5 × 10⁻⁵).
     batch_size : int, default=100
         Images per step (the reference's 100).
-    batches : {"random", "clusters"}, default="clusters"
-        How batches are drawn: as whole clusters, so that every batch is full of same-cluster pairs (see
-        :func:`cluster_batches`), or at random, as the reference (early on, with ~n/5 clusters of ~5 images, a batch
-        of 100 holds few pairs, so the first period trains the CNN little). On MNIST-5k (seed 0) the two gave ACC
-        0.680 and 0.678, NMI 0.810 and 0.804.
+    batches : {"random", "clusters"}, default="random"
+        How batches are drawn: at random, as the reference (early on, with ~n/5 clusters of ~5 images, a batch of
+        100 holds few pairs, so the first period trains the CNN little), or as whole clusters, so that every batch
+        is full of same-cluster pairs (see :func:`cluster_batches`; batch-norm statistics then come from one to
+        three clusters, and the merge steps embed in evaluation mode).
+    orphan_limit : float, default=20.0
+        Clusters with no affinity to any other join their nearest centre while more than ``orphan_limit`` ×
+        ``n_clusters`` clusters remain (JULE.torch's 20; 0: at every pass).
+    labels_from : {"final", "recurrent"}, default="final"
+        Which partition ``labels_`` is: the final pass from time step 0 on the trained network (the reference's),
+        or the recurrent process's last one.
     embedding_dim : int, default=160
         Output size of the CNN (the reference's 160).
     device, random_state, verbose
@@ -144,9 +161,11 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    labels_, embedding_ (the images' CNN features), cluster_centers_ (mean feature per cluster, L2-normalised),
-    network_, n_periods_, history_ (per period: clusters before and after its merges, mean triplet loss, and when
-    ``y`` was given to fit, the ACC/NMI/ARI of the current clusters).
+    labels_, recurrent_labels_, final_labels_, embedding_ (the images' CNN features), cluster_centers_ (mean feature
+    per cluster of ``labels_``, L2-normalised), network_, n_periods_, history_ (per period: clusters before and
+    after its merges, mean triplet loss, and when ``y`` was given to fit, the ACC/NMI/ARI of the current clusters;
+    under ``"final_pass"`` and ``"recurrent"`` the scores of both partitions, under ``"labels_from"`` which
+    ``labels_`` is).
 
     References
     ----------
@@ -157,9 +176,11 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def __init__(self, n_clusters: int = 10, *, graph_neighbors: int = 20, neighbor_clusters: int = 5,
                  merge_margin_weight: float = 1.0, kernel_scale: float = 1.0,
-                 eta: float = 0.9, epochs_per_period: int = 20, gamma: float = 2.0, margin: float = 0.2,
+                 eta: float = 0.9, epochs_per_period: int = 20, gamma: float = 1.0, margin: float = 0.2,
                  n_negatives: int = 20, learning_rate: float = 0.01, momentum: float = 0.9,
-                 weight_decay: float = 5e-5, batch_size: int = 100, batches: Literal["random", "clusters"] = "clusters",
+                 dampening: float | None = None,
+                 weight_decay: float = 5e-5, batch_size: int = 100, batches: Literal["random", "clusters"] = "random",
+                 orphan_limit: float = 20.0, labels_from: Literal["final", "recurrent"] = "final",
                  embedding_dim: int = 160, device: str = "auto",
                  random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())
@@ -188,16 +209,24 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         Xf = check_images(self, X, fit=fit, min_side=14, purpose="JULE trains a CNN")
         return torch.from_numpy(np.ascontiguousarray(Xf.transpose(0, 3, 1, 2)))
 
-    @staticmethod
-    def _embed(net, X) -> np.ndarray:
-        return embed_batches(net, X, batch_size=1000).numpy()
+    def _embed(self, net, X, *, train_mode: bool = False) -> np.ndarray:
+        """The network's features of ``X``: in evaluation mode, or with batch-norm in training mode over batches of
+        ``batch_size`` in order (the reference's merge steps inside the loop; its running statistics move too)."""
+        if not train_mode:
+            return embed_batches(net, X, batch_size=1000).numpy()
+        device = next(net.parameters()).device
+        net.train()
+        bs = int(self.batch_size)
+        with torch.no_grad():
+            return torch.cat([net(X[i:i + bs].to(device)).cpu() for i in range(0, len(X), bs)]).numpy()
 
     def _agglomeration(self) -> GDLAgglomeration:
         """The forward pass with this estimator's K_s, K_c, λ, a and η (the paper's symbols of its parameters)."""
         return GDLAgglomeration(int(self.n_clusters), graph_neighbors=int(self.graph_neighbors),
                                 neighbor_clusters=int(self.neighbor_clusters),
                                 merge_margin_weight=float(self.merge_margin_weight),
-                                kernel_scale=float(self.kernel_scale), eta=float(self.eta))
+                                kernel_scale=float(self.kernel_scale), eta=float(self.eta),
+                                orphan_limit=float(self.orphan_limit))
 
     def _n_periods(self, c: int, k: int) -> int:
         """Periods until c clusters are merged to k, each merging ⌈η c⌉ of the c (fewer at the end; at most this
@@ -229,12 +258,11 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         W = agglomeration.affinity(pixels)
         labels = initial_clusters(W)  # time step 0, on the raw images as the reference
         log(0, n, labels, float("nan"))
-        with seeded(rs, device) as rng:  # the batches' order is drawn from rs after the fit's seed
+        with cpu_threads(device, who="JULE", verbose=self.verbose) as threads, \
+                seeded(rs, device) as rng:  # the batches' order is drawn from rs after the fit's seed
             gen = rng.generator
             net = JULENet(X_t.shape[1], tuple(X_t.shape[2:]), int(self.embedding_dim)).to(device)
-            opt = torch.optim.SGD(net.parameters(), lr=self.learning_rate, momentum=self.momentum,
-                                  weight_decay=self.weight_decay)
-            schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: (1 + 1e-4 * t) ** -0.75)
+            opt, schedule = self._optimizer(net)
             periods = self._n_periods(int(labels.max()) + 1, k)
             for period in track(range(periods), total=periods, description="JULE periods", verbose=self.verbose):
                 if int(labels.max()) + 1 <= k:
@@ -242,20 +270,36 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
                 loss = self._train_period(net, opt, schedule, X_t, labels, rs, gen, device) if train else float("nan")
                 before = int(labels.max()) + 1
                 if train:
-                    labels = agglomeration.merge_pass(self._embed(net, X_t), labels)
+                    labels = agglomeration.merge_pass(self._embed(net, X_t, train_mode=self.batches == "random"),
+                                                      labels)
                 else:
                     labels = agglomeration.merge_pass(pixels, labels, affinity=W)
                 log(period + 1, before, labels, loss)
             self.n_periods_ = len(history["period"]) - 1
-        Z = self._embed(net, X_t) if train else pixels
-        labels = agglomeration.fit(Z).labels_  # the final pass: from time step 0 on the trained CNN
+            Z = self._embed(net, X_t) if train else pixels
+        self.recurrent_labels_ = labels
+        self.final_labels_ = agglomeration.fit(Z).labels_  # the final pass: from time step 0 on the trained CNN
+        history["labels_from"] = str(self.labels_from)
+        if y is not None:
+            for key, part in (("recurrent", labels), ("final_pass", self.final_labels_)):
+                history[key] = {m: float(v) for m, v in external_scores(np.asarray(y), part).items() if m in SCORES}
+        labels = self.final_labels_ if self.labels_from == "final" else self.recurrent_labels_
         self.labels_ = labels
+        self.torch_threads_ = threads
         self.embedding_ = Z
         centres = np.stack([Z[labels == c].mean(0) for c in range(int(labels.max()) + 1)])
         self.cluster_centers_ = l2_rows(centres)
         self.history_ = history
         self.network_ = net.cpu().eval()
         return self
+
+    def _optimizer(self, net):
+        """SGD as Torch's ``optim.sgd`` with the reference's settings (dampening = momentum) and the "inv" policy
+        lr (1 + 10⁻⁴ t)^−0.75, t counting steps across all periods."""
+        dampening = float(self.momentum if self.dampening is None else self.dampening)
+        opt = torch.optim.SGD(net.parameters(), lr=float(self.learning_rate), momentum=float(self.momentum),
+                              dampening=dampening, weight_decay=float(self.weight_decay))
+        return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda t: (1 + 1e-4 * t) ** -0.75)
 
     def _train_period(self, net, opt, schedule, X, labels, rs, gen, device) -> float:
         """``epochs_per_period`` epochs of the weighted triplet loss on the current clusters; the mean loss of the

@@ -95,6 +95,21 @@ def trunk_activations(net: StagedNetwork, reader, images: np.ndarray, *, batch_s
     return out
 
 
+def augmented_activations(net: StagedNetwork, reader, images: np.ndarray, copies: int, transform, *,
+                          batch_size: int = 256, verbose: bool = False, description: str = "copy") -> torch.Tensor:
+    """The trunk activations of ``copies`` augmented copies of ``images`` (``transform`` draws each copy's
+    augmentation per batch), (copies, N, ...) float16, filled copy by copy in place: memory for one set of them,
+    not two (as a stack would)."""
+    views = None
+    for c in range(int(copies)):
+        a = trunk_activations(net, reader, images, batch_size=batch_size, verbose=verbose, transform=transform,
+                              description=f"{description} {c + 1} of {copies}")
+        if views is None:
+            views = torch.empty((int(copies), *a.shape), dtype=a.dtype)
+        views[c] = a
+    return views
+
+
 def batches(n: int, batch_size: int, gen: torch.Generator, *, min_size: int = 2):
     """A random order cut into batches; a last batch smaller than ``min_size`` is dropped (batch norm needs two)."""
     order = torch.randperm(n, generator=gen)

@@ -11,6 +11,8 @@ from .._progress import track
 
 #: Fewer foreground pixels than this (a fraction of the image) and GrabCut's mask is not trusted: the CAM's is used.
 MIN_FOREGROUND = 0.02
+#: The class activation maps attention can use (pytorch-grad-cam's GradCAM and GradCAMPlusPlus).
+CAM_METHODS = ("gradcam", "gradcam++")
 
 
 def resize_uint8(images: np.ndarray, size: int) -> np.ndarray:
@@ -33,14 +35,18 @@ def resize_uint8(images: np.ndarray, size: int) -> np.ndarray:
     return x.permute(0, 2, 3, 1).contiguous().numpy()
 
 
-def gradcam_maps(net, reader, images: np.ndarray, *, batch_size: int = 128, verbose: bool = False) -> np.ndarray:
-    """Grad-CAM of ``net`` (pixels → class logits) for its predicted class, at the layer ``net.cam_layer``;
-    one map per image, (N, S, S) in [0, 1] at the network's input size S."""
-    from pytorch_grad_cam import GradCAM
+def gradcam_maps(net, reader, images: np.ndarray, *, batch_size: int = 128, verbose: bool = False,
+                 method: str = "gradcam") -> np.ndarray:
+    """Grad-CAM (``method="gradcam"``) or Grad-CAM++ (``"gradcam++"``: pixel-wise weights of the gradients, which
+    the attention paper cites) of ``net`` (pixels → class logits) for its predicted class, at the layer
+    ``net.cam_layer``; one map per image, (N, S, S) in [0, 1] at the network's input size S."""
+    from pytorch_grad_cam import GradCAM, GradCAMPlusPlus
 
+    if method not in CAM_METHODS:
+        raise ValueError(f"the class activation map must be one of {', '.join(CAM_METHODS)}; got {method!r}")
     maps = np.empty((len(images), reader.input_size, reader.input_size), np.float32)
     net.eval()
-    with GradCAM(model=net, target_layers=[net.cam_layer]) as cam:
+    with (GradCAM if method == "gradcam" else GradCAMPlusPlus)(model=net, target_layers=[net.cam_layer]) as cam:
         for start in track(range(0, len(images), batch_size), total=-(-len(images) // batch_size),
                            description="Grad-CAM", verbose=verbose):
             # the trunk is frozen: its output has a gradient only when the input asks for one
@@ -89,12 +95,12 @@ def grabcut_mask(image: np.ndarray, cam: np.ndarray, threshold: float, iteration
 
 
 def attend(net, reader, images: np.ndarray, *, grabcut: bool = True, threshold: float = 0.2, batch_size: int = 128,
-           verbose: bool = False):
+           verbose: bool = False, method: str = "gradcam"):
     """The images at the network's input size with everything outside the attended region set to black, the masks
-    (N, S, S) of that region (Grad-CAM thresholded at ``threshold``, refined by GrabCut when ``grabcut``) and the
-    Grad-CAM maps."""
+    (N, S, S) of that region (the class activation map of ``method`` thresholded at ``threshold``, refined by
+    GrabCut when ``grabcut``) and the maps."""
     rgb = resize_uint8(images, reader.input_size)
-    cams = gradcam_maps(net, reader, rgb, batch_size=batch_size, verbose=verbose)
+    cams = gradcam_maps(net, reader, rgb, batch_size=batch_size, verbose=verbose, method=method)
     if grabcut:
         masks = np.stack([grabcut_mask(img, cam, threshold) for img, cam in
                           track(zip(rgb, cams), total=len(rgb), description="GrabCut", verbose=verbose)])
