@@ -58,14 +58,14 @@ def test_training_follows_the_reference_settings():
     assert {k: opt.defaults[k] for k in ("lr", "momentum", "dampening", "weight_decay")} == {
         "lr": 0.01, "momentum": 0.9, "dampening": 0.9, "weight_decay": 5e-5}
     net.weight.data.fill_(0.0)
-    velocity = 0.0
+    velocity = expected = 0.0
     for step, grad in enumerate([1.0, 1.0, -2.0]):  # Torch: v ← 0.9 v + 0.1 g after a first raw step
         net.weight.grad = torch.tensor([[grad]])
         opt.param_groups[0]["weight_decay"] = 0.0
         opt.step()
         lr = 0.01 * (1 + 1e-4 * step) ** -0.75
         velocity = grad if step == 0 else 0.9 * velocity + 0.1 * grad
-        expected = (0.0 if step == 0 else expected) - lr * velocity
+        expected -= lr * velocity
         assert float(net.weight) == pytest.approx(expected, rel=1e-5)
         schedule.step()
     x = torch.rand(30, 1, 16, 16) * 5 + 3  # far from batch-norm's initial running statistics
