@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import shutil
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -134,12 +131,11 @@ def main(argv=None) -> int:
                 X_novel, y_novel, X_known=X_known, y_known=y_known)
             wall = since(t)
             if attention != "none":  # the overlays, for the README
-                with tempfile.TemporaryDirectory() as tmp:
-                    (Path(tmp) / "figures").mkdir()
-                    dtc.write_figures(Path(tmp) / "figures")
-                    shutil.copy(Path(tmp) / "figures" / "attention.png",
-                                RESULTS / f"{name}_{attention.replace('+', '_')}{'_pp' if cam == 'gradcam++' else ''}"
-                                          f"{'_known' if attend_known else ''}.png")
+                from deepclust.report._method_figures import save_picture
+
+                save_picture(dtc.figures_()["attention"],
+                             RESULTS / f"{name}_{attention.replace('+', '_')}{'_pp' if cam == 'gradcam++' else ''}"
+                                       f"{'_known' if attend_known else ''}.png")
             scores = external_scores(y_novel, dtc.labels_)
             per_class = {str(c): round(float(_class_recall(y_novel, dtc.labels_, c)), 3) for c in np.unique(y_novel)}
             if attention != "none":

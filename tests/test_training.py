@@ -53,13 +53,28 @@ def test_embed_batches_runs_in_eval_mode_and_restores_the_mode():
     assert not net.training
 
 
+def test_embed_batches_in_train_mode_normalises_each_batch_by_its_own_statistics():
+    """With train_mode, batch-norm uses each batch's statistics (JULE's merge steps in its loop) and its running
+    statistics move; the eval mode the module was in is restored."""
+    net = torch.nn.BatchNorm1d(2).eval()
+    X = torch.randn(8, 2) * 3 + 5
+    out = embed_batches(net, X, batch_size=4, train_mode=True)
+    for half in (out[:4], out[4:]):
+        assert torch.allclose(half.mean(0), torch.zeros(2), atol=1e-5)
+    assert not net.training and not torch.allclose(net.running_mean, torch.zeros(2))
+
+
 def test_history_knows_its_axis_and_logs_scores():
-    """log appends a row under the x-axis; log_scores adds ACC/NMI/ARI only when labels are given."""
+    """log appends a row under the x-axis; log_scores adds ACC/NMI/ARI only when labels are given; score stores
+    one partition's scores as a dict under its name."""
     h = History("epoch", "loss")
     h.log(1, loss=0.5)
     h.log_scores(None, [0, 1])
     h.log_scores([0, 0, 1, 1], [1, 1, 0, 0])
     assert h.x == "epoch" and h == {"epoch": [1], "loss": [0.5], "acc": [1.0], "nmi": [1.0], "ari": [1.0]}
+    h.score("start", None, [0, 1])
+    h.score("start", [0, 0, 1, 1], [0, 1, 1, 1])
+    assert set(h["start"]) == {"acc", "nmi", "ari"} and h["start"]["acc"] == 0.75
 
 
 def test_cpu_threads_leave_the_cores_other_work_uses(monkeypatch):

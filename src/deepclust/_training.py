@@ -89,25 +89,27 @@ def run_epoch(batches: Iterable, loss_of: Callable, optimizers: Sequence, *, who
 
 
 def embed_batches(forward: Callable, X, *, module: torch.nn.Module | None = None, batch_size: int = 1024,
-                  device: str | None = None) -> torch.Tensor:
+                  device: str | None = None, train_mode: bool = False) -> torch.Tensor:
     """``forward`` applied to all of ``X``, batch by batch, without gradients, ``module`` (default: ``forward``
-    itself) in evaluation mode (its mode is restored after); each batch is moved to ``device`` (default: the
-    module's) and the outputs are concatenated on the CPU (N, d) as float32. Call ``.numpy()`` for an array."""
+    itself) in evaluation mode, or in training mode with ``train_mode`` (batch-norm normalises each batch by its own
+    statistics, and its running statistics move: JULE's merge steps inside its loop); the module's mode is restored
+    after. Each batch is moved to ``device`` (default: the module's) and the outputs are concatenated on the CPU
+    (N, d) as float32. Call ``.numpy()`` for an array."""
     import torch
 
     module = forward if module is None else module
     is_module = isinstance(module, torch.nn.Module)
     training = is_module and module.training
     if is_module:
-        module.eval()
+        module.train(train_mode)
         if device is None:
             device = next(module.parameters()).device
     try:
         with torch.no_grad():
             out = [forward(X[i:i + batch_size].to(device).float()).cpu() for i in range(0, len(X), batch_size)]
     finally:
-        if training:
-            module.train()
+        if is_module:
+            module.train(training)
     return torch.cat(out) if out else torch.empty(0)
 
 
@@ -128,6 +130,13 @@ class History(dict):
         self[self.x].append(x)
         for key, value in values.items():
             self.setdefault(key, []).append(value)
+
+    def score(self, name: str, y, labels) -> None:
+        """ACC/NMI/ARI of one partition (a start, a final pass) stored under ``name`` as a dict; nothing when ``y``
+        is None."""
+        if y is not None:
+            scores = external_scores(np.asarray(y), np.asarray(labels))
+            self[name] = {key: float(scores[key]) for key in SCORES}
 
     def log_scores(self, y, labels, keys: tuple[str, ...] = SCORES) -> None:
         """ACC/NMI/ARI of ``labels`` against ``y`` appended under their names; nothing when ``y`` is None (labels

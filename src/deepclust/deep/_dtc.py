@@ -20,7 +20,7 @@ from torch import nn
 
 from .._device import cpu_threads, resolve_device
 from .._progress import track
-from .._training import SCORES, History, run_epoch, seeded
+from .._training import History, run_epoch, seeded
 from ..methods import check_choices, register_method
 from ._augment import random_affine
 from ._base import store_params
@@ -399,7 +399,6 @@ class DTC(ClusterMixin, BaseEstimator):
         from sklearn.cluster import KMeans
         from sklearn.decomposition import PCA
 
-        from ..metrics import external_scores
 
         k = int(self.n_clusters_)
         feats = F.normalize(forward_cached(net.top, A, device), dim=1).cpu().numpy()
@@ -415,9 +414,7 @@ class DTC(ClusterMixin, BaseEstimator):
         model = ClusteringNet(copy_top(net), projection,
                               torch.from_numpy(km.cluster_centers_).float()).to(device)
         history = History("epoch", "loss")
-        if y is not None:
-            history["init"] = {key: float(v) for key, v in external_scores(np.asarray(y), km.labels_).items()
-                               if key in SCORES}
+        history.score("init", y, km.labels_)
         n = len(A)
         targets = target_distribution(self._probs(model, A, device))
         ensemble = torch.zeros(n, k, device=device)

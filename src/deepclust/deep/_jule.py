@@ -21,11 +21,10 @@ from torch import nn
 
 from .._device import cpu_threads, resolve_device
 from .._progress import track
-from .._training import SCORES, History, embed_batches, run_epoch, seeded
+from .._training import History, embed_batches, run_epoch, seeded
 from ..cluster._gdl import GDLAgglomeration, initial_clusters
 from ..cluster._helpers import l2_rows
 from ..methods import check_choices, register_method
-from ..metrics import external_scores
 from ._base import store_params
 from ._images import check_images
 
@@ -212,13 +211,8 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
     def _embed(self, net, X, *, train_mode: bool = False) -> np.ndarray:
         """The network's features of ``X``: in evaluation mode, or with batch-norm in training mode over batches of
         ``batch_size`` in order (the reference's merge steps inside the loop; its running statistics move too)."""
-        if not train_mode:
-            return embed_batches(net, X, batch_size=1000).numpy()
-        device = next(net.parameters()).device
-        net.train()
-        bs = int(self.batch_size)
-        with torch.no_grad():
-            return torch.cat([net(X[i:i + bs].to(device)).cpu() for i in range(0, len(X), bs)]).numpy()
+        return embed_batches(net, X, batch_size=int(self.batch_size) if train_mode else 1000,
+                             train_mode=train_mode).numpy()
 
     def _agglomeration(self) -> GDLAgglomeration:
         """The forward pass with this estimator's K_s, K_c, λ, a and η (the paper's symbols of its parameters)."""
@@ -280,9 +274,8 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         self.recurrent_labels_ = labels
         self.final_labels_ = agglomeration.fit(Z).labels_  # the final pass: from time step 0 on the trained CNN
         history["labels_from"] = str(self.labels_from)
-        if y is not None:
-            for key, part in (("recurrent", labels), ("final_pass", self.final_labels_)):
-                history[key] = {m: float(v) for m, v in external_scores(np.asarray(y), part).items() if m in SCORES}
+        for key, part in (("recurrent", labels), ("final_pass", self.final_labels_)):
+            history.score(key, y, part)
         labels = self.final_labels_ if self.labels_from == "final" else self.recurrent_labels_
         self.labels_ = labels
         self.torch_threads_ = threads
