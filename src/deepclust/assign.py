@@ -123,18 +123,37 @@ def run_images(run):
     """The images a run clustered, in the order of its ``assignments.csv``: an :class:`ImageFolder` of a folder run,
     the images of the builtin data set it clustered; ``ValueError`` for a run on an array given from Python, whose
     pixels the run folder does not keep. ``run``: a :class:`~deepclust.run.RunFolder`."""
-    from .datasets import ImageFolder, load_dataset
+    from .datasets import ImageFolder, load_dataset, load_embeddings
 
     paths = [r["path"] for r in run.rows]
+    source = run.info.get("source", {})
+    if source.get("kind") == "embeddings":  # the vectors it clustered, read again from their file
+        if not Path(source["file"]).is_file():
+            raise ValueError(f"the run's embeddings file {source['file']} is not there any more")
+        table = load_embeddings(source["file"], source.get("paths_file"))
+        rows = {p: i for i, p in enumerate(table.paths)}
+        return table.take([rows[p] for p in paths])
     if run.root is not None:
         if not run.root.is_dir():
             raise ValueError(f"the run's input folder {run.root} is not there any more")
         return ImageFolder(run.root, paths)
-    source = run.info.get("source", {})
     if not source.get("dataset"):
         raise ValueError("this run clustered an array given from Python: its pixels are not in the run folder")
     X, _ = load_dataset(source["dataset"], split=source.get("split", "all"))
     return X[[int(p) for p in paths]]
+
+
+def _check_same_kind(info: dict, source) -> None:
+    """Embeddings are assigned to a run on embeddings of the same width, images to a run on images."""
+    from .datasets import Embeddings
+
+    ran = info.get("source", {})
+    on_embeddings = ran.get("kind") == "embeddings"
+    if isinstance(source, Embeddings) != on_embeddings:
+        raise ValueError(f"this run clustered {'embeddings' if on_embeddings else 'images'}: assign "
+                         f"{'an embeddings file (.npy, .parquet, .csv)' if on_embeddings else 'images'} to it")
+    if on_embeddings and source.dim != ran.get("dim"):
+        raise ValueError(f"{source.file.name} has {source.dim} dimensions; the run's embeddings have {ran.get('dim')}")
 
 
 def feature_space(info: dict, source, prepared=None, **runtime):
@@ -197,7 +216,8 @@ def place_like_run(estimator, embedding_attr: str, X) -> tuple[np.ndarray, np.nd
 def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | None = None, batch_size: int = 64,
                   device: str = "auto", cache_dir=None, use_cache: bool = True, num_workers: int | None = None,
                   verbose: bool = True) -> Assignment:
-    """Assign the images of ``source`` (a folder or a uint8 array) to the clusters of the run in ``run_dir``.
+    """Assign the images of ``source`` (a folder or a uint8 array; for a run on embeddings, new rows:
+    :func:`~deepclust.datasets.load_embeddings`) to the clusters of the run in ``run_dir``.
 
     The images are prepared with the run's recorded input settings (extractor, layer, input size, views, image size)
     and given to the saved estimator's ``predict``. An image whose ``feature_distance`` (see :class:`Assignment`)
@@ -224,6 +244,7 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
         raise ValueError(f"max_distance cannot be applied, for there are no run images to compare new images with: "
                          f"{no_reference}")
     source, _, _, skipped = open_source(source)
+    _check_same_kind(info, source)
     runtime = dict(batch_size=batch_size, device=device, cache_dir=cache_dir, use_cache=use_cache,
                    num_workers=num_workers, verbose=verbose)
     prepared = prepare_like_run(info, source, **runtime)

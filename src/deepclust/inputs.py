@@ -14,6 +14,7 @@ line's option are read from it."""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 import textwrap
@@ -26,7 +27,7 @@ import numpy as np
 
 from ._device import resolve_device
 from ._progress import track
-from .datasets import ImageFolder, SkippedFile, iter_folder_batches, scan_folder
+from .datasets import Embeddings, ImageFolder, SkippedFile, iter_folder_batches, scan_folder
 from .features import (
     FOCUS_MODES,
     HANDCRAFTED_VIEWS,
@@ -239,14 +240,16 @@ class InapplicableSettingsError(ValueError):
     """Settings given that the method's input kind does not read; ``str()`` names them as the Python API does,
     :meth:`message` as another interface does (the CLI: ``--color`` for ``grayscale``)."""
 
-    def __init__(self, names: list[str], method: str, kind: str):
-        self.names, self.method, self.kind = names, method, kind
+    def __init__(self, names: list[str], method: str, kind: str, source: str | None = None):
+        self.names, self.method, self.kind, self.source = names, method, kind, source
         super().__init__(self.message())
 
     def message(self, spelling=None) -> str:
         spell = spelling or (lambda name: name)
         names = ", ".join(spell(n) for n in self.names)
         verb = "does" if len(self.names) == 1 else "do"
+        if self.source is not None:
+            return f"{names} {verb} not apply to {self.source}: they are the {self.kind} method {self.method} reads"
         reads = ", ".join(spell(n) for n in INPUT_SETTINGS[self.kind])
         return f"{names} {verb} not apply to method {self.method} on {self.kind}, which reads {reads}"
 
@@ -274,7 +277,10 @@ def check_settings(kind: str, settings: InputSettings, method: str, fit_args: tu
 
 def prepare_features(source, settings: InputSettings, typical_size: int) -> PreparedInput:
     """CNN features of one extractor and layer, through the feature cache; of the crops around the images' objects
-    with ``focus="object"`` (:class:`~deepclust.features.ObjectFocus`)."""
+    with ``focus="object"`` (:class:`~deepclust.features.ObjectFocus`). :class:`~deepclust.datasets.Embeddings`
+    are the features already: they are used as given."""
+    if isinstance(source, Embeddings):
+        return given_embeddings(source)
     extractor = settings.extractor or "efficientnet_lite0"
     t = time.perf_counter()
     spec = get_extractor_spec(extractor)
@@ -294,6 +300,19 @@ def prepare_features(source, settings: InputSettings, typical_size: int) -> Prep
                       runtime=feats.runtime, on_dask=settings.dask is not None and not feats.from_cache)
     return PreparedInput(np.asarray(feats.features, dtype=np.float32), feats.indices, feats.failed, params,
                          extraction=extraction, timings=timings)
+
+
+def given_embeddings(table: Embeddings) -> PreparedInput:
+    """Embeddings as a method's input, every row kept; run.json records their width."""
+    return PreparedInput(table.vectors, np.arange(len(table)), [], dict(embedding_dim=table.dim))
+
+
+def check_embedding_settings(settings: InputSettings, kind: str, method: str) -> None:
+    """Settings that make the input from images (extractor, layer, views …) have nothing to act on when the
+    embeddings are given: an error rather than silence. The runtime ones (device, cache …) are harmless."""
+    given = [name for name, info in _INFO.items() if info.group != "runtime" and getattr(settings, name) is not None]
+    if given:
+        raise InapplicableSettingsError(given, method, kind, source="given embeddings")
 
 
 def prepare_pixels(source, settings: InputSettings, typical_size: int) -> PreparedInput:
@@ -318,7 +337,14 @@ def prepare_pixels(source, settings: InputSettings, typical_size: int) -> Prepar
 
 def prepare_views(source, settings: InputSettings, typical_size: int) -> PreparedInput:
     """One feature matrix per view, and the same views of ``augmentations`` fixed copies (passed to ``fit`` as
-    ``augmented``; fixed so that their features are cached once for every seed)."""
+    ``augmented``; fixed so that their features are cached once for every seed). :class:`~deepclust.datasets.Embeddings`
+    are the one view."""
+    if isinstance(source, Embeddings):
+        if settings.augmentations:
+            raise ValueError("augmented copies need images to augment; embeddings are given as vectors: leave "
+                             "augmentations out")
+        prepared = given_embeddings(source)
+        return dataclasses.replace(prepared, X=[prepared.X], params=dict(prepared.params, views=["embeddings"]))
     views = tuple(settings.views) if settings.views else DEFAULT_VIEWS
     n_copies = int(settings.augmentations or 0)
     flip = True if settings.augment_flip is None else bool(settings.augment_flip)

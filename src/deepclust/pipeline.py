@@ -13,9 +13,17 @@ from ._device import resolve_device
 from ._outputs import check_writable
 from ._progress import say
 from ._warnings import first_lines
-from .datasets import ImageFolder, check_enough_images, open_source, take_subset
+from .datasets import Embeddings, ImageFolder, check_enough_images, open_source, take_subset
 from .features import close_dask, connect_dask, default_cache_dir
-from .inputs import DEFAULT_VIEWS, INPUTS, InputSettings, check_settings, extract_view_arrays, takes_settings
+from .inputs import (
+    DEFAULT_VIEWS,
+    INPUTS,
+    InputSettings,
+    check_embedding_settings,
+    check_settings,
+    extract_view_arrays,
+    takes_settings,
+)
 from .methods import FittedClustering, get_method
 from .metrics import score_clustering
 from .run import ClusterRun
@@ -32,7 +40,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
 
     Parameters
     ----------
-    source : a folder path (streamed, recursive) or a uint8 array ``(N, H, W[, C])``.
+    source : a folder path (streamed, recursive), a uint8 array ``(N, H, W[, C])``, or vectors made elsewhere
+        (:func:`~deepclust.datasets.load_embeddings`), which methods that consume features take as their features.
     method : a registered method (any case): ``"kmeans"`` (default), ``"agglomerative-ward"``,
         ``"agglomerative-average"`` on CNN features; ``"scan"``/``"best"`` (clustering heads over several views);
         ``"consensus"`` (a co-association of several views and algorithms); ``"dec"``, ``"idec"``, ``"dcn"``,
@@ -65,9 +74,13 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     """
     spec = get_method(method)
     method = spec.name  # as registered: "DEC" is recorded as "dec"
-    kind = input or spec.inputs[0]
+    given = isinstance(source, Embeddings)
+    kind = input or (_embeddings_input(spec) if given else spec.inputs[0])
     if kind not in spec.inputs:
         raise ValueError(f"method {method} consumes {' or '.join(spec.inputs)}, not {kind}")
+    if given and kind not in ("features", "views"):
+        raise ValueError(f"embeddings are vectors, and method {method} on {kind} needs the images; use {kind} "
+                         f"from a folder, or a method that consumes features")
     if n_clusters is not None and int(n_clusters) < 2:
         raise ValueError(f"the number of clusters must be at least 2, got {n_clusters}")
     settings, options = InputSettings.split(kwargs)
@@ -78,7 +91,9 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         raise ValueError(f"the image limit must be at least 2, got {limit}")
     device, verbose, dask = settings.device, settings.verbose, settings.dask
     resolve_device(device)
-    settings.views = settings.views or getattr(spec.estimator, "default_views", None)
+    settings.views = settings.views or (None if given else getattr(spec.estimator, "default_views", None))
+    if given:
+        check_embedding_settings(settings, kind, method)
     if kind == "pixels":  # a method's own defaults for its images (adapt: RGB at the extractor's size)
         settings.image_size = settings.image_size or getattr(spec.estimator, "default_image_size", None)
         if settings.grayscale is None:
@@ -95,7 +110,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         source, labels_true, source_info = take_subset(source, labels_true, int(limit), random_state)
     timings = {"scan": time.perf_counter() - t0}
     check_enough_images(len(source), n_clusters, skipped, "found")
-    if settings.use_cache and kind in ("features", "views"):
+    if settings.use_cache and kind in ("features", "views") and not given:
         check_writable(settings.cache_dir if settings.cache_dir is not None else default_cache_dir(),
                        hint="choose another cache folder (cache_dir) or turn the cache off (use_cache=False)")
     client = connect_dask(dask) if dask is not None else None
@@ -120,6 +135,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     timings["cluster"] = time.perf_counter() - t
     n_fitted, n_used = int(len(fitted.centers)), int(len(np.unique(fitted.labels)))
     notes = first_lines(caught)
+    if given and source.root is None:
+        notes.append(f"{source.why_no_images()}: the run has no montages or thumbnails")
     if n_used < n_fitted:
         notes.insert(0, f"collapsed: {method} put the images in {n_used} of the {n_fitted} clusters it was fitted "
                         f"with; {n_fitted - n_used} stayed empty")
@@ -139,7 +156,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     metrics = scored.scores
     timings["evaluate"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    if isinstance(source, ImageFolder):
+    if isinstance(source, (ImageFolder, Embeddings)):
         paths = [source.paths[i] for i in indices]
     else:
         origin = source_info.get("indices", np.arange(len(source)))
@@ -150,9 +167,19 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
                       skipped=skipped + prepared.failed, k_selection=fitted.k_selection, members=fitted.members,
                       labels_true=y,
                       extraction=prepared.extraction,
-                      source_info={k: v for k, v in source_info.items() if k != "indices"}, source=source,
+                      source_info={**(source.describe() if given else {}),
+                                   **{k: v for k, v in source_info.items() if k != "indices"}},
+                      source=source.images if given else source,
                       indices=indices, embedding=fitted.embedding, history=fitted.history, estimator=estimator,
                       n_clusters_fitted=n_fitted, notes=notes, metrics_undefined=scored.undefined)
+
+
+def _embeddings_input(spec) -> str:
+    """What a method consumes when the embeddings are given: features, or one view for the views methods."""
+    for kind in ("features", "views"):
+        if kind in spec.inputs:
+            return kind
+    return spec.inputs[0]  # refused by the caller, with the reason
 
 
 def extract_views(source, views=DEFAULT_VIEWS, *, augment=None, input_size: int | None = None, image_size: int = 28,

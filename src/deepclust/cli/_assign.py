@@ -13,7 +13,8 @@ from ._app import app, default_out, friendly_errors, out_console, warnings_as_li
 @app.command()
 def assign(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
-    folder: Annotated[Path, typer.Argument(help="Folder of new images to assign to the run's clusters.")],
+    folder: Annotated[Path, typer.Argument(help="Folder of new images to assign to the run's clusters (a run on "
+                                                "embeddings: a file of new rows, as `cluster --embeddings` reads).")],
     out: Annotated[Path | None, typer.Option(help="Folder for assignments.csv and assign.json (default: in runs/, "
                                                   "named after the run and the folder, never reused).",
                                              show_default=False)] = None,
@@ -35,6 +36,7 @@ def assign(
     from .._device import resolve_device
     from .._outputs import check_output_dir
     from ..assign import ASSIGN_FILE, assign_images
+    from ..datasets import is_embeddings_file, load_embeddings
     from ..run import ASSIGNMENTS_FILE
 
     with friendly_errors(["max_distance"]):
@@ -42,7 +44,8 @@ def assign(
         out = out if out is not None else default_out(f"{run_dir.resolve().name}-assign-{folder.resolve().name}")
         check_output_dir(out, overwrite, inputs=[folder, run_dir], marker=ASSIGN_FILE, what="assign folder")
         with warnings_as_lines():
-            result = assign_images(run_dir, folder, max_distance=max_distance, batch_size=batch_size, device=device,
+            source = load_embeddings(folder) if is_embeddings_file(folder) else folder
+            result = assign_images(run_dir, source, max_distance=max_distance, batch_size=batch_size, device=device,
                                    cache_dir=cache_dir, use_cache=cache, verbose=not quiet)
         result.save(out, folder)
     if result.skipped:

@@ -141,6 +141,13 @@ def cluster(
                                                   show_default=False)] = None,
     dataset: Annotated[str | None, typer.Option(
         help="A builtin data set instead of a folder (see `deepclust datasets`).", rich_help_panel=_INPUT)] = None,
+    embeddings: Annotated[Path | None, typer.Option(
+        help="Your own vectors instead of images: .npy (rows named by --paths or a sibling NAME.paths.txt/NAME.txt), "
+             ".parquet or .csv with a path column (and an optional label column); methods that consume features "
+             "run on them.", rich_help_panel=_INPUT, show_default=False)] = None,
+    paths: Annotated[Path | None, typer.Option(
+        help="--embeddings .npy: a text file, one image path per row (or a CSV with a path column).",
+        rich_help_panel=_INPUT, show_default=False)] = None,
     split: Annotated[Split, typer.Option(help="--dataset: split of fashion-mnist or mnist.",
                                          rich_help_panel=_INPUT)] = Split.all,
     data_dir: Annotated[Path | None, typer.Option(help="--dataset: folder with the data set's files.",
@@ -177,7 +184,7 @@ def cluster(
     started = time.perf_counter()  # the whole command's time, heavy imports included
     from .._device import resolve_device
     from .._outputs import UnsafeOutputError, check_output_dir
-    from ..datasets import DATASETS, load_dataset
+    from ..datasets import DATASETS, load_dataset, load_embeddings
     from ..methods import get_method
     from ..pipeline import cluster_images
 
@@ -196,8 +203,10 @@ def cluster(
             if folder is not None or len(positional) > 1:
                 fail(f"unexpected argument(s): {' '.join(positional)}")
             folder = Path(positional[0])
-        if (folder is None) == (dataset is None):
-            fail("give either a FOLDER or --dataset NAME (not both)")
+        if sum(x is not None for x in (folder, dataset, embeddings)) != 1:
+            fail("give one of a FOLDER, --dataset NAME or --embeddings FILE")
+        if paths is not None and embeddings is None:
+            fail("--paths names the rows of an --embeddings .npy file")
         _check_source_options(given, folder, dataset, DATASETS)
         if "labels_depth" in given and not labels_from_subfolders:
             fail("--labels-depth says which subfolder names the class: give it with --labels-from-subfolders")
@@ -208,9 +217,9 @@ def cluster(
             input = deep_input
         defaulted = out is None
         if defaulted:
-            out = default_out(dataset or Path(folder).resolve().name)
+            out = default_out(dataset or (embeddings.stem if embeddings is not None else Path(folder).resolve().name))
         try:
-            check_output_dir(out, overwrite, inputs=[folder, settings["weights"], data_dir])
+            check_output_dir(out, overwrite, inputs=[folder, settings["weights"], data_dir, embeddings])
         except UnsafeOutputError:
             if not defaulted:
                 raise
@@ -220,6 +229,8 @@ def cluster(
         if dataset is not None:
             source, labels = load_dataset(dataset, split=split.value, data_dir=data_dir, download=download)
             source_info = {"kind": "dataset", "dataset": dataset, "split": split.value}
+        elif embeddings is not None:
+            source, labels = load_embeddings(embeddings, paths), None
         else:
             source, labels = folder, (f"subfolders:{labels_depth}" if labels_from_subfolders else None)
         with warnings_as_lines():
@@ -248,6 +259,13 @@ def cluster(
 
 def _check_source_options(given: set, folder, dataset, datasets) -> None:
     """Options of the other kind of source are errors, not silently ignored."""
+    if folder is None and dataset is None:  # --embeddings
+        wrong = sorted(given & {"split", "data_dir", "download", "labels_from_subfolders", "labels_depth"})
+        if wrong:
+            verb = "does" if len(wrong) == 1 else "do"
+            fail(f"{', '.join('--' + w.replace('_', '-') for w in wrong)} {verb} not apply to --embeddings (a label "
+                 f"column in a .csv or .parquet file scores the run)")
+        return
     if folder is not None:
         wrong = sorted(given & {"split", "data_dir", "download"})
         if wrong:

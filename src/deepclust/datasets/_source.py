@@ -8,15 +8,17 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._embeddings import Embeddings
 from ._folder import ImageFolder, SkippedFile, image_size, scan_folder
 from ._subset import subset_indices
 
 
 class OpenedSource(NamedTuple):
-    """What :func:`open_source` returns: the images (an :class:`ImageFolder` or a uint8 array), their labels, a
-    typical image side (to choose the input size) and the files set aside while scanning."""
+    """What :func:`open_source` returns: the images (an :class:`ImageFolder` or a uint8 array) or the
+    :class:`Embeddings` given for them, their labels, a typical image side (to choose the input size) and the files
+    set aside while scanning."""
 
-    source: ImageFolder | np.ndarray
+    source: ImageFolder | np.ndarray | Embeddings
     labels_true: object
     typical_size: int
     skipped: list[SkippedFile]
@@ -33,6 +35,8 @@ def open_source(source, labels_true=None) -> OpenedSource:
     >>> open_source(X).typical_size
     8
     """
+    if isinstance(source, Embeddings):  # vectors given: no images to open (their labels, if any, score them)
+        return OpenedSource(source, source.labels if labels_true is None else labels_true, 0, [])
     if isinstance(source, (str, os.PathLike)):
         source = scan_folder(source)
         if len(source) == 0:
@@ -84,6 +88,8 @@ def take_subset(source, labels_true, limit: int, random_state):
         labels_true = np.asarray(labels_true)[chosen]
     if isinstance(source, ImageFolder):
         return ImageFolder(source.root, [source.paths[i] for i in chosen], source.skipped), labels_true, info
+    if isinstance(source, Embeddings):
+        return source.take(chosen), labels_true, info
     return source[chosen], labels_true, {**info, "indices": chosen}
 
 

@@ -226,7 +226,7 @@ def write_member_scripts(run_dir: Path, rows: list[dict], source: dict) -> dict[
 
     sheets = members_sheets(run_dir)
     in_sheets = sheets.get("rows", {})
-    root = Path(source["root"]) if source.get("kind") == "folder" and source.get("root") else None
+    root = Path(source["root"]) if source.get("kind") in ("folder", "embeddings") and source.get("root") else None
     files = {"relative": _file_url(root, run_dir) + "/", "absolute": root.absolute().as_uri() + "/"} if root else None
     by_cluster: dict[str, list[int]] = {}
     for i, r in enumerate(rows):

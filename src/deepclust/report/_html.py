@@ -50,6 +50,8 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
     title = source.get("dataset") or Path(source.get("root", "images")).name
     if source.get("kind") == "array":
         title = f"array {source.get('shape')}"
+    elif source.get("kind") == "embeddings":
+        title = f"embeddings {Path(source['file']).name}"
     params = info.get("parameters", {})
     sizes = Counter(r["cluster"] for r in rows)
     n = max(len(rows), 1)
@@ -200,7 +202,7 @@ def _members_note(run_dir: Path, source: dict, n_rows: int) -> str | None:
     """What the page says of members shown from the original files (a run on a folder), if any are."""
     from ._browse import members_sheets
 
-    root = source.get("root") if source.get("kind") == "folder" else None
+    root = source.get("root") if source.get("kind") in ("folder", "embeddings") else None
     if not root:
         return None
     sheets = members_sheets(run_dir)

@@ -60,6 +60,8 @@ class ClusterRun:
         """The uint8 image of result row ``row`` (re-read from disk for folders)."""
         if isinstance(self.source, ImageFolder):
             return load_image(self.source.root / self.paths[row], size)
+        if self.source is None:  # a run on embeddings whose images were not found
+            raise ValueError("the run has no images")
         return np.asarray(self.source[self.indices[row]])
 
     def save(self, out: str | os.PathLike, *, overwrite: bool = False, command: list[str] | None = None,

@@ -81,7 +81,9 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
     >>> write_run(cluster_images(X[:100], n_clusters=10, verbose=False), "runs/demo", map=None)  # doctest: +SKIP
     """
     weights = run.params.get("input_settings", {}).get("weights")
-    read = [getattr(run.source, "root", None), weights if weights and Path(weights).exists() else None]
+    # the input folder is scanned again by a later run, so no run folder goes in it; embeddings' images never are
+    folder = getattr(run.source, "root", None) if run.source_info.get("kind") != "embeddings" else None
+    read = [folder, weights if weights and Path(weights).exists() else None]
     out = check_output_dir(out, overwrite, inputs=read, marker=RUN_FILE).resolve()
     if map is not None and map not in MAPS:
         raise ValueError(f"unknown map {map!r}: use {', '.join(MAPS)} or None")
