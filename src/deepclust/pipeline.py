@@ -152,6 +152,10 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
                   device=prepared.params.get("device", resolve_device(device)))
     params.update(getattr(estimator, "run_details_", {}))  # what the method measured on the way (DTC: known ACC)
     t = time.perf_counter()
+    names = _cluster_names(kind, prepared, settings, fitted.labels)
+    if names is not None:
+        timings["names"] = time.perf_counter() - t
+    t = time.perf_counter()
     scored = score_clustering(fitted.labels, y, fitted.embedding, random_state=random_state)
     metrics = scored.scores
     timings["evaluate"] = time.perf_counter() - t
@@ -171,7 +175,27 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
                                    **{k: v for k, v in source_info.items() if k != "indices"}},
                       source=source.images if given else source,
                       indices=indices, embedding=fitted.embedding, history=fitted.history, estimator=estimator,
-                      n_clusters_fitted=n_fitted, notes=notes, metrics_undefined=scored.undefined)
+                      n_clusters_fitted=n_fitted, notes=notes, metrics_undefined=scored.undefined,
+                      cluster_names=names)
+
+
+def _cluster_names(kind: str, prepared, settings: InputSettings, labels) -> dict | None:
+    """Each cluster's ImageNet names (:func:`~deepclust.features.name_clusters`) when the method consumed the default
+    extractor's pooled features, as such or as one of its views; None otherwise (nothing is extracted for them)."""
+    from .features import class_probabilities, head_applies, name_clusters
+
+    if kind == "features":
+        found = [(prepared.params.get("extractor"), prepared.params.get("layer"), prepared.X)]
+    elif kind == "views":
+        found = [(v.get("extractor"), v.get("layer"), X) for v, X in zip(prepared.params.get("view_details", []),
+                                                                        prepared.X)]
+    else:
+        return None
+    for extractor, layer, X in found:
+        weights = settings.weights if extractor == settings.extractor else None
+        if head_applies(extractor, layer, weights):
+            return name_clusters(class_probabilities(np.asarray(X), extractor), np.asarray(labels))
+    return None
 
 
 def _embeddings_input(spec) -> str:

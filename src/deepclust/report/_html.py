@@ -43,6 +43,7 @@ FIGURE_NOTES = {"attention": "Where the network trained on the known classes loo
 def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
     """What the template shows, computed from the files of ``run`` (a :class:`~deepclust.run.RunFolder`);
     ``member_pages``: each cluster's member script (see :func:`~deepclust.report._browse.write_member_scripts`)."""
+    from ..features._naming import cluster_label
     from ._browse import hover_context
 
     info, rows, run_dir = run.info, run.rows, run.path
@@ -57,6 +58,7 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
     n = max(len(rows), 1)
     evaluation = _evaluation(run, source.get("dataset"))
     against = (evaluation or {}).get("against") or _against_label_column(rows, source.get("dataset"))
+    named = (info.get("cluster_names") or {}).get("clusters", {})
     clusters = []
     for cid, size in sorted(sizes.items(), key=lambda kv: (-kv[1], int(kv[0]))):
         members = [r for r in rows if r["cluster"] == cid]
@@ -64,6 +66,7 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
         stem = f"figures/cluster_{int(cid):03d}"
         clusters.append({"id": int(cid), "size": size, "share": f"{size / n:.1%}", "cohesion": f"{cohesion:.3g}",
                          "majority": _majority(against, cid) if against else "",
+                         "names": cluster_label(named.get(str(cid))),
                          "montage": f"{stem}.png", "members": (member_pages or {}).get(int(cid)),
                          "atypical": f"{stem}_atypical.png" if run.has(f"{stem}_atypical.png") else None})
     confusion = None
@@ -90,7 +93,8 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
         "timings": [(k, f"{v:.1f}") for k, v in info.get("timings_s", {}).items()],
         "parameters": _parameters(info),
         "skipped": info.get("skipped", []), "k_selection": k_selection, "confusion": confusion,
-        "clusters": clusters, "map": info.get("map"), "members": _members(info), "hover": hover_context(run_dir, rows),
+        "clusters": clusters, "names_about": (info.get("cluster_names") or {}).get("about"), "map": info.get("map"),
+        "members": _members(info), "hover": hover_context(run_dir, rows),
         "members_note": _members_note(run_dir, source, len(rows)),
         "training": "figures/training.png" if run.has("figures/training.png") else None,
         "method_figures": _method_figures(run),

@@ -21,7 +21,9 @@ class ClusterRun:
     largest cluster probability for methods that have them, else the margin ``1 - d1/d2`` between the distances to
     the nearest and the second-nearest centre. ``n_clusters`` is the number of clusters the labels use;
     ``n_clusters_fitted`` the number the method was fitted with (asked for, or chosen); they differ when clusters
-    collapsed, which ``notes`` then says, with every warning the fit raised.
+    collapsed, which ``notes`` then says, with every warning the fit raised. ``cluster_names``: each cluster's
+    ImageNet words (:func:`~deepclust.features.name_clusters`), when the method consumed the default extractor's
+    pooled features.
     """
 
     paths: list[str]
@@ -46,6 +48,7 @@ class ClusterRun:
     n_clusters_fitted: int | None = None
     notes: list[str] = field(default_factory=list)
     metrics_undefined: dict[str, str] = field(default_factory=dict)  # why each score that is NaN has no value
+    cluster_names: dict[int, list[dict]] | None = None  # ImageNet words per cluster (features.name_clusters)
 
     def __repr__(self) -> str:
         scores = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in self.metrics.items())

@@ -22,6 +22,7 @@ from .._progress import say
 from .._umap import quiet_umap_import
 from .._version import __version__
 from ..datasets import label_name
+from ..features import NAMES_ABOUT, cluster_label
 from ..report import (
     HOVER_FILE,
     MAPS,
@@ -111,12 +112,15 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
     figures = folder / FIGURES
     figures.mkdir()
     has_labels = run.labels_true is not None
+    names = run.cluster_names
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["path", "cluster", "distance", "confidence"] + (["label"] if has_labels else []))
+    writer.writerow(["path", "cluster", "distance", "confidence"] + (["label"] if has_labels else [])
+                    + (["cluster_name"] if names else []))
     for i, path in enumerate(run.paths):
         row = [path, int(run.labels[i]), f"{run.distances[i]:.6g}", f"{run.confidence[i]:.4f}"]
-        writer.writerow(row + ([run.labels_true[i]] if has_labels else []))
+        writer.writerow(row + ([run.labels_true[i]] if has_labels else [])
+                        + ([names[int(run.labels[i])][0]["name"]] if names else []))
     write_text(folder / ASSIGNMENTS_FILE, buf.getvalue())
 
     files = []
@@ -124,6 +128,8 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
     montages = []  # (file name, caption, rows): every picture's images are decoded at once, by a few threads
     for c in sorted(sizes):
         caption = f"cluster {c} · {sizes[c]} images{_majority(run, c)}"
+        if names:
+            caption += f" · looks like: {cluster_label(names[c][:2])}"
         montages.append((f"{FIGURES}/cluster_{c:03d}.png", caption + " · most typical",
                          typical_members(run.labels, run.distances, c, montage_size)))
         if sizes[c] > montage_size:  # a small cluster is shown whole above
@@ -191,6 +197,8 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         "metrics": run.metrics,
         "metrics_undefined": run.metrics_undefined,
         "notes": run.notes,
+        "cluster_names": ({"about": NAMES_ABOUT, "clusters": {str(c): v for c, v in run.cluster_names.items()}}
+                          if run.cluster_names else None),
         "model_not_saved": model_not_saved,
         "map": map_info,
         "method_figures": method_figures,
