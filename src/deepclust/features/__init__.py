@@ -1,6 +1,6 @@
 """Pretrained feature extractors: a registry, batched cached extraction, and a scikit-learn transformer."""
 
-from . import _backbones  # noqa: F401  (registers the builtin extractors)
+from . import _backbones, _vit  # noqa: F401  (they register the builtin extractors)
 from ._augment import ImageAugmentation, augmented_copies
 from ._cache import CacheEntry, clear_feature_cache, default_cache_dir, list_feature_cache
 from ._distributed import close_dask, connect_dask
