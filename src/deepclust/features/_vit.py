@@ -4,9 +4,9 @@ CIFAR-10, STL-10 and ImageNet subsets. Built with timm, already our CNNs' librar
 checks, the same ONNX export and cache (open_clip would add the text tower, which nothing here uses yet).
 
 Their weights come from the Hugging Face hub; offline, ``--weights PATH`` takes the hub's ``model.safetensors`` (or
-any state dict of the same network). They are built with a dynamic image size: any input side works (padded to a multiple of the patch,
-the position embeddings interpolated); 224 px by default (DINOv2's native 518 costs five times the tokens on a
-CPU)."""
+any state dict of the same network). They are built with a dynamic image size: any input side works (padded to a
+multiple of the patch, the position embeddings interpolated); 224 px by default (DINOv2's native 518 costs five
+times the tokens on a CPU)."""
 
 from __future__ import annotations
 
