@@ -26,6 +26,7 @@ import numpy as np
 from benchmarks._harness import RESULTS, command_line, machine, peak_rss_mb, write_results
 
 ROW_GROUPS = ("baselines", "dec", "dtc", "no-transfer", "attention", "oracle", "estimate")
+ORACLES = ("novel", "both", "random")
 
 
 def main(argv=None) -> int:
@@ -54,6 +55,10 @@ def main(argv=None) -> int:
                         help="the attention rows' class activation maps, rows for each")
     parser.add_argument("--attention-kinds", nargs="+", default=["gradcam", "gradcam+grabcut"],
                         choices=["gradcam", "gradcam+grabcut"])
+    parser.add_argument("--cam-thresholds", nargs="+", type=float, default=[0.2],
+                        help="DTC's cam_threshold in the attention rows, rows for each")
+    parser.add_argument("--oracles", nargs="+", default=list(ORACLES), choices=list(ORACLES),
+                        help="the oracle rows: true masks on the novel images, on known and novel, random boxes")
     parser.add_argument("--attend-known", nargs="+", type=int, default=[0], choices=[0, 1],
                         help="DTC's attend_known in the attention rows (0, 1 or both)")
     parser.add_argument("--tag", default="", help="suffix of the results files")
@@ -113,20 +118,22 @@ def main(argv=None) -> int:
                 run = cluster_images(X_novel, method=method, n_clusters=k, labels_true=y_novel, random_state=seed,
                                      verbose=False, **extra)
                 record({"method": label, "transfer": False, "seed": seed, **run.metrics, "wall_s": since(t)})
-        # (variant, attention, cam, attend_known, kl_reduction, augmentation, supervised epochs)
+        # (variant, attention, cam, threshold, attend_known, kl_reduction, augmentation, supervised epochs)
         variants = []
         if "dtc" in args.rows:
-            variants += [(v, "none", "gradcam", 0, kl, aug, args.supervised_epochs) for v in args.variants
+            variants += [(v, "none", "gradcam", 0.2, 0, kl, aug, args.supervised_epochs) for v in args.variants
                          for kl in args.kl for aug in args.augmentation]
         if "no-transfer" in args.rows:  # the same network and clustering stage, no supervised stage
-            variants += [("te", "none", "gradcam", 0, args.kl[0], args.augmentation[0], 0)]
+            variants += [("te", "none", "gradcam", 0.2, 0, args.kl[0], args.augmentation[0], 0)]
         if "attention" in args.rows:
-            variants += [("te", att, cam, known, args.kl[0], args.augmentation[0], args.supervised_epochs)
-                         for att in args.attention_kinds for cam in args.cam for known in args.attend_known]
-        for variant, attention, cam, attend_known, kl, augmentation, supervised in variants:
+            variants += [("te", att, cam, threshold, known, args.kl[0], args.augmentation[0], args.supervised_epochs)
+                         for att in args.attention_kinds for cam in args.cam for threshold in args.cam_thresholds
+                         for known in args.attend_known]
+        for variant, attention, cam, threshold, attend_known, kl, augmentation, supervised in variants:
             t = time.perf_counter()
             dtc = DTC(k, variant=variant, attention=attention, cam=cam, attend_known=bool(attend_known),
-                      epochs=args.epochs, kl_reduction=kl, augmentation=augmentation, supervised_epochs=supervised,
+                      cam_threshold=threshold, epochs=args.epochs, kl_reduction=kl, augmentation=augmentation,
+                      supervised_epochs=supervised,
                       input_size=args.input_size, random_state=seed, verbose=True).fit(
                 X_novel, y_novel, X_known=X_known, y_known=y_known)
             wall = since(t)
@@ -135,7 +142,8 @@ def main(argv=None) -> int:
 
                 save_picture(dtc.figures_()["attention"],
                              RESULTS / f"{name}_{attention.replace('+', '_')}{'_pp' if cam == 'gradcam++' else ''}"
-                                       f"{'_known' if attend_known else ''}.png")
+                                       f"{'_known' if attend_known else ''}"
+                                       f"{f'_t{threshold:g}' if threshold != 0.2 else ''}.png")
             scores = external_scores(y_novel, dtc.labels_)
             per_class = {str(c): round(float(_class_recall(y_novel, dtc.labels_, c)), 3) for c in np.unique(y_novel)}
             if attention != "none":
@@ -154,12 +162,14 @@ def main(argv=None) -> int:
             from deepclust.features._attention import mask_images
 
             rs = np.random.RandomState(seed)
-            for label, Xn, Xk in (
-                    ("true masks on the novel images (oracle attention)", mask_images(X_novel, masks_novel), X_known),
-                    ("true masks on known and novel images", mask_images(X_novel, masks_novel),
-                     mask_images(X_known, masks_known)),
-                    ("random boxes of the true masks' area", mask_images(X_novel, _random_boxes(masks_novel, rs)),
-                     X_known)):
+            oracles = {"novel": ("true masks on the novel images (oracle attention)",
+                                 lambda: (mask_images(X_novel, masks_novel), X_known)),
+                       "both": ("true masks on known and novel images",
+                                lambda: (mask_images(X_novel, masks_novel), mask_images(X_known, masks_known))),
+                       "random": ("random boxes of the true masks' area",
+                                  lambda rs=rs: (mask_images(X_novel, _random_boxes(masks_novel, rs)), X_known))}
+            for label, images in (oracles[o] for o in args.oracles):
+                Xn, Xk = images()
                 t = time.perf_counter()
                 dtc = DTC(k, epochs=args.epochs, kl_reduction=args.kl[0], augmentation=args.augmentation[0],
                           supervised_epochs=args.supervised_epochs, input_size=args.input_size,

@@ -19,6 +19,7 @@ import numpy as np
 from .datasets import SkippedFile, open_source
 from .inputs import INPUTS, PREDICT_INPUTS, InputSettings
 from .run import ASSIGNMENTS_FILE, RunFolder
+from .run._like import renumbered
 
 #: The record of an assign folder; it marks the folder as one that ``overwrite`` may replace.
 ASSIGN_FILE = "assign.json"
@@ -249,6 +250,7 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
                    num_workers=num_workers, verbose=verbose)
     prepared = prepare_like_run(info, source, **runtime)
     nearest, distances, confidence = place_like_run(estimator, get_method(params["method"]).embedding, prepared.X)
+    nearest = renumbered(params, nearest)  # in the run's numbers, when it kept an earlier run's (--like)
     paths = ([source.paths[i] for i in prepared.indices] if hasattr(source, "paths")
              else [str(i) for i in prepared.indices])
     result = Assignment(paths, nearest.copy(), distances, confidence, nearest=nearest,

@@ -173,6 +173,9 @@ def cluster(
     input: Annotated[str | None, typer.Option(
         help="pixels or features, for methods that take either (dec/idec/dcn).", rich_help_panel=_FEATURES)] = None,
     deep_input: Annotated[str | None, typer.Option(hidden=True, help="Old name of --input.")] = None,
+    like: Annotated[Path | None, typer.Option(
+        help="An earlier run folder: clusters that match its clusters (on the images both hold) keep its numbers "
+             "and names; new clusters get new numbers.", rich_help_panel=_OUTPUT, show_default=False)] = None,
     out: RunOut = None,
     overwrite: Overwrite = False,
     map: MapOption = "umap",
@@ -187,6 +190,8 @@ def cluster(
     from ..datasets import DATASETS, load_dataset, load_embeddings
     from ..methods import get_method
     from ..pipeline import cluster_images
+    from ..run import RunFolder
+    from ..run._like import keep_numbers
 
     given = {name for name in ctx.params  # by name: typer may bring its own copy of click's enum
              if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
@@ -211,6 +216,7 @@ def cluster(
         if "labels_depth" in given and not labels_from_subfolders:
             fail("--labels-depth says which subfolder names the class: give it with --labels-from-subfolders")
         resolve_device(settings["device"])
+        earlier = RunFolder.open(like) if like is not None else None  # not a run folder: said before the work
         if deep_input is not None:
             if input is not None and input != deep_input:
                 fail("--deep-input is the old name of --input: give one of them")
@@ -238,6 +244,8 @@ def cluster(
                                  labels_true=labels, limit=limit, **settings, verbose=not quiet,
                                  method_options=options)
         run.source_info.update(source_info)
+        if earlier is not None:
+            run = keep_numbers(run, earlier)
         with warnings_as_lines():
             path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],
                             map=None if map == "none" else map, verbose=not quiet)
@@ -247,6 +255,10 @@ def cluster(
         runner_up = f", runner-up {sel['runner_up']}" if sel.get("runner_up") else ""
         out_console.print(f"k chosen by {sel['criterion']}: {sel['k']}{runner_up} (curves in run.json and "
                           f"figures/k_selection.png)")
+    if earlier is not None:
+        kept, new = run.params["like"]["kept"], run.params["like"]["new"]
+        out_console.print(f"like {like}: {len(kept)} cluster(s) kept their numbers{_listed(kept)}, {len(new)} new"
+                          f"{_listed(new)} ({run.params['like']['n_shared']} images in both runs)", highlight=False)
     if run.skipped:
         out_console.print(f"{len(run.skipped)} file(s) skipped (reasons in run.json)")
     if "subset" in run.source_info:
@@ -255,6 +267,13 @@ def cluster(
     out_console.print(f"{len(run.paths)} images in {run.n_clusters} clusters{asked}, "
                       f"{time.perf_counter() - started:.1f} s in all; run folder: {path}; open "
                       f"{path / 'report.html'}")
+
+
+def _listed(numbers: list[int], shown: int = 12) -> str:
+    if not numbers:
+        return ""
+    more = f", … {len(numbers) - shown} more" if len(numbers) > shown else ""
+    return f" ({', '.join(map(str, numbers[:shown]))}{more})"
 
 
 def _check_source_options(given: set, folder, dataset, datasets) -> None:
