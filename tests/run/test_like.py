@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from deepclust import cluster_images
 from deepclust.cli import app
-from deepclust.run import RunFolder
-from deepclust.run._like import keep_numbers
+from deepclust.run import RunFolder, keep_numbers
 
 
 def _grown(shared_shapes_folder, tmp_path):

@@ -142,9 +142,9 @@ def cluster(
     dataset: Annotated[str | None, typer.Option(
         help="A builtin data set instead of a folder (see `deepclust datasets`).", rich_help_panel=_INPUT)] = None,
     embeddings: Annotated[Path | None, typer.Option(
-        help="Your own vectors instead of images: .npy (rows named by --paths or a sibling NAME.paths.txt/NAME.txt), "
-             ".parquet or .csv with a path column (and an optional label column); methods that consume features "
-             "run on them.", rich_help_panel=_INPUT, show_default=False)] = None,
+        help="Your own vectors instead of images: .npy (rows named by --paths, or a sibling NAME.paths.txt or "
+             "NAME.txt), .parquet or .csv with a path column (and an optional label column); methods that consume "
+             "features run on them.", rich_help_panel=_INPUT, show_default=False)] = None,
     paths: Annotated[Path | None, typer.Option(
         help="--embeddings .npy: a text file, one image path per row (or a CSV with a path column).",
         rich_help_panel=_INPUT, show_default=False)] = None,
@@ -190,8 +190,7 @@ def cluster(
     from ..datasets import DATASETS, load_dataset, load_embeddings
     from ..methods import get_method
     from ..pipeline import cluster_images
-    from ..run import RunFolder
-    from ..run._like import keep_numbers
+    from ..run import RunFolder, keep_numbers
 
     given = {name for name in ctx.params  # by name: typer may bring its own copy of click's enum
              if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
