@@ -123,3 +123,13 @@ def test_hover_points_sit_where_the_map_draws_them(run_dir):
     assert [labels[r] for r in rows] == points[:, 3].astype(int).tolist()
     assert spearmanr(points[:, 0], xy[rows, 0])[0] > 0.999 and spearmanr(points[:, 1], xy[rows, 1])[0] < -0.999
     assert ((points[:, :2] > 0) & (points[:, :2] < 1)).all()
+
+
+def test_file_names_are_shown_as_text_not_markup(shapes_folder, tmp_path):
+    """A file named like markup (legal on Linux) is shown as its name in the skipped-files table, escaped."""
+    from deepclust import cluster_images
+
+    (shapes_folder / "bad" / "<em>x.png").write_text("not an image")
+    run = cluster_images(shapes_folder, n_clusters=3, verbose=False)
+    page = (run.save(tmp_path / "run", map=None) / "report.html").read_text()
+    assert "&lt;em&gt;x.png" in page and "<em>x" not in page

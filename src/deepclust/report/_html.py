@@ -19,14 +19,15 @@ def write_report(run) -> Path:
     """Render ``report.html`` into the folder of ``run`` (a :class:`~deepclust.run.RunFolder`: its run.json,
     assignments.csv, figures/ and the files later commands added); returns the page's path. From a path:
     ``RunFolder.open(path).write_report()``."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
+    from jinja2 import Environment, PackageLoader
 
     from .._atomic import write_text
     from ._browse import write_member_scripts
 
     if isinstance(run, (str, os.PathLike)):
         raise TypeError(f"write_report takes a RunFolder, not a path: RunFolder.open({str(run)!r}).write_report()")
-    env = Environment(loader=PackageLoader("deepclust.report", "templates"), autoescape=select_autoescape(["html"]))
+    # the template is report.html.j2, which select_autoescape(["html"]) would leave unescaped: paths are text
+    env = Environment(loader=PackageLoader("deepclust.report", "templates"), autoescape=True)
     pages = write_member_scripts(run.path, run.rows, run.info.get("source", {}))
     html = env.get_template("report.html.j2").render(**report_context(run, pages))
     write_text(run.path / REPORT_FILE, html)
