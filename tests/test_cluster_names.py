@@ -73,3 +73,22 @@ def test_names_rank_over_representation_not_popularity():
     names = name_clusters(p, np.array([0, 0, 1, 1]))
     assert names[0][0]["index"] == 1 and names[1][0]["index"] == 2
     assert 3 not in [n["index"] for n in names[1]]
+
+
+def test_super_clusters_join_the_clusters_that_are_alike(tmp_path):
+    """Four clusters in two far-apart pairs: the coarse level joins each pair; the run folder holds the tree (in
+    run.json and drawn in the report)."""
+    from deepclust.cluster import cluster_tree
+
+    rng = np.random.RandomState(0)
+    centres = np.array([[0, 0], [0, 3], [40, 0], [40, 3]], dtype=float)
+    X = np.concatenate([c + rng.normal(0, 0.3, (25, 2)) for c in centres])
+    labels = np.repeat([0, 2, 1, 3], 25)  # pairs (0, 2) and (1, 3)
+    tree = cluster_tree(X, labels, n_groups=2)
+    assert tree.groups[0] == tree.groups[2] != tree.groups[1] == tree.groups[3]
+    run = cluster_images(np.zeros((100, 8, 8), np.uint8) + rng.randint(0, 255, (100, 1, 1)).astype(np.uint8),
+                         n_clusters=4, verbose=False)
+    out = run.save(tmp_path / "run", map=None)
+    info = json.loads((out / "run.json").read_text())
+    assert len(info["cluster_tree"]["super_clusters"]) == 4 and (out / "figures/cluster_tree.png").is_file()
+    assert "Clusters grouped" in (out / "report.html").read_text()

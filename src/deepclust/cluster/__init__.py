@@ -8,6 +8,7 @@ from ._helpers import kmeans_without_empty, l2_rows
 from ._kmeans import FaissKMeans, HierarchicalKMeans, make_kmeans
 from ._scan import SCAN, nearest_neighbors, scan_loss
 from ._select_k import KSelection, prediction_strength, select_n_clusters
+from ._tree import ClusterTree, cluster_tree
 
 # isort: split
 from ._consensus import (
@@ -18,7 +19,8 @@ from ._consensus import (
     membership_matrix,
 )
 
-__all__ = ["ALGORITHMS", "AVERAGE_LINKAGE_MAX", "CONSENSUS_VIEWS", "ConsensusClustering", "FaissKMeans",
-           "FeatureClustering", "GDLAgglomeration", "HierarchicalKMeans", "KSelection", "SCAN", "co_association",
+__all__ = ["ALGORITHMS", "AVERAGE_LINKAGE_MAX", "CONSENSUS_VIEWS", "ClusterTree", "ConsensusClustering", "FaissKMeans",
+           "FeatureClustering", "GDLAgglomeration", "HierarchicalKMeans", "KSelection", "SCAN", "cluster_tree",
+           "co_association",
            "kmeans_without_empty", "l2_rows", "make_kmeans", "make_reducer", "membership_matrix", "nearest_neighbors",
            "prediction_strength", "scan_loss", "select_n_clusters"]

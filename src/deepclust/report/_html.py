@@ -98,6 +98,7 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
         "members": _members(info), "hover": hover_context(run_dir, rows),
         "members_note": _members_note(run_dir, source, len(rows)),
         "training": "figures/training.png" if run.has("figures/training.png") else None,
+        "tree": _tree(info) if run.has("figures/cluster_tree.png") else None,
         "method_figures": _method_figures(run),
         "outliers": run.outliers(),
         "outliers_figure": "figures/outliers.png" if run.has("figures/outliers.png") else None,
@@ -235,6 +236,15 @@ def _members(info: dict) -> list[dict] | None:
     rows.append({"view": "consensus", "algorithm": info.get("parameters", {}).get("final", ""),
                  **{k: metrics[k] for k in ("acc", "nmi", "ari") if k in metrics}})
     return rows
+
+
+def _tree(info: dict) -> dict:
+    """The clusters' tree figure and its super-clusters, each with its clusters."""
+    tree = info.get("cluster_tree") or {}
+    groups: dict[int, list[str]] = {}
+    for cluster, group in (tree.get("super_clusters") or {}).items():
+        groups.setdefault(int(group), []).append(cluster)
+    return {"figure": "figures/cluster_tree.png", "how": tree.get("how", ""), "groups": sorted(groups.items())}
 
 
 def _method_figures(run) -> list[dict]:

@@ -31,6 +31,29 @@ def plot_k_selection(ks, scores, chosen: int, *, criterion: str = "prediction st
     return ax
 
 
+def plot_cluster_tree(linkage, leaf_labels: list[str], groups: list[int] | None = None, *, ax=None):
+    """The dendrogram of the clusters (one leaf per cluster, labelled), leaves coloured by super-cluster when
+    ``groups`` (one per leaf, in the linkage's order) is given. Returns the Axes."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    from scipy.cluster.hierarchy import dendrogram
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, max(2.5, 0.32 * len(leaf_labels) + 1)))
+    dendrogram(linkage, labels=leaf_labels, orientation="right", ax=ax, color_threshold=0,
+                      above_threshold_color="gray")
+    if groups is not None:
+        colours = plt.get_cmap("tab10")
+        by_label = dict(zip(leaf_labels, groups))
+        for tick in ax.get_yticklabels():
+            tick.set_color(colours(by_label[tick.get_text()] % 10))
+    ax.set_xlabel("Ward distance between cluster centres")
+    ax.figure.tight_layout()
+    return ax
+
+
 def save_figure(ax, path) -> None:
     import matplotlib.pyplot as plt
 

@@ -21,6 +21,7 @@ from .._outputs import check_output_dir
 from .._progress import say
 from .._umap import quiet_umap_import
 from .._version import __version__
+from ..cluster import cluster_tree
 from ..datasets import label_name
 from ..features import NAMES_ABOUT, cluster_label
 from ..report import (
@@ -32,6 +33,7 @@ from ..report import (
     make_grid,
     map_2d,
     plot_cluster_map,
+    plot_cluster_tree,
     plot_k_selection,
     plot_thumbnail_map,
     plot_training_curves,
@@ -48,6 +50,9 @@ from ._model import MODEL_FILE, save_model
 
 #: The side of a montage's tiles (make_grid's default), at which the images are decoded.
 MONTAGE_TILE = 96
+#: The tree of the clusters (super-clusters), drawn up to this many clusters (run.json holds it always).
+MAX_TREE_LEAVES = 60
+TREE_FIGURE = f"{FIGURES}/cluster_tree.png"
 
 
 def versions() -> dict[str, str]:
@@ -142,6 +147,12 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         save_png(folder / name, make_grid([images[int(r)] for r in rows if images[int(r)] is not None],
                                           caption=caption))
         files.append(name)
+    tree = cluster_tree(run.embedding, run.labels) if run.embedding is not None else None
+    if tree is not None and len(tree.clusters) <= MAX_TREE_LEAVES:
+        leaves = [f"{c}{': ' + names[c][0]['name'] if names else ''} ({sizes[c]})" for c in tree.clusters]
+        save_figure(plot_cluster_tree(tree.linkage, leaves, [tree.groups[c] for c in tree.clusters]),
+                    folder / TREE_FIGURE)
+        files.append(TREE_FIGURE)
     if map_method and verbose:
         say(f"map of {len(run.paths)} images ({map_method}) and its thumbnails")
     map_info = _write_map(run, folder, map_method, verbose) if map_method else None
@@ -197,6 +208,7 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         "metrics": run.metrics,
         "metrics_undefined": run.metrics_undefined,
         "notes": run.notes,
+        "cluster_tree": tree.to_dict() if tree is not None else None,
         "cluster_names": ({"about": NAMES_ABOUT, "clusters": {str(c): v for c, v in run.cluster_names.items()}}
                           if run.cluster_names else None),
         "model_not_saved": model_not_saved,
