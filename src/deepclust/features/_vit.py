@@ -76,14 +76,13 @@ def _clip_tokens(model, tokens) -> dict:
     return {"cls": pre, "embed": model.head(pre)}
 
 
-def _make_dino(name: str):
-    timm_name, width, arch = _DINO[name]
+def _register(name: str, timm_name: str, layers: dict[str, int], default_layer: str, mean, std, description: str,
+              tokens_of) -> None:
+    """Register the timm transformer ``timm_name`` as extractor ``name``; ``tokens_of`` names its layers."""
     spec = ExtractorSpec(
-        name=name, layers={"cls": width, "patchmean": width}, default_layer="cls", input_size=224, min_input_size=28,
-        mean=IMAGENET_MEAN, std=IMAGENET_STD, weights_source=f"the Hugging Face hub (timm/{timm_name}, download)",
-        weights_hint=_hub_hint(timm_name), one_pass_layers=True,
-        description=f"DINOv2 {arch} (Oquab et al. 2023), self-supervised; cls: the class token, patchmean: the mean "
-                    f"patch token; timm")
+        name=name, layers=layers, default_layer=default_layer, input_size=224, min_input_size=28, mean=mean, std=std,
+        weights_source=f"the Hugging Face hub (timm/{timm_name}, download)", weights_hint=_hub_hint(timm_name),
+        one_pass_layers=True, description=description)
 
     @register_extractor(spec)
     def build(spec: ExtractorSpec, layer: str, weights=None):
@@ -91,32 +90,14 @@ def _make_dino(name: str):
 
         model = timm.create_model(timm_name, pretrained=False, dynamic_img_size=True, dynamic_img_pad=True)
         load_weights(model, spec, weights, _hub_download(timm_name))
-        return _token_body(model, layer, _dino_tokens)
-
-    return build
+        return _token_body(model, layer, tokens_of)
 
 
-def _make_clip(name: str):
-    timm_name, arch = _CLIP[name]
-    spec = ExtractorSpec(
-        name=name, layers={"embed": 512, "cls": 768}, default_layer="embed", input_size=224, min_input_size=32,
-        mean=CLIP_MEAN, std=CLIP_STD, weights_source=f"the Hugging Face hub (timm/{timm_name}, download)",
-        weights_hint=_hub_hint(timm_name), one_pass_layers=True,
-        description=f"CLIP {arch} image tower (Radford et al. 2021, OpenAI weights); embed: the projected image "
-                    f"embedding, cls: the class token before it; timm")
-
-    @register_extractor(spec)
-    def build(spec: ExtractorSpec, layer: str, weights=None):
-        import timm
-
-        model = timm.create_model(timm_name, pretrained=False, dynamic_img_size=True, dynamic_img_pad=True)
-        load_weights(model, spec, weights, _hub_download(timm_name))
-        return _token_body(model, layer, _clip_tokens)
-
-    return build
-
-
-for _name in _DINO:
-    _make_dino(_name)
-for _name in _CLIP:
-    _make_clip(_name)
+for _name, (_timm, _width, _arch) in _DINO.items():
+    _register(_name, _timm, {"cls": _width, "patchmean": _width}, "cls", IMAGENET_MEAN, IMAGENET_STD,
+              f"DINOv2 {_arch} (Oquab et al. 2023), self-supervised; cls: the class token, patchmean: the mean patch "
+              f"token; timm", _dino_tokens)
+for _name, (_timm, _arch) in _CLIP.items():
+    _register(_name, _timm, {"embed": 512, "cls": 768}, "embed", CLIP_MEAN, CLIP_STD,
+              f"CLIP {_arch} image tower (Radford et al. 2021, OpenAI weights); embed: the projected image embedding, "
+              f"cls: the class token before it; timm", _clip_tokens)
