@@ -102,3 +102,10 @@ def test_onnx_runtime_gives_the_same_features(saved_networks, tmp_path):
                                 cache_dir=tmp_path, verbose=False) for rt in ("torch", "onnx")}
     assert out["onnx"].runtime == "onnx"
     np.testing.assert_allclose(np.asarray(out["onnx"].features), np.asarray(out["torch"].features), atol=1e-3)
+
+
+def test_auto_keeps_pytorch_where_onnx_runtime_is_slower(saved_networks, tmp_path):
+    """ONNX Runtime runs the transformers slower than PyTorch on a CPU (benchmarks.extractor_speed): "auto" keeps
+    PyTorch for them however many images, while "onnx" still may be asked for."""
+    extractor = create_extractor("dinov2_vits14", weights=saved_networks["dinov2_vits14"][1], device="cpu")
+    assert extractor.select_runtime(100_000, tmp_path) == "torch"

@@ -66,7 +66,8 @@ class FeatureExtractor:
 
         ``"auto"`` takes ONNX Runtime on CPU when it is installed and the job is large enough to pay for the
         export at this input size (:func:`onnx_min_images`: about 700 images at 224 px, 12,000 at 64 px; 64 images
-        when the graph is already exported in ``cache_dir``), PyTorch otherwise; ``"onnx"`` insists (an error on
+        when the graph is already exported in ``cache_dir``) and the extractor is one it speeds up (``onnx_pays``),
+        PyTorch otherwise; ``"onnx"`` insists (an error on
         CUDA or without onnxruntime). A failed export or check falls back to PyTorch with a warning: the features
         are the same network's either way."""
         if self.runner is not None or self.runtime == "torch":
@@ -76,8 +77,9 @@ class FeatureExtractor:
             raise ValueError("runtime 'onnx' needs device cpu and the onnxruntime package "
                              f"(device here: {self.device}; onnxruntime {'found' if onnx_available() else 'missing'})")
         identity = f"{self.spec.name}|{self.layer}|{self.input_size}|{self.weights_id}"
-        if not wanted and (self.device != "cpu" or not onnx_available() or n_images < onnx_min_images(
-                self.input_size, exported=onnx_path(cache_dir, identity).exists())):
+        if not wanted and (self.device != "cpu" or not onnx_available() or not self.spec.onnx_pays
+                           or n_images < onnx_min_images(self.input_size,
+                                                         exported=onnx_path(cache_dir, identity).exists())):
             return "torch"
         import torch
 

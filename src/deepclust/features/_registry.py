@@ -17,6 +17,8 @@ class ExtractorSpec:
     ``weights_source`` says where ImageNet weights come from by default (a pip package's file or a URL);
     ``weights_hint`` is the sentence shown when they cannot be had. ``one_pass_layers``: the builder accepts several
     layers joined by ``+`` and computes them in one forward pass (otherwise each layer gets its own pass).
+    ``onnx_pays``: whether ONNX Runtime is faster than PyTorch for it on a CPU, so that ``runtime="auto"`` may pick
+    it (measured by ``benchmarks.extractor_speed``).
     """
 
     name: str
@@ -32,6 +34,7 @@ class ExtractorSpec:
     offline: bool = False
     aliases: tuple[str, ...] = field(default=())
     one_pass_layers: bool = False
+    onnx_pays: bool = True
 
 
 _REGISTRY: dict[str, tuple[ExtractorSpec, Callable]] = {}

@@ -1,7 +1,9 @@
 """Vision transformers that photo clustering uses today, for users who are online: DINOv2 (self-supervised) and
 CLIP's image tower (language-supervised), the frozen features under the best published clustering heads on
 CIFAR-10, STL-10 and ImageNet subsets. Built with timm, already our CNNs' library: one registry, the same weights
-checks, the same ONNX export and cache (open_clip would add the text tower, which nothing here uses yet).
+checks, the same ONNX export and cache (open_clip would add the text tower, which nothing here uses yet). ONNX
+Runtime is slower than PyTorch for them on a CPU (DINOv2 ViT-S/14 at 224 px: 6.3 against 9.1 images/s, while it
+runs EfficientNet-Lite0 3.6× faster; ``benchmarks.extractor_speed``), so ``runtime="auto"`` keeps PyTorch.
 
 Their weights come from the Hugging Face hub; offline, ``--weights PATH`` takes the hub's ``model.safetensors`` (or
 any state dict of the same network). They are built with a dynamic image size: any input side works (padded to a
@@ -82,7 +84,7 @@ def _register(name: str, timm_name: str, layers: dict[str, int], default_layer: 
     spec = ExtractorSpec(
         name=name, layers=layers, default_layer=default_layer, input_size=224, min_input_size=28, mean=mean, std=std,
         weights_source=f"the Hugging Face hub (timm/{timm_name}, download)", weights_hint=_hub_hint(timm_name),
-        one_pass_layers=True, description=description)
+        one_pass_layers=True, description=description, onnx_pays=False)
 
     @register_extractor(spec)
     def build(spec: ExtractorSpec, layer: str, weights=None):
