@@ -55,7 +55,8 @@ def main(argv=None) -> int:
     for r in results:
         r["ratio_to_lite0"] = round(r["images_per_s"] / base[r["runtime"]], 3) if r["runtime"] in base else None
         rows.append([r["extractor"], r["runtime"], r["dim"], r["images_per_s"], r["ratio_to_lite0"]])
-    table = (f"Extraction speed at 224 px, {args.images} random images, CPU ({machine().get('cores')} cores, shared with one other job), "
+    table = (f"Extraction speed at 224 px, {args.images} random images, CPU ({machine().get('cores')} cores, "
+             f"shared with one other job), "
              f"batch 64\n\n" + markdown_table(["extractor", "runtime", "features", "images/s", "× Lite0"], rows))
     payload = {"command": command_line("benchmarks.extractor_speed", argv), "date": today(), "machine": machine(),
                "peak_rss_mb": round(peak_rss_mb()), "rows": results}

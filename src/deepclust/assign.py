@@ -18,8 +18,7 @@ import numpy as np
 
 from .datasets import SkippedFile, open_source
 from .inputs import INPUTS, PREDICT_INPUTS, InputSettings
-from .run import ASSIGNMENTS_FILE, RunFolder
-from .run._like import renumbered
+from .run import ASSIGNMENTS_FILE, RunFolder, renumbered
 
 #: The record of an assign folder; it marks the folder as one that ``overwrite`` may replace.
 ASSIGN_FILE = "assign.json"
@@ -133,6 +132,9 @@ def run_images(run):
             raise ValueError(f"the run's embeddings file {source['file']} is not there any more")
         table = load_embeddings(source["file"], source.get("paths_file"))
         rows = {p: i for i, p in enumerate(table.paths)}
+        gone = next((p for p in paths if p not in rows), None)
+        if gone is not None:
+            raise ValueError(f"the run's rows are no longer all in {source['file']} (e.g. {gone}): it changed since")
         return table.take([rows[p] for p in paths])
     if run.root is not None:
         if not run.root.is_dir():
@@ -244,8 +246,8 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
     if reference_source is None and max_distance is not None:
         raise ValueError(f"max_distance cannot be applied, for there are no run images to compare new images with: "
                          f"{no_reference}")
+    _check_same_kind(info, source)  # before a folder is scanned
     source, _, _, skipped = open_source(source)
-    _check_same_kind(info, source)
     runtime = dict(batch_size=batch_size, device=device, cache_dir=cache_dir, use_cache=use_cache,
                    num_workers=num_workers, verbose=verbose)
     prepared = prepare_like_run(info, source, **runtime)

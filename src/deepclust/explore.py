@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,10 @@ def find_similar(run_dir, image, n: int = 10) -> tuple[list[dict], str]:
     return out[:n], how
 
 
+def _on_embeddings(run: RunFolder) -> bool:
+    return run.info.get("source", {}).get("kind") == "embeddings"
+
+
 def _row_of(run: RunFolder, image) -> int | None:
     text = str(image)
     candidates = {text, Path(text).as_posix()}
@@ -76,6 +81,10 @@ def _embed_new_image(run: RunFolder, image: Path) -> np.ndarray:
 
     if not image.is_file():
         raise FileNotFoundError(f"image not found: {image}")
+    if _on_embeddings(run):
+        raise ValueError(f"{image} is not an image of the run, and this run clustered embeddings made elsewhere, "
+                         f"which deepclust cannot make for a new image; give a path of the run, or assign new rows "
+                         f"with `deepclust assign RUN NEW.npy`")
     if not run.has_model:
         raise ValueError(f"{image} is not an image of the run, and the run has no saved model to place a new image "
                          f"({run.info.get('model_not_saved') or 'older run folder'})")
@@ -98,15 +107,20 @@ def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = Fal
         raise ValueError(f"mode must be symlink or copy, got {mode!r}")
     run = RunFolder.open(run_dir)
     if run.root is None:
-        raise ValueError("this run clustered an array, not a folder: there are no image files to export")
+        what = ("embeddings whose images were not found" if _on_embeddings(run) else "an array, not a folder")
+        raise ValueError(f"this run clustered {what}: there are no image files to export")
     to = check_output_dir(to, overwrite, inputs=[run.root, run.path], marker=EXPORT_FILE, what="export folder")
     if to.is_dir():  # an earlier export (check_output_dir allows no other non-empty folder): its links go
         for old in to.iterdir():
             if old.is_dir() and not old.is_symlink() and re.fullmatch(r"cluster_\d{3,}", old.name):
                 shutil.rmtree(old)
     counts: dict[int, int] = {}
+    missing = 0
     for r in run.rows:
         src = run.root / r["path"]
+        if not src.is_file():  # a run on embeddings names images that need not all exist
+            missing += 1
+            continue
         cluster = int(r["cluster"])
         folder = to / f"cluster_{cluster:03d}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -120,7 +134,7 @@ def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = Fal
         counts[cluster] = counts.get(cluster, 0) + 1
     counts = dict(sorted(counts.items()))
     write_json(to / EXPORT_FILE, {"deepclust_version": __version__, "run": str(run.path.resolve()), "mode": mode,
-                                  "cluster_sizes": counts})
+                                  "cluster_sizes": counts, "missing_files": missing})
     return counts
 
 
@@ -266,7 +280,12 @@ def find_duplicates(run_dir, threshold: float | None = COSINE_THRESHOLD, *,
     paths = [r["path"] for r in run.rows]
     source = run_images(run)
     groups: list[DuplicateGroup] = []
-    if run.root is not None:
+    if _on_embeddings(run):  # vectors, and images that need not all exist: only the vectors are compared
+        if hash_distance is not None:
+            warnings.warn("a run on embeddings: near duplicates by its vectors only (exact and perceptual copies "
+                          "need the images)", RuntimeWarning, stacklevel=2)
+        hash_distance = None
+    elif run.root is not None:
         by_hash: dict[str, list[str]] = {}
         for p in paths:
             by_hash.setdefault(hashlib.sha256((run.root / p).read_bytes()).hexdigest(), []).append(p)

@@ -249,7 +249,8 @@ class InapplicableSettingsError(ValueError):
         names = ", ".join(spell(n) for n in self.names)
         verb = "does" if len(self.names) == 1 else "do"
         if self.source is not None:
-            return f"{names} {verb} not apply to {self.source}: they are the {self.kind} method {self.method} reads"
+            return (f"{names} {verb} not apply to {self.source}: they are already the {self.kind} method "
+                    f"{self.method} reads")
         reads = ", ".join(spell(n) for n in INPUT_SETTINGS[self.kind])
         return f"{names} {verb} not apply to method {self.method} on {self.kind}, which reads {reads}"
 
@@ -339,10 +340,7 @@ def prepare_views(source, settings: InputSettings, typical_size: int) -> Prepare
     """One feature matrix per view, and the same views of ``augmentations`` fixed copies (passed to ``fit`` as
     ``augmented``; fixed so that their features are cached once for every seed). :class:`~deepclust.datasets.Embeddings`
     are the one view."""
-    if isinstance(source, Embeddings):
-        if settings.augmentations:
-            raise ValueError("augmented copies need images to augment; embeddings are given as vectors: leave "
-                             "augmentations out")
+    if isinstance(source, Embeddings):  # (check_embedding_settings refused augmented copies: no images)
         prepared = given_embeddings(source)
         return dataclasses.replace(prepared, X=[prepared.X], params=dict(prepared.params, views=["embeddings"]))
     views = tuple(settings.views) if settings.views else DEFAULT_VIEWS

@@ -184,15 +184,14 @@ def _cluster_names(kind: str, prepared, settings: InputSettings, labels) -> dict
     extractor's pooled features, as such or as one of its views; None otherwise (nothing is extracted for them)."""
     from .features import class_probabilities, head_applies, name_clusters
 
-    if kind == "features":
-        found = [(prepared.params.get("extractor"), prepared.params.get("layer"), prepared.X)]
-    elif kind == "views":
-        found = [(v.get("extractor"), v.get("layer"), X) for v, X in zip(prepared.params.get("view_details", []),
-                                                                        prepared.X)]
+    if kind == "features":  # the weights given are the extractor's
+        found = [(prepared.params.get("extractor"), prepared.params.get("layer"), settings.weights, prepared.X)]
+    elif kind == "views":  # they are those of the views of the extractor named
+        found = [(v.get("extractor"), v.get("layer"), settings.weights if v.get("extractor") == settings.extractor
+                  else None, X) for v, X in zip(prepared.params.get("view_details", []), prepared.X)]
     else:
         return None
-    for extractor, layer, X in found:
-        weights = settings.weights if extractor == settings.extractor else None
+    for extractor, layer, weights, X in found:
         if head_applies(extractor, layer, weights):
             return name_clusters(class_probabilities(np.asarray(X), extractor), np.asarray(labels))
     return None

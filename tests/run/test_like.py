@@ -78,3 +78,25 @@ def test_no_shared_image_is_an_error(shared_shapes_folder, tmp_path):
     X = np.random.RandomState(0).randint(0, 256, (20, 16, 16), dtype=np.uint8)
     with pytest.raises(ValueError, match="shares no image"):
         keep_numbers(cluster_images(X, n_clusters=2, verbose=False), earlier)
+
+
+def test_numbers_with_gaps_go_through_the_run_folder_commands(shared_shapes_folder, tmp_path):
+    """3 clusters, then 2 like them (number 2 vanishes), then 3 like those: the returning kind gets 3, a number never
+    used before (2 meant other images two runs ago); the run with numbers {0, 1, 3} writes its report and goes
+    through evaluate, compare and assign."""
+    from deepclust.assign import assign_images
+    from deepclust.run import compare_runs
+
+    three = cluster_images(shared_shapes_folder, n_clusters=3, verbose=False).save(tmp_path / "three", map=None)
+    two = keep_numbers(cluster_images(shared_shapes_folder, n_clusters=2, verbose=False), three)
+    assert sorted(set(two.labels.tolist())) == [0, 1] and two.params["like"]["next_number"] == 3
+    again = keep_numbers(cluster_images(shared_shapes_folder, n_clusters=3, verbose=False),
+                         two.save(tmp_path / "two", map=None))
+    assert again.params["like"]["new"] == [3] and sorted(set(again.labels.tolist())) == [0, 1, 3]
+    gap = again.save(tmp_path / "gap", map=None)
+    assert "Cluster 3" in (gap / "report.html").read_text() and (gap / "figures/cluster_003.png").is_file()
+    result = CliRunner().invoke(app, ["evaluate", str(gap)])
+    assert result.exit_code == 0, result.output
+    assert compare_runs(three, gap).n_shared == len(again.paths)
+    assigned = assign_images(gap, shared_shapes_folder / "bar", max_distance=100, verbose=False)
+    assert set(assigned.labels.tolist()) <= {0, 1, 3}

@@ -21,6 +21,5 @@ from ._consensus import (
 
 __all__ = ["ALGORITHMS", "AVERAGE_LINKAGE_MAX", "CONSENSUS_VIEWS", "ClusterTree", "ConsensusClustering", "FaissKMeans",
            "FeatureClustering", "GDLAgglomeration", "HierarchicalKMeans", "KSelection", "SCAN", "cluster_tree",
-           "co_association",
-           "kmeans_without_empty", "l2_rows", "make_kmeans", "make_reducer", "membership_matrix", "nearest_neighbors",
-           "prediction_strength", "scan_loss", "select_n_clusters"]
+           "co_association", "kmeans_without_empty", "l2_rows", "make_kmeans", "make_reducer", "membership_matrix",
+           "nearest_neighbors", "prediction_strength", "scan_loss", "select_n_clusters"]

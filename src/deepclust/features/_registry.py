@@ -18,7 +18,8 @@ class ExtractorSpec:
     ``weights_hint`` is the sentence shown when they cannot be had. ``one_pass_layers``: the builder accepts several
     layers joined by ``+`` and computes them in one forward pass (otherwise each layer gets its own pass).
     ``onnx_pays``: whether ONNX Runtime is faster than PyTorch for it on a CPU, so that ``runtime="auto"`` may pick
-    it (measured by ``benchmarks.extractor_speed``).
+    it (measured by ``benchmarks.extractor_speed``). ``imagenet_head``: the layer whose features its ImageNet
+    classifier reads, with the default weights (cluster names come from it), or None.
     """
 
     name: str
@@ -35,6 +36,7 @@ class ExtractorSpec:
     aliases: tuple[str, ...] = field(default=())
     one_pass_layers: bool = False
     onnx_pays: bool = True
+    imagenet_head: str | None = None
 
 
 _REGISTRY: dict[str, tuple[ExtractorSpec, Callable]] = {}

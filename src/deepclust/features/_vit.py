@@ -15,7 +15,7 @@ from __future__ import annotations
 from ._registry import IMAGENET_MEAN, IMAGENET_STD, ExtractorSpec, WeightsNotFoundError, register_extractor
 from ._weights import load_weights
 
-#: Where the weights come from.
+#: Where the weights come from (unless HF_ENDPOINT names a mirror).
 HUB_HOST = "huggingface.co"
 #: CLIP's own normalisation (OpenAI's image statistics).
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -34,15 +34,20 @@ def _hub_hint(timm_name: str) -> str:
 
 
 def _hub_download(timm_name: str):
-    """The hub's weights, or the one-sentence error that says which file to fetch and where to put it. The hub is
-    asked once first, with a short timeout: offline, its client retries for most of a minute before it gives up."""
+    """The hub's weights (from its local cache when they were fetched before), or the one-sentence error that says
+    which file to fetch and where to put it. Before a download the hub's host is asked once, with a short timeout:
+    offline, its client retries for most of a minute before it gives up."""
     def download() -> dict:
         import socket
+        from urllib.parse import urlparse
 
         import timm
+        from huggingface_hub import constants, try_to_load_from_cache
 
         try:
-            socket.create_connection((HUB_HOST, 443), timeout=5).close()
+            if not isinstance(try_to_load_from_cache(f"timm/{timm_name}", "model.safetensors"), str):
+                host = urlparse(constants.ENDPOINT).hostname or HUB_HOST  # HF_ENDPOINT: a mirror
+                socket.create_connection((host, 443), timeout=5).close()
             return timm.create_model(timm_name, pretrained=True).state_dict()
         except Exception as exc:
             raise WeightsNotFoundError(f"could not download the weights of timm's {timm_name} "

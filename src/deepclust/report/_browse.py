@@ -30,6 +30,14 @@ PAGE_SIZE = 100
 #: Images of the map that show a thumbnail under the pointer (a random sample of the run).
 N_HOVER = 1000
 HOVER_FILE = "figures/map_hover.json"
+#: The tree of the clusters (super-clusters).
+TREE_FIGURE = "figures/cluster_tree.png"
+
+
+def input_root(source: dict) -> Path | None:
+    """The folder a run's images are in (run.json's ``source``): a folder run's, or that of embeddings whose images
+    were found; None for arrays, data sets and embeddings without images."""
+    return Path(source["root"]) if source.get("kind") in ("folder", "embeddings") and source.get("root") else None
 SHEETS_FILE = "figures/members/sheets.json"
 #: Image files a browser shows as they are (others get a thumbnail in a sheet).
 BROWSER_FORMATS = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".avif", ".ico"}
@@ -226,7 +234,7 @@ def write_member_scripts(run_dir: Path, rows: list[dict], source: dict) -> dict[
 
     sheets = members_sheets(run_dir)
     in_sheets = sheets.get("rows", {})
-    root = Path(source["root"]) if source.get("kind") in ("folder", "embeddings") and source.get("root") else None
+    root = input_root(source)
     files = {"relative": _file_url(root, run_dir) + "/", "absolute": root.absolute().as_uri() + "/"} if root else None
     by_cluster: dict[str, list[int]] = {}
     for i, r in enumerate(rows):

@@ -9,6 +9,8 @@ import os
 from collections import Counter
 from pathlib import Path
 
+from ._browse import TREE_FIGURE, input_root
+
 REPORT_FILE = "report.html"
 
 #: How evaluation.json names the labels a data-set run stored in assignments.csv (shown with the data set's names).
@@ -44,7 +46,7 @@ FIGURE_NOTES = {"attention": "Where the network trained on the known classes loo
 def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
     """What the template shows, computed from the files of ``run`` (a :class:`~deepclust.run.RunFolder`);
     ``member_pages``: each cluster's member script (see :func:`~deepclust.report._browse.write_member_scripts`)."""
-    from ..features._naming import cluster_label
+    from ..features import cluster_label
     from ._browse import hover_context
 
     info, rows, run_dir = run.info, run.rows, run.path
@@ -68,7 +70,8 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
         clusters.append({"id": int(cid), "size": size, "share": f"{size / n:.1%}", "cohesion": f"{cohesion:.3g}",
                          "majority": _majority(against, cid) if against else "",
                          "names": cluster_label(named.get(str(cid))),
-                         "montage": f"{stem}.png", "members": (member_pages or {}).get(int(cid)),
+                         "montage": f"{stem}.png" if run.has(f"{stem}.png") else None,
+                         "members": (member_pages or {}).get(int(cid)),
                          "atypical": f"{stem}_atypical.png" if run.has(f"{stem}_atypical.png") else None})
     confusion = None
     if against:
@@ -98,7 +101,7 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
         "members": _members(info), "hover": hover_context(run_dir, rows),
         "members_note": _members_note(run_dir, source, len(rows)),
         "training": "figures/training.png" if run.has("figures/training.png") else None,
-        "tree": _tree(info) if run.has("figures/cluster_tree.png") else None,
+        "tree": _tree(info) if run.has(TREE_FIGURE) else None,
         "method_figures": _method_figures(run),
         "outliers": run.outliers(),
         "outliers_figure": "figures/outliers.png" if run.has("figures/outliers.png") else None,
@@ -208,7 +211,7 @@ def _members_note(run_dir: Path, source: dict, n_rows: int) -> str | None:
     """What the page says of members shown from the original files (a run on a folder), if any are."""
     from ._browse import members_sheets
 
-    root = source.get("root") if source.get("kind") in ("folder", "embeddings") else None
+    root = input_root(source)
     if not root:
         return None
     sheets = members_sheets(run_dir)
@@ -244,7 +247,7 @@ def _tree(info: dict) -> dict:
     groups: dict[int, list[str]] = {}
     for cluster, group in (tree.get("super_clusters") or {}).items():
         groups.setdefault(int(group), []).append(cluster)
-    return {"figure": "figures/cluster_tree.png", "how": tree.get("how", ""), "groups": sorted(groups.items())}
+    return {"figure": TREE_FIGURE, "how": tree.get("how", ""), "groups": sorted(groups.items())}
 
 
 def _method_figures(run) -> list[dict]:

@@ -43,7 +43,7 @@ def plot_cluster_tree(linkage, leaf_labels: list[str], groups: list[int] | None 
     if ax is None:
         _, ax = plt.subplots(figsize=(9, max(2.5, 0.32 * len(leaf_labels) + 1)))
     dendrogram(linkage, labels=leaf_labels, orientation="right", ax=ax, color_threshold=0,
-                      above_threshold_color="gray")
+               above_threshold_color="gray")
     if groups is not None:
         colours = plt.get_cmap("tab10")
         by_label = dict(zip(leaf_labels, groups))

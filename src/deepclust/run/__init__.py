@@ -29,13 +29,12 @@ from ._folder import (
     NotARunFolderError,
     RunFolder,
 )
-from ._like import keep_numbers
+from ._like import keep_numbers, renumbered
 from ._model import MODEL_FILE, load_model, save_model
 from ._write import versions, write_run
 
 __all__ = ["ASSIGNMENTS_FILE", "COMPARE_PAGE", "COMPARISON_FILE", "CONFUSION_FILE", "DUPLICATES_FILE",
            "EMBEDDING_2D_FILE", "EMBEDDING_FILE", "EVALUATION_FILE", "FIGURES", "MODEL_FILE", "MOVED_FILE",
-           "OUTLIERS_FIGURE", "OUTLIERS_FILE", "RUN_FILE", "TRAINING_FILE", "ClusterFlow", "ClusterRun",
-           "MovedImage", "NotARunFolderError", "RunComparison", "RunFolder", "compare_runs", "keep_numbers",
-           "load_model",
-           "match_clusters", "save_model", "versions", "write_run"]
+           "OUTLIERS_FIGURE", "OUTLIERS_FILE", "RUN_FILE", "TRAINING_FILE", "ClusterFlow", "ClusterRun", "MovedImage",
+           "NotARunFolderError", "RunComparison", "RunFolder", "compare_runs", "keep_numbers", "load_model",
+           "match_clusters", "renumbered", "save_model", "versions", "write_run"]

@@ -19,7 +19,7 @@ from sklearn.metrics.cluster import contingency_matrix
 from .._atomic import write_csv, write_json
 from .._version import __version__
 from ..metrics import ari_score, nmi_score
-from ..report._compare import write_compare_page
+from ..report import write_compare_page
 from ._folder import RunFolder
 
 #: The record of a compare folder; it marks the folder as one that ``overwrite`` may replace.

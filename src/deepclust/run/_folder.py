@@ -73,8 +73,9 @@ class RunFolder:
     @property
     def root(self) -> Path | None:
         """The input folder, for runs on a folder (and on embeddings whose images were found there)."""
-        source = self.info.get("source", {})
-        return Path(source["root"]) if source.get("kind") in ("folder", "embeddings") and source.get("root") else None
+        from ..report import input_root
+
+        return input_root(self.info.get("source", {}))
 
     def labels(self) -> np.ndarray:
         return np.array([int(r["cluster"]) for r in self.rows])

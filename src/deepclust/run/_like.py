@@ -39,7 +39,9 @@ def keep_numbers(run, earlier: str | os.PathLike | RunFolder):
         if partner is not None and np.mean(old[labels[shared] == c] == partner) >= MIN_KEPT_SHARE:
             mapping[c] = int(partner)
     kept = set(mapping)
-    following = max(before.values()) + 1  # never an earlier number, kept or not: it meant other images then
+    # never a number used before, kept or not, in this run's line of earlier runs: it meant other images then
+    following = max(max(before.values()) + 1, int((earlier.info.get("parameters", {}).get("like") or {})
+                                                  .get("next_number", 0)))
     for c in np.unique(labels).tolist():
         if c not in mapping:
             mapping[c], following = following, following + 1
@@ -50,7 +52,8 @@ def keep_numbers(run, earlier: str | os.PathLike | RunFolder):
     params = dict(run.params, like={"run": str(earlier.path.resolve()), "n_shared": len(shared),
                                     "kept": sorted(mapping[c] for c in kept),
                                     "new": sorted(mapping[c] for c in mapping if c not in kept),
-                                    "renumbered": {str(c): n for c, n in mapping.items()}})
+                                    "renumbered": {str(c): n for c, n in mapping.items()},
+                                    "next_number": following})
     new_labels = np.array([mapping[int(c)] for c in labels], dtype=labels.dtype)
     return dataclasses.replace(run, labels=new_labels, cluster_names=names, params=params)
 

@@ -29,6 +29,7 @@ from ..report import (
     MAPS,
     N_HOVER,
     REPORT_FILE,
+    TREE_FIGURE,
     atypical_members,
     make_grid,
     map_2d,
@@ -52,7 +53,6 @@ from ._model import MODEL_FILE, save_model
 MONTAGE_TILE = 96
 #: The tree of the clusters (super-clusters), drawn up to this many clusters (run.json holds it always).
 MAX_TREE_LEAVES = 60
-TREE_FIGURE = f"{FIGURES}/cluster_tree.png"
 
 
 def versions() -> dict[str, str]:
@@ -140,6 +140,8 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         if sizes[c] > montage_size:  # a small cluster is shown whole above
             montages.append((f"{FIGURES}/cluster_{c:03d}_atypical.png", caption + " · least typical",
                              atypical_members(run.labels, run.distances, c, 12)))
+    if run.source is None:  # embeddings whose images were not found: no pictures to make (run.json says so)
+        montages = []
     wanted = sorted({int(r) for *_, rows in montages for r in rows})
     images = dict(zip(wanted, read_images(run, wanted, MONTAGE_TILE, verbose=verbose, description="montages")))
     for name, caption, rows in montages:
@@ -182,8 +184,12 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
     if model_not_saved is None:
         files.append(MODEL_FILE)
 
-    source = ({"kind": "folder", "root": str(run.source.root.resolve())} if hasattr(run.source, "root")
-              else {"kind": "array", "shape": list(np.shape(run.source))})
+    if run.source_info.get("kind") == "embeddings":  # it says itself where they came from
+        source = {}
+    elif hasattr(run.source, "root"):
+        source = {"kind": "folder", "root": str(run.source.root.resolve())}
+    else:
+        source = {"kind": "array", "shape": list(np.shape(run.source))}
     source.update(run.source_info)
     info = {
         "deepclust_version": __version__,
