@@ -110,6 +110,16 @@ def write_results(name: str, payload: dict, table: str) -> tuple[Path, Path]:
     return js, md
 
 
+def finish(name: str, argv, rows: list[dict], table: str) -> int:
+    """The end of a script named ``benchmarks.NAME``: its record (command, date, machine, peak memory, ``rows``)
+    and ``table`` written to ``results/NAME.json`` and ``.md``, the table printed; returns the exit code 0."""
+    payload = {"command": command_line(f"benchmarks.{name}", argv), "date": today(), "machine": machine(),
+               "peak_rss_mb": round(peak_rss_mb()), "rows": rows}
+    write_results(name, payload, table)
+    print(table)
+    return 0
+
+
 def markdown_table(header: list[str], rows: list[list]) -> str:
     """A GitHub markdown table."""
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]

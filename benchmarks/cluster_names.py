@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from benchmarks._harness import command_line, machine, markdown_table, parser, peak_rss_mb, today, write_results
+from benchmarks._harness import finish, markdown_table, parser
 
 
 def main(argv=None) -> int:
@@ -48,11 +48,7 @@ def main(argv=None) -> int:
         results.append({"dataset": name, "acc": run.metrics["acc"], "wall_s": wall})
     table = (f"Cluster names of the default pipeline, seed {args.seed}, {args.limit} images per set; 2 CPU cores\n\n"
              + markdown_table(["set", "cluster", "size", "majority class (share)", "names (share)", "lift"], rows))
-    payload = {"command": command_line("benchmarks.cluster_names", argv), "date": today(), "machine": machine(),
-               "peak_rss_mb": round(peak_rss_mb()), "rows": results}
-    write_results("cluster_names", payload, table)
-    print(table)
-    return 0
+    return finish("cluster_names", argv, results, table)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from unittest import mock
 
 import numpy as np
 
-from benchmarks._harness import command_line, machine, markdown_table, parser, peak_rss_mb, today, write_results
+from benchmarks._harness import finish, markdown_table, parser
 
 #: The other job: matrix products on 2 threads until killed.
 OTHER_JOB = "import numpy as np\na = np.random.rand(1500, 1500)\nwhile True:\n    a @ a\n"
@@ -71,11 +71,7 @@ def main(argv=None) -> int:
     table = (f"DTC on 8×8 digits (0–4 known, 5–9 novel; 2 supervised, 10 warm-up + {args.epochs} clustering epochs), "
              f"{cores} cores, median of {args.repeats}\n\n"
              + markdown_table(["load", "torch threads", "threads used", "wall s", "× quiet"], rows))
-    payload = {"command": command_line("benchmarks.dtc_threads", argv), "date": today(), "machine": machine(),
-               "peak_rss_mb": round(peak_rss_mb()), "rows": results}
-    write_results("dtc_threads", payload, table)
-    print(table)
-    return 0
+    return finish("dtc_threads", argv, results, table)
 
 
 if __name__ == "__main__":

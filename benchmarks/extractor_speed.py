@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._harness import command_line, machine, markdown_table, parser, peak_rss_mb, today, write_results
+from benchmarks._harness import finish, machine, markdown_table, parser
 
 #: Extractor → the timm network to save random weights of (None: its weights are shipped).
 NETWORKS = {"efficientnet_lite0": None, "dinov2_vits14": "vit_small_patch14_dinov2.lvd142m",
@@ -58,11 +58,7 @@ def main(argv=None) -> int:
     table = (f"Extraction speed at 224 px, {args.images} random images, CPU ({machine().get('cores')} cores, "
              f"shared with one other job), "
              f"batch 64\n\n" + markdown_table(["extractor", "runtime", "features", "images/s", "× Lite0"], rows))
-    payload = {"command": command_line("benchmarks.extractor_speed", argv), "date": today(), "machine": machine(),
-               "peak_rss_mb": round(peak_rss_mb()), "rows": results}
-    write_results("extractor_speed", payload, table)
-    print(table)
-    return 0
+    return finish("extractor_speed", argv, results, table)
 
 
 if __name__ == "__main__":
