@@ -111,6 +111,8 @@ def main(argv=None) -> int:
             record({"method": "k-means on the pretrained features (L2 rows)", "transfer": False, "seed": seed,
                     **external_scores(y_novel, labels), "wall_s": since(t)})
             others = [("kmeans", "default pipeline (kmeans)", {}), ("best", "best", {})]
+            if args.clutter:  # our own answer to objects on clutter, without labels
+                others.insert(1, ("kmeans", "default pipeline with --focus object", {"focus": "object"}))
             if "dec" in args.rows:
                 others.append(("dec", "DEC on the features", {"input": "features"}))
             for method, label, extra in others:
