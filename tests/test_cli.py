@@ -50,7 +50,8 @@ def test_cluster_folder_end_to_end(shared_shapes_folder, tmp_path, run_args):
     assert all((shared_shapes_folder / r["path"]).is_file() for r in rows)
     assert sorted(p.name for p in (out / "figures").iterdir()) == [f"cluster_{c:03d}.png" for c in range(3)] + [
         "cluster_tree.png", "map.png", "map_hover.jpg", "map_hover.json", "map_thumbnails.png", "members"]
-    # clusters of 10 are shown whole: no least-typical montage; the shapes are in colour: the pointer's thumbnails are a JPEG
+    # clusters of 10 are shown whole: no least-typical montage; the shapes are in colour: the pointer's thumbnails
+    # are a JPEG
     assert (out / "report.html").is_file() and (out / "embedding_2d.npy").is_file()
     umask = os.umask(0)
     os.umask(umask)
