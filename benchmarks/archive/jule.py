@@ -8,6 +8,7 @@ MNIST-full.
 
 Run:  .venv/bin/python -m benchmarks.archive.jule --dataset mnist-5k --seeds 0 1 2
       .venv/bin/python -m benchmarks.archive.jule --dataset fashion-mnist --split test --epochs-per-period 5 --seeds 0
+      .venv/bin/python -m benchmarks.archive.jule --dataset emoji --image-size 48 --seeds 0   # a colour set
 Writes benchmarks/results/jule_<dataset>.json and .md.
 """
 
@@ -31,6 +32,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs-per-period", type=int, default=20)
     parser.add_argument("--eta", type=float, default=0.9)
+    parser.add_argument("--image-size", type=int, default=0, help="resize the images to this side first (0: as is)")
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
                         help="JULE parameters of the JULE row (e.g. dampening=0 gamma=2 batches=clusters)")
     parser.add_argument("--no-baselines", action="store_true", help="only the JULE row")
@@ -43,6 +45,10 @@ def main(argv=None) -> int:
     from deepclust.metrics import external_scores
 
     X, y = load_dataset(args.dataset, split=args.split)
+    if args.image_size:
+        from deepclust.features._attention import resize_uint8
+
+        X = resize_uint8(X, args.image_size)  # colour sets ship at 224 px: JULE's CNN is MNIST-sized
     k = len(np.unique(y))
     rows = []
     overrides = dict(_parse_setting(text) for text in args.set)
@@ -61,17 +67,18 @@ def main(argv=None) -> int:
             rows.append({"method": name, "seed": seed, **external_scores(y, model.labels_),
                          "wall_s": round(time.perf_counter() - t, 1), "params": params,
                          "largest_cluster_share": round(float(np.bincount(model.labels_).max() / len(X)), 3),
-                         "history": model.history_})
+                         "history": model.history_, "partitions": _partitions(model)})
             print({k_: v for k_, v in rows[-1].items() if k_ != "history"}, flush=True)
     payload = {"command": command_line("benchmarks.archive.jule"),
                "date": dt.datetime.now().isoformat(timespec="seconds"),
                "dataset": args.dataset, "split": args.split, "n_images": len(X), "machine": machine(),
                "peak_rss_mb": round(peak_rss_mb()), "published": PUBLISHED, "rows": rows}
-    lines = [f"JULE on {args.dataset} ({len(X):,} images), {args.epochs_per_period} CNN epochs per period, "
+    size = f" at {args.image_size} px" if args.image_size else ""
+    lines = [f"JULE on {args.dataset} ({len(X):,} images{size}), {args.epochs_per_period} CNN epochs per period, "
              f"η = {args.eta}; published: {PUBLISHED}", "",
-             "| method | settings | seed | ACC | NMI | ARI | recurrent partition ACC / NMI | largest cluster | wall s "
-             "| clusters per period |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| method | settings | seed | ACC | NMI | ARI | labels from | recurrent partition ACC / NMI | "
+             "silhouette final / recurrent | largest cluster | wall s | clusters per period |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         h = r.get("history", {})
         periods = " → ".join(str(c) for c in [h["clusters_before"][0], *h["clusters_after"]]) if h else "—"
@@ -79,12 +86,30 @@ def main(argv=None) -> int:
         settings = ", ".join(f"{key}={v}" for key, v in r.get("params", {}).items()
                              if key not in ("random_state", "eta", "epochs_per_period")) or "defaults"
         largest = f"{r['largest_cluster_share']:.0%}" if "largest_cluster_share" in r else "—"
+        parts = r.get("partitions")
+        silhouettes = (f"{parts['final_pass']['silhouette']:.3f} / {parts['recurrent']['silhouette']:.3f}" if parts
+                       else "—")
         lines.append(f"| {r['method']} | {settings} | {r['seed']} | {r['acc']:.3f} | {r['nmi']:.3f} | {r['ari']:.3f} | "
-                     f"{recurrent} | {largest} | {r['wall_s']} | {periods} |")
+                     f"{h.get('labels_from', '—')} | {recurrent} | {silhouettes} | {largest} | {r['wall_s']} | "
+                     f"{periods} |")
     name = f"jule_{args.dataset}{'_' + args.tag if args.tag else ''}"
     js, md = write_results(name, payload, "\n".join(lines) + "\n")
     print(f"written {js} and {md}")
     return 0
+
+
+def _partitions(model) -> dict:
+    """Label-free scores of the final pass and the recurrent partition on the trained network's features (what
+    ``labels_from="auto"`` chooses by): the largest cluster's share and the internal scores."""
+    from deepclust.metrics import internal_scores
+
+    out = {}
+    for key, labels in (("final_pass", model.final_labels_), ("recurrent", model.recurrent_labels_)):
+        out[key] = {"largest_share": round(float(np.bincount(labels).max() / len(labels)), 3),
+                    **{m: round(float(v), 4) for m, v in internal_scores(model.embedding_, labels,
+                                                                         sample_size=3000).items()}}
+    print(out, flush=True)
+    return out
 
 
 def _parse_setting(text: str) -> tuple[str, object]:

@@ -113,6 +113,12 @@ def embed_batches(forward: Callable, X, *, module: torch.nn.Module | None = None
     return torch.cat(out) if out else torch.empty(0)
 
 
+def cluster_sizes(labels, n_clusters: int) -> tuple[int, float]:
+    """``(empty clusters, largest cluster's share)`` of a partition into ``n_clusters``."""
+    sizes = np.bincount(np.asarray(labels), minlength=int(n_clusters))
+    return int((sizes == 0).sum()), float(sizes.max() / max(len(labels), 1))
+
+
 class History(dict):
     """A fit's training curves: a dict of equally long lists (what ``history_`` holds and ``training.json``
     stores), the first one the x-axis named ``x`` ("epoch", "period", "iteration").

@@ -52,7 +52,7 @@ def test_training_follows_the_reference_settings():
     is a moving average of the gradients), weight decay 5e-5, the "inv" lr policy; γ = 1; random batches; and the
     merge steps inside the loop embed with batch-norm's batch statistics."""
     model = JULE()
-    assert (model.gamma, model.batches, model.orphan_limit, model.labels_from) == (1.0, "random", 20.0, "final")
+    assert (model.gamma, model.batches, model.orphan_limit, model.labels_from) == (1.0, "random", 20.0, "auto")
     net = torch.nn.Linear(1, 1, bias=False)
     opt, schedule = model._optimizer(net)
     assert {k: opt.defaults[k] for k in ("lr", "momentum", "dampening", "weight_decay")} == {
@@ -125,6 +125,35 @@ def test_same_seed_same_labels_and_bad_input(mnist_1000):
         JULE(300, **fast).fit(X[:100])
     with pytest.raises(ValueError, match="eta must be"):
         JULE(3, eta=0, **fast).fit(X[:100])
+
+
+def test_auto_labels_are_the_partition_with_the_higher_silhouette(mnist_1000, monkeypatch):
+    """labels_from="auto" takes the final pass or the recurrent partition, whichever has the higher silhouette on
+    the trained network's features (on Fashion-MNIST the final pass put 41-60 % of the images in one cluster): a
+    lopsided final pass gives way to the recurrent partition, and the history says which the labels are."""
+    from deepclust.cluster import GDLAgglomeration
+    from deepclust.metrics import internal_scores
+
+    X, _ = mnist_1000
+    fast = dict(epochs_per_period=1, device="cpu", random_state=0)
+    model = JULE(5, **fast).fit(X[:200])
+    h = model.history_
+    for key, labels in (("final_pass", model.final_labels_), ("recurrent", model.recurrent_labels_)):
+        assert h[key]["silhouette"] == pytest.approx(internal_scores(model.embedding_, labels)["silhouette"])
+    chosen = "recurrent" if h["recurrent"]["silhouette"] > h["final_pass"]["silhouette"] else "final"
+    assert h["labels_from"] == chosen
+    np.testing.assert_array_equal(model.labels_, model.final_labels_ if chosen == "final" else model.recurrent_labels_)
+
+    def lopsided(self, Z):  # one cluster of 196 images and four of one image each
+        self.labels_ = np.r_[np.zeros(len(Z) - 4, dtype=np.int64), np.arange(1, 5)]
+        return self
+
+    monkeypatch.setattr(GDLAgglomeration, "fit", lopsided)
+    auto = JULE(5, **fast).fit(X[:200])
+    assert auto.history_["labels_from"] == "recurrent" and auto.history_["final_pass"]["largest_share"] == 0.98
+    np.testing.assert_array_equal(auto.labels_, model.recurrent_labels_)
+    forced = JULE(5, labels_from="final", **fast).fit(X[:200])
+    assert forced.history_["labels_from"] == "final" and np.bincount(forced.labels_).max() == 196
 
 
 def test_jule_from_the_command_line(tmp_path):

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._device import resolve_device
 from .._progress import track
-from .._training import History, embed_batches, run_epoch, seeded, train_step
+from .._training import History, cluster_sizes, embed_batches, run_epoch, seeded, train_step
 from ..methods import check_choices
 from ._augment import batch_augmenter
 from ._formulas import soft_assignment
@@ -252,10 +252,9 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         """Extra state a method needs before the loop (DCN: per-cluster counts)."""
 
     def _record(self, history: History, ite, delta, labels, running, y):
-        sizes = np.bincount(labels, minlength=self.n_clusters)
-        largest = float(sizes.max() / len(labels))
-        history.log(int(ite), delta_label=delta, n_empty=int((sizes == 0).sum()), largest_share=largest,
-                    collapsed=bool((sizes == 0).any() or largest > max(0.5, 2.0 / self.n_clusters)))
+        n_empty, largest = cluster_sizes(labels, self.n_clusters)
+        history.log(int(ite), delta_label=delta, n_empty=n_empty, largest_share=largest,
+                    collapsed=bool(n_empty > 0 or largest > max(0.5, 2.0 / self.n_clusters)))
         for k, v in running.items():
             history.setdefault(k, [float("nan")] * (len(history["iteration"]) - 1)).append(v)
         for k in [k for k in history if k.startswith("loss") and len(history[k]) < len(history["iteration"])]:

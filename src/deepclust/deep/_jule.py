@@ -21,10 +21,11 @@ from torch import nn
 
 from .._device import cpu_threads, resolve_device
 from .._progress import track
-from .._training import History, embed_batches, run_epoch, seeded
+from .._training import History, cluster_sizes, embed_batches, run_epoch, seeded
 from ..cluster._gdl import GDLAgglomeration, initial_clusters
 from ..cluster._helpers import l2_rows
 from ..methods import check_choices, register_method
+from ..metrics import internal_scores
 from ._base import store_params
 from ._images import check_images
 
@@ -150,9 +151,13 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
     orphan_limit : float, default=20.0
         Clusters with no affinity to any other join their nearest centre while more than ``orphan_limit`` ×
         ``n_clusters`` clusters remain (JULE.torch's 20; 0: at every pass).
-    labels_from : {"final", "recurrent"}, default="final"
+    labels_from : {"auto", "final", "recurrent"}, default="auto"
         Which partition ``labels_`` is: the final pass from time step 0 on the trained network (the reference's),
-        or the recurrent process's last one.
+        the recurrent process's last one, or "auto": the one with the higher silhouette on the trained network's
+        features, the final pass on a tie. Neither wins everywhere: on MNIST-5k the final pass reads 0.952 ACC
+        against 0.805 (silhouette 0.157 against 0.140), on Fashion-MNIST's test set 0.458 with 41 % of the images
+        in one cluster against 0.576 (silhouette 0.050 against 0.241); the silhouette picks the better one on
+        both, without labels (seed 0; the largest cluster's share would too, the Davies–Bouldin index would not).
     embedding_dim : int, default=160
         Output size of the CNN (the reference's 160).
     device, random_state, verbose
@@ -163,8 +168,8 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
     labels_, recurrent_labels_, final_labels_, embedding_ (the images' CNN features), cluster_centers_ (mean feature
     per cluster of ``labels_``, L2-normalised), network_, n_periods_, history_ (per period: clusters before and
     after its merges, mean triplet loss, and when ``y`` was given to fit, the ACC/NMI/ARI of the current clusters;
-    under ``"final_pass"`` and ``"recurrent"`` the scores of both partitions, under ``"labels_from"`` which
-    ``labels_`` is).
+    under ``"final_pass"`` and ``"recurrent"`` each partition's silhouette on the network's features, largest
+    cluster's share and, with ``y``, scores; under ``"labels_from"`` which ``labels_`` is).
 
     References
     ----------
@@ -179,7 +184,7 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
                  n_negatives: int = 20, learning_rate: float = 0.01, momentum: float = 0.9,
                  dampening: float | None = None,
                  weight_decay: float = 5e-5, batch_size: int = 100, batches: Literal["random", "clusters"] = "random",
-                 orphan_limit: float = 20.0, labels_from: Literal["final", "recurrent"] = "final",
+                 orphan_limit: float = 20.0, labels_from: Literal["auto", "final", "recurrent"] = "auto",
                  embedding_dim: int = 160, device: str = "auto",
                  random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())
@@ -273,10 +278,16 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
             Z = self._embed(net, X_t) if train else pixels
         self.recurrent_labels_ = labels
         self.final_labels_ = agglomeration.fit(Z).labels_  # the final pass: from time step 0 on the trained CNN
-        history["labels_from"] = str(self.labels_from)
         for key, part in (("recurrent", labels), ("final_pass", self.final_labels_)):
             history.score(key, y, part)
-        labels = self.final_labels_ if self.labels_from == "final" else self.recurrent_labels_
+            silhouette = internal_scores(Z, part, sample_size=3000)["silhouette"]
+            history.setdefault(key, {}).update(silhouette=float(silhouette),
+                                               largest_share=cluster_sizes(part, k)[1])
+        final = self.labels_from == "final" or (
+            self.labels_from == "auto"
+            and not history["recurrent"]["silhouette"] > history["final_pass"]["silhouette"])  # NaN: the final pass
+        history["labels_from"] = "final" if final else "recurrent"
+        labels = self.final_labels_ if final else self.recurrent_labels_
         self.labels_ = labels
         self.torch_threads_ = threads
         self.embedding_ = Z
