@@ -3,6 +3,8 @@ by a stated margin or at least match it; same seed, same labels; clone; collapse
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -144,3 +146,24 @@ def test_predict_proba_is_the_soft_assignment_and_predict_soft_is_its_deprecated
     assert (q.argmax(1) == model.predict(X[150:180])).all()
     with pytest.warns(FutureWarning, match="predict_proba"):
         assert np.array_equal(model.predict_soft(X[150:180]), q)
+
+
+def test_pretraining_recipe_and_update_interval_follow_the_reference_codes():
+    """DEC-keras pretrains MNIST-like pixels with SGD (lr 1, momentum 0.9, 300 epochs) and other inputs with Adam
+    (lr 10⁻³, 200 epochs); IDEC starts from DEC's autoencoder, so it pretrains the same way; the target is refreshed
+    every 30 iterations up to 10,000 samples (DEC-DA, DEC-keras on USPS) and every 140 above (MNIST)."""
+    from deepclust.deep._base import default_update_interval, pretraining_recipe
+
+    mnist_like = np.random.RandomState(0).rand(20, 28, 28).astype(np.float32)
+    assert pretraining_recipe("auto", None, None, mnist_like) == {"optimizer": "sgd", "lr": 1.0, "epochs": 300}
+    assert pretraining_recipe("auto", None, None, mnist_like[:, :8, :8]) == {"optimizer": "adam", "lr": 1e-3,
+                                                                             "epochs": 200}
+    assert pretraining_recipe("auto", None, None, mnist_like * 255) == {"optimizer": "adam", "lr": 1e-3, "epochs": 200}
+    assert pretraining_recipe("sgd", 0.1, 5, mnist_like) == {"optimizer": "sgd", "lr": 0.1, "epochs": 5}
+    assert [default_update_interval(n) for n in (1_797, 10_000, 10_001, 70_000)] == [30, 30, 140, 140]
+    X, _ = load_dataset("mnist-5k")
+    for cls in (DEC, IDEC):
+        with warnings.catch_warnings():  # one epoch of pretraining may well collapse: only the recipe is checked
+            warnings.simplefilter("ignore", RuntimeWarning)
+            model = cls(10, pretrain_epochs=1, max_iter=1, device="cpu", random_state=0).fit(X[:300])
+        assert model.pretraining_ == {"optimizer": "sgd", "lr": 1.0, "epochs": 1} and model.update_interval_ == 30
