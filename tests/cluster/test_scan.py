@@ -136,3 +136,16 @@ def test_tiny_clusters_are_reported(fitted):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model._check_sizes()
+
+
+def test_a_set_smaller_than_a_batch_trains_for_the_step_budget_not_for_its_fractions(monkeypatch):
+    """SCAN's default budget is about MIN_STEPS optimiser steps: 60 samples with batches of 512 take one step per
+    epoch, so MIN_STEPS epochs (it was MIN_STEPS × 512 / 60, 8.5 times as many: 3.5 minutes of `best`)."""
+    from deepclust.cluster import _scan
+
+    assert _scan.epochs_for_steps(2000, 512, 60) == 2000
+    assert _scan.epochs_for_steps(2000, 512, 5000) == 205  # larger sets: unchanged, ~2000 steps of 512 samples
+    monkeypatch.setattr(_scan, "MIN_STEPS", 20)
+    X = np.random.RandomState(0).rand(60, 8).astype(np.float32)
+    model = SCAN(3, n_heads=1, init="random", random_state=0).fit(X)
+    assert model.history_["epoch"][-1] == 20

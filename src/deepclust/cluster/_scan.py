@@ -289,7 +289,7 @@ class SCAN(ClusterMixin, BaseEstimator):
             self.head_ = int(np.argmin(self.head_losses_))
             epochs = self.self_label_epochs
             if epochs is None:
-                epochs = -(-SELF_LABEL_STEPS * int(self.batch_size) // len(Z)) if copies else 0
+                epochs = epochs_for_steps(SELF_LABEL_STEPS, int(self.batch_size), len(Z)) if copies else 0
             if epochs:
                 self.history_["self_label"] = self._self_label(Zc, int(epochs), gen, y)
                 P = self._probabilities(Z)  # the self-labelled head predicts anew
@@ -336,7 +336,7 @@ class SCAN(ClusterMixin, BaseEstimator):
         n, H, K, bs = Zc.shape[1], self.n_heads, self.n_clusters, int(self.batch_size)
         history = History("epoch", "loss_consistency", "loss_entropy")  # per epoch; leading head
         self.net_ = net
-        epochs = int(self.epochs) if self.epochs else -(-MIN_STEPS * bs // n)
+        epochs = int(self.epochs) if self.epochs else epochs_for_steps(MIN_STEPS, bs, n)
         sums = {}
 
         def loss_of(a):
@@ -416,6 +416,13 @@ class SCAN(ClusterMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         return self.predict_proba(X).argmax(1).astype(np.int64)
+
+
+def epochs_for_steps(steps: int, batch_size: int, n: int) -> int:
+    """Epochs that hold about ``steps`` optimiser steps of ``batch_size`` samples of ``n``. A set smaller than one
+    batch takes one step per epoch: counting its epochs as fractions of a batch trained 60 images for 17,067
+    epochs (3.5 minutes of ``best`` where 2,000 steps take 25 s)."""
+    return -(-int(steps) * int(batch_size) // max(int(n), int(batch_size)))
 
 
 #: Epochs scored against the labels in ``history_`` (the rest are NaN): scoring every one of SCAN's ~1,000 short
