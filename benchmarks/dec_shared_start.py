@@ -39,7 +39,7 @@ def run_seed(X, y, k: int, seed: int, epochs: int | None, max_iter: int, keep: P
 
     with tempfile.TemporaryDirectory() as tmp:
         (keep or Path(tmp)).mkdir(parents=True, exist_ok=True)
-        ae = (keep or Path(tmp)) / f"autoencoder_seed{seed}.pt"
+        ae = (keep or Path(tmp)) / f"autoencoder_seed{seed}_epochs-{epochs or 'recipe'}.pt"  # reused only as asked
         reused = ae.exists()
         t = time.perf_counter()
         dec = DEC(n_clusters=k, random_state=seed, pretrain_epochs=epochs, max_iter=max_iter, verbose=verbose,

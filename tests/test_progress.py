@@ -11,29 +11,33 @@ from deepclust._progress import track
 
 @pytest.fixture
 def plain(monkeypatch):
-    monkeypatch.delenv("FORCE_COLOR", raising=False)
-    monkeypatch.setenv("TERM", "dumb")
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(_progress, "PLAIN_EVERY_S", 0.0)
 
 
 def test_progress_to_a_log_file_is_plain_lines_with_the_time_left(plain, capsys):
+    """A line per interval with the count, the share and the time left; one at the end; no escape codes."""
     assert list(track(range(4), total=4, description="pretraining autoencoder")) == [0, 1, 2, 3]
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("deepclust pretraining autoencoder: 1/4 (25%), 0:00 elapsed, about 0:00 left")
-    assert lines[-1].startswith("deepclust pretraining autoencoder: finished at 4/4 in ")
+    assert lines[-1].startswith("deepclust pretraining autoencoder: finished at 4/4 after ")
     assert len(lines) == 5 and "\x1b" not in "".join(lines)  # no escape codes in a log file
 
 
 def test_a_stage_that_stops_early_or_has_no_total_says_how_far_it_got(plain, capsys):
+    """A loop that breaks (DEC at its tolerance) says where it stopped; a stage without a total counts."""
     for i in track(iter(range(100)), total=20000, description="DEC"):
         if i == 9:
             break
     list(track(iter(range(3)), description="decoding"))
     err = capsys.readouterr().err.splitlines()
-    assert err[9] == "deepclust DEC: finished at 9/20000 in 0:00"
-    assert err[-2] == "deepclust decoding: 3, 0:00 elapsed" and err[-1] == "deepclust decoding: finished at 3 in 0:00"
+    assert err[9] == "deepclust DEC: stopped at 9/20000 after 0:00"
+    assert err[-2] == "deepclust decoding: 3, 0:00 elapsed"
+    assert err[-1] == "deepclust decoding: finished at 3 after 0:00"
 
 
 def test_quiet_prints_nothing(plain, capsys):
+    """verbose=False (--quiet): not a line."""
     assert sum(track(range(3), total=3, description="x", verbose=False)) == 3
     assert capsys.readouterr().err == ""

@@ -18,7 +18,8 @@ PLAIN_EVERY_S = 30.0
 
 def track(iterable: Iterable[T], *, total: int | None = None, description: str = "",
           verbose: bool = True) -> Iterator[T]:
-    """Iterate over ``iterable`` with a rich progress bar on stderr (no bar when ``verbose`` is false)."""
+    """Iterate over ``iterable`` with progress on stderr (:func:`progress_bar`; nothing when ``verbose`` is
+    false)."""
     with progress_bar(total=total, description=description, verbose=verbose) as advance:
         for item in iterable:
             yield item
@@ -28,8 +29,8 @@ def track(iterable: Iterable[T], *, total: int | None = None, description: str =
 @contextmanager
 def progress_bar(*, total: int | None, description: str = "", verbose: bool = True,
                  completed: int = 0) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr that starts at ``completed``; yields ``advance(n)`` (a no-op when ``verbose``
-    is false)."""
+    """A rich progress bar on stderr that starts at ``completed`` (plain lines where stderr cannot redraw a bar);
+    yields ``advance(n)`` (a no-op when ``verbose`` is false)."""
     if not verbose:
         yield lambda n: None
         return
@@ -44,7 +45,7 @@ def progress_bar(*, total: int | None, description: str = "", verbose: bool = Tr
     )
 
     console = Console(stderr=True)
-    if not (console.is_terminal or console.is_jupyter):
+    if not (console.is_interactive or console.is_jupyter):  # a file, a pipe, TERM=dumb
         with _plain_lines(description, total, completed) as advance:
             yield advance
         return
@@ -58,7 +59,8 @@ def progress_bar(*, total: int | None, description: str = "", verbose: bool = Tr
 @contextmanager
 def _plain_lines(description: str, total: int | None, completed: int) -> Iterator[Callable[[int], None]]:
     """Progress as a line on stderr every :data:`PLAIN_EVERY_S` seconds and one when the stage ends:
-    ``deepclust pretraining autoencoder: 30/300 (10%), 6:17 elapsed, about 56:33 left``."""
+    ``deepclust pretraining autoencoder: 30/300 (10%), 6:17 elapsed, about 56:33 left``; at the end, ``finished``
+    or, short of the total, ``stopped at N/M``."""
     start = last = time.monotonic()
     done = completed
 
@@ -66,7 +68,8 @@ def _plain_lines(description: str, total: int | None, completed: int) -> Iterato
         elapsed = time.monotonic() - start
         if finished:
             text = f"{done}/{total}" if total else f"{done}"
-            sys.stderr.write(f"deepclust {description}: finished at {text} in {_clock(elapsed)}\n")
+            how = "stopped" if total and done < total else "finished"
+            sys.stderr.write(f"deepclust {description}: {how} at {text} after {_clock(elapsed)}\n")
         elif total:
             step = done - completed
             left = f", about {_clock(elapsed / step * (total - done))} left" if step > 0 else ""
@@ -85,7 +88,7 @@ def _plain_lines(description: str, total: int | None, completed: int) -> Iterato
 
     try:
         yield advance
-    except GeneratorExit:  # a loop that stops early (DEC at its tolerance) closes the generator that tracks it
+    except GeneratorExit:  # a loop that stops early (DEC at its tolerance, an error) closes the tracking generator
         line(finished=True)
         raise
     line(finished=True)
@@ -93,7 +96,7 @@ def _plain_lines(description: str, total: int | None, completed: int) -> Iterato
 
 def _clock(seconds: float) -> str:
     """``h:mm:ss`` or ``m:ss``."""
-    m, s = divmod(int(round(seconds)), 60)
+    m, s = divmod(max(0, int(round(seconds))), 60)
     h, m = divmod(m, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 

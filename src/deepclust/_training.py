@@ -113,7 +113,7 @@ def embed_batches(forward: Callable, X, *, module: torch.nn.Module | None = None
     return torch.cat(out) if out else torch.empty(0)
 
 
-def cluster_sizes(labels, n_clusters: int) -> tuple[int, float]:
+def empty_and_largest(labels, n_clusters: int) -> tuple[int, float]:
     """``(empty clusters, largest cluster's share)`` of a partition into ``n_clusters``."""
     sizes = np.bincount(np.asarray(labels), minlength=int(n_clusters))
     return int((sizes == 0).sum()), float(sizes.max() / max(len(labels), 1))

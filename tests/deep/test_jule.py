@@ -129,31 +129,37 @@ def test_same_seed_same_labels_and_bad_input(mnist_1000):
 
 def test_auto_labels_are_the_partition_with_the_higher_silhouette(mnist_1000, monkeypatch):
     """labels_from="auto" takes the final pass or the recurrent partition, whichever has the higher silhouette on
-    the trained network's features (on Fashion-MNIST the final pass put 41-60 % of the images in one cluster): a
-    lopsided final pass gives way to the recurrent partition, and the history says which the labels are."""
-    from deepclust.cluster import GDLAgglomeration
+    the trained network's features (on Fashion-MNIST the final pass put 41-60 % of the images in one cluster and
+    lost to the recurrent one); the final pass on a tie; an undefined silhouette (one cluster) counts as the worst;
+    the history says which partition the labels are and keeps both silhouettes."""
+    from deepclust.deep import _jule
     from deepclust.metrics import internal_scores
 
     X, _ = mnist_1000
     fast = dict(epochs_per_period=1, device="cpu", random_state=0)
     model = JULE(5, **fast).fit(X[:200])
-    h = model.history_
-    for key, labels in (("final_pass", model.final_labels_), ("recurrent", model.recurrent_labels_)):
-        assert h[key]["silhouette"] == pytest.approx(internal_scores(model.embedding_, labels)["silhouette"])
-    chosen = "recurrent" if h["recurrent"]["silhouette"] > h["final_pass"]["silhouette"] else "final"
-    assert h["labels_from"] == chosen
-    np.testing.assert_array_equal(model.labels_, model.final_labels_ if chosen == "final" else model.recurrent_labels_)
+    final, recurrent = model.final_labels_, model.recurrent_labels_
+    assert not np.array_equal(final, recurrent)
+    for key, labels in (("final_pass", final), ("recurrent", recurrent)):
+        assert model.history_[key]["silhouette"] == pytest.approx(
+            internal_scores(model.embedding_, labels)["silhouette"])
 
-    def lopsided(self, Z):  # one cluster of 196 images and four of one image each
-        self.labels_ = np.r_[np.zeros(len(Z) - 4, dtype=np.int64), np.arange(1, 5)]
-        return self
+    def fit_with_silhouettes(of_final, of_recurrent, **params):
+        def scores(Z, labels, **kwargs):
+            return {"silhouette": of_final if np.array_equal(labels, final) else of_recurrent}
 
-    monkeypatch.setattr(GDLAgglomeration, "fit", lopsided)
-    auto = JULE(5, **fast).fit(X[:200])
-    assert auto.history_["labels_from"] == "recurrent" and auto.history_["final_pass"]["largest_share"] == 0.98
-    np.testing.assert_array_equal(auto.labels_, model.recurrent_labels_)
-    forced = JULE(5, labels_from="final", **fast).fit(X[:200])
-    assert forced.history_["labels_from"] == "final" and np.bincount(forced.labels_).max() == 196
+        monkeypatch.setattr(_jule, "internal_scores", scores)
+        return JULE(5, **fast, **params).fit(X[:200])
+
+    cases = [(0.2, 0.1, final), (0.1, 0.2, recurrent), (0.1, 0.1, final), (float("nan"), -0.5, recurrent),
+             (0.0, float("nan"), final), (float("nan"), float("nan"), final)]
+    for of_final, of_recurrent, expected in cases:
+        chosen = fit_with_silhouettes(of_final, of_recurrent)
+        np.testing.assert_array_equal(chosen.labels_, expected)
+        assert chosen.history_["labels_from"] == ("final" if expected is final else "recurrent")
+    forced = fit_with_silhouettes(0.1, 0.2, labels_from="final")
+    assert forced.history_["labels_from"] == "final"
+    np.testing.assert_array_equal(forced.labels_, final)
 
 
 def test_jule_from_the_command_line(tmp_path):

@@ -351,7 +351,8 @@ class SCAN(ClusterMixin, BaseEstimator):
             sums["entropy"] += float(entropy.detach().mean()) * len(a)
             return (consistency - self.entropy_weight * entropy).sum()
 
-        for epoch in track(range(epochs), description="training the clustering heads", verbose=self.verbose):
+        for epoch in track(range(epochs), total=epochs, description="training the clustering heads",
+                           verbose=self.verbose):
             net.train()
             perm = torch.randperm(n, generator=gen).to(self._device)
             sums.update(consistency=torch.zeros(H), entropy=0.0)
@@ -384,7 +385,7 @@ class SCAN(ClusterMixin, BaseEstimator):
             logits = net(Zc[copy, a]).view(len(a), self.n_heads, K)[:, h]
             return F.cross_entropy(logits, target[a], weight=weight)
 
-        for epoch in track(range(epochs), description="self-labelling", verbose=self.verbose):
+        for epoch in track(range(epochs), total=epochs, description="self-labelling", verbose=self.verbose):
             P = self._probabilities(Zc[0].cpu().numpy())[:, h].to(self._device)
             confidence, target = P.max(1)
             confident = confidence > self.confidence_threshold
@@ -419,9 +420,10 @@ class SCAN(ClusterMixin, BaseEstimator):
 
 
 def epochs_for_steps(steps: int, batch_size: int, n: int) -> int:
-    """Epochs that hold about ``steps`` optimiser steps of ``batch_size`` samples of ``n``. A set smaller than one
-    batch takes one step per epoch: counting its epochs as fractions of a batch trained 60 images for 17,067
-    epochs (3.5 minutes of ``best`` where 2,000 steps take 25 s)."""
+    """Epochs that hold about ``steps`` × ``batch_size`` samples of ``n`` (``steps`` full batches' worth; the last
+    batch of an epoch may be short). A set smaller than one batch takes one step per epoch: counting its epochs as
+    fractions of a batch trained 60 images for 17,067 epochs (3.5 minutes of ``best`` where 2,000 steps take
+    25 s)."""
     return -(-int(steps) * int(batch_size) // max(int(n), int(batch_size)))
 
 

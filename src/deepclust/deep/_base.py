@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._device import resolve_device
 from .._progress import track
-from .._training import History, cluster_sizes, embed_batches, run_epoch, seeded, train_step
+from .._training import History, embed_batches, empty_and_largest, run_epoch, seeded, train_step
 from ..methods import check_choices
 from ._augment import batch_augmenter
 from ._formulas import soft_assignment
@@ -234,6 +234,7 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
             self._after_step(state, x, idx)
             for k, v in parts.items():
                 running[k] = running.get(k, 0.0) + float(v.detach()) / interval
+        steps.close()  # the progress line ends here, not after the final encoding
         z = encode(net, X)
         q = soft_assignment(z, state.centers.detach(), getattr(self, "alpha", 1.0))
         self.labels_ = q.argmax(1).cpu().numpy().astype(np.int64)
@@ -252,7 +253,7 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         """Extra state a method needs before the loop (DCN: per-cluster counts)."""
 
     def _record(self, history: History, ite, delta, labels, running, y):
-        n_empty, largest = cluster_sizes(labels, self.n_clusters)
+        n_empty, largest = empty_and_largest(labels, self.n_clusters)
         history.log(int(ite), delta_label=delta, n_empty=n_empty, largest_share=largest,
                     collapsed=bool(n_empty > 0 or largest > max(0.5, 2.0 / self.n_clusters)))
         for k, v in running.items():
@@ -318,7 +319,8 @@ def default_update_interval(n_samples: int) -> int:
     return 30 if n_samples <= 10_000 else 140
 
 
-#: The pretraining recipes of the reference codes: DEC-keras's SGD for MNIST-like data, Adam elsewhere (IDEC, DCEC).
+#: The pretraining recipes of the reference codes: DEC-keras's SGD for MNIST-like data (DEC, and IDEC, which starts
+#: from DEC's autoencoder), Adam elsewhere (DCN, DCEC).
 PRETRAINING = {"sgd": {"lr": 1.0, "epochs": 300}, "adam": {"lr": 1e-3, "epochs": 200}}
 
 
@@ -340,7 +342,7 @@ def pretraining_recipe(optimizer: str, lr: float | None, epochs: int | None, X) 
 def pretrain_autoencoder(net, X, *, epochs: int, batch_size: int = 256, lr: float = 1e-3, gen=None,
                          optimizer: str = "adam", momentum: float = 0.9, augment=None,
                          verbose: bool = False) -> list[float]:
-    """Train ``net`` to reconstruct X (MSE) end to end, with Adam (IDEC, DCEC) or SGD with momentum (DEC-keras:
+    """Train ``net`` to reconstruct X (MSE) end to end, with Adam (DCN, DCEC) or SGD with momentum (DEC-keras:
     lr 1, momentum 0.9); returns the mean loss per epoch. ``augment``: a function applied to each batch first
     (DEC-DA reconstructs the augmented batch)."""
     import torch

@@ -21,7 +21,7 @@ from torch import nn
 
 from .._device import cpu_threads, resolve_device
 from .._progress import track
-from .._training import History, cluster_sizes, embed_batches, run_epoch, seeded
+from .._training import History, embed_batches, empty_and_largest, run_epoch, seeded
 from ..cluster._gdl import GDLAgglomeration, initial_clusters
 from ..cluster._helpers import l2_rows
 from ..methods import check_choices, register_method
@@ -154,10 +154,11 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
     labels_from : {"auto", "final", "recurrent"}, default="auto"
         Which partition ``labels_`` is: the final pass from time step 0 on the trained network (the reference's),
         the recurrent process's last one, or "auto": the one with the higher silhouette on the trained network's
-        features, the final pass on a tie. Neither wins everywhere: on MNIST-5k the final pass reads 0.952 ACC
-        against 0.805 (silhouette 0.157 against 0.140), on Fashion-MNIST's test set 0.458 with 41 % of the images
-        in one cluster against 0.576 (silhouette 0.050 against 0.241); the silhouette picks the better one on
-        both, without labels (seed 0; the largest cluster's share would too, the Davies–Bouldin index would not).
+        features (an undefined one, as of a single cluster, counts as −1), the final pass on a tie. Neither wins
+        everywhere: on MNIST-5k the final pass reads 0.952 ACC against 0.805 (silhouette 0.157 against 0.140), on
+        Fashion-MNIST's test set 0.458 with 41 % of the images in one cluster against 0.576 (silhouette 0.050
+        against 0.241); the silhouette picks the better one on both, without labels (seed 0; the largest
+        cluster's share would too, the Davies–Bouldin index would not).
     embedding_dim : int, default=160
         Output size of the CNN (the reference's 160).
     device, random_state, verbose
@@ -278,14 +279,14 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
             Z = self._embed(net, X_t) if train else pixels
         self.recurrent_labels_ = labels
         self.final_labels_ = agglomeration.fit(Z).labels_  # the final pass: from time step 0 on the trained CNN
+        silhouettes = {}
         for key, part in (("recurrent", labels), ("final_pass", self.final_labels_)):
             history.score(key, y, part)
-            silhouette = internal_scores(Z, part, sample_size=3000)["silhouette"]
-            history.setdefault(key, {}).update(silhouette=float(silhouette),
-                                               largest_share=cluster_sizes(part, k)[1])
+            silhouette = float(internal_scores(Z, part, sample_size=3000)["silhouette"])
+            history.setdefault(key, {}).update(silhouette=silhouette, largest_share=empty_and_largest(part, k)[1])
+            silhouettes[key] = -1.0 if np.isnan(silhouette) else silhouette  # undefined (one cluster): the worst
         final = self.labels_from == "final" or (
-            self.labels_from == "auto"
-            and not history["recurrent"]["silhouette"] > history["final_pass"]["silhouette"])  # NaN: the final pass
+            self.labels_from == "auto" and silhouettes["recurrent"] <= silhouettes["final_pass"])
         history["labels_from"] = "final" if final else "recurrent"
         labels = self.final_labels_ if final else self.recurrent_labels_
         self.labels_ = labels
