@@ -73,9 +73,21 @@ def main(argv=None) -> int:
                "date": dt.datetime.now().isoformat(timespec="seconds"),
                "dataset": args.dataset, "split": args.split, "n_images": len(X), "machine": machine(),
                "peak_rss_mb": round(peak_rss_mb()), "published": PUBLISHED, "rows": rows}
-    size = f" at {args.image_size} px" if args.image_size else ""
-    lines = [f"JULE on {args.dataset} ({len(X):,} images{size}), {args.epochs_per_period} CNN epochs per period, "
-             f"η = {args.eta}; published: {PUBLISHED}", "",
+    payload["image_size"] = args.image_size or None
+    name = f"jule_{args.dataset}{'_' + args.tag if args.tag else ''}"
+    js, md = write_results(name, payload, table(payload))
+    print(f"written {js} and {md}")
+    return 0
+
+
+def table(payload: dict) -> str:
+    """The markdown table of a results payload (``python -c`` can re-render an old JSON with it)."""
+    rows = payload["rows"]
+    params = next((r["params"] for r in rows if r["method"] == "JULE"), {})
+    size = f" at {payload['image_size']} px" if payload.get("image_size") else ""
+    lines = [f"JULE on {payload['dataset']} ({payload['n_images']:,} images{size}), "
+             f"{params.get('epochs_per_period', 20)} CNN epochs per period, η = {params.get('eta', 0.9)}; "
+             f"published: {PUBLISHED}. Reproduce: `{payload['command']}`", "",
              "| method | settings | seed | ACC | NMI | ARI | labels from | recurrent partition ACC / NMI | "
              "silhouette final / recurrent | largest cluster | wall s | clusters per period |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -92,10 +104,7 @@ def main(argv=None) -> int:
         lines.append(f"| {r['method']} | {settings} | {r['seed']} | {r['acc']:.3f} | {r['nmi']:.3f} | {r['ari']:.3f} | "
                      f"{h.get('labels_from', '—')} | {recurrent} | {silhouettes} | {largest} | {r['wall_s']} | "
                      f"{periods} |")
-    name = f"jule_{args.dataset}{'_' + args.tag if args.tag else ''}"
-    js, md = write_results(name, payload, "\n".join(lines) + "\n")
-    print(f"written {js} and {md}")
-    return 0
+    return "\n".join(lines) + "\n"
 
 
 def _partitions(model) -> dict:
