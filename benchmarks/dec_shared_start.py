@@ -65,6 +65,13 @@ def run_seed(X, y, k: int, seed: int, epochs: int | None, max_iter: int, keep: P
     return rows
 
 
+def header(payload: dict) -> str:
+    m = payload["machine"]
+    peak = max(r["peak_rss_mb"] for r in payload["rows"])
+    return (f"Reproduce: `{payload['command']}`. Machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}; "
+            f"peak RSS {peak:,} MB; {payload['date'][:10]}.\n\n")
+
+
 def table(rows: list[dict], dataset: str) -> str:
     import numpy as np
 
@@ -102,7 +109,7 @@ def main(argv=None) -> int:
                          args.keep_autoencoders, args.verbose)
         payload = {"command": command_line("benchmarks.dec_shared_start", argv), "date": today(),
                    "machine": machine(), "dataset": args.dataset, "rows": rows}
-        write_results(out, payload, f"Reproduce: `{payload['command']}`\n\n" + table(rows, args.dataset))
+        write_results(out, payload, header(payload) + table(rows, args.dataset))
         print(table(rows, args.dataset), flush=True)
     return 0
 
