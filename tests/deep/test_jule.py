@@ -52,7 +52,7 @@ def test_training_follows_the_reference_settings():
     is a moving average of the gradients), weight decay 5e-5, the "inv" lr policy; γ = 1; random batches; and the
     merge steps inside the loop embed with batch-norm's batch statistics."""
     model = JULE()
-    assert (model.gamma, model.batches, model.orphan_limit, model.labels_from) == (1.0, "random", 20.0, "auto")
+    assert (model.gamma, model.batches, model.orphan_limit, model.labels_from) == (1.0, "random", 20.0, "final")
     net = torch.nn.Linear(1, 1, bias=False)
     opt, schedule = model._optimizer(net)
     assert {k: opt.defaults[k] for k in ("lr", "momentum", "dampening", "weight_decay")} == {
@@ -137,7 +137,7 @@ def test_auto_labels_are_the_partition_with_the_higher_silhouette(mnist_1000, mo
 
     X, _ = mnist_1000
     fast = dict(epochs_per_period=1, device="cpu", random_state=0)
-    model = JULE(5, **fast).fit(X[:200])
+    model = JULE(5, labels_from="auto", **fast).fit(X[:200])
     final, recurrent = model.final_labels_, model.recurrent_labels_
     assert not np.array_equal(final, recurrent)
     for key, labels in (("final_pass", final), ("recurrent", recurrent)):
@@ -149,7 +149,7 @@ def test_auto_labels_are_the_partition_with_the_higher_silhouette(mnist_1000, mo
             return {"silhouette": of_final if np.array_equal(labels, final) else of_recurrent}
 
         monkeypatch.setattr(_jule, "internal_scores", scores)
-        return JULE(5, **fast, **params).fit(X[:200])
+        return JULE(5, **{"labels_from": "auto", **fast, **params}).fit(X[:200])
 
     cases = [(0.2, 0.1, final), (0.1, 0.2, recurrent), (0.1, 0.1, final), (float("nan"), -0.5, recurrent),
              (0.0, float("nan"), final), (float("nan"), float("nan"), final)]
