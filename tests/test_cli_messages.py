@@ -28,6 +28,17 @@ def test_settings_are_named_by_their_flags(shapes_folder, tmp_path):
     assert result.exit_code == 2 and "--view does not apply" in result.text and "views" not in result.text
 
 
+def test_extraction_settings_are_refused_for_a_method_on_pixels(shapes_folder, tmp_path):
+    """--no-cache, --runtime and --dask with dec (pixels: nothing is extracted) are refused as typed."""
+    common = ("--out", tmp_path / "x", "--quiet", "-k", 3, "--method", "dec")
+    for given, named in ((("--no-cache",), "--no-cache"), (("--runtime", "onnx"), "--runtime"),
+                         (("--dask", "local:1"), "--dask"), (("--cache-dir", tmp_path / "c"), "--cache-dir")):
+        result = _invoke("cluster", shapes_folder, *given, *common)
+        assert result.exit_code == 2 and f"{named} does not apply to method dec on pixels" in result.text, \
+            result.text
+    assert not (tmp_path / "x").exists()
+
+
 def test_a_mistyped_flag_gets_the_closest_one(shapes_folder, tmp_path):
     """--n-cluster 5 is answered with 'did you mean --n-clusters?', not with the method's option list."""
     result = _invoke("cluster", shapes_folder, "--n-cluster", 5, "--out", tmp_path / "x", "--quiet")

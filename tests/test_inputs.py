@@ -56,7 +56,8 @@ def test_every_field_is_declared_and_the_tables_are_read_from_the_declaration():
     assert RECORDED == tuple(n for n in setting_names() if setting_info(n).recorded)
     assert RECORDED == ("extractor", "layer", "weights", "input_size", "focus", "image_size", "grayscale", "views")
     assert set(KINDS) == set(INPUTS) == set(INPUT_SETTINGS)
-    assert set(INPUT_SETTINGS["features"]) == {"extractor", "layer", "weights", "input_size", "focus"}
+    extraction = {"runtime", "dask", "cache_dir", "use_cache"}
+    assert set(INPUT_SETTINGS["features"]) == {"extractor", "layer", "weights", "input_size", "focus"} | extraction
     assert set(INPUT_SETTINGS["pixels"]) == {"focus", "image_size", "grayscale"}
     assert set(INPUT_SETTINGS["transfer"]) == {"known", "image_size", "grayscale"}
     assert setting_info("grayscale").flag_of("grayscale") == "--color"
@@ -95,6 +96,30 @@ def test_settings_of_another_input_and_unused_fit_arguments_are_refused():
     check_settings("views", InputSettings(augmentations=0), "m", fit_args=())
     with pytest.raises(ValueError, match="unknown input"):
         check_settings("sound", InputSettings(), "m")
+
+
+#: A value other than its default for every setting, to give it.
+_GIVEN = dict(extractor="resnet18", layer="pool", weights="w.pt", input_size=32, focus="object", image_size=16,
+              grayscale=False, views=("hog",), augmentations=1, augment_flip=True, device="cpu", batch_size=8,
+              num_workers=0, runtime="onnx", dask="local:1", cache_dir="cache", use_cache=False, verbose=False,
+              known="known")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_setting_is_read_by_the_kind_or_refused(kind):
+    """For each input kind, every setting given alone is either one the kind reads or refused by name: no option is
+    accepted and then ignored (runtime, cache and Dask only where features are extracted)."""
+    assert set(_GIVEN) == set(setting_names())
+    for name, value in _GIVEN.items():
+        settings = InputSettings(**{name: value})
+        if name in INPUT_SETTINGS[kind] or not setting_info(name).kinds:
+            check_settings(kind, settings, "m", fit_args=("augmented",))
+        else:
+            with pytest.raises(InapplicableSettingsError, match=f"^{name} does not apply to method m on {kind}"):
+                check_settings(kind, settings, "m")
+    assert {"runtime", "cache_dir", "use_cache", "dask"} & set(INPUT_SETTINGS["pixels"]) == set()
+    assert {"runtime", "cache_dir", "use_cache", "dask"} <= set(INPUT_SETTINGS["features"]) & set(
+        INPUT_SETTINGS["views"])
 
 
 def test_prepare_pixels_of_an_array_and_of_a_folder(tiny_folder):

@@ -59,7 +59,8 @@ class Setting:
     Attributes
     ----------
     help : one line of help, as the command line shows it.
-    kinds : the input kinds that read it; empty: how any input is made (batches, device, cache), read by every kind.
+    kinds : the input kinds that read it; empty: how any input is made (batches, device, workers), read by every
+        kind. The extraction's own (runtime, cache, Dask) are read by the kinds that extract features.
     recorded : whether it decides the input's values (not only how fast they are made): recorded in run.json so that
         new images can be embedded as the run's were (``deepclust assign``).
     flag : its command-line flag when that is not ``--name-with-dashes`` (``--color`` for ``grayscale``); None: no
@@ -142,13 +143,15 @@ class InputSettings:
                                        flag="--workers", min=0)
     runtime: Literal[RUNTIMES] = _setting(
         "auto", help="How the extractor runs: auto (ONNX Runtime on CPU when the job pays for its export: ~700 "
-                     "images at 224 px, ~12,000 at 64 px), torch or onnx.", group="runtime")
+                     "images at 224 px, ~12,000 at 64 px), torch or onnx.", kinds=_DEEP, group="runtime")
     dask: object = _setting(
         help="Extract features on a Dask cluster: local:N (N worker processes here) or tcp://HOST:PORT.",
-        group="runtime", cli_type=str, doc="Python: also a ``distributed.Client``; the clustering runs here.")
+        kinds=_DEEP, group="runtime", cli_type=str,
+        doc="Python: also a ``distributed.Client``; the clustering runs here.")
     cache_dir: str | os.PathLike | None = _setting(help="Feature cache folder (default: see `deepclust cache`).",
-                                                   group="runtime")
-    use_cache: bool = _setting(True, help="Reuse and store features in the cache.", group="runtime", flag="--cache")
+                                                   kinds=_DEEP, group="runtime")
+    use_cache: bool = _setting(True, help="Reuse and store features in the cache.", kinds=_DEEP, group="runtime",
+                               flag="--cache")
     verbose: bool = _setting(True, help="Progress bars.", group="runtime", flag=None,
                              doc="The command line's --quiet turns them off.")
     known: str | os.PathLike | tuple | None = _setting(
@@ -171,6 +174,12 @@ class InputSettings:
         names = set(setting_names())
         return cls(**{k: v for k, v in kwargs.items() if k in names}), {k: v for k, v in kwargs.items()
                                                                         if k not in names}
+
+
+def is_given(settings: InputSettings, name: str) -> bool:
+    """Whether setting ``name`` was given: its value is not its field's default (``None`` for most)."""
+    default = next(f.default for f in fields(InputSettings) if f.name == name)
+    return getattr(settings, name) != default
 
 
 def setting_names() -> tuple[str, ...]:
@@ -262,7 +271,7 @@ def check_settings(kind: str, settings: InputSettings, method: str, fit_args: tu
     if kind not in INPUTS:
         raise ValueError(f"unknown input {kind!r}; inputs: {', '.join(INPUTS)}")
     ignored = [name for kind_, names in INPUT_SETTINGS.items() if kind_ != kind for name in names
-               if name not in INPUT_SETTINGS[kind] and getattr(settings, name) is not None]
+               if name not in INPUT_SETTINGS[kind] and is_given(settings, name)]
     if ignored:
         raise InapplicableSettingsError(sorted(set(ignored)), method, kind)
     hints = typing.get_type_hints(InputSettings)

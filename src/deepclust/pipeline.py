@@ -99,8 +99,6 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         if settings.grayscale is None:
             settings.grayscale = getattr(spec.estimator, "default_grayscale", None)
     check_settings(kind, settings, method, spec.fit_args)
-    if dask is not None and kind == "pixels":
-        raise ValueError(f"--dask extracts features; method {method} on pixels has none to extract")
     estimator = spec.build(n_clusters, random_state=random_state, device=device, verbose=verbose, **options)
 
     t0 = time.perf_counter()
@@ -128,6 +126,9 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     t = time.perf_counter()
     if verbose:
         say(f"clustering {len(indices)} images with {method} ({type(estimator).__name__} on {kind})")
+    import torch
+
+    threads = torch.get_num_threads()  # labels of a network's training can depend on it
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         spec.fit(estimator, prepared.X, y, **prepared.fit_kwargs)
@@ -149,8 +150,9 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     params["input_settings"] = dict(settings.recorded(), **resolved, typical_size=int(typical_size))
     params.update({k: str(v) if isinstance(v, os.PathLike) else v for k, v in estimator.get_params().items()
                    if k not in _UNRECORDED},
-                  device=prepared.params.get("device", resolve_device(device)))
-    params.update(getattr(estimator, "run_details_", {}))  # what the method measured on the way (DTC: known ACC)
+                  device=prepared.params.get("device", resolve_device(device)), torch_threads=threads)
+    # what the method resolved or measured on the way (the DEC family's recipe, DTC's known ACC and threads)
+    params.update(getattr(estimator, "run_details_", {}))
     t = time.perf_counter()
     names = _cluster_names(kind, prepared, settings, fitted.labels)
     if names is not None:

@@ -148,10 +148,12 @@ def test_predict_proba_is_the_soft_assignment_and_predict_soft_is_its_deprecated
         assert np.array_equal(model.predict_soft(X[150:180]), q)
 
 
-def test_pretraining_recipe_and_update_interval_follow_the_reference_codes():
-    """DEC-keras pretrains MNIST-like pixels with SGD (lr 1, momentum 0.9, 300 epochs) and other inputs with Adam
-    (lr 10⁻³, 200 epochs); IDEC starts from DEC's autoencoder, so it pretrains the same way; the target is refreshed
-    every 30 iterations up to 10,000 samples (DEC-DA, DEC-keras on USPS) and every 140 above (MNIST)."""
+def test_auto_recipe_and_update_interval_are_chosen_by_the_data_and_recorded():
+    """pretrain_optimizer="auto" picks DEC-keras's MNIST recipe (SGD, lr 1, momentum 0.9, 300 epochs: DEC.py's
+    ``pretrain_optimizer='sgd'`` branch for mnist and fmnist) for 28-px images in [0, 1] and Adam (lr 10⁻³, 200
+    epochs: ours) for anything else; an explicit choice wins. The refresh interval follows our size rule (30 up
+    to 10,000 samples, 140 above). The values used, not the None given, are what run.json records
+    (``run_details_``)."""
     from deepclust.deep._base import default_update_interval, pretraining_recipe
 
     mnist_like = np.random.RandomState(0).rand(20, 28, 28).astype(np.float32)
@@ -167,3 +169,5 @@ def test_pretraining_recipe_and_update_interval_follow_the_reference_codes():
             warnings.simplefilter("ignore", RuntimeWarning)
             model = cls(10, pretrain_epochs=1, max_iter=1, device="cpu", random_state=0).fit(X[:300])
         assert model.pretraining_ == {"optimizer": "sgd", "lr": 1.0, "epochs": 1} and model.update_interval_ == 30
+        assert model.run_details_ == {"update_interval": 30, "pretrain_optimizer": "sgd", "pretrain_lr": 1.0,
+                                      "pretrain_epochs": 1}

@@ -51,11 +51,14 @@ _PANELS = {"input": _INPUT, "features": _FEATURES, "runtime": _RUNTIME}
 
 
 def _flag(name: str) -> str | None:
-    return setting_info(name).flag_of(name)
+    """The flag that gives setting ``name``: ``--no-cache`` for ``use_cache``, on by default."""
+    flag = setting_info(name).flag_of(name)
+    default = next(f.default for f in fields(InputSettings) if f.name == name)
+    return "--no-" + flag[2:] if flag and default is True else flag
 
 
 #: The CLI flags of input settings whose API name differs (``cluster_images(grayscale=...)`` is ``--color``), read
-#: from their declaration (:class:`~deepclust.inputs.Setting`).
+#: from their declaration (:class:`~deepclust.inputs.Setting`): how errors name a setting the user gave.
 SETTING_FLAGS = {name: _flag(name) for name in setting_names()
                  if _flag(name) not in (None, "--" + name.replace("_", "-"))}
 

@@ -40,13 +40,13 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     pretrain_epochs : int or None
-        Autoencoder pretraining epochs, end to end (default: the method's reference code's; DEC's paper pretrains
-        layer-wise); None: the chosen optimiser's (:func:`pretraining_recipe`). Reduce it on a CPU and say so.
+        Autoencoder pretraining epochs, always end to end (DEC's paper and DCN's code pretrain layer-wise); None: the
+        chosen optimiser's (:func:`pretraining_recipe`). Reduce it on a CPU and say so.
     pretrain_optimizer : {"auto", "sgd", "adam"}
-        Optimiser of the pretraining (SGD with momentum ``momentum``; default: the method's reference code's);
-        "auto" chooses by the data as DEC's Keras code does (:func:`pretraining_recipe`).
+        Optimiser of the pretraining (SGD with momentum ``momentum``, or Adam); "auto" guesses from the data what
+        DEC-keras picks by data-set name (:func:`pretraining_recipe`).
     pretrain_lr : float or None
-        Its learning rate (default: the method's reference code's); None: the chosen optimiser's.
+        Its learning rate; None: the chosen optimiser's.
     optimizer : {"sgd", "adam"}
         Optimiser of the clustering stage (default: the method's paper's).
     learning_rate : float
@@ -58,9 +58,8 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
     max_iter : int, default=20000
         Clustering iterations at most.
     update_interval : int or None, default=None
-        Iterations between refreshes of the target distribution; None: as the reference codes choose it by the
-        data's size, 30 up to 10,000 samples (DEC-keras on USPS and Reuters-10k, DEC-DA), 140 above (MNIST,
-        Fashion-MNIST): :func:`default_update_interval`.
+        Iterations between refreshes of the target distribution; None: our rule by the data's size, 30 up to
+        10,000 samples, 140 above (:func:`default_update_interval`; no reference code sets it by size).
     tol : float, default=0.001
         Stop when fewer than this fraction of labels changed since the last target refresh (0.1 %).
     n_init : int, default=20
@@ -168,6 +167,10 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
             augment = self._augmenter(X, rng.generator)
             net = self._load_or_pretrain(X_t, rng.generator, device, augment)
             self._fit_clustering(X_t, y, net, rng.generator, rng.seed, augment)
+        recipe = self.pretraining_
+        self.run_details_ = {"update_interval": self.update_interval_, **({
+            "pretrain_optimizer": recipe["optimizer"], "pretrain_lr": recipe["lr"],
+            "pretrain_epochs": recipe["epochs"]} if recipe else {})}  # run.json: the values used, not the None given
         return self
 
     def _load_or_pretrain(self, X, gen, device, augment=None):
@@ -180,6 +183,7 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"the autoencoder in {self.autoencoder} is {saved.get('config')}, "
                                  f"but {type(self).__name__} here needs {net.config}")
             net.load_state_dict(saved["state_dict"])
+            self.pretraining_ = None  # loaded, not pretrained here
             self.pretrain_history_ = saved.get("history", [])
             net = net.to(device)
         else:
@@ -313,23 +317,23 @@ def encode(net, X, batch_size: int = ENCODE_BATCH):
 
 
 def default_update_interval(n_samples: int) -> int:
-    """Iterations between target refreshes for ``n_samples``, as the reference codes set it: 30 up to 10,000
-    samples (DEC-keras on USPS and Reuters-10k; DEC-DA for its small sets), 140 above (MNIST and Fashion-MNIST,
-    70,000): about every 0.8 and 0.5 epochs at batch 256."""
+    """Iterations between target refreshes for ``n_samples``: 30 up to 10,000 samples, 140 above (about every 0.8
+    and 0.5 epochs at batch 256). The size rule is ours; it borrows the two values DEC-keras picks by data-set name
+    (140 for MNIST and Fashion-MNIST; 30 for USPS, Reuters-10k, STL). IDEC's and DCEC's codes use 140 throughout."""
     return 30 if n_samples <= 10_000 else 140
 
 
-#: The pretraining recipes of the reference codes: DEC-keras's SGD for MNIST-like data (DEC, and IDEC, which starts
-#: from DEC's autoencoder), Adam elsewhere (DCN, DCEC).
+#: The pretraining recipes: DEC-keras's SGD for MNIST and Fashion-MNIST (DEC, and IDEC, which here starts from DEC's
+#: recipe), and Adam for 200 epochs elsewhere (DCEC's code; our choice for DCN and for DEC on other data).
 PRETRAINING = {"sgd": {"lr": 1.0, "epochs": 300}, "adam": {"lr": 1e-3, "epochs": 200}}
 
 
 def pretraining_recipe(optimizer: str, lr: float | None, epochs: int | None, X) -> dict:
-    """The pretraining's ``optimizer``, ``lr`` and ``epochs``. ``"auto"`` chooses as DEC's Keras code does by data
-    set: SGD (lr 1, momentum 0.9, 300 epochs) for MNIST-like inputs, at least 784 values per sample in [0, 1] (it
-    does so for MNIST, Fashion-MNIST and Reuters-10k), Adam (lr 10⁻³, 200 epochs) otherwise (USPS's 256 values,
-    CNN features): SGD at lr 1 diverged in the first epoch on the 64 values of the 8×8 digits. ``lr`` and
-    ``epochs`` left None take the chosen optimiser's values (:data:`PRETRAINING`)."""
+    """The pretraining's ``optimizer``, ``lr`` and ``epochs``. ``"auto"`` approximates from the data what DEC-keras
+    picks by data-set name (SGD for 300 epochs on MNIST and Fashion-MNIST, 50 on Reuters-10k; Adam for 50 on USPS,
+    10 on STL): SGD (lr 1, momentum 0.9, 300 epochs) for MNIST-like inputs, at least 784 values per sample in
+    [0, 1], else Adam (lr 10⁻³, 200 epochs: our choice). SGD at lr 1 diverged in the first epoch on the 64 values
+    of the 8×8 digits. ``lr`` and ``epochs`` left None take the chosen optimiser's values (:data:`PRETRAINING`)."""
     if optimizer == "auto":
         x = X.reshape(len(X), -1)
         mnist_like = x.shape[1] >= 784 and float(x.min()) >= 0.0 and float(x.max()) <= 1.0
@@ -342,9 +346,9 @@ def pretraining_recipe(optimizer: str, lr: float | None, epochs: int | None, X) 
 def pretrain_autoencoder(net, X, *, epochs: int, batch_size: int = 256, lr: float = 1e-3, gen=None,
                          optimizer: str = "adam", momentum: float = 0.9, augment=None,
                          verbose: bool = False) -> list[float]:
-    """Train ``net`` to reconstruct X (MSE) end to end, with Adam (DCN, DCEC) or SGD with momentum (DEC-keras:
-    lr 1, momentum 0.9); returns the mean loss per epoch. ``augment``: a function applied to each batch first
-    (DEC-DA reconstructs the augmented batch)."""
+    """Train ``net`` to reconstruct X (MSE) end to end, with Adam (as DCEC's code; DCN's pretrains layer-wise with
+    SGD) or SGD with momentum (DEC-keras: lr 1, momentum 0.9); returns the mean loss per epoch. ``augment``: a
+    function applied to each batch first (DEC-DA reconstructs the augmented batch)."""
     import torch
 
     def reconstruction(idx):

@@ -37,11 +37,12 @@ class DEC(DeepClusteringBase):
     optimizer : {"sgd", "adam"}, default="sgd"
         Optimiser of the clustering stage: SGD with lr 0.01 and momentum 0.9, as the paper.
     pretrain_optimizer, pretrain_lr, pretrain_epochs : default "auto", None, None
-        The autoencoder's pretraining as the authors' Keras code runs it (DEC-keras, ``DEC.py``): on MNIST-like
-        pixels SGD with lr 1 and momentum 0.9 for 300 epochs, end to end (its weights start uniform in
-        ±1/√fan_in, as PyTorch's), elsewhere Adam (:func:`~deepclust.deep._base.pretraining_recipe`). Adam at lr
-        10⁻³ for 200 epochs everywhere, our earlier default, gave a worse start on MNIST-5k: DEC ACC 0.637 / 0.688
-        against 0.757 / 0.746 (seeds 0 / 1; ``benchmarks/results/dec_pretrain_sgd_mnist-5k.md``).
+        The autoencoder's pretraining after Xifeng Guo's Keras re-implementation (DEC-keras, ``DEC.py``; the
+        authors' own code is Caffe): on MNIST-like pixels SGD with lr 1 and momentum 0.9 for 300 epochs, end to end
+        (weights uniform in ±1/√fan_in in both; its biases start at zero, PyTorch's uniform), elsewhere Adam
+        (:func:`~deepclust.deep._base.pretraining_recipe`). Adam at lr 10⁻³ for 200 epochs everywhere, our
+        earlier default, gave a worse start on MNIST-5k: DEC ACC 0.637 / 0.688 against 0.757 / 0.746 (seeds 0 / 1;
+        ``benchmarks/results/dec_pretrain_sgd_mnist-5k.md``).
 
     The training parameters (``pretrain_epochs``, ``pretrain_lr``, ``learning_rate``, ``momentum``, ``batch_size``,
     ``max_iter``, ``update_interval``, ``tol``, ``n_init``, ``augment``, ``autoencoder``, ``device``,
@@ -100,9 +101,10 @@ class IDEC(DEC):
     gamma : float, default=0.1
         Weight γ of the clustering loss against the reconstruction loss.
     pretrain_optimizer, pretrain_lr, pretrain_epochs : default "auto", None, None
-        DEC's pretraining: the reference code (XifengGuo/IDEC) starts from the autoencoder DEC pretrained, and the
-        paper compares the two from that one start. On MNIST-5k, seed 0, DEC's SGD start lifts IDEC from 0.626
-        (Adam, 200 epochs) to 0.731 ACC (``benchmarks/results/idec_pretrain_sgd_mnist-5k.md``).
+        DEC's. The reference code (XifengGuo/IDEC) loads an autoencoder the original Caffe DEC pretrained
+        layer-wise; we keep the shared start (the paper compares the two from one) with DEC-keras's end-to-end
+        recipe instead. On MNIST-5k, seed 0, DEC's SGD start lifts IDEC from 0.626 (Adam, 200 epochs) to 0.731
+        ACC (``benchmarks/results/idec_pretrain_sgd_mnist-5k.md``).
 
     The other parameters are DEC's.
 

@@ -132,7 +132,8 @@ class DTC(ClusterMixin, BaseEstimator):
     supervised_epochs : int, default=10
         Epochs of the supervised stage on the known classes.
     supervised_lr : float, default=0.01
-        SGD's learning rate there (fine-tuning pretrained stages, a tenth of the reference's from-scratch 0.1).
+        SGD's learning rate there, cosine-scheduled, for fine-tuning pretrained stages (the reference trains a
+        ResNet-18 from scratch with Adam at lr 0.1, cut tenfold at epochs 100 and 150, for 180 epochs).
     validation_fraction : float, default=0.1
         Known images held out of the supervised stage to measure it (``known_accuracy_``).
     warmup_epochs : int, default=10
@@ -227,7 +228,9 @@ class DTC(ClusterMixin, BaseEstimator):
 
     def fit(self, X, y=None, *, X_known=None, y_known=None):
         """Cluster the novel images ``X`` (uint8, N × H × W [× C]) after learning from the known images ``X_known``
-        with labels ``y_known`` (two or more classes). ``y`` (the novel images' classes) only logs scores."""
+        with labels ``y_known`` (two or more classes). ``y`` (the novel images' classes) only logs scores. The
+        reference clusters the novel classes' training images; ``deepclust discover --dataset`` passes the test
+        split where the data set has one."""
         self._check_params()
         X = check_images(self, X, fit=True, purpose="the novel images", uint8=True)
         if X_known is None or y_known is None:

@@ -2,8 +2,9 @@
 held out of the supervised stage as a *probe*; the probe's images are clustered together with the unlabelled ones by
 a k-means in which the labels of part of the probe (the *anchor* classes) are fixed, for every candidate k; the
 remaining probe classes (*validation*) say how well each k recovers classes the network never learnt (ACC), the
-silhouette of the unlabelled part says how well it separates them; the k halfway between the best of each is
-kept, and the estimate is the number of its clusters that hold a real share of the unlabelled images."""
+silhouette says how well it separates them (ours over the unlabelled part only; the reference's over validation
+and unlabelled images together); the k halfway between the best of each is kept, and the estimate is the number
+of its clusters that hold a real share of the unlabelled images."""
 
 from __future__ import annotations
 
