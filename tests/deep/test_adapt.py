@@ -1,6 +1,7 @@
 """`adapt` (the extractor's last stages fine-tuned without labels, SCAN's loss): on crops of real photographs its
-clusters follow the photographs and its loss falls; the same seed gives the same labels; new images are assigned as
-the run's were; from the command line it takes RGB images at the extractor's size, and the object focus."""
+clusters follow the photographs and its loss falls; on digits it beats the frozen network's clusters; the same seed
+gives the same labels; new images are assigned as the run's were; from the command line it takes RGB images at the
+extractor's size, and the object focus."""
 
 from __future__ import annotations
 
@@ -48,6 +49,25 @@ def test_adapted_clusters_follow_the_photographs_and_the_loss_falls(crops, fitte
     assert h["consistency"][-1] < h["consistency"][0]
     assert fitted.features_.shape == fitted.frozen_features_.shape == (len(X), 1280)
     assert not np.allclose(fitted.features_, fitted.frozen_features_, atol=1e-3)
+
+
+def test_adapting_beats_the_frozen_network_on_digits():
+    """600 MNIST digits at 64 px, where the frozen ImageNet features cluster poorly: 15 epochs of adaptation put
+    far more digits in the right cluster than the same default clustering of the pretrained network's features
+    (measured with one thread: 0.595 and 0.657 for seeds 0 and 1 against 0.477; on the photo crops above the frozen
+    features already score 1.0, so they cannot show a gain)."""
+    from deepclust.cluster import FeatureClustering
+    from deepclust.datasets import load_dataset, subset_indices
+    from deepclust.metrics import clustering_accuracy_score
+
+    X, y = load_dataset("mnist-5k")
+    rows, _ = subset_indices(len(X), 600, y, random_state=0)
+    X, y = X[rows], y[rows]
+    model = AdaptedClustering(10, epochs=15, input_size=64, copies=2, batch_size=64, random_state=0,
+                              device="cpu").fit(X)
+    frozen = FeatureClustering(10, random_state=0).fit(model.frozen_features_).labels_
+    adapted, before = clustering_accuracy_score(y, model.labels_), clustering_accuracy_score(y, frozen)
+    assert adapted > before + 0.08, (adapted, before)
 
 
 def test_same_seed_same_labels_and_new_images_are_assigned_alike(crops, fitted):

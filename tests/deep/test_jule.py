@@ -82,24 +82,24 @@ def mnist_1000():
     return X[rows], y[rows]
 
 
-# Measured (seed 0, 5 epochs per period, 1,000 digits): NMI 0.786 against 0.494 for k-means on the pixels (and
-# 0.749 for the agglomeration alone on the pixels); the margin sits under it so that a real regression fails.
-MARGIN = 0.2
+# Measured (seed 0, 1,000 digits, one thread): NMI 0.802 with 5 CNN epochs per period, 0.749 for the same
+# agglomeration without the CNN (epochs_per_period=0), 0.494 for k-means on the pixels. The CNN's part is what the
+# test guards: a JULE whose training stopped helping (as before the fidelity work) falls to the agglomeration's.
+MARGIN = 0.03
 
 
 @pytest.mark.slow
-def test_jule_beats_kmeans_on_pixels(mnist_1000):
-    """1,000 MNIST digits, 5 CNN epochs per period (the CPU test budget): the clusters beat k-means on the raw pixels,
-    every period is logged, predict agrees with the labels on most images."""
-    from sklearn.cluster import KMeans
-
+def test_jule_beats_its_own_agglomeration_without_the_cnn(mnist_1000):
+    """1,000 MNIST digits, 5 CNN epochs per period (the CPU test budget): the clusters beat the same recurrent
+    agglomeration on the raw pixels without CNN training by a margin, every period is logged, predict agrees with
+    the labels on most images."""
     from deepclust.metrics import nmi_score
 
     X, y = mnist_1000
-    baseline = nmi_score(y, KMeans(10, n_init=10, random_state=0).fit_predict(X.reshape(len(X), -1) / 255.0))
+    baseline = nmi_score(y, JULE(10, epochs_per_period=0, random_state=0, device="cpu").fit(X).labels_)
     model = JULE(10, epochs_per_period=5, random_state=0, device="cpu").fit(X, y)
     nmi = nmi_score(y, model.labels_)
-    assert nmi > baseline + MARGIN, f"JULE NMI {nmi:.3f} vs k-means on pixels {baseline:.3f}"
+    assert nmi > baseline + MARGIN, f"JULE NMI {nmi:.3f} vs its agglomeration without the CNN {baseline:.3f}"
     h = model.history_
     assert h["period"][0] == 0 and h["clusters_after"][-1] == 10 == len(np.unique(model.labels_))
     assert h["clusters_before"][1:] == h["clusters_after"][:-1] and len(h["nmi"]) == len(h["period"])

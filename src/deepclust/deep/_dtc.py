@@ -181,7 +181,8 @@ class DTC(ClusterMixin, BaseEstimator):
     ----------
     labels_, probabilities_ (N, K) soft assignments, embedding_ (the novel images in the clustering space),
     features_ (their supervised-stage features, before the clustering stage), cluster_centers_, network_ (the
-    supervised network), known_classes_, known_accuracy_ (accuracy on the held-out known images),
+    supervised network), known_classes_, known_accuracy_ (accuracy on the held-out known images, after the last
+    supervised stage), supervised_stages_ (each stage's images and known accuracy: two with ``attend_known``),
     attention_masks_ (N, S, S) booleans and attention_maps_ (N, S, S) Grad-CAM maps when ``attention`` is not
     "none", k_selection_ (when k was estimated: the probe's curves), history_ (per epoch: loss, and ACC/NMI/ARI
     when ``y`` was given to fit; under ``"init"`` the k-means start's scores), timings_.
@@ -267,11 +268,13 @@ class DTC(ClusterMixin, BaseEstimator):
                 t = time.perf_counter()
             self.n_clusters_ = int(k)
             self.known_accuracy_ = self._supervised(net, A_known, y_codes, gen, seed, device)
+            self.supervised_stages_ = [{"images": "known", "known_accuracy": self.known_accuracy_}]
             del A_known
             if self.attention != "none" and self.attend_known:  # fine-tuned again on the attended known images
                 A_known = trunk_activations(net, reader, self._masked(net, reader, X_known, verbose=self.verbose)[0],
                                             verbose=self.verbose, description="DTC: attended known images")
                 self.known_accuracy_ = self._supervised(net, A_known, y_codes, gen, seed, device)
+                self.supervised_stages_.append({"images": "attended known", "known_accuracy": self.known_accuracy_})
                 del A_known
             timings["supervised"] = time.perf_counter() - t
             t = time.perf_counter()
@@ -296,7 +299,8 @@ class DTC(ClusterMixin, BaseEstimator):
         self.cluster_centers_ = model.center.detach().numpy().copy()
         self.history_ = history
         self.timings_ = timings
-        self.run_details_ = {"known_accuracy": self.known_accuracy_, "n_novel_classes": self.n_clusters_,
+        self.run_details_ = {"known_accuracy": self.known_accuracy_, "supervised_stages": self.supervised_stages_,
+                             "n_novel_classes": self.n_clusters_,
                              "k_estimate": getattr(self, "k_estimate_", None), "torch_threads": threads,
                              "dtc_timings_s": {key: round(v, 2) for key, v in timings.items()}}
         return self
