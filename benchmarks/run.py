@@ -17,7 +17,8 @@ Data sets: a builtin name (``deepclust datasets``: fashion-mnist, mnist, mnist-5
 declaration) goes to every listed method that has it, and ``-o METHOD.NAME=VALUE`` to one method; a keyword of
 ``cluster_images`` (``input``, ``extractor``, ``layer``, ``views`` comma-separated, ``augmentations``,
 ``augment_flip``, ``image_size``, ``input_size``, ``grayscale``, ``batch_size``, ``runtime``, ``use_cache``,
-``cache_dir``) goes to every method. An option no listed method has is an error.
+``cache_dir``) goes to every method (a method whose input does not read it refuses it: ``runtime`` and the cache
+with a pixels method). An option no listed method has is an error.
 
 Each (method, data set, seed) runs in a fresh Python process (``--same-process`` to skip), so that its peak memory is
 its own and a crash loses one row. Rows are written after each one to ``benchmarks/results/NAME.json`` (the record:

@@ -17,9 +17,8 @@ from deepclust.methods import get_method, list_methods
 _MLP = dict(hidden_dims=(16,), embedding_dim=2, pretrain_epochs=20, n_init=3, batch_size=16, update_interval=5,
             max_iter=20)
 # small budgets, but enough that every method still finds sklearn's three blobs (ARI > 0.4 in check_clustering);
-# Adam for both conv methods: GAPDCEC's paper SGD (lr 0.01, momentum 0.9) diverges on sklearn's unscaled blobs
 _CONV = dict(filters=(16, 16, 16), embedding_dim=2, pretrain_epochs=50, n_init=3, batch_size=16, update_interval=5,
-             max_iter=100, optimizer="adam", learning_rate=1e-3)
+             max_iter=100)
 #: One estimator per distinct ``fit`` code path. The DEC family shares ``DeepClusteringBase.fit``; what differs is
 #: in its hooks: DEC (MLP input, KL to the target), DCN (its own state, hard assignments, centres updated after each
 #: step, centres not trained) and DCEC (the convolutional input path). IDEC only adds a loss term to DEC and GAPDCEC

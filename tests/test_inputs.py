@@ -117,6 +117,8 @@ def test_every_setting_is_read_by_the_kind_or_refused(kind):
         else:
             with pytest.raises(InapplicableSettingsError, match=f"^{name} does not apply to method m on {kind}"):
                 check_settings(kind, settings, "m")
+    check_settings(kind, InputSettings(runtime="auto", use_cache=True, cache_dir=None), "m")  # defaults, given
+    check_settings(kind, InputSettings(runtime=None, use_cache=None), "m")  # None: the kind's default
     assert {"runtime", "cache_dir", "use_cache", "dask"} & set(INPUT_SETTINGS["pixels"]) == set()
     assert {"runtime", "cache_dir", "use_cache", "dask"} <= set(INPUT_SETTINGS["features"]) & set(
         INPUT_SETTINGS["views"])

@@ -142,16 +142,19 @@ class InputSettings:
     num_workers: int | None = _setting(help="Image decoding processes (default: spare cores).", group="runtime",
                                        flag="--workers", min=0)
     runtime: Literal[RUNTIMES] = _setting(
-        "auto", help="How the extractor runs: auto (ONNX Runtime on CPU when the job pays for its export: ~700 "
-                     "images at 224 px, ~12,000 at 64 px), torch or onnx.", kinds=_DEEP, group="runtime")
+        "auto", help="features and views inputs: how the extractor runs: auto (ONNX Runtime on CPU when the job pays "
+                     "for its export: ~700 images at 224 px, ~12,000 at 64 px), torch or onnx.", kinds=_DEEP,
+        group="runtime")
     dask: object = _setting(
-        help="Extract features on a Dask cluster: local:N (N worker processes here) or tcp://HOST:PORT.",
+        help="features and views inputs: extract on a Dask cluster: local:N (N worker processes here) or "
+             "tcp://HOST:PORT.",
         kinds=_DEEP, group="runtime", cli_type=str,
         doc="Python: also a ``distributed.Client``; the clustering runs here.")
-    cache_dir: str | os.PathLike | None = _setting(help="Feature cache folder (default: see `deepclust cache`).",
-                                                   kinds=_DEEP, group="runtime")
-    use_cache: bool = _setting(True, help="Reuse and store features in the cache.", kinds=_DEEP, group="runtime",
-                               flag="--cache")
+    cache_dir: str | os.PathLike | None = _setting(
+        help="features and views inputs: the feature cache folder (default: see `deepclust cache`).", kinds=_DEEP,
+        group="runtime")
+    use_cache: bool = _setting(True, help="features and views inputs: reuse and store features in the cache.",
+                               kinds=_DEEP, group="runtime", flag="--cache")
     verbose: bool = _setting(True, help="Progress bars.", group="runtime", flag=None,
                              doc="The command line's --quiet turns them off.")
     known: str | os.PathLike | tuple | None = _setting(
@@ -176,10 +179,15 @@ class InputSettings:
                                                                         if k not in names}
 
 
+def setting_default(name: str):
+    """The default of setting ``name`` (``None`` for most)."""
+    return next(f.default for f in fields(InputSettings) if f.name == name)
+
+
 def is_given(settings: InputSettings, name: str) -> bool:
-    """Whether setting ``name`` was given: its value is not its field's default (``None`` for most)."""
-    default = next(f.default for f in fields(InputSettings) if f.name == name)
-    return getattr(settings, name) != default
+    """Whether setting ``name`` was given: neither None (the input kind's default) nor its declared default."""
+    value = getattr(settings, name)
+    return value is not None and value != setting_default(name)
 
 
 def setting_names() -> tuple[str, ...]:

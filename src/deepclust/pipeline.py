@@ -150,7 +150,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     params["input_settings"] = dict(settings.recorded(), **resolved, typical_size=int(typical_size))
     params.update({k: str(v) if isinstance(v, os.PathLike) else v for k, v in estimator.get_params().items()
                    if k not in _UNRECORDED},
-                  device=prepared.params.get("device", resolve_device(device)), torch_threads=threads)
+                  device=prepared.params.get("device", resolve_device(device)),
+                  torch_threads=getattr(estimator, "torch_threads_", threads))  # JULE lowers it on busy cores
     # what the method resolved or measured on the way (the DEC family's recipe, DTC's known ACC and threads)
     params.update(getattr(estimator, "run_details_", {}))
     t = time.perf_counter()

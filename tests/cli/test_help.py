@@ -130,7 +130,8 @@ def test_first_sentence_does_not_stop_at_abbreviations(text, first):
 
 def test_input_setting_options_come_from_their_declaration():
     """`cluster` has one option per input setting it takes, under the flag its declaration names (``--color`` for
-    grayscale); SETTING_FLAGS lists those whose flag is not the setting's name."""
+    grayscale); SETTING_FLAGS lists those whose flag is not the setting's name, an on-by-default one by the --no- form
+    that gives it (errors name what the user typed)."""
     from deepclust.cli._cluster import CLUSTER_SETTINGS, SETTING_FLAGS
     from deepclust.inputs import setting_info
 
@@ -138,7 +139,7 @@ def test_input_setting_options_come_from_their_declaration():
     for name in CLUSTER_SETTINGS:
         assert setting_info(name).flag_of(name) in output, name
     assert SETTING_FLAGS == {"grayscale": "--color", "views": "--view", "augment_flip": "--flip",
-                             "num_workers": "--workers", "use_cache": "--cache"}
+                             "num_workers": "--workers", "use_cache": "--no-cache"}
     assert "known" not in CLUSTER_SETTINGS and "verbose" not in CLUSTER_SETTINGS
     assert "<auto|torch|onnx>" in output and "<gray|rgb>" in output
 

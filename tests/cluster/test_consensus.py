@@ -92,9 +92,9 @@ def test_consensus_beats_kmeans_on_pixels_and_keeps_the_members_that_agree_most(
                                                                    if not m["kept"])
     assert model.consensus_scores_["acc"] > raw + 0.1, (model.consensus_scores_, raw)
     for seed in (0, 1):
-        every = ConsensusClustering(10, keep=1.0, random_state=seed).fit(views, y)
-        members = np.mean([member["acc"] for member in every.members_])
-        assert every.consensus_scores_["acc"] > members + 0.01, (seed, every.consensus_scores_["acc"], members)
+        all_kept = ConsensusClustering(10, keep=1.0, random_state=seed).fit(views, y)
+        members = np.mean([member["acc"] for member in all_kept.members_])
+        assert all_kept.consensus_scores_["acc"] > members + 0.01, (seed, all_kept.consensus_scores_, members)
     table = model.member_table()
     assert table[-1]["view"] == "consensus" and len(table) == 5
     every = model.consensus_labels(keep=1.0)

@@ -181,7 +181,7 @@ def test_gradcam_plus_plus_and_attention_in_the_supervised_stage(digit_split, fi
     dtc = DTC(5, attention="gradcam", cam="gradcam++", attend_known=True, random_state=0, **fast).fit(
         X_novel[:200], y_novel[:200], X_known=X_known[:300], y_known=y_known[:300])
     assert [stage["images"] for stage in dtc.supervised_stages_] == ["known", "attended known"]
-    assert dtc.known_accuracy_ == dtc.supervised_stages_[-1]["known_accuracy"] > 0.5
+    assert dtc.known_accuracy_ == dtc.supervised_stages_[-1]["known_accuracy"] > 0.5, dtc.supervised_stages_
     assert dtc.attention_masks_.shape == (200, 64, 64)
     assert [stage["images"] for stage in fitted.supervised_stages_] == ["known"]  # attend_known off
 

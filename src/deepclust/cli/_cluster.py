@@ -7,14 +7,13 @@ import os
 import sys
 import time
 import typing
-from dataclasses import fields
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Literal, get_args, get_origin
 
 import typer
 
-from ..inputs import InputSettings, setting_info, setting_names
+from ..inputs import InputSettings, setting_default, setting_info, setting_names
 from ..report import MAPS
 from ._app import (
     app,
@@ -53,8 +52,7 @@ _PANELS = {"input": _INPUT, "features": _FEATURES, "runtime": _RUNTIME}
 def _flag(name: str) -> str | None:
     """The flag that gives setting ``name``: ``--no-cache`` for ``use_cache``, on by default."""
     flag = setting_info(name).flag_of(name)
-    default = next(f.default for f in fields(InputSettings) if f.name == name)
-    return "--no-" + flag[2:] if flag and default is True else flag
+    return "--no-" + flag[2:] if flag and setting_default(name) is True else flag
 
 
 #: The CLI flags of input settings whose API name differs (``cluster_images(grayscale=...)`` is ``--color``), read
@@ -68,14 +66,13 @@ def setting_parameters(names, **overrides) -> list[inspect.Parameter]:
     (choices from a ``Literal`` hint or the declared ``values``), bounds, panel. ``overrides``: ``help``, ``min`` or
     ``group`` for a command that reads a setting its own way (``discover`` decodes at 64 px, and not below 8)."""
     hints = typing.get_type_hints(InputSettings)
-    defaults = {f.name: f.default for f in fields(InputSettings)}
     params = []
     for name in names:
         info = setting_info(name)
         kind = _cli_type(hints[name], info)
         flag = info.flag_of(name)
         decls = f"{flag}/--no-{flag[2:]}" if kind is bool else flag
-        default = defaults[name] if not info.values else None
+        default = setting_default(name) if not info.values else None
         option = typer.Option(decls, help=overrides.get("help", info.help), min=overrides.get("min", info.min),
                               rich_help_panel=_PANELS[overrides.get("group", info.group)])
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,

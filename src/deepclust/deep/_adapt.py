@@ -140,6 +140,8 @@ class AdaptedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"epochs must be 0 or more, got {self.epochs}")
         if self.input_size is not None and int(self.input_size) < 1:
             raise ValueError(f"input_size must be a positive integer, got {self.input_size}")
+        if self.umap_components is not None and int(self.umap_components) < 0:
+            raise ValueError(f"umap_components must be None or 0 or more, got {self.umap_components}")
 
     def fit(self, X, y=None):
         """Adapt the network to the images ``X`` (uint8, N × H × W [× C]) and cluster them; ``y`` only logs the

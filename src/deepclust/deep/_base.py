@@ -48,9 +48,10 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
     pretrain_lr : float or None
         Its learning rate; None: the chosen optimiser's.
     optimizer : {"sgd", "adam"}
-        Optimiser of the clustering stage (default: the method's paper's).
+        Optimiser of the clustering stage (default: the method's paper's or reference code's; GAPDCEC: DCEC's Adam,
+        see its docstring).
     learning_rate : float
-        Learning rate of the clustering stage (default: the method's paper's).
+        Learning rate of the clustering stage (default: as ``optimizer``).
     momentum : float, default=0.9
         SGD's momentum, in the clustering stage and in an SGD pretraining.
     batch_size : int, default=256
