@@ -2,10 +2,9 @@
 index), so that a benchmark can run the same images as an array and as files:
 
     python -m benchmarks.image_folder mnist-5k /tmp/mnist-5k-png --suffix .png
-    python -m benchmarks.image_folder mnist-5k /tmp/mnist-5k-jpg --suffix .jpg --quality 95
     python -m benchmarks.image_folder mnist-5k /tmp/mnist-5k-jpg75 --suffix .jpg --quality 75
     python -m benchmarks.run --methods dec --datasets mnist-5k --seeds 0 --name dec_folder_vs_array
-    python -m benchmarks.run --methods dec --datasets /tmp/mnist-5k-jpg75,/tmp/mnist-5k-jpg -k 10 --seeds 0 \
+    python -m benchmarks.run --methods dec --datasets /tmp/mnist-5k-jpg75 -k 10 --seeds 0 \
         --name dec_folder_vs_array --append
 
 A folder is read in path order (class subfolders, then the index in the file name): for a data set stored class
