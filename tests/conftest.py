@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 if os.environ.get("PYTEST_XDIST_WORKER"):  # the suite runs on one process per core (-n auto): one thread each,
-    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # set before numpy/torch load
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",  # set before numpy/torch load,
+                  "NUMBA_NUM_THREADS"):  # and numba's (UMAP): two workers' threads would oversubscribe 2 cores
         os.environ.setdefault(_name, "1")
 
 import numpy as np  # noqa: E402
