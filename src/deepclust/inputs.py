@@ -181,7 +181,7 @@ class InputSettings:
 
 def setting_default(name: str):
     """The default of setting ``name`` (``None`` for most)."""
-    return next(f.default for f in fields(InputSettings) if f.name == name)
+    return _DEFAULTS[name]
 
 
 def is_given(settings: InputSettings, name: str) -> bool:
@@ -201,6 +201,7 @@ def setting_info(name: str) -> Setting:
 
 
 _INFO = {f.name: f.metadata["setting"] for f in fields(InputSettings)}
+_DEFAULTS = {f.name: f.default for f in fields(InputSettings)}
 #: What decides the input's values (not how fast it is made): recorded in run.json so that new images can be
 #: embedded as the run's were (``deepclust assign``).
 RECORDED = tuple(name for name, info in _INFO.items() if info.recorded)

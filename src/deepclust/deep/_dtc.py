@@ -97,7 +97,7 @@ class DTC(ClusterMixin, BaseEstimator):
        labels come from the plain images, as its evaluation pass).
 
     Torch uses as many threads as other work leaves cores free (:func:`~deepclust._device.cpu_threads`); the same
-    seed gives the same labels at the same thread count (``run_details_["torch_threads"]``).
+    seed gives the same labels at the same thread count (``torch_threads_``, recorded in run.json).
 
     Parameters
     ----------
@@ -185,7 +185,8 @@ class DTC(ClusterMixin, BaseEstimator):
     supervised stage), supervised_stages_ (each stage's images and known accuracy: two with ``attend_known``),
     attention_masks_ (N, S, S) booleans and attention_maps_ (N, S, S) Grad-CAM maps when ``attention`` is not
     "none", k_selection_ (when k was estimated: the probe's curves), history_ (per epoch: loss, and ACC/NMI/ARI
-    when ``y`` was given to fit; under ``"init"`` the k-means start's scores), timings_.
+    when ``y`` was given to fit; under ``"init"`` the k-means start's scores), timings_, torch_threads_ (the
+    threads it trained with).
 
     References
     ----------
@@ -299,9 +300,10 @@ class DTC(ClusterMixin, BaseEstimator):
         self.cluster_centers_ = model.center.detach().numpy().copy()
         self.history_ = history
         self.timings_ = timings
+        self.torch_threads_ = threads
         self.run_details_ = {"known_accuracy": self.known_accuracy_, "supervised_stages": self.supervised_stages_,
                              "n_novel_classes": self.n_clusters_,
-                             "k_estimate": getattr(self, "k_estimate_", None), "torch_threads": threads,
+                             "k_estimate": getattr(self, "k_estimate_", None),
                              "dtc_timings_s": {key: round(v, 2) for key, v in timings.items()}}
         return self
 
