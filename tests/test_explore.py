@@ -44,12 +44,12 @@ def test_the_planted_odd_image_is_the_first_outlier(planted_run):
 
 
 def test_similar_finds_an_image_and_its_copy(planted_run, shapes_folder, tmp_path):
-    """A copy of a run image kept outside the folder is embedded with the run's model and lands on its original;
+    """A copy of a run image kept outside the folder gets its features made as the run's and lands on its original;
     for an image of the run, its neighbours share its cluster."""
     copy = tmp_path / "copy.png"
     shutil.copy(shapes_folder / "square" / "square_02.bmp", copy)
     found, how = find_similar(planted_run, copy, 3)
-    assert "embedded" in how and found[0]["path"] == "square/square_02.bmp" and found[0]["distance"] < 1e-3
+    assert "new image" in how and found[0]["path"] == "square/square_02.bmp" and found[0]["distance"] < 1e-3
     found, how = find_similar(planted_run, "bar/bar_05.png", 4)
     assert "image of the run" in how and all(f["path"].startswith("bar/") for f in found)
     assert "bar/bar_05.png" not in [f["path"] for f in found]

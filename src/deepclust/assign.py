@@ -178,6 +178,22 @@ def feature_space(info: dict, source, prepared=None, **runtime):
     return dataclasses.replace(prepared, X=normalize(np.asarray(prepared.X, dtype=np.float32)))
 
 
+def run_features(run, **runtime) -> np.ndarray:
+    """The run's images in the space images are compared in (see :func:`feature_space`), one row per row of its
+    ``assignments.csv``: the features it clustered, memory-mapped from the feature cache
+    (:meth:`~deepclust.run.RunFolder.cached_features`), else made again from its images (``ValueError`` from
+    :func:`run_images` when they cannot be read back); a row whose image cannot be read any more is NaN."""
+    from sklearn.preprocessing import normalize
+
+    cached = run.cached_features()
+    if cached is not None:
+        return normalize(np.asarray(cached, dtype=np.float32))
+    made = feature_space(run.info, run_images(run), **runtime)
+    out = np.full((len(run.rows), made.X.shape[1]), np.nan, dtype=np.float32)
+    out[made.indices] = made.X
+    return out
+
+
 def neighbor_distances(reference: np.ndarray, queries: np.ndarray | None = None, k: int = N_NEIGHBORS, *,
                        leave_one_out: bool | None = None) -> np.ndarray:
     """Mean Euclidean distance of each row of ``queries`` (default: ``reference``) to its ``k`` nearest rows of
@@ -239,11 +255,13 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
     run = RunFolder.open(run_dir)
     info, params = run.info, run.info.get("parameters", {})
     estimator = run.load_model(device)  # ValueError, saying why, for a method that cannot assign new images
-    try:
-        reference_source, no_reference = run_images(run), None
-    except ValueError as exc:
-        reference_source, no_reference = None, str(exc)
-    if reference_source is None and max_distance is not None:
+    no_reference = None
+    if run.cached_features() is None:  # the run's images must be read back
+        try:
+            run_images(run)
+        except ValueError as exc:
+            no_reference = str(exc)
+    if no_reference is not None and max_distance is not None:
         raise ValueError(f"max_distance cannot be applied, for there are no run images to compare new images with: "
                          f"{no_reference}")
     _check_same_kind(info, source)  # before a folder is scanned
@@ -257,11 +275,12 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
              else [str(i) for i in prepared.indices])
     result = Assignment(paths, nearest.copy(), distances, confidence, nearest=nearest,
                         skipped=skipped + prepared.failed, run_dir=run.path)
-    if reference_source is None:
+    if no_reference is not None:
         result.threshold = f"not measured ({no_reference}); every image is assigned"
         return result
 
-    reference = feature_space(info, reference_source, **runtime).X
+    reference = run_features(run, **runtime)
+    reference = reference[~np.isnan(reference).any(axis=1)]
     new = feature_space(info, source, prepared, **runtime)
     rows = {int(i): r for r, i in enumerate(new.indices)}
     found = np.array([rows.get(int(i), -1) for i in prepared.indices])

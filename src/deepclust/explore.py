@@ -36,23 +36,34 @@ def find_outliers(run_dir, n: int = 20) -> list[dict]:
 
 
 def find_similar(run_dir, image, n: int = 10) -> tuple[list[dict], str]:
-    """The ``n`` run images nearest to ``image`` in the run's clustering space, and how ``image`` was placed there.
+    """The ``n`` run images nearest to ``image``, and how ``image`` was found.
 
-    ``image`` is a path of the run (as in assignments.csv, or the file itself) or any other image file, which is
-    embedded with the run's saved model and input settings (methods that can ``predict``).
+    Distances are between L2-normalised CNN features (:func:`~deepclust.assign.run_features`: 0 for the same
+    image, 2 at most), not in the clustering space, where UMAP moves identical files apart. ``image`` is an image of
+    the run, by its path in assignments.csv or any path to the same file (relative to the working folder,
+    absolute, through a symlink), or any other image file, whose features are made as the run's were.
     """
     from sklearn.neighbors import NearestNeighbors
 
+    from .assign import run_features
+
     run = RunFolder.open(run_dir)
     row = _row_of(run, image)
-    if row is not None:
-        query, how, skip = run.embedding[row:row + 1], f"{run.rows[row]['path']} is an image of the run", row
+    try:
+        features, space = run_features(run, verbose=False), "CNN features"
+    except ValueError:  # an array given from Python, or an input folder gone: the run keeps its clustering space
+        if row is None:
+            raise
+        features, space = run.embedding, "the clustering space (the run's images cannot be read back)"
+    if row is not None and not np.isnan(features[row]).any():
+        query, how, skip = features[row:row + 1], f"{run.rows[row]['path']} is an image of the run; {space}", row
     else:
-        query, how, skip = _embed_new_image(run, Path(image)), "embedded with the run's model", None
-    k = min(n + (skip is not None), len(run.rows))
-    distances, neighbours = NearestNeighbors(n_neighbors=k).fit(run.embedding).kneighbors(query)
-    out = [{"path": run.rows[j]["path"], "cluster": int(run.rows[j]["cluster"]), "distance": round(float(d), 6)}
-           for d, j in zip(distances[0], neighbours[0]) if j != skip]
+        query, how, skip = _features_of_new_image(run, Path(image)), "a new image; CNN features", None
+    readable = np.flatnonzero(~np.isnan(features).any(axis=1))
+    k = min(n + (skip is not None), len(readable))
+    distances, found = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(features[readable]).kneighbors(query)
+    out = [{"path": run.rows[j]["path"], "cluster": int(run.rows[j]["cluster"]),
+            "distance": round(float(d), 4)} for d, j in zip(distances[0], readable[found[0]]) if j != skip]
     return out[:n], how
 
 
@@ -61,12 +72,14 @@ def _on_embeddings(run: RunFolder) -> bool:
 
 
 def _row_of(run: RunFolder, image) -> int | None:
+    """The row of the run image that ``image`` names: its path as in assignments.csv, or a path of the same file
+    from anywhere (relative to the working folder, absolute, through symlinks)."""
     text = str(image)
     candidates = {text, Path(text).as_posix()}
-    if run.root is not None and Path(text).is_absolute():
+    if run.root is not None and Path(text).exists():
         try:
             candidates.add(Path(text).resolve().relative_to(run.root.resolve()).as_posix())
-        except ValueError:
+        except ValueError:  # outside the input folder: maybe a symlink into it, or a new image
             pass
     for i, r in enumerate(run.rows):
         if r["path"] in candidates:
@@ -74,10 +87,10 @@ def _row_of(run: RunFolder, image) -> int | None:
     return None
 
 
-def _embed_new_image(run: RunFolder, image: Path) -> np.ndarray:
-    from .assign import prepare_like_run
+def _features_of_new_image(run: RunFolder, image: Path) -> np.ndarray:
+    """The L2-normalised CNN features of an image that is not in the run, made as the run's were."""
+    from .assign import feature_space
     from .datasets import ImageFolder
-    from .methods import get_method
 
     if not image.is_file():
         raise FileNotFoundError(f"image not found: {image}")
@@ -85,21 +98,21 @@ def _embed_new_image(run: RunFolder, image: Path) -> np.ndarray:
         raise ValueError(f"{image} is not an image of the run, and this run clustered embeddings made elsewhere, "
                          f"which deepclust cannot make for a new image; give a path of the run, or assign new rows "
                          f"with `deepclust assign RUN NEW.npy`")
-    if not run.has_model:
-        raise ValueError(f"{image} is not an image of the run, and the run has no saved model to place a new image "
-                         f"({run.info.get('model_not_saved') or 'older run folder'})")
-    estimator = run.load_model()
-    prepared = prepare_like_run(run.info, ImageFolder(image.parent, [image.name]), verbose=False)
+    prepared = feature_space(run.info, ImageFolder(image.parent, [image.name]), verbose=False)
     if len(prepared.indices) == 0:
         raise ValueError(f"cannot read the image {image}: {prepared.failed[0].reason if prepared.failed else '?'}")
-    spec = get_method(run.info["parameters"]["method"])
-    if spec.embedding == "probabilities_":
-        return np.asarray(estimator.predict_proba(prepared.X))
-    return np.asarray(estimator.transform(prepared.X))
+    return prepared.X
+
+
+def _folder_name(cluster: int, name: str | None) -> str:
+    """``cluster_003``, or with the name the report shows ``cluster_003_tabby_cat`` (safe on any file system)."""
+    slug = re.sub(r"[^\w-]+", "_", name or "", flags=re.ASCII).strip("_")[:40]
+    return f"cluster_{cluster:03d}" + (f"_{slug}" if slug else "")
 
 
 def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = False) -> dict[int, int]:
-    """One folder per cluster under ``to`` (``cluster_000/`` …) with a symlink to (or a copy of) each image of a
+    """One folder per cluster under ``to`` (``cluster_000/``, ``cluster_003_tabby_cat/`` with the name the report
+    shows, when the run named its clusters) … with a symlink to (or a copy of) each image of a
     folder run, and ``export.json``; originals are never moved or deleted. ``to`` may not be, hold or lie inside the
     input or the run folder; ``overwrite`` replaces only an earlier export. Returns the number of images per cluster
     folder."""
@@ -112,7 +125,7 @@ def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = Fal
     to = check_output_dir(to, overwrite, inputs=[run.root, run.path], marker=EXPORT_FILE, what="export folder")
     if to.is_dir():  # an earlier export (check_output_dir allows no other non-empty folder): its links go
         for old in to.iterdir():
-            if old.is_dir() and not old.is_symlink() and re.fullmatch(r"cluster_\d{3,}", old.name):
+            if old.is_dir() and not old.is_symlink() and re.fullmatch(r"cluster_\d{3,}(_.+)?", old.name):
                 shutil.rmtree(old)
     counts: dict[int, int] = {}
     missing = 0
@@ -122,7 +135,7 @@ def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = Fal
             missing += 1
             continue
         cluster = int(r["cluster"])
-        folder = to / f"cluster_{cluster:03d}"
+        folder = to / _folder_name(cluster, r.get("cluster_name"))
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / r["path"].replace("/", "__")  # flat, and two files of the same name stay two files
         if target.exists() or target.is_symlink():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,13 +13,39 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 from .. import __version__
 from .._warnings import first_lines
 
+
+class OneLineErrors(TyperGroup):
+    """The command group, with click's usage errors (``-k 1``, ``--focus objects``, an unknown option) said as
+    every other error is, in one sentence, not in rich's framed box."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except _CLICK_ERROR as exc:
+            ctx = getattr(exc, "ctx", None)  # a usage error knows its command
+            hint = f" (`{ctx.command_path} --help` lists the options)" if ctx is not None else ""
+            err_console.print(f"[bold red]error:[/bold red] {exc.format_message()}{hint}", highlight=False,
+                              soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except _ABORT:  # Ctrl-C at a prompt
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+#: Click's error and abort classes, as the installed typer has them (it brings its own copy of click from 0.24 on).
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_ABORT = tuple({typer.Abort, *(c for c in [getattr(sys.modules[_CLICK_ERROR.__module__], "Abort", None)] if c)})
+
+
 app = typer.Typer(help="Cluster unlabelled images: pretrained CNN features, classical and deep clustering.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, cls=OneLineErrors)
 out_console = Console()
 err_console = Console(stderr=True)
 
@@ -114,8 +141,8 @@ def friendly_errors(option_names=(), flags: dict[str, str] | None = None):
     except user_errors() as exc:
         fail(cli_words(str(exc), option_names))
     except KeyboardInterrupt:
-        fail("interrupted; no run folder was written (feature shards already extracted stay in the cache, and the "
-             "next run resumes from them)", 130)
+        fail("interrupted; no run folder was written (with the feature cache on, the shards already extracted stay "
+             "there and the next run resumes from them)", 130)
 
 
 def cli_words(message: str, option_names) -> str:

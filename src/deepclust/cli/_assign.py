@@ -41,7 +41,9 @@ def assign(
 
     with friendly_errors(["max_distance"]):
         resolve_device(device)
-        out = out if out is not None else default_out(f"{run_dir.resolve().name}-assign-{folder.resolve().name}")
+        new = folder.resolve()
+        out = out if out is not None else default_out(f"{run_dir.resolve().name}-assign-"
+                                                       f"{new.stem if new.is_file() else new.name}")
         check_output_dir(out, overwrite, inputs=[folder, run_dir], marker=ASSIGN_FILE, what="assign folder")
         with warnings_as_lines():
             source = load_embeddings(folder) if is_embeddings_file(folder) else folder

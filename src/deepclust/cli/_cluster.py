@@ -20,6 +20,7 @@ from ._app import (
     declared_command,
     declared_values,
     default_out,
+    err_console,
     fail,
     friendly_errors,
     out_console,
@@ -254,6 +255,8 @@ def cluster(
         runner_up = f", runner-up {sel['runner_up']}" if sel.get("runner_up") else ""
         out_console.print(f"k chosen by {sel['criterion']}: {sel['k']}{runner_up} (curves in run.json and "
                           f"figures/k_selection.png)")
+        if sel.get("caveat"):
+            err_console.print(f"[yellow]unsure of k:[/yellow] {sel['caveat']}", highlight=False)
     if earlier is not None:
         kept, new = run.params["like"]["kept"], run.params["like"]["new"]
         out_console.print(f"like {like}: {len(kept)} cluster(s) kept their numbers{_listed(kept)}, {len(new)} new"

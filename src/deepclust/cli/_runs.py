@@ -31,6 +31,11 @@ def evaluate(
     labels: Annotated[Path | None, typer.Option(help="CSV with columns path,label (paths absolute or relative to "
                                                        "the input folder); default: the run's label column, else "
                                                        "the images' subfolder names.")] = None,
+    labels_depth: Annotated[str | None, typer.Option(
+        help="Without --labels: which folder names the class, first (2023 of 2023/Holiday/x.jpg), deepest "
+             "(2023/Holiday) or N (the first N levels). Default: first.")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace an evaluation against other labels (one run "
+                                                            "keeps one evaluation).")] = False,
 ):
     """Score a run folder against known labels (ACC, NMI, ARI, purity, cluster-by-class table)."""
     from .._outputs import check_writable
@@ -43,6 +48,8 @@ def evaluate(
         check_writable(run_dir, hint="the scores are written into the run folder: copy it somewhere writable")
     rows = run.rows
     n_run, unmatched = len(rows), 0
+    if labels is not None and labels_depth is not None:
+        fail("--labels-depth says which subfolder names the class when no --labels file is given: give one of them")
     if labels is not None:
         if not labels.is_file():
             fail(f"labels file not found: {labels}")
@@ -68,14 +75,18 @@ def evaluate(
         if unmatched:
             err_console.print(f"[yellow]warning:[/yellow] {unmatched} row(s) of {labels} name no image of the run "
                               f"(ignored)", highlight=False)
-    elif rows and "label" in rows[0]:
+    elif rows and "label" in rows[0] and labels_depth is None:
         truth, source = [r["label"] for r in rows], RUN_OWN_LABELS
     else:
-        if any("/" not in r["path"] for r in rows):
-            fail("no --labels given and some images are not in a subfolder, so there are no labels to score with")
-        truth, source = [r["path"].split("/", 1)[0] for r in rows], "subfolder names"
+        truth, source = _subfolder_labels([r["path"] for r in rows], labels_depth or "first")
     if not rows:
         fail("the run has no images to score")
+    earlier = run.evaluation()
+    if earlier is not None and earlier.get("labels") != source and not replace:
+        acc = earlier.get("scores", {}).get("acc")
+        fail(f"{run_dir} was scored against {earlier.get('labels')}{f' (ACC {acc:.3f})' if acc is not None else ''}, "
+             f"and scoring it against {source} would replace that: give --replace to do so (a run keeps one "
+             f"evaluation)")
     clusters = [r["cluster"] for r in rows]
     scores = external_scores(truth, clusters)
     scores["n_scored"] = len(rows)
@@ -92,6 +103,31 @@ def evaluate(
     out_console.print(_confusion_table(cluster_ids, classes, counts))
     out_console.print(f"labels from {source}; written to {run_dir / EVALUATION_FILE} and {CONFUSION_FILE}, and "
                       f"shown in report.html")
+
+
+def _subfolder_labels(paths: list[str], depth: str) -> tuple[list[str], str]:
+    """Each image's folder at ``depth`` as its label, and how the labels are named; said on stderr when the folders
+    look like containers rather than classes (images at several depths: ``DCIM/2024/05/x.jpg`` beside
+    ``WhatsApp/y.jpg``), where ``--labels-depth`` or a labels file may be meant."""
+    from ..datasets import ImageFolder
+
+    with friendly_errors():
+        found = ImageFolder(Path("."), paths).labels_from_subfolders(depth)
+    if found is None:
+        fail("no --labels given and some images are not in a subfolder, so there are no labels to score with")
+    truth = [str(t) for t in found]
+    depths = {len(Path(p).parts) - 1 for p in paths}
+    named = "subfolder names" + ("" if depth == "first" else f" (--labels-depth {depth})")
+    if len(set(truth)) < 2:
+        fail(f"every image lies in the folder {truth[0]}, so its name is no label to score with: give --labels FILE"
+             f" or --labels-depth (deepest or a number of levels)")
+    if depth != "deepest" and len(depths) > 1:
+        classes = sorted(set(truth))
+        err_console.print(f"[yellow]warning:[/yellow] the images lie at {len(depths)} folder depths, so the folders "
+                          f"may not be classes: scoring against {', '.join(classes[:6])}"
+                          f"{' …' if len(classes) > 6 else ''}; give --labels-depth deepest or N, or --labels FILE, "
+                          f"if those are not the classes", highlight=False)
+    return truth, named
 
 
 #: Column names a labels CSV may use in its header (any case); without a header: path first, label second.
@@ -196,7 +232,8 @@ def export(
     mode: Annotated[str, typer.Option(help="symlink (default) or copy; originals are never moved.")] = "symlink",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Fill a non-empty --to folder.")] = False,
 ):
-    """One folder per cluster (cluster_000/ …) holding links to (or copies of) its images."""
+    """One folder per cluster holding links to (or copies of) its images: cluster_000/ …, with the name the report
+    shows when the run named its clusters (cluster_003_tabby_cat/)."""
     from ..explore import export_clusters
 
     with friendly_errors():

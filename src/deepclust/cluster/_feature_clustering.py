@@ -16,10 +16,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._progress import stage
 from .._umap import UMAPReducer
 from ..methods import check_choices, register_method
 from ._kmeans import make_kmeans
-from ._select_k import select_n_clusters
+from ._select_k import largest_k, select_n_clusters
 from ._streamed_pca import FIT_SAMPLE, StreamedPCA
 
 Algorithm = Literal["kmeans", "agglomerative-ward", "agglomerative-average"]
@@ -52,7 +53,14 @@ def make_reducer(*, l2_normalize=True, pca_components=50, umap_components=10, um
     return Pipeline(steps) if steps else None
 
 
+#: The largest k tried when k is chosen, unless ``k_max`` says otherwise (fewer on few samples: see
+#: :func:`~deepclust.cluster._select_k.largest_k`).
+K_MAX_DEFAULT = 20
+#: How the reduction's steps are named in progress lines.
+_STEP_NAMES = {"l2": "L2", "pca": "PCA", "umap": "UMAP"}
+
 _CLASSICAL = dict(inputs=("features",), family="classical", chooses_k=True,
+                  k_options=("k_min", "k_max", "selection_sample"),
                   aliases={"pca": "pca_components", "umap": "umap_components", "l2": "l2_normalize"})
 _FEATURES_PAPER = "Guérin et al. 2017 (CNN features); N2D, McConville et al. 2020 (UMAP step)"
 
@@ -88,6 +96,8 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         k-means restarts.
     random_state : int, RandomState or None
         Same value, same labels.
+    verbose : bool, default=False
+        Progress on stderr for the reduction and the k search (minutes on thousands of images).
 
     Attributes
     ----------
@@ -109,8 +119,8 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     def __init__(self, n_clusters: int | None = None, *,
                  algorithm: Algorithm = "kmeans",
                  l2_normalize: bool = True, pca_components: int | None = 50, umap_components: int | None = 10,
-                 umap_neighbors: int = 15, k_min: int = 2, k_max: int = 20, selection_sample: int = 5000,
-                 n_init: int = 10, random_state: int | None = None):
+                 umap_neighbors: int = 15, k_min: int = 2, k_max: int = K_MAX_DEFAULT, selection_sample: int = 5000,
+                 n_init: int = 10, random_state: int | None = None, verbose: bool = False):
         self.n_clusters = n_clusters
         self.algorithm = algorithm
         self.l2_normalize = l2_normalize
@@ -122,6 +132,7 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         self.selection_sample = selection_sample
         self.n_init = n_init
         self.random_state = random_state
+        self.verbose = verbose
 
     def _check_params(self):
         """The hyper-parameters alone (the registry calls this before any work; ``fit`` again)."""
@@ -143,9 +154,13 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _validate(self, X):
         self._check_params()
-        X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
+        X = validate_data(self, X, dtype=[np.float32, np.float64], order="C", ensure_min_samples=2)
         if self.n_clusters is not None and not 1 <= int(self.n_clusters) <= len(X):
             raise ValueError(f"n_clusters={self.n_clusters} must be between 1 and the number of samples ({len(X)})")
+        can = largest_k(min(len(X), int(self.selection_sample)))
+        if self.n_clusters is None and int(self.k_max) != K_MAX_DEFAULT and int(self.k_max) > can:  # a k_max given
+            raise ValueError(f"k_max={self.k_max} is more than {len(X)} samples can test (at most {can}: each half "
+                             f"of the sample needs about two samples per cluster)")
         return X
 
     def _make_clusterer(self, k: int, n_samples: int, seed: int, Z=None, n_init: int | None = None):
@@ -163,14 +178,17 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         self.reducer_ = make_reducer(l2_normalize=self.l2_normalize, pca_components=self.pca_components,
                                      umap_components=self.umap_components, umap_neighbors=self.umap_neighbors,
                                      n_samples=len(X), n_features=X.shape[1], random_state=seed)
-        Z = np.asarray(self.reducer_.fit_transform(X) if self.reducer_ is not None else X, dtype=np.float64)
+        steps = " then ".join(_STEP_NAMES[name] for name, _ in self.reducer_.steps) if self.reducer_ else ""
+        with stage(f"reducing {len(X)} feature vectors: {steps}", verbose=bool(self.verbose and steps)):
+            Z = np.asarray(self.reducer_.fit_transform(X) if self.reducer_ is not None else X, dtype=np.float64)
         self.k_selection_ = None
         k = self.n_clusters
         if k is None:
             sample = min(len(Z), self.selection_sample)
             self.k_selection_ = select_n_clusters(  # 3 restarts per k: the curves need many fits, not the best one
                 Z, lambda kk: self._make_clusterer(kk, sample, seed, n_init=min(self.n_init, 3)),
-                k_min=self.k_min, k_max=self.k_max, sample_size=self.selection_sample, random_state=seed)
+                k_min=self.k_min, k_max=self.k_max, sample_size=self.selection_sample, random_state=seed,
+                verbose=self.verbose)
             k = self.k_selection_.k
         self.clusterer_ = self._make_clusterer(int(k), len(Z), seed, Z)
         labels = np.asarray(self.clusterer_.fit_predict(Z), dtype=np.int64)

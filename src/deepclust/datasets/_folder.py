@@ -131,6 +131,8 @@ def scan_folder(root: str | os.PathLike) -> ImageFolder:
             full = os.path.join(dirpath, name)
             if name.startswith("."):
                 skipped.append(SkippedFile(rel(full), "hidden file"))
+            elif os.path.islink(full) and not os.path.exists(full):  # os.walk lists a link to nowhere as a file
+                skipped.append(SkippedFile(rel(full), "broken symlink or symlink loop"))
             elif Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
                 skipped.append(SkippedFile(rel(full), "not an image file extension"))
             elif not os.path.isfile(full):

@@ -75,7 +75,7 @@ class ClusteringNet(nn.Module):
 
 
 @register_method("dtc", inputs=("transfer",), family="transfer", paper="Han, Vedaldi, Zisserman, ICCV 2019",
-                 chooses_k=True)
+                 chooses_k=True, k_options=("n_probe_classes", "max_novel_k"))
 class DTC(ClusterMixin, BaseEstimator):
     """Deep Transfer Clustering: cluster novel images with a network fine-tuned on labelled known classes.
 

@@ -35,6 +35,8 @@ class MethodSpec:
     aliases : other names of options on the command line (``heads`` for ``n_heads``).
     embedding : the fitted attribute holding the space the clusters live in (distances, confidence, maps).
     chooses_k : whether ``n_clusters=None`` lets the method choose k.
+    k_options : the options that only shape that choice (``k_min``, ``k_max``): given with ``n_clusters`` they
+        would do nothing, so they are refused.
     fit_args : the arguments ``fit`` takes besides ``X`` and ``y``, which its input may bring (``augmented``
         copies of the views for SCAN, ``X_known``/``y_known`` for DTC); the pipeline passes these and no others, and
         refuses settings that would make another (``augmentations`` for a method without ``augmented``).
@@ -50,6 +52,7 @@ class MethodSpec:
     embedding: str = "embedding_"
     chooses_k: bool = False
     fit_args: tuple[str, ...] = ()
+    k_options: tuple[str, ...] = ()
 
     @property
     def summary(self) -> str:
@@ -82,6 +85,11 @@ class MethodSpec:
         """A new, unfitted estimator with the common parameters it takes and the given options."""
         if n_clusters is None and not self.chooses_k:
             raise ValueError(f"{self.name} needs the number of clusters (n_clusters, -k)")
+        unused = [name for name in options if self.aliases.get(name, name) in self.k_options]
+        if n_clusters is not None and unused:
+            verb = "shape" if len(unused) > 1 else "shapes"
+            raise MethodOptionError(f"{' and '.join(unused)} {verb} only the choice of k, and n_clusters={n_clusters} "
+                                    f"fixes k: drop one or the other")
         common = {"n_clusters": n_clusters, "random_state": random_state, "device": device, "verbose": verbose}
         takes = self.estimator().get_params()
         params = {k: v for k, v in common.items() if k in takes}
@@ -148,12 +156,12 @@ def margin(embedding: np.ndarray, centers: np.ndarray) -> np.ndarray:
 
 def register_method(name: str, *, inputs: tuple[str, ...], family: str, paper: str, fixed: dict | None = None,
                     aliases: dict | None = None, embedding: str = "embedding_", chooses_k: bool = False,
-                    fit_args: tuple[str, ...] | None = None):
+                    fit_args: tuple[str, ...] | None = None, k_options: tuple[str, ...] = ()):
     """Class decorator: register the estimator as method ``name`` (stack it to register one class under several
     names with different ``fixed`` parameters). A name registered twice is an error, also when the two differ
     only in case or in ``_`` against ``-`` (:func:`get_method` could not tell them apart). ``fit_args``: the
     arguments ``fit`` takes besides ``X`` and ``y`` (see :class:`MethodSpec`); omitted, the named parameters of
-    ``fit`` after them; given, each must be one of those."""
+    ``fit`` after them; given, each must be one of those. ``k_options``: see :class:`MethodSpec`."""
 
     def decorate(cls):
         taken = next((spec for spec in _METHODS.values() if _method_key(spec.name) == _method_key(name)), None)
@@ -165,7 +173,7 @@ def register_method(name: str, *, inputs: tuple[str, ...], family: str, paper: s
         if missing:
             raise ValueError(f"method {name}: {cls.__name__}.fit takes no {', '.join(missing)} (fit_args)")
         _METHODS[name] = MethodSpec(name, cls, tuple(inputs), family, paper, dict(fixed or {}), dict(aliases or {}),
-                                    embedding, chooses_k, declared)
+                                    embedding, chooses_k, declared, tuple(k_options))
         return cls
 
     return decorate

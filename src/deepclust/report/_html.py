@@ -36,8 +36,6 @@ def write_report(run) -> Path:
     return run.path / REPORT_FILE
 
 
-#: Parameters that only choose k: shown only when k was chosen from the data.
-K_SELECTION_PARAMETERS = frozenset({"k_min", "k_max", "selection_sample", "max_novel_k", "n_probe_classes"})
 #: What the page says under a method figure of this name (see :func:`~deepclust.report.write_method_figures`).
 FIGURE_NOTES = {"attention": "Where the network trained on the known classes looks: each image with its Grad-CAM map "
                              "and the mask's outline, then the masked image that was embedded and clustered."}
@@ -93,7 +91,7 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
         "requested": info.get("n_clusters_requested"), "k_chosen": _k_chosen(info), "notes": info.get("notes", []),
         "scores": _formatted(metrics), "evaluation": evaluation,
         "undefined": info.get("metrics_undefined", {}),
-        "source": source.get("root") or source.get("dataset") or f"array {source.get('shape')}",
+        "source": _source_line(source),
         "timings": [(k, f"{v:.1f}") for k, v in info.get("timings_s", {}).items()],
         "parameters": _parameters(info),
         "skipped": info.get("skipped", []), "k_selection": k_selection, "confusion": confusion,
@@ -135,6 +133,14 @@ def _images_line(info: dict, source: dict, n_rows: int) -> str:
     return text
 
 
+def _source_line(source: dict) -> str:
+    """What was clustered: the input folder, the data set, the embeddings file, or the array's shape."""
+    if source.get("kind") == "embeddings":
+        return f"embeddings {source.get('file')} ({source.get('n_rows')} × {source.get('dim')}; images: " \
+               f"{source.get('images')})"
+    return source.get("root") or source.get("dataset") or f"array of shape {tuple(source.get('shape') or ())}"
+
+
 def _k_chosen(info: dict) -> str | None:
     """``7, chosen by prediction strength`` when no k was given and the method chose it, else None."""
     if info.get("n_clusters_requested") is not None:
@@ -148,11 +154,17 @@ def _k_chosen(info: dict) -> str | None:
 
 def _parameters(info: dict) -> list[tuple[str, str]]:
     """The parameters that applied: the k-selection ones only when k was chosen, and then n_clusters as chosen."""
+    from ..methods import get_method
+
     params = info.get("parameters", {})
     chosen = _k_chosen(info)
+    try:
+        k_options = get_method(params.get("method", "")).k_options  # shown only when k was chosen from the data
+    except ValueError:  # a method this installation does not know (a run from a plugin's method)
+        k_options = ()
     shown = {}
     for k, v in params.items():
-        if k in ("input_settings", "view_details") or (chosen is None and k in K_SELECTION_PARAMETERS):
+        if k in ("input_settings", "view_details") or (chosen is None and k in k_options):
             continue
         shown[k] = chosen if k == "n_clusters" and chosen is not None else _short(v)
     return sorted(shown.items())

@@ -70,6 +70,25 @@ class RunFolder:
             raise NotARunFolderError(self.path, EMBEDDING_FILE)
         return np.load(self.path / EMBEDDING_FILE)
 
+    def cached_features(self) -> np.ndarray | None:
+        """The CNN features the run clustered, one row per image, memory-mapped from the feature cache entry run.json
+        names (``extraction.cache_file``: its rows for the images that were read, in the run's order); None when
+        the run consumed something else or the entry is gone (``deepclust cache clear``, ``--no-cache``)."""
+        if self.info.get("parameters", {}).get("input") != "features":
+            return None
+        cache_file = (self.info.get("extraction") or {}).get("cache_file")
+        meta_file = Path(cache_file).with_suffix(".json") if cache_file else None
+        if meta_file is None or not (meta_file.is_file() and Path(cache_file).is_file()):
+            return None
+        try:
+            indices = np.asarray(json.loads(meta_file.read_text())["indices"], dtype=np.int64)
+            stored = np.load(cache_file, mmap_mode="r")
+        except (OSError, ValueError, KeyError):  # a torn or foreign file: the caller extracts again
+            return None
+        if len(indices) != len(self.rows) or (len(indices) and indices.max() >= len(stored)):
+            return None
+        return stored if len(indices) == len(stored) else stored[indices]
+
     @property
     def root(self) -> Path | None:
         """The input folder, for runs on a folder (and on embeddings whose images were found there)."""
