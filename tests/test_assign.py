@@ -147,13 +147,18 @@ def test_an_assignment_without_a_reference_assigns_everything():
 
 
 def test_a_run_whose_images_are_gone_assigns_all_and_says_why(digits_run, tmp_path):
-    """When the run's input folder is gone the novelty cannot be measured: every image keeps its cluster, the
+    """When the run's input folder is gone, its features are still in the feature cache and the noise is still
+    flagged; when the cache entry is gone too, the novelty cannot be measured: every image keeps its cluster, the
     threshold says why, and an explicit max_distance is a one-sentence error."""
     root, _ = digits_run
     moved = tmp_path / "run"
     shutil.copytree(root / "run", moved)
     info = json.loads((moved / "run.json").read_text())
     info["source"]["root"] = str(tmp_path / "gone")
+    (moved / "run.json").write_text(json.dumps(info))
+    result = assign_images(moved, root / "new" / "noise", cache_dir=root / "cache", verbose=False)
+    assert result.n_unassigned >= 27 and result.max_distance is not None
+    info["extraction"]["cache_file"] = str(tmp_path / "cleared.npy")
     (moved / "run.json").write_text(json.dumps(info))
     result = assign_images(moved, root / "new" / "noise", cache_dir=root / "cache", verbose=False)
     assert result.n_unassigned == 0 and result.max_distance is None and np.isnan(result.feature_distances).all()

@@ -82,3 +82,62 @@ def test_augmented_copies_for_a_method_that_drops_them_are_refused(tmp_path):
                      "--augmentations", 2, "--out", tmp_path / "run", "--cache-dir", tmp_path / "cache", "--quiet")
     assert result.exit_code == 2 and "does not use augmented copies" in result.text, result.text
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_second_evaluation_against_other_labels_is_refused_unless_replaced(shapes_folder, tmp_path):
+    """evaluate --labels, then a plain evaluate: refused, naming the earlier labels and their ACC, and the files stay
+    as they were; --replace replaces them. --labels-depth works on evaluate; images at several folder depths are
+    scored with a warning that the folders may not be classes."""
+    out = tmp_path / "run"
+    args = ("--cache-dir", tmp_path / "cache", "--quiet", "--workers", 0, "--map", "none", "-k", 3)
+    assert _invoke("cluster", shapes_folder, "--out", out, *args).exit_code == 0
+    paths = [line.split(",")[0] for line in (out / "assignments.csv").read_text().splitlines()[1:]]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("path,label\n" + "".join(f"{p},{p.split('/')[0]}\n" for p in paths))
+    assert _invoke("evaluate", out, "--labels", labels).exit_code == 0
+    before = {name: (out / name).read_bytes() for name in ("evaluation.json", "confusion.csv", "report.html")}
+    result = _invoke("evaluate", out, "--labels-depth", "deepest")
+    assert result.exit_code == 2 and f"was scored against {labels} (ACC 1.000)" in result.text, result.text
+    assert "--replace" in result.text
+    assert {name: (out / name).read_bytes() for name in before} == before
+    result = _invoke("evaluate", out, "--labels-depth", "deepest", "--replace")
+    assert result.exit_code == 0, result.text
+    assert json.loads((out / "evaluation.json").read_text())["labels"] == "subfolder names (--labels-depth deepest)"
+    assert "several folder depths" not in result.text
+    result = _invoke("evaluate", out, "--labels", labels, "--labels-depth", "2")
+    assert result.exit_code == 2 and "give one of them" in result.text
+
+    nested = tmp_path / "nested"  # a phone dump: DCIM/2024/… beside WhatsApp/…
+    for i, p in enumerate(sorted((shapes_folder / "square").iterdir())):
+        target = nested / ("DCIM/2024" if i % 2 else "WhatsApp") / p.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(p.read_bytes())
+    assert _invoke("cluster", nested, "--out", tmp_path / "run2", *args[:-2], "-k", 2).exit_code == 0
+    result = _invoke("evaluate", tmp_path / "run2")
+    assert result.exit_code == 0 and "2 folder depths, so the folders may not be classes" in result.text, result.text
+    assert "DCIM, WhatsApp" in result.text
+
+
+def test_usage_errors_are_one_sentence_not_a_framed_box(tmp_path):
+    """-k 1, --focus objects and a missing argument: one line starting `error:`, the command's --help named."""
+    for args, said in ((("cluster", "--dataset", "digits", "-k", 1), "greater than or equal to 2"),
+                       (("cluster", "--dataset", "digits", "--focus", "objects"), "'objects' is not one of"),
+                       (("evaluate",), "Missing argument")):
+        result = runner.invoke(app, [str(a) for a in args])
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error:"), result.output
+        assert said in lines[0] and f"`deepclust {args[0]} --help`" in lines[0] and "╭" not in result.output
+
+
+def test_an_unsure_k_is_said_on_the_console_and_in_the_report(tmp_path, feature_cache, monkeypatch):
+    """When the choice of k is unsure (here the votes are made to disagree), the console has one line saying so and
+    report.html the same caveat beside the curves."""
+    from deepclust.cluster import _select_k
+
+    monkeypatch.setattr(_select_k, "votes_disagree", lambda votes, k: "the criteria disagree (test).")
+    out = tmp_path / "digits"
+    result = _invoke("cluster", "--dataset", "digits", "--limit", 200, "--out", out, "--quiet", "--k-max", 6,
+                     "--cache-dir", feature_cache, "--map", "none")
+    assert result.exit_code == 0 and "unsure of k: the criteria disagree (test)." in result.text, result.text
+    assert json.loads((out / "run.json").read_text())["k_selection"]["caveat"] == "the criteria disagree (test)."
+    assert 'id="k-caveat">Unsure of k: the criteria disagree (test).' in (out / "report.html").read_text()

@@ -176,3 +176,25 @@ def test_run_folder_commands_on_a_run_on_embeddings(shared_shapes_folder, folder
     counts = export_clusters(out, tmp_path / "export")
     assert sum(counts.values()) == len(paths)
     assert json.loads((tmp_path / "export" / "export.json").read_text())["missing_files"] == 1
+
+
+def test_the_same_vectors_give_the_same_partition_from_npy_and_csv(tmp_path, monkeypatch):
+    """320 vectors of 8 overlapping blobs saved as .npy and as a CSV table (whose columns come column-major) give
+    the same partition with the same seed, through L2, PCA and UMAP; `assign RUN NEW.npy` names its default folder
+    after the file's stem."""
+    from sklearn.datasets import make_blobs
+
+    X, _ = make_blobs(320, n_features=64, centers=8, cluster_std=4.0, random_state=0)
+    np.save(tmp_path / "v.npy", X)
+    table = pd.DataFrame(X.astype(np.float32), columns=[f"d{i}" for i in range(64)])
+    table.insert(0, "path", [str(i) for i in range(320)])
+    table.to_csv(tmp_path / "t.csv", index=False)
+    runs = [cluster_images(load_embeddings(tmp_path / f), n_clusters=8, random_state=0, verbose=False)
+            for f in ("v.npy", "t.csv")]
+    assert np.array_equal(runs[0].labels, runs[1].labels) and np.array_equal(runs[0].embedding, runs[1].embedding)
+    monkeypatch.chdir(tmp_path)
+    assert _cli("cluster", "--embeddings", "v.npy", "-k", "8", "--out", "run", "--map", "none",
+                "--quiet").exit_code == 0
+    np.save(tmp_path / "new_hist.npy", X[:5])
+    res = _cli("assign", "run", "new_hist.npy", "--quiet")
+    assert res.exit_code == 0 and (tmp_path / "runs" / "run-assign-new_hist").is_dir(), res.output

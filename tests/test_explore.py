@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -145,3 +146,24 @@ def test_duplicates_find_reencoded_and_resized_copies_but_not_crops(planted_copi
     result = _invoke("duplicates", out, "--quiet", "--no-features")
     assert result.exit_code == 0 and len((out / "duplicates.csv").read_text().splitlines()) == 5
     assert not default_cache.exists()  # hashes alone extract nothing
+
+
+def test_similar_knows_a_run_image_by_any_path_and_measures_in_feature_space(shapes_folder, tmp_path, monkeypatch):
+    """A run image typed as a path from the working folder is the run's image: its byte-identical copy comes first
+    at distance 0 (CNN features, not UMAP's space, where copies lie apart), read from the run's cache entry (the run
+    has unreadable files) with nothing extracted again; export folders carry the clusters' names."""
+    shutil.copy(shapes_folder / "bar" / "bar_05.png", shapes_folder / "bar" / "dup.png")
+    out, cache = tmp_path / "run", tmp_path / "cache"
+    result = _invoke("cluster", shapes_folder, "-k", 3, "--out", out, "--quiet", "--workers", 0, "--cache-dir", cache,
+                     "--map", "none")
+    assert result.exit_code == 0, result.output
+    entries = sorted(cache.glob("*.npy"))
+    monkeypatch.chdir(shapes_folder.parent)
+    result = _invoke("similar", out, f"{shapes_folder.name}/bar/bar_05.png", "-n", 3)
+    assert result.exit_code == 0 and "is an image of the run" in result.output, result.output
+    found, _ = find_similar(out, f"{shapes_folder.name}/bar/bar_05.png", 3)
+    assert found[0]["path"] == "bar/dup.png" and found[0]["distance"] == 0, found
+    assert found[1]["distance"] > 0.01 and sorted(cache.glob("*.npy")) == entries
+    counts = export_clusters(out, tmp_path / "export")
+    names = sorted(p.name for p in (tmp_path / "export").iterdir() if p.is_dir())
+    assert len(names) == len(counts) == 3 and all(re.fullmatch(r"cluster_00\d_[\w-]+", n) for n in names), names

@@ -3,10 +3,12 @@ when the stage ends."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from deepclust import _progress
-from deepclust._progress import track
+from deepclust._progress import stage, track
 
 
 @pytest.fixture
@@ -41,3 +43,23 @@ def test_quiet_prints_nothing(plain, capsys):
     """verbose=False (--quiet): not a line."""
     assert sum(track(range(3), total=3, description="x", verbose=False)) == 3
     assert capsys.readouterr().err == ""
+
+
+def test_a_step_that_does_not_advance_still_gives_a_line_per_interval(monkeypatch, capsys):
+    """A bar stuck on one slow item, and a stage without a count (writing, a UMAP), give their line from the timer;
+    a short stage says only its start."""
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(_progress, "PLAIN_EVERY_S", 0.1)
+    for _ in track(range(1), total=1, description="one slow k"):
+        time.sleep(0.45)
+    with stage("writing the run"):
+        time.sleep(0.45)
+    with stage("a quick step"):
+        pass
+    err = capsys.readouterr().err.splitlines()
+    stuck = [line for line in err if line.startswith("deepclust one slow k: 0/1 (0%)")]
+    ticks = [line for line in err if line.startswith("deepclust writing the run: 0:00 elapsed")]
+    assert len(stuck) >= 2 and len(ticks) >= 2, err
+    assert "deepclust writing the run: done after 0:00" in err
+    assert err[-1] == "deepclust a quick step"

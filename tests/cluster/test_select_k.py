@@ -7,8 +7,8 @@ import pytest
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 
-from deepclust import cluster_images, load_dataset
-from deepclust.cluster import FeatureClustering, prediction_strength, select_n_clusters
+from deepclust import _progress, cluster_images, load_dataset
+from deepclust.cluster import FeatureClustering, KSelection, prediction_strength, select_n_clusters
 
 
 @pytest.mark.parametrize("k", [3, 5, 20])
@@ -47,3 +47,45 @@ def test_uniform_noise_gets_no_large_k():
     X = np.random.RandomState(0).uniform(size=(400, 2))
     sel = select_n_clusters(X, lambda k: KMeans(k, n_init=3, random_state=0), k_max=8)
     assert sel.k <= 3 and max(sel.scores[2:]) < 0.8
+
+
+def test_votes_far_apart_or_no_supported_k_make_a_caveat():
+    """Votes of 4, 13 and 18 (320 photos of 8 kinds of things) give a caveat naming the other candidates; votes
+    within a factor of two give none; no supported k says so in the caveat too."""
+    sel = KSelection(4, [2, 3, 4], [0.9, 0.85, 0.82],
+                     votes={"prediction strength": 4, "silhouette": 13, "eigengap": 18})
+    assert "silhouette 13, eigengap 18" in sel.caveat and "-k 13 or -k 18" in sel.caveat
+    assert sel.to_dict()["caveat"] == sel.caveat
+    assert KSelection(9, [9], [0.9], votes={"prediction strength": 9, "silhouette": 10, "eigengap": 12}).caveat == ""
+    assert "no k reached" in KSelection(3, [3], [0.5], note="no k reached prediction strength 0.8.").caveat
+
+
+def test_the_k_search_gives_a_line_per_interval_in_a_log(monkeypatch, capsys):
+    """Under a pipe the reduction says what it does and the k search says how far it got, k by k."""
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(_progress, "PLAIN_EVERY_S", 0.0)
+    X, _ = make_blobs(300, n_features=8, centers=3, random_state=0)
+    FeatureClustering(None, k_max=5, umap_components=None, verbose=True, random_state=0).fit(X)
+    err = capsys.readouterr().err
+    assert "reducing 300 feature vectors: L2" in err
+    assert "choosing k from 2 to 5: 1/4 (25%)" in err and "choosing k from 2 to 5: finished at 4/4" in err
+
+
+def test_options_that_only_choose_k_are_refused_with_k_and_k_max_beyond_the_images(tmp_path):
+    """-k 3 with --k-min 5 or --k-max 12 does nothing the user asked: refused in one sentence; --k-max 30 on 20
+    images cannot be tested (at most 5): refused, not silently lowered."""
+    from typer.testing import CliRunner
+
+    from deepclust.cli import app
+
+    common = ["--dataset", "digits", "--quiet", "--map", "none", "--cache-dir", str(tmp_path / "c")]
+    for extra in (["-k", "3", "--k-min", "5"], ["-k", "3", "--k-max", "12"]):
+        result = CliRunner().invoke(app, ["cluster", *common, *extra, "--out", str(tmp_path / "x")])
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2 and "only the choice of k" in text and "Traceback" not in text, text
+    result = CliRunner().invoke(app, ["cluster", *common, "--limit", "20", "--k-max", "30", "--out",
+                                      str(tmp_path / "y")])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2 and "--k-max=30 is more than 20 samples can test (at most 5" in text, text
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,9 @@ from deepclust.datasets import ImageFolder, iter_folder_batches, load_image, sca
 
 
 def test_scan_finds_images_sorted_and_lists_the_rest(shapes_folder):
-    """Every real image is found once, in sorted order; hidden, non-image, loops and dangling links are listed."""
+    """Every real image is found once, in sorted order; hidden, non-image, loops and dangling links are listed (a link
+    to itself as what it is, not as a file without an image extension)."""
+    os.symlink(shapes_folder / "self", shapes_folder / "self")
     folder = scan_folder(shapes_folder)
     assert folder.paths == sorted(folder.paths)
     real = [p for p in folder.paths if not p.startswith("bad/")]
@@ -22,7 +25,7 @@ def test_scan_finds_images_sorted_and_lists_the_rest(shapes_folder):
     assert reasons[".cache"] == "hidden folder"
     assert reasons["readme.txt"] == "not an image file extension"
     assert "symlink loop" in reasons["loop"]
-    assert "broken link" in reasons["dangling.png"]
+    assert "broken link" in reasons["dangling.png"] and "symlink loop" in reasons["self"]
 
 
 def test_stream_sets_bad_files_aside(shapes_folder):

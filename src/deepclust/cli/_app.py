@@ -30,7 +30,8 @@ class OneLineErrors(TyperGroup):
             code = super().main(args, prog_name, complete_var, False, **extra)
         except _CLICK_ERROR as exc:
             ctx = getattr(exc, "ctx", None)  # a usage error knows its command
-            hint = f" (`{ctx.command_path} --help` lists the options)" if ctx is not None else ""
+            command = " ".join(["deepclust", *ctx.command_path.split()[1:]]) if ctx is not None else ""
+            hint = f" (`{command} --help` lists the options)" if ctx is not None else ""
             err_console.print(f"[bold red]error:[/bold red] {exc.format_message()}{hint}", highlight=False,
                               soft_wrap=True)
             sys.exit(exc.exit_code)

@@ -132,7 +132,7 @@ def scan_folder(root: str | os.PathLike) -> ImageFolder:
             if name.startswith("."):
                 skipped.append(SkippedFile(rel(full), "hidden file"))
             elif os.path.islink(full) and not os.path.exists(full):  # os.walk lists a link to nowhere as a file
-                skipped.append(SkippedFile(rel(full), "broken symlink or symlink loop"))
+                skipped.append(SkippedFile(rel(full), "broken link or symlink loop"))
             elif Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
                 skipped.append(SkippedFile(rel(full), "not an image file extension"))
             elif not os.path.isfile(full):
