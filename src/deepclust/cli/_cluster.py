@@ -248,7 +248,7 @@ def cluster(
             run = keep_numbers(run, earlier)
         with warnings_as_lines():
             path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],
-                            map=None if map == "none" else map, verbose=not quiet)
+                            map=None if map == "none" else map, verbose=not quiet, started=started)
     out_console.print(scores_table(run.metrics))
     if run.k_selection:
         sel = run.k_selection
@@ -267,7 +267,7 @@ def cluster(
         out_console.print(f"images: {run.source_info['subset']} (seed {seed})")
     asked = f" (fitted with {run.n_clusters_fitted})" if run.n_clusters_fitted != run.n_clusters else ""
     out_console.print(f"{len(run.paths)} images in {run.n_clusters} clusters{asked}, "
-                      f"{time.perf_counter() - started:.1f} s in all; run folder: {path}; open "
+                      f"{RunFolder.open(path).info['timings_s']['command']:.1f} s in all; run folder: {path}; open "
                       f"{path / 'report.html'}")
 
 

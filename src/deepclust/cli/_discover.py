@@ -125,6 +125,7 @@ def discover(
     from ..datasets import load_transfer_split
     from ..methods import get_method
     from ..pipeline import cluster_images
+    from ..run import RunFolder
 
     with friendly_errors():
         spec = get_method("dtc")
@@ -169,7 +170,7 @@ def discover(
         run.source_info.update(source_info)
         with warnings_as_lines():
             path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],
-                            map=None if map == "none" else map, verbose=not quiet)
+                            map=None if map == "none" else map, verbose=not quiet, started=started)
     out_console.print(scores_table(run.metrics))
     if run.k_selection:
         out_console.print(f"novel classes estimated: {run.k_selection['k']} (curves in run.json and "
@@ -177,5 +178,6 @@ def discover(
     held = run.params.get("known_accuracy")
     if held is not None:
         out_console.print(f"supervised stage: {held:.1%} accuracy on held-out known images")
-    out_console.print(f"{len(run.paths)} images in {run.n_clusters} clusters, {time.perf_counter() - started:.1f} s "
+    seconds = RunFolder.open(path).info["timings_s"]["command"]
+    out_console.print(f"{len(run.paths)} images in {run.n_clusters} clusters, {seconds:.1f} s "
                       f"in all; run folder: {path}; open {path / 'report.html'}")

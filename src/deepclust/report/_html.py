@@ -36,6 +36,9 @@ def write_report(run) -> Path:
     return run.path / REPORT_FILE
 
 
+#: How the report names the times that add stages up (the others are stages: scan, extract, cluster, write …).
+TIMING_NAMES = {"total": "total (the stages, scan to written run)",
+                "command": "the whole command (its start, imports and checks too)"}
 #: What the page says under a method figure of this name (see :func:`~deepclust.report.write_method_figures`).
 FIGURE_NOTES = {"attention": "Where the network trained on the known classes looks: each image with its Grad-CAM map "
                              "and the mask's outline, then the masked image that was embedded and clustered."}
@@ -92,7 +95,7 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
         "scores": _formatted(metrics), "evaluation": evaluation,
         "undefined": info.get("metrics_undefined", {}),
         "source": _source_line(source),
-        "timings": [(k, f"{v:.1f}") for k, v in info.get("timings_s", {}).items()],
+        "timings": [(TIMING_NAMES.get(k, k), f"{v:.1f}") for k, v in info.get("timings_s", {}).items()],
         "parameters": _parameters(info),
         "skipped": info.get("skipped", []), "k_selection": k_selection, "confusion": confusion,
         "clusters": clusters, "names_about": (info.get("cluster_names") or {}).get("about"), "map": info.get("map"),

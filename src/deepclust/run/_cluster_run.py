@@ -68,6 +68,6 @@ class ClusterRun:
         return np.asarray(self.source[self.indices[row]])
 
     def save(self, out: str | os.PathLike, *, overwrite: bool = False, command: list[str] | None = None,
-             map: str | None = "umap", verbose: bool = False) -> Path:
+             map: str | None = "umap", verbose: bool = False, started: float | None = None) -> Path:
         """Write the run folder with its ``report.html`` (see :func:`~deepclust.run.write_run`)."""
-        return write_run(self, out, overwrite=overwrite, command=command, map=map, verbose=verbose)
+        return write_run(self, out, overwrite=overwrite, command=command, map=map, verbose=verbose, started=started)

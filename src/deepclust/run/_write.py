@@ -68,12 +68,15 @@ def versions() -> dict[str, str]:
 
 
 def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: list[str] | None = None,
-              montage_size: int = 36, map: str | None = "umap", verbose: bool = False) -> Path:
+              montage_size: int = 36, map: str | None = "umap", verbose: bool = False,
+              started: float | None = None) -> Path:
     """Write ``run`` (a :class:`~deepclust.run.ClusterRun`) to the folder ``out``, with ``report.html``.
 
     ``map``: the 2-D map of the images (``"umap"``, ``"tsne"`` or None for none; see :func:`~deepclust.report.map_2d`).
     ``verbose``: show progress while the figures are made (from large photos they take a while). run.json's
-    ``timings_s`` gains ``write`` (this function) and its ``total`` includes it.
+    ``timings_s`` gains ``write`` (this function) and its ``total`` includes it (the stages, from the scan of the input
+    to the written run); ``started`` (``time.perf_counter()`` when a command began) adds ``command``: the whole
+    command's time up to the written run, its imports and checks included, the one number a command prints.
 
     Everything is written into a temporary sibling folder first and then renamed, so ``out`` is never left half
     written; an existing non-empty ``out`` is replaced only with ``overwrite=True`` and only when it is a run folder
@@ -97,7 +100,7 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     os.chmod(tmp, default_mode(folder=True))  # mkdtemp makes it 0700: give it the mode of any new folder
     try:
-        _write_contents(run, tmp, command, montage_size, map, verbose)
+        _write_contents(run, tmp, command, montage_size, map, verbose, started)
         RunFolder.open(tmp).write_report()
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
@@ -112,7 +115,8 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
     return out
 
 
-def _write_contents(run, folder: Path, command, montage_size: int, map_method: str | None, verbose: bool) -> None:
+def _write_contents(run, folder: Path, command, montage_size: int, map_method: str | None, verbose: bool,
+                    command_started: float | None) -> None:
     started = time.perf_counter()
     figures = folder / FIGURES
     figures.mkdir()
@@ -207,7 +211,7 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         "n_clusters_requested": run.params.get("n_clusters"),
         "n_clusters_fitted": run.n_clusters_fitted,
         "cluster_sizes": run.cluster_sizes(),
-        "timings_s": _timings(run.timings, time.perf_counter() - started),
+        "timings_s": _timings(run.timings, time.perf_counter() - started, command_started),
         "extraction": run.extraction,
         "k_selection": run.k_selection,
         "members": run.members,
@@ -226,10 +230,12 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
     write_json(folder / RUN_FILE, info)
 
 
-def _timings(timings: dict[str, float], write_s: float) -> dict[str, float]:
-    """The run's stage times with writing the folder added, and a ``total`` that includes it."""
+def _timings(timings: dict[str, float], write_s: float, command_started: float | None) -> dict[str, float]:
+    """The run's stage times with writing the folder added, a ``total`` that includes it, and the ``command``'s."""
     out = dict(timings, write=write_s)
     out["total"] = timings.get("total", 0.0) + write_s
+    if command_started is not None:
+        out["command"] = time.perf_counter() - command_started
     return {k: round(v, 3) for k, v in out.items()}
 
 
