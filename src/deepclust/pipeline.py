@@ -138,7 +138,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     notes = first_lines(caught)
     if given and source.root is None:
         notes.append(f"{source.why_no_images()}: the run has no montages or thumbnails")
-    if n_used < n_fitted:
+    if n_used < n_fitted and not any("collapsed" in note for note in notes):  # the DEC family says it itself
         notes.insert(0, f"collapsed: {method} put the images in {n_used} of the {n_fitted} clusters it was fitted "
                         f"with; {n_fitted - n_used} stayed empty")
     for message in notes:  # raised again from here, once each, so that a caller sees them where it called

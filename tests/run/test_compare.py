@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import re
 import shutil
 
 import numpy as np
@@ -126,7 +127,11 @@ def test_cli_writes_the_comparison(runs, tmp_path):
     record = json.loads((out / "comparison.json").read_text())
     assert record["n_moved"] == expected.n_moved and record["ari"] == pytest.approx(expected.ari)
     assert np.array_equal(record["flows"], expected.flows) and "deepclust_version" in record
-    assert 'id="flows-table"' in (out / "compare.html").read_text()
+    page = (out / "compare.html").read_text()
+    assert 'id="flows-table"' in page
+    thumbs = re.findall(r"class=\"thumb\" style=\"[^\"]*url\('([^']+)'\)", page)
+    assert len(thumbs) == min(expected.n_moved, 500), "every moved image shown has its thumbnail"
+    assert all((out / t).resolve().is_file() for t in thumbs)  # run A's member sheets, relative to the page
 
     again = _invoke("compare", a, b, "--out", out)
     assert again.exit_code == 2 and "--overwrite" in again.output
