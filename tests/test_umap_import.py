@@ -68,3 +68,22 @@ def test_only_the_notice_is_silenced_and_only_inside(recwarn):
     seen = [(w.category, str(w.message)) for w in recwarn]
     assert seen == [(ImportWarning, "another import notice"), (UserWarning, TENSORFLOW_NOTICE),
                     (ImportWarning, TENSORFLOW_NOTICE)]
+
+
+def test_umaps_kernels_are_cached_on_disk_except_those_numba_cannot_cache():
+    """After deepclust imports umap, its kernels keep their compiled code on disk (placing 11 new images compiled
+    them again in every process: 6 s of `deepclust assign`); pynndescent's search kernels, which numba cannot cache,
+    are left as they were, or every fit would warn "Cannot cache compiled function"."""
+    from numba.core.caching import NullCache
+
+    from deepclust._umap import UNCACHEABLE_KERNELS
+
+    make_umap(n_components=2)
+    import pynndescent.pynndescent_ as nnd
+    import umap.layouts
+    import umap.umap_
+
+    for kernel in (umap.umap_.smooth_knn_dist, umap.umap_.compute_membership_strengths,
+                   umap.layouts._nb_optimize_layout_euclidean_single_epoch):
+        assert not isinstance(getattr(kernel, "_cache", NullCache()), NullCache), kernel
+    assert UNCACHEABLE_KERNELS and all(isinstance(getattr(nnd, name)._cache, NullCache) for name in UNCACHEABLE_KERNELS)

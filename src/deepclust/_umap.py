@@ -57,6 +57,8 @@ def quiet_umap_import() -> Iterator[None]:
         _cache_numba_kernels()
 
 
+#: Kernels numba cannot cache (they hold dynamic globals): asked to, it warns at every compilation.
+UNCACHEABLE_KERNELS = frozenset({"nn_descent", "nn_descent_internal"})
 #: The modules whose numba kernels are cached (umap's, and pynndescent's nearest-neighbour search).
 KERNEL_MODULES = ("umap.umap_", "umap.layouts", "umap.utils", "umap.sparse", "umap.distances", "umap.spectral",
                   "pynndescent.pynndescent_", "pynndescent.utils", "pynndescent.distances", "pynndescent.rp_trees",
@@ -78,8 +80,9 @@ def _cache_numba_kernels() -> None:
         return
     for name in KERNEL_MODULES:
         module = sys.modules.get(name)
-        for kernel in list(vars(module).values()) if module is not None else []:
-            if isinstance(kernel, CPUDispatcher) and isinstance(getattr(kernel, "_cache", None), NullCache):
+        for kernel_name, kernel in list(vars(module).items()) if module is not None else []:
+            if (isinstance(kernel, CPUDispatcher) and isinstance(getattr(kernel, "_cache", None), NullCache)
+                    and kernel_name not in UNCACHEABLE_KERNELS):
                 try:
                     kernel.enable_caching()
                 except Exception:  # noqa: BLE001 (numba refuses some kernels; they compile as before)
