@@ -102,7 +102,7 @@ def test_a_second_evaluation_against_other_labels_is_refused_unless_replaced(sha
     assert {name: (out / name).read_bytes() for name in before} == before
     result = _invoke("evaluate", out, "--labels-depth", "deepest", "--replace")
     assert result.exit_code == 0, result.text
-    assert json.loads((out / "evaluation.json").read_text())["labels"] == "subfolder names (--labels-depth deepest)"
+    assert json.loads((out / "evaluation.json").read_text())["labels"] == "subfolder names (depth deepest)"
     assert "several folder depths" not in result.text
     result = _invoke("evaluate", out, "--labels", labels, "--labels-depth", "2")
     assert result.exit_code == 2 and "give one of them" in result.text

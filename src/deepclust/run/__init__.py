@@ -14,6 +14,7 @@ from ._compare import (
     compare_runs,
     match_clusters,
 )
+from ._evaluate import Evaluation, EvaluationExistsError, evaluate_run
 from ._folder import (
     ASSIGNMENTS_FILE,
     CONFUSION_FILE,
@@ -35,6 +36,7 @@ from ._write import versions, write_run
 
 __all__ = ["ASSIGNMENTS_FILE", "COMPARE_PAGE", "COMPARISON_FILE", "CONFUSION_FILE", "DUPLICATES_FILE",
            "EMBEDDING_2D_FILE", "EMBEDDING_FILE", "EVALUATION_FILE", "FIGURES", "MODEL_FILE", "MOVED_FILE",
-           "OUTLIERS_FIGURE", "OUTLIERS_FILE", "RUN_FILE", "TRAINING_FILE", "ClusterFlow", "ClusterRun", "MovedImage",
-           "NotARunFolderError", "RunComparison", "RunFolder", "compare_runs", "keep_numbers", "load_model",
-           "match_clusters", "renumbered", "save_model", "versions", "write_run"]
+           "OUTLIERS_FIGURE", "OUTLIERS_FILE", "RUN_FILE", "TRAINING_FILE", "ClusterFlow", "ClusterRun", "Evaluation",
+           "EvaluationExistsError", "MovedImage", "NotARunFolderError", "RunComparison", "RunFolder", "compare_runs",
+           "evaluate_run", "keep_numbers", "load_model", "match_clusters", "renumbered", "save_model", "versions",
+           "write_run"]
