@@ -29,7 +29,7 @@ def write_compare_page(comparison, path: str | os.PathLike) -> Path:
     col = {c: j for j, c in enumerate(comparison.clusters_b)}
     unmatched = [{"cluster": c, "n_shared": int(comparison.flows[:, col[c]].sum())} for c in comparison.unmatched_b]
     moved = comparison.moved[:N_MOVED_SHOWN]
-    thumbnails = _thumbnails(comparison.run_a, [m.path for m in moved], path.parent)
+    thumbnails = _thumbnails(comparison.run_a, moved, path.parent)
     html = env.get_template("compare.html.j2").render(
         a=runs[0], b=runs[1], c=comparison, flows=flows, unmatched=unmatched, moved=moved, thumbnails=thumbnails,
         moved_share=f"{comparison.n_moved / comparison.n_shared:.1%}")
@@ -37,24 +37,20 @@ def write_compare_page(comparison, path: str | os.PathLike) -> Path:
     return path
 
 
-def _thumbnails(run_dir: Path, paths: list[str], page_dir: Path) -> dict[str, dict]:
-    """Each path's thumbnail in run A's member sheets (the sheet's URL from the page, the tile's offset and side);
-    paths without one are left out (the run made no sheet for them)."""
-    from ..run import RunFolder
+def _thumbnails(run_dir: Path, moved, page_dir: Path) -> dict[str, dict]:
+    """Each moved image's thumbnail in run A's member sheets (the sheet's URL from the page, the tile's offset and
+    side), by path; images without one are left out (the run made no sheet for them)."""
     from ._browse import members_sheets
 
     sheets = members_sheets(run_dir)
     where, tile, columns = sheets.get("rows", {}), sheets.get("tile"), sheets.get("columns")
-    if not where:
-        return {}
-    row_of = {r["path"]: i for i, r in enumerate(RunFolder.open(run_dir).rows)}
     out = {}
-    for p in paths:
-        found = where.get(str(row_of.get(p)))
+    for m in moved:
+        found = where.get(str(m.row_a))
         if found is not None:
             y, x = divmod(int(found[1]), columns)
             url = urllib.parse.quote(_relative(run_dir / found[0], page_dir), safe="/:")  # no quote ends the CSS
-            out[p] = {"url": url, "x": x * tile, "y": y * tile, "tile": tile}
+            out[m.path] = {"url": url, "x": x * tile, "y": y * tile, "tile": tile}
     return out
 
 

@@ -61,12 +61,13 @@ def match_clusters(labels_a, labels_b) -> dict:
 @dataclass
 class MovedImage:
     """An image whose cluster in B is not the partner of its cluster in A (``matched_b``: that partner, None when
-    A's cluster has none)."""
+    A's cluster has none); ``row_a``: its row in A's assignments.csv (where A's pictures of it are)."""
 
     path: str
     cluster_a: int
     cluster_b: int
     matched_b: int | None
+    row_a: int | None = None
 
 
 @dataclass
@@ -190,7 +191,8 @@ def compare_runs(run_a: str | os.PathLike | RunFolder, run_b: str | os.PathLike 
     row, col = {c: i for i, c in enumerate(clusters_a)}, {c: j for j, c in enumerate(clusters_b)}
     flows = np.zeros((len(clusters_a), len(clusters_b)), dtype=np.int64)
     np.add.at(flows, ([row[c] for c in labels_a], [col[c] for c in labels_b]), 1)
-    moved = [MovedImage(p, int(ca), int(cb), match[ca]) for p, ca, cb in zip(shared, labels_a, labels_b)
+    row_a = {r["path"]: i for i, r in enumerate(a.rows)}
+    moved = [MovedImage(p, int(ca), int(cb), match[ca], row_a[p]) for p, ca, cb in zip(shared, labels_a, labels_b)
              if match[ca] != cb]
     return RunComparison(
         run_a=a.path, run_b=b.path, n_shared=len(shared), only_in_a=[p for p in in_a if p not in in_b],

@@ -163,7 +163,8 @@ def _folder_labels(paths: list[str], depth: str | int) -> tuple[list[str], str]:
     depths = {len(Path(p).parts) - 1 for p in paths}
     if depth != "deepest" and len(depths) > 1:
         classes = sorted(set(truth))
+        shown = ", ".join(classes[:6]) + (" …" if len(classes) > 6 else "")
         warnings.warn(f"the images lie at {len(depths)} folder depths, so the folders may not be classes: scoring "
-                      f"against {', '.join(classes[:6])}{' …' if len(classes) > 6 else ''}; if those are not the "
-                      f"classes, give another depth (deepest, or a number of levels) or a labels file", UserWarning, stacklevel=3)
+                      f"against {shown}; if those are not the classes, give another depth (deepest, or a number "
+                      f"of levels) or a labels file", UserWarning, stacklevel=3)
     return truth, "subfolder names" + ("" if depth == "first" else f" (depth {depth})")
