@@ -53,15 +53,16 @@ def test_neighbours_exclude_the_sample_and_match_sklearn(digit_views):
 @pytest.mark.skipif(not dataset_available("fashion-mnist"), reason="dataset-fashion-mnist is not installed")
 def test_beats_kmeans_on_the_same_features():
     """On 1,500 real Fashion-MNIST test images of classes 0-4 (tops, trousers, pullovers, dresses, coats), the
-    heads over pixels + HOG beat k-means on the same joined features by a wide margin on one seed (measured: SCAN
-    ACC 0.725 / 0.729 / 0.735 for seeds 0 / 1 / 2 with one thread, 0.723 with two; NMI 0.523-0.535; k-means
-    0.572-0.583 / NMI 0.489-0.507). On all ten classes the gain was thin (0.537-0.597 against 0.53-0.55 over 3,000
+    heads over pixels + HOG beat k-means on the same joined features by a wide margin on one seed. 300 epochs (900
+    steps, half the default's time: the heads level off by epoch ~120) measured ACC 0.737 / 0.729 / 0.738 for
+    seeds 0 / 1 / 2 with one thread, NMI 0.529-0.535, where the default ~2,000 steps gave 0.725-0.734 / 0.526-0.533;
+    k-means 0.583 / NMI 0.507. On all ten classes the gain was thin (0.537-0.597 against 0.53-0.55 over 3,000
     images, seed 0 below k-means with one thread); on small, easy sets such as digits k-means on the joined views
     is as good (see the README)."""
     X, y = load_dataset("fashion-mnist", split="test")
     keep = y < 5
     X, y = X[keep][:1500], y[keep][:1500]
-    model = SCAN(5, random_state=0).fit([pixel_features(X), hog_features(X)])
+    model = SCAN(5, epochs=300, random_state=0).fit([pixel_features(X), hog_features(X)])
     km = [KMeans(5, n_init=10, random_state=s).fit_predict(model.embedding_) for s in range(2)]
     acc, nmi = clustering_accuracy_score(y, model.labels_), nmi_score(y, model.labels_)
     assert acc > max(clustering_accuracy_score(y, k) for k in km) + 0.10, acc
@@ -97,7 +98,7 @@ def test_label_free_choice_is_no_worse_than_the_median_head(fitted, digit_views)
 
 
 def test_same_seed_same_labels_and_global_rng_untouched(digit_views):
-    views, _ = digit_views
+    views = [v[:600] for v in digit_views[0]]  # a third of the digits: the UMAP start takes a third of the time
     state = torch.get_rng_state()
     a = SCAN(10, n_heads=3, epochs=3, random_state=7).fit(views).labels_
     b = SCAN(10, n_heads=3, epochs=3, random_state=7).fit(views).labels_

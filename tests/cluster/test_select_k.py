@@ -74,7 +74,7 @@ def test_the_k_search_gives_a_line_per_interval_in_a_log(monkeypatch, capsys):
 
 def test_options_that_only_choose_k_are_refused_with_k_and_k_max_beyond_the_images(tmp_path):
     """-k 3 with --k-min 5 or --k-max 12 does nothing the user asked: refused in one sentence; --k-max 30 on 20
-    images cannot be tested (at most 5): refused, not silently lowered."""
+    images is more clusters than images: refused, with the most a sample of 20 can test (5)."""
     from typer.testing import CliRunner
 
     from deepclust.cli import app
@@ -87,5 +87,5 @@ def test_options_that_only_choose_k_are_refused_with_k_and_k_max_beyond_the_imag
     result = CliRunner().invoke(app, ["cluster", *common, "--limit", "20", "--k-max", "30", "--out",
                                       str(tmp_path / "y")])
     text = " ".join(result.output.split())
-    assert result.exit_code == 2 and "--k-max=30 is more than 20 samples can test (at most 5" in text, text
+    assert result.exit_code == 2 and "--k-max=30 is more clusters than the 20 samples: give at most 5" in text, text
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

@@ -52,10 +52,11 @@ def test_adapted_clusters_follow_the_photographs_and_the_loss_falls(crops, fitte
 
 
 def test_adapting_beats_the_frozen_network_on_digits():
-    """600 MNIST digits at 64 px, where the frozen ImageNet features cluster poorly: 15 epochs of adaptation put
-    far more digits in the right cluster than the same default clustering of the pretrained network's features
-    (measured with one thread: 0.595 and 0.657 for seeds 0 and 1 against 0.477; on the photo crops above the frozen
-    features already score 1.0, so they cannot show a gain)."""
+    """600 MNIST digits at 64 px, where the frozen ImageNet features cluster poorly: 6 epochs of adaptation at 3x
+    the default learning rate put far more digits in the right cluster than the same default clustering of the
+    pretrained network's features (one thread, seeds 0 / 1 / 2: 0.698 / 0.655 / 0.607 against 0.477-0.482; 15
+    epochs at 1e-4 took twice as long for 0.595 / 0.657). On the photo crops above the frozen features already
+    score 1.0, so they cannot show a gain."""
     from deepclust.cluster import FeatureClustering
     from deepclust.datasets import load_dataset, subset_indices
     from deepclust.metrics import clustering_accuracy_score
@@ -63,8 +64,8 @@ def test_adapting_beats_the_frozen_network_on_digits():
     X, y = load_dataset("mnist-5k")
     rows, _ = subset_indices(len(X), 600, y, random_state=0)
     X, y = X[rows], y[rows]
-    model = AdaptedClustering(10, epochs=15, input_size=64, copies=2, batch_size=64, random_state=0,
-                              device="cpu").fit(X)
+    model = AdaptedClustering(10, epochs=6, learning_rate=3e-4, input_size=64, copies=1, batch_size=64,
+                              random_state=0, device="cpu").fit(X)
     frozen = FeatureClustering(10, random_state=0).fit(model.frozen_features_).labels_
     adapted, before = clustering_accuracy_score(y, model.labels_), clustering_accuracy_score(y, frozen)
     assert adapted > before + 0.08, (adapted, before)

@@ -3,6 +3,7 @@ agglomerative clustering, with k chosen from the data when not given."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal, get_args
 
 import numpy as np
@@ -157,10 +158,10 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float32, np.float64], order="C", ensure_min_samples=2)
         if self.n_clusters is not None and not 1 <= int(self.n_clusters) <= len(X):
             raise ValueError(f"n_clusters={self.n_clusters} must be between 1 and the number of samples ({len(X)})")
-        can = largest_k(min(len(X), int(self.selection_sample)))
-        if self.n_clusters is None and int(self.k_max) != K_MAX_DEFAULT and int(self.k_max) > can:  # a k_max given
-            raise ValueError(f"k_max={self.k_max} is more than {len(X)} samples can test (at most {can}: each half "
-                             f"of the sample needs about two samples per cluster)")
+        if self.n_clusters is None and int(self.k_max) > len(X):
+            raise ValueError(f"k_max={self.k_max} is more clusters than the {len(X)} samples: give at most "
+                             f"{largest_k(min(len(X), int(self.selection_sample)))} (each half of the sample needs "
+                             f"about two samples per cluster)")
         return X
 
     def _make_clusterer(self, k: int, n_samples: int, seed: int, Z=None, n_init: int | None = None):
@@ -185,6 +186,9 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         k = self.n_clusters
         if k is None:
             sample = min(len(Z), self.selection_sample)
+            if int(self.k_max) != K_MAX_DEFAULT and int(self.k_max) > largest_k(sample):  # a k_max given, not ours
+                warnings.warn(f"k_max={self.k_max} lowered to {largest_k(sample)}: a sample of {sample} can test no "
+                              f"more (each half needs about two samples per cluster)", UserWarning, stacklevel=2)
             self.k_selection_ = select_n_clusters(  # 3 restarts per k: the curves need many fits, not the best one
                 Z, lambda kk: self._make_clusterer(kk, sample, seed, n_init=min(self.n_init, 3)),
                 k_min=self.k_min, k_max=self.k_max, sample_size=self.selection_sample, random_state=seed,
