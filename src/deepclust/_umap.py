@@ -162,6 +162,9 @@ class UMAPReducer(TransformerMixin, BaseEstimator):
         with warnings.catch_warnings():
             # umap warns that a search index other than its own cannot transform; ours can (tested), so it is noise
             warnings.filterwarnings("ignore", message=".*knn_search_index.*is not an NNDescent object.*")
+            # its spectral start says when scikit-learn's eigensolver falls back to another: nothing to act on
+            warnings.filterwarnings("ignore", message="ARPACK has failed, falling back to LOBPCG",
+                                    category=RuntimeWarning)
             self.embedding_ = self.umap_.fit_transform(X)
         return self
 
