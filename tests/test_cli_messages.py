@@ -46,12 +46,17 @@ def test_a_mistyped_flag_gets_the_closest_one(shapes_folder, tmp_path):
     assert "its options" not in result.text
 
 
-def test_evaluate_reads_a_header_of_common_names(shapes_folder, tmp_path):
-    """evaluate --labels with a `file,class` header uses those columns; an unknown header says what is expected."""
+def _shapes_run(shapes_folder, tmp_path):
+    """A k = 3 run of the shapes folder (its folder, its image paths, the options it ran with)."""
     out = tmp_path / "run"
     args = ("--cache-dir", tmp_path / "cache", "--quiet", "--workers", 0, "--map", "none", "-k", 3)
     assert _invoke("cluster", shapes_folder, "--out", out, *args).exit_code == 0
-    paths = [line.split(",")[0] for line in (out / "assignments.csv").read_text().splitlines()[1:]]
+    return out, [line.split(",")[0] for line in (out / "assignments.csv").read_text().splitlines()[1:]], args
+
+
+def test_evaluate_reads_a_header_of_common_names(shapes_folder, tmp_path):
+    """evaluate --labels with a `file,class` header uses those columns; an unknown header says what is expected."""
+    out, paths, _ = _shapes_run(shapes_folder, tmp_path)
     labels = tmp_path / "labels.csv"
     labels.write_text("class,file\n" + "".join(f"{p.split('/')[0]},{p}\n" for p in paths))
     result = _invoke("evaluate", out, "--labels", labels)
@@ -88,10 +93,7 @@ def test_a_second_evaluation_against_other_labels_is_refused_unless_replaced(sha
     """evaluate --labels, then a plain evaluate: refused, naming the earlier labels and their ACC, and the files stay
     as they were; --replace replaces them. --labels-depth works on evaluate; images at several folder depths are
     scored with a warning that the folders may not be classes."""
-    out = tmp_path / "run"
-    args = ("--cache-dir", tmp_path / "cache", "--quiet", "--workers", 0, "--map", "none", "-k", 3)
-    assert _invoke("cluster", shapes_folder, "--out", out, *args).exit_code == 0
-    paths = [line.split(",")[0] for line in (out / "assignments.csv").read_text().splitlines()[1:]]
+    out, paths, args = _shapes_run(shapes_folder, tmp_path)
     labels = tmp_path / "labels.csv"
     labels.write_text("path,label\n" + "".join(f"{p},{p.split('/')[0]}\n" for p in paths))
     assert _invoke("evaluate", out, "--labels", labels).exit_code == 0
