@@ -214,7 +214,7 @@ def place_like_run(estimator, embedding_attr: str, X) -> tuple[np.ndarray, np.nd
     :class:`~deepclust.methods.FittedClustering`): the distance to the cluster's centre in the clustering space
     (``embedding_attr``: the fitted attribute that holds it), the largest cluster probability for methods that have
     them, else the margin ``1 - d1/d2``."""
-    from .methods import margin
+    from .methods import measure_placement
 
     labels = np.asarray(estimator.predict(X), dtype=np.int64)
     probabilities = None
@@ -225,10 +225,8 @@ def place_like_run(estimator, embedding_attr: str, X) -> tuple[np.ndarray, np.nd
         embedding = probabilities if probabilities is not None else np.asarray(estimator.predict_proba(X))
     else:
         embedding = np.asarray(estimator.transform(X))
-    centers = getattr(estimator, "cluster_centers_", None)
-    centers = np.eye(embedding.shape[1]) if centers is None else np.asarray(centers)
-    distances = np.linalg.norm(embedding - centers[labels], axis=1)
-    confidence = probabilities.max(1) if probabilities is not None else margin(embedding, centers)
+    _, distances, confidence = measure_placement(embedding, labels, getattr(estimator, "cluster_centers_", None),
+                                                 probabilities)
     return labels, distances, confidence
 
 

@@ -168,8 +168,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     else:
         origin = source_info.get("indices", np.arange(len(source)))
         paths = [str(origin[i]) for i in indices]
-    distances = np.linalg.norm(fitted.embedding - fitted.centers[fitted.labels], axis=1)
-    return ClusterRun(paths=paths, labels=fitted.labels, distances=distances, confidence=fitted.confidence,
+    return ClusterRun(paths=paths, labels=fitted.labels, distances=fitted.distances, confidence=fitted.confidence,
                       n_clusters=n_used, params=params, timings=timings, metrics=metrics,
                       skipped=skipped + prepared.failed, k_selection=fitted.k_selection, members=fitted.members,
                       labels_true=y,

@@ -9,9 +9,10 @@ from ._registry import (
                         get_method,
                         list_methods,
                         margin,
+                        measure_placement,
                         register_method,
                         unregister_method,
 )
 
 __all__ = ["COMMON_PARAMETERS", "FittedClustering", "MethodOption", "MethodOptionError", "MethodSpec", "check_choices",
-           "get_method", "list_methods", "margin", "register_method", "unregister_method"]
+           "get_method", "list_methods", "margin", "measure_placement", "register_method", "unregister_method"]

@@ -115,14 +115,14 @@ class MethodSpec:
 class FittedClustering:
     """What every fitted method gives the pipeline, whatever the method.
 
-    ``embedding`` (N, d) is the space the clusters live in; ``centers`` (k, d) their centres there (for methods whose
-    embedding is cluster probabilities: the corners of the simplex); ``confidence`` (N,) the largest cluster
-    probability where the method has them, else the margin ``1 - d1/d2`` between the two nearest centres.
+    ``embedding`` (N, d) is the space the clusters live in; ``centers``, ``distances`` and ``confidence`` are
+    measured there by :func:`measure_placement`.
     """
 
     labels: np.ndarray
     embedding: np.ndarray
     centers: np.ndarray
+    distances: np.ndarray
     confidence: np.ndarray
     history: dict | None = None
     k_selection: dict | None = None
@@ -132,17 +132,26 @@ class FittedClustering:
     def of(cls, spec: MethodSpec, estimator) -> FittedClustering:
         labels = np.asarray(estimator.labels_, dtype=np.int64)
         embedding = np.asarray(getattr(estimator, spec.embedding))
-        centers = getattr(estimator, "cluster_centers_", None)
-        if centers is None:
-            centers = np.eye(embedding.shape[1], dtype=np.float32)
-        probabilities = getattr(estimator, "probabilities_", None)
-        confidence = probabilities.max(1) if probabilities is not None else margin(embedding, centers)
+        centers, distances, confidence = measure_placement(
+            embedding, labels, getattr(estimator, "cluster_centers_", None), getattr(estimator, "probabilities_", None))
         history = None
         if getattr(estimator, "history_", None) is not None:
             history = {"clustering": estimator.history_, "pretraining": getattr(estimator, "pretrain_history_", None)}
         selection = getattr(estimator, "k_selection_", None)
-        return cls(labels, embedding, np.asarray(centers), confidence, history,
+        return cls(labels, embedding, centers, distances, confidence, history,
                    selection.to_dict() if selection is not None else None, getattr(estimator, "members_", None))
+
+
+def measure_placement(embedding, labels, centers=None, probabilities=None):
+    """``(centers, distances, confidence)`` of samples placed at ``embedding`` in clusters ``labels``, as every run
+    measures them, its own images and new ones alike: the centres (the corners of the simplex for a method whose
+    embedding is cluster probabilities and has none), each sample's distance to its cluster's centre, and its
+    confidence: the largest cluster probability where the method has them, else :func:`margin`."""
+    embedding = np.asarray(embedding)
+    centers = np.eye(embedding.shape[1], dtype=np.float32) if centers is None else np.asarray(centers)
+    distances = np.linalg.norm(embedding - centers[np.asarray(labels)], axis=1)
+    confidence = np.asarray(probabilities).max(1) if probabilities is not None else margin(embedding, centers)
+    return centers, distances, confidence
 
 
 def margin(embedding: np.ndarray, centers: np.ndarray) -> np.ndarray:
