@@ -89,7 +89,7 @@ def test_augmented_copies_for_a_method_that_drops_them_are_refused(tmp_path):
     assert not (tmp_path / "cache").exists()
 
 
-def test_a_second_evaluation_against_other_labels_is_refused_unless_replaced(shapes_folder, tmp_path):
+def test_a_second_evaluation_against_other_labels_is_refused_unless_replaced(shapes_folder, tmp_path, monkeypatch):
     """evaluate --labels, then a plain evaluate: refused, naming the earlier labels and their ACC, and the files stay
     as they were; --replace replaces them. --labels-depth works on evaluate; images at several folder depths are
     scored with a warning that the folders may not be classes."""
@@ -108,6 +108,9 @@ def test_a_second_evaluation_against_other_labels_is_refused_unless_replaced(sha
     assert "several folder depths" not in result.text
     result = _invoke("evaluate", out, "--labels", labels, "--labels-depth", "2")
     assert result.exit_code == 2 and "give one of them" in result.text
+    assert _invoke("evaluate", out, "--labels", labels, "--replace").exit_code == 0
+    monkeypatch.chdir(tmp_path)  # the same file, written another way: the same labels, scored again
+    assert _invoke("evaluate", out, "--labels", "labels.csv").exit_code == 0
 
     nested = tmp_path / "nested"  # a phone dump: DCIM/2024/… beside WhatsApp/…
     for i, p in enumerate(sorted((shapes_folder / "square").iterdir())):
@@ -124,6 +127,7 @@ def test_usage_errors_are_one_sentence_not_a_framed_box(tmp_path):
     """-k 1, --focus objects and a missing argument: one line starting `error:`, the command's --help named."""
     for args, said in ((("cluster", "--dataset", "digits", "-k", 1), "greater than or equal to 2"),
                        (("cluster", "--dataset", "digits", "--focus", "objects"), "'objects' is not one of"),
+                       (("cluster", "--dataset", "digits", "--focus", "[/x]"), "'[/x]' is not one of"),
                        (("evaluate",), "Missing argument")):
         result = runner.invoke(app, [str(a) for a in args])
         lines = result.output.strip().splitlines()

@@ -118,12 +118,22 @@ class FaissNeighbours:
         self._build()
 
     def _build(self):
-        self.index = _faiss().IndexFlatL2(self.data.shape[1])
+        faiss = _faiss()
+        if faiss is None:  # a model saved where faiss was installed, loaded where it is not: exact search by sklearn
+            from sklearn.neighbors import NearestNeighbors
+
+            self.index = NearestNeighbors(algorithm="brute").fit(self.data)
+            return
+        self.index = faiss.IndexFlatL2(self.data.shape[1])
         self.index.add(self.data)
 
     def query(self, X, k: int, epsilon=None):
         """``(indices, distances)`` of the ``k`` training points nearest to each row of ``X``."""
-        squared, indices = self.index.search(np.ascontiguousarray(X, dtype=np.float32), int(k))
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if not hasattr(self.index, "search"):
+            distances, indices = self.index.kneighbors(X, int(k))
+            return indices.astype(np.int32), distances.astype(np.float32)
+        squared, indices = self.index.search(X, int(k))
         return indices.astype(np.int32), np.sqrt(np.maximum(squared, 0)).astype(np.float32)
 
     def __getstate__(self):

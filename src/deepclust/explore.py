@@ -55,11 +55,15 @@ def find_similar(run_dir, image, n: int = 10) -> tuple[list[dict], str]:
         if row is None:
             raise
         features, space = run.embedding, "the clustering space (the run's images cannot be read back)"
-    if row is not None and not np.isnan(features[row]).any():
+    readable = np.flatnonzero(~np.isnan(features).any(axis=1))
+    if len(readable) == 0:
+        raise ValueError(f"none of the run's images can be read any more (input folder {run.root})")
+    if row is not None and np.isnan(features[row]).any():
+        raise ValueError(f"{run.rows[row]['path']} is an image of the run that can no longer be read")
+    if row is not None:
         query, how, skip = features[row:row + 1], f"{run.rows[row]['path']} is an image of the run; {space}", row
     else:
         query, how, skip = _features_of_new_image(run, Path(image)), "a new image; CNN features", None
-    readable = np.flatnonzero(~np.isnan(features).any(axis=1))
     k = min(n + (skip is not None), len(readable))
     distances, found = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(features[readable]).kneighbors(query)
     out = [{"path": run.rows[j]["path"], "cluster": int(run.rows[j]["cluster"]),

@@ -107,3 +107,16 @@ def test_streamed_pca_matches_plain_l2_pca_and_streams_a_memmap(tmp_path):
     assert overlap.min() > 0.99  # the same 8-d subspace
     Z = streamed.transform(mapped)
     np.testing.assert_allclose(Z, streamed.pca_.transform(normalize(X).astype(np.float32)), rtol=1e-4, atol=1e-5)
+
+
+def test_a_saved_umap_places_new_points_where_faiss_is_not_installed(monkeypatch):
+    """A model pickled with faiss's search and loaded without faiss answers the same queries by exact search."""
+    from deepclust import _umap
+
+    data = np.random.RandomState(0).normal(size=(300, 5)).astype(np.float32)
+    saved = pickle.dumps(_umap.FaissNeighbours(data))
+    expected = pickle.loads(saved).query(data[:7] + 0.01, 4)
+    monkeypatch.setattr(_umap, "_faiss", lambda: None)
+    found = pickle.loads(saved).query(data[:7] + 0.01, 4)
+    np.testing.assert_array_equal(found[0], expected[0])
+    np.testing.assert_allclose(found[1], expected[1], rtol=1e-4)

@@ -89,3 +89,10 @@ def test_options_that_only_choose_k_are_refused_with_k_and_k_max_beyond_the_imag
     text = " ".join(result.output.split())
     assert result.exit_code == 2 and "--k-max=30 is more clusters than the 20 samples: give at most 5" in text, text
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_a_few_images_without_k_choose_within_what_they_can_test():
+    """16 images and no k: the default k_max (20) is lowered to what 16 can test (4), silently, never refused."""
+    X, _ = make_blobs(16, n_features=8, centers=2, random_state=0)
+    model = FeatureClustering(None, umap_components=None, random_state=0).fit(X)
+    assert 2 <= model.n_clusters_ <= 4 and max(model.k_selection_.ks) == 4

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
@@ -29,11 +30,13 @@ class OneLineErrors(TyperGroup):
         try:
             code = super().main(args, prog_name, complete_var, False, **extra)
         except _CLICK_ERROR as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # the help was the answer: it is printed already
+                sys.exit(exc.exit_code)
             ctx = getattr(exc, "ctx", None)  # a usage error knows its command
             command = " ".join(["deepclust", *ctx.command_path.split()[1:]]) if ctx is not None else ""
             hint = f" (`{command} --help` lists the options)" if ctx is not None else ""
-            err_console.print(f"[bold red]error:[/bold red] {exc.format_message()}{hint}", highlight=False,
-                              soft_wrap=True)
+            err_console.print(f"[bold red]error:[/bold red] {escape(exc.format_message())}{hint}", highlight=False,
+                              soft_wrap=True)  # the message repeats what was typed: text, never markup
             sys.exit(exc.exit_code)
         except _ABORT:  # Ctrl-C at a prompt
             sys.exit(1)

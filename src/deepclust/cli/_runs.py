@@ -119,8 +119,10 @@ def export(
     mode: Annotated[str, typer.Option(help="symlink (default) or copy; originals are never moved.")] = "symlink",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Fill a non-empty --to folder.")] = False,
 ):
-    """One folder per cluster holding links to (or copies of) its images: cluster_000/ …, with the name the report
-    shows when the run named its clusters (cluster_003_tabby_cat/)."""
+    """One folder per cluster holding links to (or copies of) its images.
+
+    The folders are cluster_000/ …, with the name the report shows when the run named its clusters
+    (cluster_003_tabby_cat/)."""
     from ..explore import export_clusters
 
     with friendly_errors():

@@ -158,7 +158,7 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float32, np.float64], order="C", ensure_min_samples=2)
         if self.n_clusters is not None and not 1 <= int(self.n_clusters) <= len(X):
             raise ValueError(f"n_clusters={self.n_clusters} must be between 1 and the number of samples ({len(X)})")
-        if self.n_clusters is None and int(self.k_max) > len(X):
+        if self.n_clusters is None and int(self.k_max) != K_MAX_DEFAULT and int(self.k_max) > len(X):  # given
             raise ValueError(f"k_max={self.k_max} is more clusters than the {len(X)} samples: give at most "
                              f"{largest_k(min(len(X), int(self.selection_sample)))} (each half of the sample needs "
                              f"about two samples per cluster)")

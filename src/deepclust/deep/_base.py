@@ -4,6 +4,7 @@ targets every ``update_interval`` iterations, the loss of a batch, and (DCN) an 
 from __future__ import annotations
 
 import warnings
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -218,28 +219,28 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         perm, pos, ite = None, n, 0
         steps = track(range(int(self.max_iter)), total=int(self.max_iter), description=f"{type(self).__name__}",
                       verbose=self.verbose)
-        for ite in steps:
-            if ite % interval == 0:
-                q = self._soft(net, X, state.centers)
-                labels = q.argmax(1).cpu().numpy()
-                delta = float((labels != state.labels).mean()) if ite > 0 else 1.0
-                state.labels = labels
-                self._refresh(state, q)
-                self._record(history, ite, delta, labels, running, y)
-                running = {}
-                if ite > 0 and delta < self.tol:
-                    break
-            if pos + bs > n:
-                perm, pos = torch.randperm(n, generator=gen).to(X.device), 0
-            idx = perm[pos:pos + bs]
-            pos += bs
-            x = X[idx] if augment is None else augment(X[idx])  # DEC-DA: the targets stay those of the clean images
-            parts = self._batch_loss(state, x, idx)
-            train_step(parts["loss"], [opt], who=type(self).__name__, where=f"at iteration {ite}")
-            self._after_step(state, x, idx)
-            for k, v in parts.items():
-                running[k] = running.get(k, 0.0) + float(v.detach()) / interval
-        steps.close()  # the progress line ends here, not after the final encoding
+        with closing(steps):  # the progress line ends with the loop (a break, an error), not after the final encoding
+            for ite in steps:
+                if ite % interval == 0:
+                    q = self._soft(net, X, state.centers)
+                    labels = q.argmax(1).cpu().numpy()
+                    delta = float((labels != state.labels).mean()) if ite > 0 else 1.0
+                    state.labels = labels
+                    self._refresh(state, q)
+                    self._record(history, ite, delta, labels, running, y)
+                    running = {}
+                    if ite > 0 and delta < self.tol:
+                        break
+                if pos + bs > n:
+                    perm, pos = torch.randperm(n, generator=gen).to(X.device), 0
+                idx = perm[pos:pos + bs]
+                pos += bs
+                x = X[idx] if augment is None else augment(X[idx])  # DEC-DA: the targets stay the clean images'
+                parts = self._batch_loss(state, x, idx)
+                train_step(parts["loss"], [opt], who=type(self).__name__, where=f"at iteration {ite}")
+                self._after_step(state, x, idx)
+                for k, v in parts.items():
+                    running[k] = running.get(k, 0.0) + float(v.detach()) / interval
         z = encode(net, X)
         q = soft_assignment(z, state.centers.detach(), getattr(self, "alpha", 1.0))
         self.labels_ = q.argmax(1).cpu().numpy().astype(np.int64)

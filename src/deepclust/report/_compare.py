@@ -49,7 +49,8 @@ def _thumbnails(run_dir: Path, moved, page_dir: Path) -> dict[str, dict]:
         found = where.get(str(m.row_a))
         if found is not None:
             y, x = divmod(int(found[1]), columns)
-            url = urllib.parse.quote(_relative(run_dir / found[0], page_dir), safe="/:")  # no quote ends the CSS
+            url = _relative(run_dir / found[0], page_dir)
+            url = url if url.startswith("file:") else urllib.parse.quote(url, safe="/")  # no quote ends the CSS
             out[m.path] = {"url": url, "x": x * tile, "y": y * tile, "tile": tile}
     return out
 

@@ -157,14 +157,16 @@ def _k_chosen(info: dict) -> str | None:
 
 def _parameters(info: dict) -> list[tuple[str, str]]:
     """The parameters that applied: the k-selection ones only when k was chosen, and then n_clusters as chosen."""
-    from ..methods import get_method
-
     params = info.get("parameters", {})
     chosen = _k_chosen(info)
-    try:
-        k_options = get_method(params.get("method", "")).k_options  # shown only when k was chosen from the data
-    except ValueError:  # a method this installation does not know (a run from a plugin's method)
-        k_options = ()
+    k_options = info.get("k_options")  # recorded by the run: shown only when k was chosen from the data
+    if k_options is None:  # a run folder from before they were recorded: the method's own list
+        from ..methods import get_method
+
+        try:
+            k_options = get_method(params.get("method", "")).k_options
+        except ValueError:  # a method this installation does not know (a plugin's)
+            k_options = ()
     shown = {}
     for k, v in params.items():
         if k in ("input_settings", "view_details") or (chosen is None and k in k_options):

@@ -67,9 +67,10 @@ def evaluate_run(run_dir: str | os.PathLike, labels: str | os.PathLike | None = 
     rows, unmatched = run.rows, 0
     if labels is not None:
         known = _read_labels(Path(labels), run)
-        unmatched = sum(1 for p in known if p not in {r["path"] for r in rows})
+        in_run = {r["path"] for r in rows}
+        unmatched = sum(1 for p in known if p not in in_run)
         rows = [r for r in rows if r["path"] in known]
-        truth, source = [known[r["path"]] for r in rows], str(labels)
+        truth, source = [known[r["path"]] for r in rows], str(Path(labels).resolve())
         if not rows:
             raise ValueError(f"none of the {len(known)} paths in {labels} is an image of the run (paths are matched "
                              f"relative to the input folder {run.root or '?'}; absolute paths work too)")
@@ -82,11 +83,11 @@ def evaluate_run(run_dir: str | os.PathLike, labels: str | os.PathLike | None = 
     elif rows and "label" in rows[0] and labels_depth is None:
         truth, source = [r["label"] for r in rows], RUN_OWN_LABELS
     else:
-        truth, source = _folder_labels([r["path"] for r in rows], labels_depth or "first")
+        truth, source = _folder_labels([r["path"] for r in rows], labels_depth or "first", run.root)
     if not rows:
         raise ValueError("the run has no images to score")
     earlier = run.evaluation()
-    if earlier is not None and earlier.get("labels") != source and not replace:
+    if earlier is not None and not _same_labels(earlier.get("labels"), source) and not replace:
         raise EvaluationExistsError(run_dir, earlier, source)
     clusters = [r["cluster"] for r in rows]
     scores = external_scores(truth, clusters)
@@ -101,6 +102,14 @@ def evaluate_run(run_dir: str | os.PathLike, labels: str | os.PathLike | None = 
                           "unmatched_label_rows": unmatched}, classes, dict(zip(cluster_ids, counts)))
     run.write_report()
     return result
+
+
+def _same_labels(earlier: str | None, now: str) -> bool:
+    """Whether two evaluations' label sources are the same: the same words, or the same labels file however its path
+    was written (an older evaluation recorded it as typed)."""
+    if earlier == now:
+        return True
+    return earlier is not None and Path(earlier).is_file() and Path(earlier).resolve() == Path(now).resolve()
 
 
 def _read_labels(labels: Path, run: RunFolder) -> dict[str, str]:
@@ -146,13 +155,13 @@ def _label_columns(first_row: list[str], labels: Path) -> tuple[int, int, int]:
     return 0, 0, 1
 
 
-def _folder_labels(paths: list[str], depth: str | int) -> tuple[list[str], str]:
+def _folder_labels(paths: list[str], depth: str | int, root: Path | None) -> tuple[list[str], str]:
     """Each image's folder at ``depth`` as its label, and how the labels are named; a warning when the folders look
     like containers rather than classes (images at several depths: ``DCIM/2024/05/x.jpg`` beside
     ``WhatsApp/y.jpg``), where another depth or a labels file may be meant."""
     from ..datasets import ImageFolder
 
-    found = ImageFolder(Path("."), paths).labels_from_subfolders(depth)
+    found = ImageFolder(root or Path("."), paths).labels_from_subfolders(depth)
     if found is None:
         raise ValueError("no labels given and some images are not in a subfolder, so there are no labels to score "
                          "with")
