@@ -67,8 +67,10 @@ KERNEL_MODULES = ("umap.umap_", "umap.layouts", "umap.utils", "umap.sparse", "um
 
 def _cache_numba_kernels() -> None:
     """Turn numba's on-disk cache on for the compiled functions of :data:`KERNEL_MODULES` that have none, once per
-    process. numba keys each entry on the function's source and the CPU, and writes it beside the module (or under
-    ``NUMBA_CACHE_DIR``); a kernel it cannot cache (a closure) simply stays uncached."""
+    process. numba keys each entry on the function's source file and the CPU, and writes it beside the module (or
+    under ``NUMBA_CACHE_DIR``); a kernel it cannot cache (a closure) simply stays uncached. numba does not see a
+    change in a function that a cached kernel calls from another file: after upgrading pynndescent alone, clear
+    umap's ``__pycache__/*.nbi`` and ``*.nbc`` (reinstalling umap does)."""
     global _kernels_cached
     if _kernels_cached:
         return
