@@ -7,6 +7,7 @@ from ._registry import (
                         FittedClustering,
                         MethodSpec,
                         get_method,
+                        k_options_of,
                         list_methods,
                         margin,
                         measure_placement,
@@ -15,4 +16,5 @@ from ._registry import (
 )
 
 __all__ = ["COMMON_PARAMETERS", "FittedClustering", "MethodOption", "MethodOptionError", "MethodSpec", "check_choices",
-           "get_method", "list_methods", "margin", "measure_placement", "register_method", "unregister_method"]
+           "get_method", "k_options_of", "list_methods", "margin", "measure_placement", "register_method",
+           "unregister_method"]

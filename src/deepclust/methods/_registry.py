@@ -208,6 +208,15 @@ def _load_builtin_methods() -> None:
     from .. import cluster, deep  # noqa: F401
 
 
+def k_options_of(method: str | None) -> tuple[str, ...]:
+    """The options of ``method`` that only shape the choice of k (:attr:`MethodSpec.k_options`); none for a method
+    this process does not know (a plugin's, not loaded here)."""
+    try:
+        return get_method(method or "").k_options
+    except ValueError:
+        return ()
+
+
 def list_methods() -> list[str]:
     """Names of the registered methods, in registration order."""
     _load_builtin_methods()

@@ -161,12 +161,9 @@ def _parameters(info: dict) -> list[tuple[str, str]]:
     chosen = _k_chosen(info)
     k_options = info.get("k_options")  # recorded by the run: shown only when k was chosen from the data
     if k_options is None:  # a run folder from before they were recorded: the method's own list
-        from ..methods import get_method
+        from ..methods import k_options_of
 
-        try:
-            k_options = get_method(params.get("method", "")).k_options
-        except ValueError:  # a method this installation does not know (a plugin's)
-            k_options = ()
+        k_options = k_options_of(params.get("method"))
     shown = {}
     for k, v in params.items():
         if k in ("input_settings", "view_details") or (chosen is None and k in k_options):

@@ -24,6 +24,7 @@ from .._version import __version__
 from ..cluster import cluster_tree
 from ..datasets import label_name
 from ..features import NAMES_ABOUT, cluster_label
+from ..methods import k_options_of
 from ..report import (
     HOVER_FILE,
     MAPS,
@@ -214,7 +215,7 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         "timings_s": _timings(run.timings, time.perf_counter() - started, command_started),
         "extraction": run.extraction,
         "k_selection": run.k_selection,
-        "k_options": _k_options(run.params.get("method")),
+        "k_options": list(k_options_of(run.params.get("method"))),
         "members": run.members,
         "metrics": run.metrics,
         "metrics_undefined": run.metrics_undefined,
@@ -229,16 +230,6 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
         "files": [ASSIGNMENTS_FILE, EMBEDDING_FILE, REPORT_FILE] + files,
     }
     write_json(folder / RUN_FILE, info)
-
-
-def _k_options(method: str | None) -> list[str]:
-    """The method's options that only shape the choice of k (the report shows them only when k was chosen)."""
-    from ..methods import get_method
-
-    try:
-        return list(get_method(method or "").k_options)
-    except ValueError:  # a method registered in another process (a plugin not loaded here)
-        return []
 
 
 def _timings(timings: dict[str, float], write_s: float, command_started: float | None) -> dict[str, float]:
