@@ -35,8 +35,7 @@ class OneLineErrors(TyperGroup):
             ctx = getattr(exc, "ctx", None)  # a usage error knows its command
             command = " ".join(["deepclust", *ctx.command_path.split()[1:]]) if ctx is not None else ""
             hint = f" (`{command} --help` lists the options)" if ctx is not None else ""
-            err_console.print(f"[bold red]error:[/bold red] {escape(exc.format_message())}{hint}", highlight=False,
-                              soft_wrap=True)  # the message repeats what was typed: text, never markup
+            say_error(escape(exc.format_message()) + hint)  # the message repeats what was typed: text, never markup
             sys.exit(exc.exit_code)
         except _ABORT:  # Ctrl-C at a prompt
             sys.exit(1)
@@ -45,7 +44,7 @@ class OneLineErrors(TyperGroup):
 
 #: Click's error and abort classes, as the installed typer has them (it brings its own copy of click from 0.24 on).
 _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
-_ABORT = tuple({typer.Abort, *(c for c in [getattr(sys.modules[_CLICK_ERROR.__module__], "Abort", None)] if c)})
+_ABORT = tuple(c for c in {typer.Abort, getattr(sys.modules[_CLICK_ERROR.__module__], "Abort", None)} if c)
 
 
 app = typer.Typer(help="Cluster unlabelled images: pretrained CNN features, classical and deep clustering.",
@@ -115,8 +114,13 @@ def _typer_params(parameters: list[inspect.Parameter]) -> list:
 def fail(message: str, code: int = 2):
     """One sentence on stderr and a non-zero exit: what went wrong and what to do. One line, never wrapped: a path
     in it stays whole to copy (the terminal folds it)."""
-    err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    say_error(message)
     raise typer.Exit(code)
+
+
+def say_error(message: str) -> None:
+    """``error: MESSAGE`` on stderr, one line (see :func:`fail`)."""
+    err_console.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
