@@ -13,10 +13,11 @@ Faster for large n:
   Fashion-MNIST features: 24 s instead of 55 s, k-means ACC 0.743 / NMI 0.683 against 0.744 / 0.684);
 - umap's and pynndescent's numba kernels are cached on disk (numba's own cache, as ``@njit(cache=True)`` would):
   they compiled again in every process, 6 of the 8 s that placing 11 new images took in ``deepclust assign`` (0.3 s
-  from the cache), and seconds of every run's UMAP;
+  from the cache; timed once by hand), and seconds of every run's UMAP;
 - a fitted UMAP is pickled with faiss's exact search in place of UMAP's own NN-descent index: pickling that index
-  prepares its search graph and compiles it with numba, 76 s of the 85 s that writing a 5,000-image run took, and
-  loading it compiled again in every ``assign``. The fit is unchanged; new points are placed with exact neighbours.
+  prepares its search graph and compiles it with numba: 76 s of the 85 s that writing a 5,000-image run took
+  (profiled once by hand, cProfile on ``write_run``), and loading it compiled again in every ``assign``. The fit is
+  unchanged; new points are placed with exact neighbours.
 """
 
 from __future__ import annotations
