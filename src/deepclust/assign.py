@@ -107,15 +107,15 @@ class Assignment:
         return out
 
 
-def prepare_like_run(info: dict, source, **runtime):
-    """The method's input for ``source`` (an opened folder or array), made with the run's recorded input settings
-    (``run.json``'s ``parameters.input_settings``); ``runtime``: batch_size, device, cache settings, verbose."""
-    params = info.get("parameters", {})
-    recorded = dict(params.get("input_settings", {}))
+def prepare_like_run(record, source, **runtime):
+    """The method's input for ``source`` (an opened folder or array), made with the input settings the run
+    recorded (``record``: its :class:`~deepclust.run.RunRecord`); ``runtime``: batch_size, device, cache settings,
+    verbose."""
+    recorded = record.input_settings
     typical_size = int(recorded.pop("typical_size", 224))
     if recorded.get("views"):
         recorded["views"] = tuple(recorded["views"])
-    kind = PREDICT_INPUTS.get(params["input"], params["input"])
+    kind = PREDICT_INPUTS.get(record.input, record.input)
     return INPUTS[kind](source, InputSettings(**recorded, **runtime), typical_size)
 
 
@@ -126,40 +126,40 @@ def run_images(run):
     from .datasets import ImageFolder, load_dataset, load_embeddings
 
     paths = [r["path"] for r in run.rows]
-    source = run.info.get("source", {})
-    if source.get("kind") == "embeddings":  # the vectors it clustered, read again from their file
-        if not Path(source["file"]).is_file():
-            raise ValueError(f"the run's embeddings file {source['file']} is not there any more")
-        table = load_embeddings(source["file"], source.get("paths_file"))
+    source = run.record.source
+    if source.kind == "embeddings":  # the vectors it clustered, read again from their file
+        if not Path(source.file).is_file():
+            raise ValueError(f"the run's embeddings file {source.file} is not there any more")
+        table = load_embeddings(source.file, source.paths_file)
         rows = {p: i for i, p in enumerate(table.paths)}
         gone = next((p for p in paths if p not in rows), None)
         if gone is not None:
-            raise ValueError(f"the run's rows are no longer all in {source['file']} (e.g. {gone}): it changed since")
+            raise ValueError(f"the run's rows are no longer all in {source.file} (e.g. {gone}): it changed since")
         return table.take([rows[p] for p in paths])
     if run.root is not None:
         if not run.root.is_dir():
             raise ValueError(f"the run's input folder {run.root} is not there any more")
         return ImageFolder(run.root, paths)
-    if not source.get("dataset"):
+    if not source.dataset:
         raise ValueError("this run clustered an array given from Python: its pixels are not in the run folder")
-    X, _ = load_dataset(source["dataset"], split=source.get("split", "all"))
+    X, _ = load_dataset(source.dataset, split=source.split or "all")
     return X[[int(p) for p in paths]]
 
 
-def _check_same_kind(info: dict, source) -> None:
+def _check_same_kind(record, source) -> None:
     """Embeddings are assigned to a run on embeddings of the same width, images to a run on images."""
     from .datasets import Embeddings
 
-    ran = info.get("source", {})
-    on_embeddings = ran.get("kind") == "embeddings"
+    ran = record.source
+    on_embeddings = ran.kind == "embeddings"
     if isinstance(source, Embeddings) != on_embeddings:
         raise ValueError(f"this run clustered {'embeddings' if on_embeddings else 'images'}: assign "
                          f"{'an embeddings file (.npy, .parquet, .csv)' if on_embeddings else 'images'} to it")
-    if on_embeddings and source.dim != ran.get("dim"):
-        raise ValueError(f"{source.file.name} has {source.dim} dimensions; the run's embeddings have {ran.get('dim')}")
+    if on_embeddings and source.dim != ran.dim:
+        raise ValueError(f"{source.file.name} has {source.dim} dimensions; the run's embeddings have {ran.dim}")
 
 
-def feature_space(info: dict, source, prepared=None, **runtime):
+def feature_space(record, source, prepared=None, **runtime):
     """The L2-normalised CNN features that images are compared in, whatever the method consumes: the run's own
     features when its input was ``features`` (``prepared``, when already made for ``source``, is used as it is),
     else EfficientNet-Lite0's pooled features at the size the run's images suggest. Returns a
@@ -168,12 +168,11 @@ def feature_space(info: dict, source, prepared=None, **runtime):
 
     from .inputs import prepare_features
 
-    params = info.get("parameters", {})
-    if params.get("input") == "features":
+    if record.input == "features":
         if prepared is None:
-            prepared = prepare_like_run(info, source, **runtime)
+            prepared = prepare_like_run(record, source, **runtime)
     else:
-        typical = int(params.get("input_settings", {}).get("typical_size", 224))
+        typical = int(record.input_settings.get("typical_size", 224))
         prepared = prepare_features(source, InputSettings(**runtime), typical)
     return dataclasses.replace(prepared, X=normalize(np.asarray(prepared.X, dtype=np.float32)))
 
@@ -188,7 +187,7 @@ def run_features(run, **runtime) -> np.ndarray:
     cached = run.cached_features()
     if cached is not None:
         return normalize(np.asarray(cached, dtype=np.float32))
-    made = feature_space(run.info, run_images(run), **runtime)
+    made = feature_space(run.record, run_images(run), **runtime)
     out = np.full((len(run.rows), made.X.shape[1]), np.nan, dtype=np.float32)
     out[made.indices] = made.X
     return out
@@ -251,7 +250,7 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
     if max_distance is not None and not max_distance >= 0:
         raise ValueError(f"max_distance must be a distance (0 or more), got {max_distance}")
     run = RunFolder.open(run_dir)
-    info, params = run.info, run.info.get("parameters", {})
+    record = run.record
     estimator = run.load_model(device)  # ValueError, saying why, for a method that cannot assign new images
     no_reference = None
     if run.cached_features() is None:  # the run's images must be read back
@@ -262,13 +261,13 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
     if no_reference is not None and max_distance is not None:
         raise ValueError(f"max_distance cannot be applied, for there are no run images to compare new images with: "
                          f"{no_reference}")
-    _check_same_kind(info, source)  # before a folder is scanned
-    source, _, _, skipped = open_source(source)
+    _check_same_kind(record, source)  # before a folder is scanned
+    source, _, _, skipped, _ = open_source(source)
     runtime = dict(batch_size=batch_size, device=device, cache_dir=cache_dir, use_cache=use_cache,
                    num_workers=num_workers, verbose=verbose)
-    prepared = prepare_like_run(info, source, **runtime)
-    nearest, distances, confidence = place_like_run(estimator, get_method(params["method"]).embedding, prepared.X)
-    nearest = renumbered(params, nearest)  # in the run's numbers, when it kept an earlier run's (--like)
+    prepared = prepare_like_run(record, source, **runtime)
+    nearest, distances, confidence = place_like_run(estimator, get_method(record.method).embedding, prepared.X)
+    nearest = renumbered(record.parameters, nearest)  # in the run's numbers, when it kept an earlier run's (--like)
     paths = ([source.paths[i] for i in prepared.indices] if hasattr(source, "paths")
              else [str(i) for i in prepared.indices])
     result = Assignment(paths, nearest.copy(), distances, confidence, nearest=nearest,
@@ -279,7 +278,7 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
 
     reference = run_features(run, **runtime)
     reference = reference[~np.isnan(reference).any(axis=1)]
-    new = feature_space(info, source, prepared, **runtime)
+    new = feature_space(record, source, prepared, **runtime)
     rows = {int(i): r for r, i in enumerate(new.indices)}
     found = np.array([rows.get(int(i), -1) for i in prepared.indices])
     result.feature_distances[found >= 0] = neighbor_distances(reference, new.X[found[found >= 0]])

@@ -72,7 +72,7 @@ def find_similar(run_dir, image, n: int = 10) -> tuple[list[dict], str]:
 
 
 def _on_embeddings(run: RunFolder) -> bool:
-    return run.info.get("source", {}).get("kind") == "embeddings"
+    return run.record.source.kind == "embeddings"
 
 
 def _row_of(run: RunFolder, image) -> int | None:
@@ -102,7 +102,7 @@ def _features_of_new_image(run: RunFolder, image: Path) -> np.ndarray:
         raise ValueError(f"{image} is not an image of the run, and this run clustered embeddings made elsewhere, "
                          f"which deepclust cannot make for a new image; give a path of the run, or assign new rows "
                          f"with `deepclust assign RUN NEW.npy`")
-    prepared = feature_space(run.info, ImageFolder(image.parent, [image.name]), verbose=False)
+    prepared = feature_space(run.record, ImageFolder(image.parent, [image.name]), verbose=False)
     if len(prepared.indices) == 0:
         raise ValueError(f"cannot read the image {image}: {prepared.failed[0].reason if prepared.failed else '?'}")
     return prepared.X
@@ -317,7 +317,7 @@ def find_duplicates(run_dir, threshold: float | None = COSINE_THRESHOLD, *,
         pairs = hamming_pairs(hashes_found, int(hash_distance))
         edges["perceptual"] = hashed[pairs[:, :2]] if len(pairs) else np.zeros((0, 2), dtype=np.int64)
     if threshold is not None:
-        prepared = feature_space(run.info, source, cache_dir=cache_dir, use_cache=use_cache, verbose=verbose)
+        prepared = feature_space(run.record, source, cache_dir=cache_dir, use_cache=use_cache, verbose=verbose)
         features = dict(zip(prepared.indices.tolist(), prepared.X))
         pairs = cosine_pairs(prepared.X, threshold)
         edges["near"] = prepared.indices[pairs] if len(pairs) else np.zeros((0, 2), dtype=np.int64)

@@ -13,6 +13,7 @@ from ._device import resolve_device
 from ._outputs import check_writable
 from ._progress import say
 from ._warnings import first_lines
+from .cluster import cluster_tree
 from .datasets import Embeddings, ImageFolder, check_enough_images, open_source, take_subset
 from .features import close_dask, connect_dask, default_cache_dir
 from .inputs import (
@@ -26,7 +27,7 @@ from .inputs import (
 )
 from .methods import FittedClustering, get_method
 from .metrics import score_clustering
-from .run import ClusterRun
+from .run import ClusterRun, keep_numbers
 
 #: Estimator parameters that are not worth recording in run.json (runtime switches).
 _UNRECORDED = ("verbose",)
@@ -35,12 +36,13 @@ _UNRECORDED = ("verbose",)
 @takes_settings  # the input settings: keyword-only in the signature, listed at {settings} in the docstring
 def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = None, input: str | None = None,
                    random_state: int = 0, labels_true=None, limit: int | None = None,
-                   method_options: dict | None = None, **kwargs) -> ClusterRun:
+                   method_options: dict | None = None, like=None, **kwargs) -> ClusterRun:
     """Cluster images with any registered method (``deepclust methods`` lists them).
 
     Parameters
     ----------
-    source : a folder path (streamed, recursive), a uint8 array ``(N, H, W[, C])``, or vectors made elsewhere
+    source : a folder path (streamed, recursive), a uint8 array ``(N, H, W[, C])``, a builtin data set
+        (:func:`~deepclust.datasets.open_dataset`: its labels score the run), or vectors made elsewhere
         (:func:`~deepclust.datasets.load_embeddings`), which methods that consume features take as their features.
     method : a registered method (any case): ``"kmeans"`` (default), ``"agglomerative-ward"``,
         ``"agglomerative-average"`` on CNN features; ``"scan"``/``"best"`` (clustering heads over several views);
@@ -57,6 +59,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         given), never the first ones: data sets are often stored class by class.
     method_options : the method's options as a dict; needed for an option whose name is also an input setting
         (DEC's training ``batch_size`` against the extraction's ``batch_size``). The CLI's ``-o`` passes them here.
+    like : an earlier run folder (a path or :class:`~deepclust.run.RunFolder`) whose cluster numbers and names the
+        clusters that are still there keep (see :func:`~deepclust.run.keep_numbers`; ``params["like"]`` says how).
     {settings}
     **options : the method's own options (``deepclust methods METHOD`` lists them), e.g. ``pretrain_epochs=50`` for
         DEC or ``n_heads=4`` for SCAN; an option the method does not have is an error that lists those it has.
@@ -102,7 +106,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     estimator = spec.build(n_clusters, random_state=random_state, device=device, verbose=verbose, **options)
 
     t0 = time.perf_counter()
-    source, labels_true, typical_size, skipped = open_source(source, labels_true)
+    source, labels_true, typical_size, skipped, about = open_source(source, labels_true)
     source_info = {}
     if limit is not None:
         source, labels_true, source_info = take_subset(source, labels_true, int(limit), random_state)
@@ -168,17 +172,16 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     else:
         origin = source_info.get("indices", np.arange(len(source)))
         paths = [str(origin[i]) for i in indices]
-    return ClusterRun(paths=paths, labels=fitted.labels, distances=fitted.distances, confidence=fitted.confidence,
-                      n_clusters=n_used, params=params, timings=timings, metrics=metrics,
-                      skipped=skipped + prepared.failed, k_selection=fitted.k_selection, members=fitted.members,
-                      labels_true=y,
-                      extraction=prepared.extraction,
-                      source_info={**(source.describe() if given else {}),
-                                   **{k: v for k, v in source_info.items() if k != "indices"}},
-                      source=source.images if given else source,
-                      indices=indices, embedding=fitted.embedding, history=fitted.history, estimator=estimator,
-                      n_clusters_fitted=n_fitted, notes=notes, metrics_undefined=scored.undefined,
-                      cluster_names=names)
+    run = ClusterRun(paths=paths, labels=fitted.labels, distances=fitted.distances, confidence=fitted.confidence,
+                     n_clusters=n_used, params=params, timings=timings, metrics=metrics,
+                     skipped=skipped + prepared.failed, k_selection=fitted.k_selection, members=fitted.members,
+                     labels_true=y, extraction=prepared.extraction,
+                     source_info={**about, **{k: v for k, v in source_info.items() if k != "indices"}},
+                     source=source.images if given else source,
+                     indices=indices, embedding=fitted.embedding, history=fitted.history, estimator=estimator,
+                     n_clusters_fitted=n_fitted, notes=notes, metrics_undefined=scored.undefined,
+                     cluster_names=names, tree=cluster_tree(fitted.embedding, fitted.labels))
+    return keep_numbers(run, like) if like is not None else run
 
 
 def _cluster_names(kind: str, prepared, settings: InputSettings, labels) -> dict | None:
@@ -213,7 +216,7 @@ def extract_views(source, views=DEFAULT_VIEWS, *, augment=None, input_size: int 
     """The feature matrices of ``views`` (as ``cluster_images(method="scan")`` builds them, through the same cache)
     for an image array or folder (extractors with their default weights), and the indices of the images every view
     could read: the input of :class:`~deepclust.cluster.SCAN`. ``augment``: the views of an augmented copy."""
-    source, _, typical_size, _ = open_source(source, None)
+    source, _, typical_size, *_ = open_source(source, None)
     settings = InputSettings(input_size=input_size, image_size=image_size, device=device, batch_size=batch_size,
                              cache_dir=cache_dir, use_cache=use_cache, num_workers=num_workers, verbose=verbose)
     arrays, indices, _, _, _ = extract_view_arrays(source, views, settings, typical_size, {}, augment=augment)

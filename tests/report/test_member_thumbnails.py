@@ -77,7 +77,7 @@ def test_every_member_of_a_folder_run_gets_a_thumbnail_in_the_run_folder(folder_
                                                              x * FILE_TILE:(x + 1) * FILE_TILE]
         assert np.abs(tile - folder_run.image(row, size=FILE_TILE)).mean() < 12  # JPEG of noise, 64 px
     rows = _write_run_files(folder_run, out)
-    scripts = write_member_scripts(out, rows, {"kind": "folder", "root": str(folder_run.source.root)})
+    scripts = write_member_scripts(out, rows, folder_run.source.root)
     for info in scripts.values():
         text = (out / info["script"]).read_text()
         data = json.loads(text[text.index(",") + 1:text.rindex(")")])
@@ -104,7 +104,7 @@ def test_thumbnails_stop_at_the_budget_and_the_rest_link_their_files(folder_run,
     assert sheets["without_thumbnail"] == len(folder_run.paths) - len(done) and sheets["budget_s"] == 0.3
     rows = _write_run_files(folder_run, out)
     root = folder_run.source.root
-    scripts = write_member_scripts(out, rows, {"kind": "folder", "root": str(root)})
+    scripts = write_member_scripts(out, rows, root)
     text = (out / scripts[1]["script"]).read_text()
     data = json.loads(text[text.index(",") + 1:text.rindex(")")])
     assert data["files"] == {"relative": "../photos/", "absolute": root.as_uri() + "/"}

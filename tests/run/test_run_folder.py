@@ -123,7 +123,8 @@ def test_files_that_commands_add_are_read_back_and_shown(tmp_path):
 
 class _WithFigures(KMeans):
     def figures_(self):
-        return {"attention": np.full((10, 20, 3), 200, np.uint8), "tiles": [np.zeros((8, 8), np.uint8)] * 3}
+        return {"attention": (np.full((10, 20, 3), 200, np.uint8), "Where it looks."),
+                "tiles": [np.zeros((8, 8), np.uint8)] * 3}
 
 
 @pytest.mark.parametrize(("estimator", "names"), [
@@ -134,7 +135,10 @@ def test_method_figures_come_from_the_hook(tmp_path, estimator, names):
     """A method's figures_ become files of the run, listed in run.json, on the page; a method without has none."""
     run = _run(estimator=estimator(2, n_init=1, random_state=0).fit(np.eye(2)))
     folder = RunFolder.open(write_run(run, tmp_path / "run", map=None))
-    assert folder.info["method_figures"] == names and all(folder.has(n) for n in names)
+    method_figures = [f for f in folder.record.figures if f.name in ("attention", "tiles")]
+    assert [f.file for f in method_figures] == names and all(folder.has(n) for n in names)
     html = (folder.path / "report.html").read_text()
     assert all(f'src="{n}"' in html for n in names)
+    if names:  # a caption given with the picture is the page's
+        assert method_figures[0].caption == "Where it looks." and "Where it looks." in html
     assert set(names) <= set(json.loads((folder.path / RUN_FILE).read_text())["files"])

@@ -188,10 +188,10 @@ def cluster(
     started = time.perf_counter()  # the whole command's time, heavy imports included
     from .._device import resolve_device
     from .._outputs import UnsafeOutputError, check_output_dir
-    from ..datasets import DATASETS, load_dataset, load_embeddings
+    from ..datasets import DATASETS, load_embeddings, open_dataset
     from ..methods import get_method
     from ..pipeline import cluster_images
-    from ..run import RunFolder, keep_numbers
+    from ..run import RunFolder, figure_file
 
     given = {name for name in ctx.params  # by name: typer may bring its own copy of click's enum
              if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
@@ -231,10 +231,8 @@ def cluster(
                 raise
             fail(f"the default run folder {out} lies in or around the input folder {folder} (the command runs "
                  f"from inside it); give --out with a folder outside the input")
-        source_info = {}
         if dataset is not None:
-            source, labels = load_dataset(dataset, split=split.value, data_dir=data_dir, download=download)
-            source_info = {"kind": "dataset", "dataset": dataset, "split": split.value}
+            source, labels = open_dataset(dataset, split=split.value, data_dir=data_dir, download=download), None
         elif embeddings is not None:
             source, labels = load_embeddings(embeddings, paths), None
         else:
@@ -242,10 +240,7 @@ def cluster(
         with warnings_as_lines():
             run = cluster_images(source, method=method, n_clusters=n_clusters, input=input, random_state=seed,
                                  labels_true=labels, limit=limit, **settings, verbose=not quiet,
-                                 method_options=options)
-        run.source_info.update(source_info)
-        if earlier is not None:
-            run = keep_numbers(run, earlier)
+                                 method_options=options, like=earlier)
         with warnings_as_lines():
             path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],
                             map=None if map == "none" else map, verbose=not quiet, started=started)
@@ -254,7 +249,7 @@ def cluster(
         sel = run.k_selection
         runner_up = f", runner-up {sel['runner_up']}" if sel.get("runner_up") else ""
         out_console.print(f"k chosen by {sel['criterion']}: {sel['k']}{runner_up} (curves in run.json and "
-                          f"figures/k_selection.png)")
+                          f"{figure_file('k_selection')})")
         if sel.get("caveat"):
             err_console.print(f"[yellow]unsure of k:[/yellow] {sel['caveat']}", highlight=False)
     if earlier is not None:
@@ -267,7 +262,7 @@ def cluster(
         out_console.print(f"images: {run.source_info['subset']} (seed {seed})")
     asked = f" (fitted with {run.n_clusters_fitted})" if run.n_clusters_fitted != run.n_clusters else ""
     out_console.print(f"{len(run.paths)} images in {run.n_clusters} clusters{asked}, "
-                      f"{RunFolder.open(path).info['timings_s']['command']:.1f} s in all; run folder: {path}; open "
+                      f"{RunFolder.open(path).record.timings['command']:.1f} s in all; run folder: {path}; open "
                       f"{path / 'report.html'}")
 
 

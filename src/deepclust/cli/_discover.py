@@ -122,10 +122,10 @@ def discover(
     started = time.perf_counter()  # the whole command's time, heavy imports included
     from .._device import resolve_device
     from .._outputs import check_output_dir
-    from ..datasets import load_transfer_split
+    from ..datasets import DatasetImages, load_transfer_split
     from ..methods import get_method
     from ..pipeline import cluster_images
-    from ..run import RunFolder
+    from ..run import RunFolder, figure_file
 
     with friendly_errors():
         spec = get_method("dtc")
@@ -154,12 +154,11 @@ def discover(
         if out is None:
             out = default_out(dataset or Path(unknown).resolve().name)
         check_output_dir(out, overwrite, inputs=[known, unknown])
-        source_info = {}
         if dataset is not None:
-            X_known, y_known, source, labels, how = load_transfer_split(dataset, parse_classes(known_classes),
-                                                                        data_dir=data_dir)
-            known_source = (X_known, y_known)
-            source_info = {"kind": "dataset", "dataset": dataset, "known_classes": known_classes, "split": how}
+            X_known, y_known, X, y, how = load_transfer_split(dataset, parse_classes(known_classes), data_dir=data_dir)
+            known_source, labels = (X_known, y_known), None
+            source = DatasetImages(X, y, {"kind": "dataset", "dataset": dataset, "known_classes": known_classes,
+                                          "split": how})
         else:
             known_source, source = known, unknown
             labels = "subfolders" if labels_from_subfolders else None
@@ -167,17 +166,16 @@ def discover(
             run = cluster_images(source, method="dtc", n_clusters=n_clusters, known=known_source,
                                  labels_true=labels, random_state=seed, **settings, verbose=not quiet,
                                  method_options=options)
-        run.source_info.update(source_info)
         with warnings_as_lines():
             path = run.save(out, overwrite=overwrite, command=["deepclust", *sys.argv[1:]],
                             map=None if map == "none" else map, verbose=not quiet, started=started)
     out_console.print(scores_table(run.metrics))
     if run.k_selection:
         out_console.print(f"novel classes estimated: {run.k_selection['k']} (curves in run.json and "
-                          f"figures/k_selection.png)")
+                          f"{figure_file('k_selection')})")
     held = run.params.get("known_accuracy")
     if held is not None:
         out_console.print(f"supervised stage: {held:.1%} accuracy on held-out known images")
-    seconds = RunFolder.open(path).info["timings_s"]["command"]
+    seconds = RunFolder.open(path).record.timings["command"]
     out_console.print(f"{len(run.paths)} images in {run.n_clusters} clusters, {seconds:.1f} s "
                       f"in all; run folder: {path}; open {path / 'report.html'}")

@@ -4,6 +4,7 @@ and the check that enough images are left; every error names the files set aside
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -13,20 +14,44 @@ from ._folder import ImageFolder, SkippedFile, image_size, scan_folder
 from ._subset import subset_indices
 
 
+@dataclass(frozen=True)
+class DatasetImages:
+    """The images of a builtin data set as a source to cluster (:func:`open_dataset`): the uint8 array, its labels
+    and what a run records of where they came from (``kind``, ``dataset``, ``split`` …)."""
+
+    images: np.ndarray = field(repr=False)
+    labels: np.ndarray | None = field(repr=False)
+    about: dict
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def open_dataset(name: str, split: str = "all", data_dir=None, download: bool = False) -> DatasetImages:
+    """The builtin data set ``name`` (see :func:`~deepclust.datasets.load_dataset`) as a source to cluster, so that
+    the run records which data set and split it clustered."""
+    from ._builtin import load_dataset
+
+    X, y = load_dataset(name, split=split, data_dir=data_dir, download=download)
+    return DatasetImages(X, y, {"kind": "dataset", "dataset": name, "split": split})
+
+
 class OpenedSource(NamedTuple):
     """What :func:`open_source` returns: the images (an :class:`ImageFolder` or a uint8 array) or the
-    :class:`Embeddings` given for them, their labels, a typical image side (to choose the input size) and the files
-    set aside while scanning."""
+    :class:`Embeddings` given for them, their labels, a typical image side (to choose the input size), the files
+    set aside while scanning, and what a run records of the source (run.json's ``source``)."""
 
     source: ImageFolder | np.ndarray | Embeddings
     labels_true: object
     typical_size: int
     skipped: list[SkippedFile]
+    about: dict = {}
 
 
 def open_source(source, labels_true=None) -> OpenedSource:
     """A folder path becomes a scanned :class:`ImageFolder` (``labels_true="subfolders[:first|deepest|N]"`` reads
-    its labels from the subfolder names); an array is checked to be non-empty uint8 images ``(N, H, W[, C])``.
+    its labels from the subfolder names); an array is checked to be non-empty uint8 images ``(N, H, W[, C])``; a
+    builtin data set (:func:`open_dataset`) gives its images and, unless ``labels_true`` is given, its labels.
 
     Examples
     --------
@@ -36,7 +61,11 @@ def open_source(source, labels_true=None) -> OpenedSource:
     8
     """
     if isinstance(source, Embeddings):  # vectors given: no images to open (their labels, if any, score them)
-        return OpenedSource(source, source.labels if labels_true is None else labels_true, 0, [])
+        return OpenedSource(source, source.labels if labels_true is None else labels_true, 0, [], source.describe())
+    if isinstance(source, DatasetImages):
+        X = check_uint8_images(source.images, "images")
+        return OpenedSource(X, source.labels if labels_true is None else labels_true, max(X.shape[1:3]), [],
+                            dict(source.about))
     if isinstance(source, (str, os.PathLike)):
         source = scan_folder(source)
         if len(source) == 0:
@@ -47,9 +76,10 @@ def open_source(source, labels_true=None) -> OpenedSource:
                 flat = next(p for p in source.paths if "/" not in p)
                 raise ValueError(f"labels from subfolders were asked for, but some images lie directly in "
                                  f"{source.root} (e.g. {flat}): put every image in a class subfolder")
-        return OpenedSource(source, labels_true, _typical_folder_size(source), list(source.skipped))
+        return OpenedSource(source, labels_true, _typical_folder_size(source), list(source.skipped),
+                            {"kind": "folder", "root": str(source.root.resolve())})
     source = check_uint8_images(source, "images")
-    return OpenedSource(source, labels_true, max(source.shape[1:3]), [])
+    return OpenedSource(source, labels_true, max(source.shape[1:3]), [], {"kind": "array", "shape": list(source.shape)})
 
 
 def check_uint8_images(X, what: str) -> np.ndarray:

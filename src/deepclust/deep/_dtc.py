@@ -381,8 +381,9 @@ class DTC(ClusterMixin, BaseEstimator):
                       batch_size=int(self.batch_size), verbose=verbose)
 
     def figures_(self) -> dict:
-        """The run folder's method figures (report/ writes them): attention overlays of a sample of the novel images,
-        each image with its Grad-CAM heat map and the mask's outline, then the masked image the network embedded."""
+        """The run folder's method figures (``deepclust.run`` writes them), each with its caption: attention overlays
+        of a sample of the novel images, each image with its Grad-CAM heat map and the mask's outline, then the
+        masked image the network embedded."""
         if not hasattr(self, "attention_sample_"):
             return {}
         from ..features._attention import mask_images, overlay
@@ -392,7 +393,9 @@ class DTC(ClusterMixin, BaseEstimator):
         for row, img in zip(rows, rgb):
             mask = self.attention_masks_[row]
             tiles += [overlay(img, self.attention_maps_[row], mask), mask_images(img[None], mask[None])[0]]
-        return {"attention": tiles}
+        return {"attention": (tiles, "Where the network trained on the known classes looks: each image with its "
+                                     "Grad-CAM map and the mask's outline, then the masked image that was embedded "
+                                     "and clustered.")}
 
     def _augmented(self, net, reader, images, gen) -> torch.Tensor | None:
         """The trunk activations of ``augmented_copies`` augmented copies of the novel images, or None."""

@@ -30,14 +30,6 @@ PAGE_SIZE = 100
 #: Images of the map that show a thumbnail under the pointer (a random sample of the run).
 N_HOVER = 1000
 HOVER_FILE = "figures/map_hover.json"
-#: The tree of the clusters (super-clusters).
-TREE_FIGURE = "figures/cluster_tree.png"
-
-
-def input_root(source: dict) -> Path | None:
-    """The folder a run's images are in (run.json's ``source``): a folder run's, or that of embeddings whose images
-    were found; None for arrays, data sets and embeddings without images."""
-    return Path(source["root"]) if source.get("kind") in ("folder", "embeddings") and source.get("root") else None
 SHEETS_FILE = "figures/members/sheets.json"
 #: Image files a browser shows as they are (others get a thumbnail in a sheet).
 BROWSER_FORMATS = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".avif", ".ico"}
@@ -225,16 +217,16 @@ def hover_context(run_dir: Path, rows: list[dict]) -> dict | None:
     return data
 
 
-def write_member_scripts(run_dir: Path, rows: list[dict], source: dict) -> dict[int, dict]:
+def write_member_scripts(run_dir: Path, rows: list[dict], root: Path | None) -> dict[int, dict]:
     """``figures/members/cluster_NNN.js`` for every cluster: its members, closest to the centre first, each with
     the picture to show: a sheet and place in it, else (a run on a folder) the original file by its path relative to
     the run folder, which the page swaps for the absolute path when the relative one fails (the run folder moved),
-    else none (a file browsers cannot show). Returns, per cluster, the script and its number of pages."""
+    else none (a file browsers cannot show). ``root``: the folder the run's images are in (None: no files to
+    show). Returns, per cluster, the script and its number of pages."""
     from .._atomic import write_text
 
     sheets = members_sheets(run_dir)
     in_sheets = sheets.get("rows", {})
-    root = input_root(source)
     files = {"relative": _file_url(root, run_dir) + "/", "absolute": root.absolute().as_uri() + "/"} if root else None
     by_cluster: dict[str, list[int]] = {}
     for i, r in enumerate(rows):

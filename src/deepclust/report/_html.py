@@ -9,8 +9,6 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from ._browse import TREE_FIGURE, input_root
-
 REPORT_FILE = "report.html"
 
 #: How evaluation.json names the labels a data-set run stored in assignments.csv (shown with the data set's names).
@@ -30,7 +28,7 @@ def write_report(run) -> Path:
         raise TypeError(f"write_report takes a RunFolder, not a path: RunFolder.open({str(run)!r}).write_report()")
     # the template is report.html.j2, which select_autoescape(["html"]) would leave unescaped: paths are text
     env = Environment(loader=PackageLoader("deepclust.report", "templates"), autoescape=True)
-    pages = write_member_scripts(run.path, run.rows, run.info.get("source", {}))
+    pages = write_member_scripts(run.path, run.rows, run.root)
     html = env.get_template("report.html.j2").render(**report_context(run, pages))
     write_text(run.path / REPORT_FILE, html)
     return run.path / REPORT_FILE
@@ -39,9 +37,6 @@ def write_report(run) -> Path:
 #: How the report names the times that add stages up (the others are stages: scan, extract, cluster, write …).
 TIMING_NAMES = {"total": "total (the stages, scan to written run)",
                 "command": "the whole command (its start, imports and checks too)"}
-#: What the page says under a method figure of this name (see :func:`~deepclust.report.write_method_figures`).
-FIGURE_NOTES = {"attention": "Where the network trained on the known classes looks: each image with its Grad-CAM map "
-                             "and the mask's outline, then the masked image that was embedded and clustered."}
 
 
 def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
@@ -50,62 +45,50 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
     from ..features import cluster_label
     from ._browse import hover_context
 
-    info, rows, run_dir = run.info, run.rows, run.path
-    source = info.get("source", {})
-    title = source.get("dataset") or Path(source.get("root", "images")).name
-    if source.get("kind") == "array":
-        title = f"array {source.get('shape')}"
-    elif source.get("kind") == "embeddings":
-        title = f"embeddings {Path(source['file']).name}"
-    params = info.get("parameters", {})
+    record, rows, run_dir = run.record, run.rows, run.path
+    source = record.source
     sizes = Counter(r["cluster"] for r in rows)
     n = max(len(rows), 1)
-    evaluation = _evaluation(run, source.get("dataset"))
-    against = (evaluation or {}).get("against") or _against_label_column(rows, source.get("dataset"))
-    named = (info.get("cluster_names") or {}).get("clusters", {})
+    evaluation = _evaluation(run, source.dataset)
+    against = (evaluation or {}).get("against") or _against_label_column(rows, source.dataset)
+    named = record.names or {}
     clusters = []
     for cid, size in sorted(sizes.items(), key=lambda kv: (-kv[1], int(kv[0]))):
         members = [r for r in rows if r["cluster"] == cid]
         cohesion = sum(float(r["distance"]) for r in members) / len(members)
-        stem = f"figures/cluster_{int(cid):03d}"
+        montage, atypical = run.montage_file(int(cid)), run.montage_file(int(cid), atypical=True)
         clusters.append({"id": int(cid), "size": size, "share": f"{size / n:.1%}", "cohesion": f"{cohesion:.3g}",
                          "majority": _majority(against, cid) if against else "",
-                         "names": cluster_label(named.get(str(cid))),
-                         "montage": f"{stem}.png" if run.has(f"{stem}.png") else None,
+                         "names": cluster_label(named.get(int(cid))),
+                         "montage": montage if run.has(montage) else None,
                          "members": (member_pages or {}).get(int(cid)),
-                         "atypical": f"{stem}_atypical.png" if run.has(f"{stem}_atypical.png") else None})
+                         "atypical": atypical if run.has(atypical) else None})
     confusion = None
     if against:
         confusion = {"labels": against["labels"], "source": against["source"],
                      "rows": [{"cluster": c["id"], "counts": against["counts"].get(str(c["id"]),
                                                                              [0] * len(against["labels"]))}
                               for c in clusters]}
-    sel = info.get("k_selection")
-    k_selection = None
-    if sel:
-        k_selection = {**sel, "figure": "figures/k_selection.png", "votes": sel.get("votes", {})}
-    metrics = info.get("metrics", {})
+    outliers_figure = run.outliers_figure
     return {
-        "title": title, "method": params.get("method", "?"), "seed": info.get("seed"),
-        "created": info.get("created", ""), "version": info.get("deepclust_version", "?"),
-        "n_images": info.get("n_images"), "n_clustered": info.get("n_clustered", len(rows)),
-        "images": _images_line(info, source, len(rows)),
-        "n_clusters": info.get("n_clusters", len(sizes)), "n_fitted": info.get("n_clusters_fitted"),
-        "requested": info.get("n_clusters_requested"), "k_chosen": _k_chosen(info), "notes": info.get("notes", []),
-        "scores": _formatted(metrics), "evaluation": evaluation,
-        "undefined": info.get("metrics_undefined", {}),
-        "source": _source_line(source),
-        "timings": [(TIMING_NAMES.get(k, k), f"{v:.1f}") for k, v in info.get("timings_s", {}).items()],
-        "parameters": _parameters(info),
-        "skipped": info.get("skipped", []), "k_selection": k_selection, "confusion": confusion,
-        "clusters": clusters, "names_about": (info.get("cluster_names") or {}).get("about"), "map": info.get("map"),
-        "members": _members(info), "hover": hover_context(run_dir, rows),
-        "members_note": _members_note(run_dir, source, len(rows)),
-        "training": "figures/training.png" if run.has("figures/training.png") else None,
-        "tree": _tree(info) if run.has(TREE_FIGURE) else None,
-        "method_figures": _method_figures(run),
+        "title": source.title, "method": record.method or "?", "seed": record.seed,
+        "created": record.created, "version": record.deepclust_version or "?",
+        "n_images": record.n_images, "n_clustered": record.n_clustered or len(rows),
+        "images": _images_line(record, len(rows)),
+        "n_clusters": record.n_clusters or len(sizes), "n_fitted": record.n_clusters_fitted,
+        "requested": record.n_clusters_requested, "k_chosen": record.k_chosen, "notes": list(record.notes),
+        "k_caveat": (record.k_selection or {}).get("caveat"),
+        "scores": _formatted(record.metrics), "evaluation": evaluation, "undefined": record.metrics_undefined,
+        "source": source.line(),
+        "timings": [(TIMING_NAMES.get(k, k), f"{v:.1f}") for k, v in record.timings.items()],
+        "parameters": _parameters(record),
+        "skipped": list(record.skipped), "confusion": confusion,
+        "figures": [f for f in record.figures if run.has(f.file)],
+        "clusters": clusters, "names_about": record.names_about, "map": record.map,
+        "members": _members(record), "hover": hover_context(run_dir, rows),
+        "members_note": _members_note(run_dir, run.root, len(rows)),
         "outliers": run.outliers(),
-        "outliers_figure": "figures/outliers.png" if run.has("figures/outliers.png") else None,
+        "outliers_figure": outliers_figure if run.has(outliers_figure) else None,
         "duplicates": _duplicate_groups(run.duplicates()),
     }
 
@@ -115,58 +98,33 @@ def _formatted(scores: dict) -> list[tuple[str, str]]:
             for k, v in scores.items()]
 
 
-def _images_line(info: dict, source: dict, n_rows: int) -> str:
+def _images_line(record, n_rows: int) -> str:
     """How many images were clustered out of how many, and how they were chosen: ``600 of 1,216 images (a random
     600: --limit)``; the files set aside are counted after it."""
-    n_clustered = info.get("n_clustered", n_rows)
-    limit, n_found = source.get("limit"), source.get("n_found")
+    n_clustered = record.n_clustered or n_rows
+    limit, n_found = record.source.limit, record.source.n_found
     if limit is None:
         text = f"{n_clustered:,} images"
     else:
-        how = ", stratified by label" if "stratified by label" in source.get("subset", "") else ""
+        how = ", stratified by label" if "stratified by label" in (record.source.subset or "") else ""
         if n_found is None:  # a run folder from before n_found was recorded
             text = f"{n_clustered:,} images (a random {limit:,} of those found: --limit{how})"
         elif limit >= n_found:
             text = f"{n_clustered:,} of {n_found:,} images (all of them: --limit {limit:,} is not below their number)"
         else:
             text = f"{n_clustered:,} of {n_found:,} images (a random {limit:,}: --limit{how})"
-    skipped = len(info.get("skipped", []))
+    skipped = len(record.skipped)
     if skipped:
         text += f"; {skipped:,} file{'s' if skipped != 1 else ''} skipped (listed below)"
     return text
 
 
-def _source_line(source: dict) -> str:
-    """What was clustered: the input folder, the data set, the embeddings file, or the array's shape."""
-    if source.get("kind") == "embeddings":
-        return f"embeddings {source.get('file')} ({source.get('n_rows')} × {source.get('dim')}; images: " \
-               f"{source.get('images')})"
-    return source.get("root") or source.get("dataset") or f"array of shape {tuple(source.get('shape') or ())}"
-
-
-def _k_chosen(info: dict) -> str | None:
-    """``7, chosen by prediction strength`` when no k was given and the method chose it, else None."""
-    if info.get("n_clusters_requested") is not None:
-        return None
-    sel = info.get("k_selection") or {}
-    k = sel.get("k", info.get("n_clusters_fitted"))
-    if k is None:
-        return None
-    return f"{k}, chosen by {sel['criterion']}" if sel.get("criterion") else f"{k}, chosen by the method"
-
-
-def _parameters(info: dict) -> list[tuple[str, str]]:
+def _parameters(record) -> list[tuple[str, str]]:
     """The parameters that applied: the k-selection ones only when k was chosen, and then n_clusters as chosen."""
-    params = info.get("parameters", {})
-    chosen = _k_chosen(info)
-    k_options = info.get("k_options")  # recorded by the run: shown only when k was chosen from the data
-    if k_options is None:  # a run folder from before they were recorded: the method's own list
-        from ..methods import k_options_of
-
-        k_options = k_options_of(params.get("method"))
+    chosen = record.k_chosen
     shown = {}
-    for k, v in params.items():
-        if k in ("input_settings", "view_details") or (chosen is None and k in k_options):
+    for k, v in record.parameters.items():
+        if k in ("input_settings", "view_details") or (chosen is None and k in record.k_options):
             continue
         shown[k] = chosen if k == "n_clusters" and chosen is not None else _short(v)
     return sorted(shown.items())
@@ -221,11 +179,10 @@ def _majority(against: dict, cluster: str) -> str:
     return f"{against['labels'][best]} ({counts[best] / sum(counts):.0%})"
 
 
-def _members_note(run_dir: Path, source: dict, n_rows: int) -> str | None:
+def _members_note(run_dir: Path, root: Path | None, n_rows: int) -> str | None:
     """What the page says of members shown from the original files (a run on a folder), if any are."""
     from ._browse import members_sheets
 
-    root = input_root(source)
     if not root:
         return None
     sheets = members_sheets(run_dir)
@@ -241,41 +198,16 @@ def _members_note(run_dir: Path, source: dict, n_rows: int) -> str | None:
             f"the original files in {root}, which the page finds only while those files stay where they are.")
 
 
-def _members(info: dict) -> list[dict] | None:
+def _members(record) -> list[dict] | None:
     """An ensemble's members with their view's name (run.json keeps the view's index), then the ensemble itself."""
-    members = info.get("members")
-    if not members:
+    if not record.members:
         return None
-    views = info.get("parameters", {}).get("views") or []
+    views = record.parameters.get("views") or []
     rows = [{**m, "view": views[m["view"]] if isinstance(m.get("view"), int) and m["view"] < len(views)
-             else m.get("view")} for m in members]
-    metrics = info.get("metrics", {})
-    rows.append({"view": "consensus", "algorithm": info.get("parameters", {}).get("final", ""),
-                 **{k: metrics[k] for k in ("acc", "nmi", "ari") if k in metrics}})
+             else m.get("view")} for m in record.members]
+    rows.append({"view": "consensus", "algorithm": record.parameters.get("final", ""),
+                 **{k: record.metrics[k] for k in ("acc", "nmi", "ari") if k in record.metrics}})
     return rows
-
-
-def _tree(info: dict) -> dict:
-    """The clusters' tree figure and its super-clusters, each with its clusters."""
-    tree = info.get("cluster_tree") or {}
-    groups: dict[int, list[str]] = {}
-    for cluster, group in (tree.get("super_clusters") or {}).items():
-        groups.setdefault(int(group), []).append(cluster)
-    return {"figure": TREE_FIGURE, "how": tree.get("how", ""), "groups": sorted(groups.items())}
-
-
-def _method_figures(run) -> list[dict]:
-    """The method's own figures (run.json's ``method_figures``; a run folder from before the hook: its attention
-    overlays), each with a title and what the page says of it."""
-    names = run.info.get("method_figures")
-    if names is None:
-        names = ["figures/attention.png"] if run.has("figures/attention.png") else []
-    out = []
-    for name in names:
-        stem = Path(name).stem
-        out.append({"name": stem, "file": name, "title": stem.replace("_", " ").capitalize(),
-                    "note": FIGURE_NOTES.get(stem)})
-    return out
 
 
 def _duplicate_groups(rows: list[dict] | None) -> list[dict] | None:

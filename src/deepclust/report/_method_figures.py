@@ -1,5 +1,5 @@
-"""A method's own figures in the run folder (DTC: attention overlays), from a hook the method declares; the writing
-is done here, so a method only makes pictures."""
+"""Saving a method's own figures (DTC: attention overlays: see ``deepclust.run``'s figure registry), so that a method
+only makes pictures: an image, a list of images laid out as a grid, or a matplotlib figure."""
 
 from __future__ import annotations
 
@@ -9,23 +9,6 @@ import numpy as np
 
 #: Images per row when a method gives a figure as a list of images.
 GRID_COLUMNS = 8
-
-
-def write_method_figures(estimator, figures: str | Path) -> list[str]:
-    """Write the fitted ``estimator``'s own figures into the run folder's ``figures`` folder; returns their names
-    relative to the run folder (``figures/NAME.png``).
-
-    The hook: a method ``figures_(self) -> dict[str, picture]``, each picture a uint8 image ``(H, W[, 3])``, a list
-    of uint8 images (laid out as a grid of :data:`GRID_COLUMNS`), or a matplotlib Figure or Axes; each is saved as
-    ``figures/NAME.png`` and shown in report.html under NAME. A method without it has no figures of its own.
-    """
-    figures = Path(figures)
-    hook = getattr(estimator, "figures_", None)
-    names = []
-    for name, picture in (hook() if callable(hook) else {}).items():
-        save_picture(picture, figures / f"{name}.png")
-        names.append(f"{figures.name}/{name}.png")
-    return names
 
 
 def save_picture(picture, path: str | Path) -> None:

@@ -1,7 +1,8 @@
-"""The run: :class:`ClusterRun` (what a clustering returns) and the run folder's one schema (:class:`RunFolder`:
-its file names, reading it back, the files commands add to it, the one "not a run folder" error), written whole and
-atomically by :func:`write_run`, with the fitted model saved for assigning new images; two runs of the same images
-compared by :func:`compare_runs`, and a new run numbered like an earlier one by :func:`keep_numbers`."""
+"""The run: :class:`ClusterRun` (what a clustering returns), its :class:`RunRecord` (what run.json holds, typed),
+the figure registry (:data:`FIGURES_REGISTRY`) and the run folder's one schema (:class:`RunFolder`: its file names,
+reading it back, the files commands add to it, the one "not a run folder" error), written whole and atomically by
+:func:`write_run`, with the fitted model saved for assigning new images; two runs of the same images compared by
+:func:`compare_runs`, and a new run numbered like an earlier one by :func:`keep_numbers`."""
 
 from ._cluster_run import ClusterRun
 from ._compare import (
@@ -15,6 +16,7 @@ from ._compare import (
     match_clusters,
 )
 from ._evaluate import Evaluation, EvaluationExistsError, evaluate_run
+from ._figures import FIGURES_REGISTRY, Figure, figure_file
 from ._folder import (
     ASSIGNMENTS_FILE,
     CONFUSION_FILE,
@@ -29,14 +31,17 @@ from ._folder import (
     TRAINING_FILE,
     NotARunFolderError,
     RunFolder,
+    montage_file,
 )
 from ._like import keep_numbers, renumbered
 from ._model import MODEL_FILE, load_model, save_model
-from ._write import versions, write_run
+from ._record import SCHEMA_VERSION, FigureRecord, RunRecord, SourceRecord, versions
+from ._write import write_run
 
 __all__ = ["ASSIGNMENTS_FILE", "COMPARE_PAGE", "COMPARISON_FILE", "CONFUSION_FILE", "DUPLICATES_FILE",
-           "EMBEDDING_2D_FILE", "EMBEDDING_FILE", "EVALUATION_FILE", "FIGURES", "MODEL_FILE", "MOVED_FILE",
-           "OUTLIERS_FIGURE", "OUTLIERS_FILE", "RUN_FILE", "TRAINING_FILE", "ClusterFlow", "ClusterRun", "Evaluation",
-           "EvaluationExistsError", "MovedImage", "NotARunFolderError", "RunComparison", "RunFolder", "compare_runs",
-           "evaluate_run", "keep_numbers", "load_model", "match_clusters", "renumbered", "save_model", "versions",
-           "write_run"]
+           "EMBEDDING_2D_FILE", "EMBEDDING_FILE", "EVALUATION_FILE", "FIGURES", "FIGURES_REGISTRY", "MODEL_FILE",
+           "MOVED_FILE", "OUTLIERS_FIGURE", "OUTLIERS_FILE", "RUN_FILE", "SCHEMA_VERSION", "TRAINING_FILE",
+           "ClusterFlow", "ClusterRun", "Evaluation", "EvaluationExistsError", "Figure", "FigureRecord", "MovedImage",
+           "NotARunFolderError", "RunComparison", "RunFolder", "RunRecord", "SourceRecord", "compare_runs",
+           "evaluate_run", "figure_file", "keep_numbers", "load_model", "match_clusters", "montage_file", "renumbered",
+           "save_model", "versions", "write_run"]

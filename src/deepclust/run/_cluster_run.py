@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..cluster import ClusterTree
 from ..datasets import ImageFolder, SkippedFile, load_image
+from ._record import RunRecord, SourceRecord
 from ._write import write_run
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -23,7 +30,8 @@ class ClusterRun:
     ``n_clusters_fitted`` the number the method was fitted with (asked for, or chosen); they differ when clusters
     collapsed, which ``notes`` then says, with every warning the fit raised. ``cluster_names``: each cluster's
     ImageNet words (:func:`~deepclust.features.name_clusters`), when the method consumed the default extractor's
-    pooled features.
+    pooled features. ``tree``: the clusters' tree and super-clusters (:func:`~deepclust.cluster.cluster_tree`).
+    :attr:`record` is what run.json will hold of it.
     """
 
     paths: list[str]
@@ -49,6 +57,8 @@ class ClusterRun:
     notes: list[str] = field(default_factory=list)
     metrics_undefined: dict[str, str] = field(default_factory=dict)  # why each score that is NaN has no value
     cluster_names: dict[int, list[dict]] | None = None  # ImageNet words per cluster (features.name_clusters)
+    tree: ClusterTree | None = field(default=None, repr=False)
+    created: str = field(default_factory=_now)
 
     def __repr__(self) -> str:
         scores = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in self.metrics.items())
@@ -58,6 +68,31 @@ class ClusterRun:
     def cluster_sizes(self) -> dict[int, int]:
         ids, counts = np.unique(self.labels, return_counts=True)
         return {int(i): int(c) for i, c in zip(ids, counts)}
+
+    @property
+    def record(self) -> RunRecord:
+        """What run.json holds of this run; the writer adds what writing makes (figures, map, model, files) and the
+        command that wrote it."""
+        from ..features import NAMES_ABOUT
+        from ..methods import k_options_of
+        from ._record import machine, versions
+
+        source = dict(self.source_info)
+        if "kind" not in source:  # a ClusterRun made by hand: what its source is
+            source.update({"kind": "folder", "root": str(self.source.root.resolve())}
+                          if isinstance(self.source, ImageFolder) else {"kind": "array",
+                                                                        "shape": list(np.shape(self.source))})
+        return RunRecord(
+            source=SourceRecord.from_dict(source), parameters=self.params,
+            n_images=len(self.paths) + len(self.skipped), n_clustered=len(self.paths), n_clusters=self.n_clusters,
+            n_clusters_fitted=self.n_clusters_fitted, cluster_sizes=self.cluster_sizes(), timings=dict(self.timings),
+            metrics=self.metrics, metrics_undefined=self.metrics_undefined, extraction=self.extraction,
+            k_selection=self.k_selection, k_options=tuple(k_options_of(self.params.get("method"))),
+            members=self.members, notes=tuple(self.notes),
+            cluster_tree=self.tree.to_dict() if self.tree is not None else None,
+            names=self.cluster_names, names_about=NAMES_ABOUT if self.cluster_names else None,
+            skipped=tuple({"path": s.path, "reason": s.reason} for s in self.skipped),
+            created=self.created, versions=versions(), machine=machine())
 
     def image(self, row: int, size: int = 96) -> np.ndarray:
         """The uint8 image of result row ``row`` (re-read from disk for folders)."""

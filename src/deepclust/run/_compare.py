@@ -199,26 +199,27 @@ def compare_runs(run_a: str | os.PathLike | RunFolder, run_b: str | os.PathLike 
         only_in_b=[p for p in in_b if p not in in_a], ari=ari_score(labels_a, labels_b),
         nmi=nmi_score(labels_a, labels_b), match=match,
         unmatched_b=[cb for cb in clusters_b if match_b.get(cb) is None], clusters_a=clusters_a,
-        clusters_b=clusters_b, flows=flows, moved=moved, notes=_source_notes(a.info, b.info))
+        clusters_b=clusters_b, flows=flows, moved=moved, notes=_source_notes(a.record.source, b.record.source))
 
 
 def _example(paths: dict) -> str:
     return repr(next(iter(paths))) if paths else "none"
 
 
-def _source_notes(info_a: dict, info_b: dict) -> list[str]:
+def _source_notes(a, b) -> list[str]:
     """A note when the runs name different sources: their images then share names, not necessarily pixels."""
-    sources = [_source_name(info.get("source", {})) for info in (info_a, info_b)]
+    sources = [_source_name(source) for source in (a, b)]
     if None in sources or sources[0] == sources[1]:
         return []
     return [f"the runs clustered different sources ({sources[0]} and {sources[1]}): images are matched by their "
             f"paths only"]
 
 
-def _source_name(source: dict) -> str | None:
-    """The folder, data set or file a run clustered; None for an array given from Python (it has no name)."""
-    if source.get("root"):
-        return str(source["root"])
-    if source.get("dataset"):
-        return f"data set {source['dataset']} ({source.get('split', 'all')})"
-    return source.get("file")
+def _source_name(source) -> str | None:
+    """The folder, data set or file a run clustered (a :class:`~deepclust.run.SourceRecord`); None for an array
+    given from Python (it has no name)."""
+    if source.root:
+        return str(source.root)
+    if source.dataset:
+        return f"data set {source.dataset} ({source.split or 'all'})"
+    return source.file

@@ -5,6 +5,7 @@ finished run (scores, outliers, duplicates). Every other module reads and writes
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 from functools import cached_property
@@ -13,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from .._outputs import RUN_FILE
+from ._figures import figures_in_folder
 from ._model import MODEL_FILE, load_model
+from ._record import RunRecord
 
 ASSIGNMENTS_FILE = "assignments.csv"
 EMBEDDING_FILE = "embedding.npy"
@@ -27,6 +30,11 @@ OUTLIERS_FIGURE = "figures/outliers.png"
 DUPLICATES_FILE = "duplicates.csv"
 
 
+def montage_file(cluster: int, atypical: bool = False) -> str:
+    """The montage of a cluster's most typical images (``atypical``: its least typical), relative to the run."""
+    return f"{FIGURES}/cluster_{int(cluster):03d}{'_atypical' if atypical else ''}.png"
+
+
 class NotARunFolderError(FileNotFoundError):
     """The folder is not a run folder of deepclust: a file every run folder holds is missing."""
 
@@ -37,14 +45,19 @@ class NotARunFolderError(FileNotFoundError):
 
 
 class RunFolder:
-    """A run folder read back: its record (``info``, from run.json), one row per clustered image (``rows``, from
-    assignments.csv) and, read when first used, the clustering space (``embedding``).
+    """A run folder read back: its record (:attr:`record`, a :class:`~deepclust.run.RunRecord` from run.json; the
+    file's raw content is ``info``), one row per clustered image (``rows``, from assignments.csv) and, read when first
+    used, the clustering space (``embedding``).
 
     Examples
     --------
     >>> run = RunFolder.open("runs/digits-demo")  # doctest: +SKIP
-    >>> run.labels()[:5], run.info["n_clusters"]  # doctest: +SKIP
+    >>> run.labels()[:5], run.record.n_clusters  # doctest: +SKIP
     """
+
+    #: The file of a cluster's montage (``atypical=True``: its least typical members), and of the outliers' montage.
+    montage_file = staticmethod(montage_file)
+    outliers_figure = OUTLIERS_FIGURE
 
     def __init__(self, path: str | os.PathLike, info: dict, rows: list[dict]):
         self.path, self.info, self.rows = Path(path), info, rows
@@ -64,6 +77,15 @@ class RunFolder:
         return f"RunFolder({str(self.path)!r}, n_images={len(self.rows)})"
 
     @cached_property
+    def record(self) -> RunRecord:
+        """run.json, typed (written by any version of deepclust that wrote run folders)."""
+        record = RunRecord.from_json(self.info)
+        if record.schema_version == 1:  # its figures are those of its files
+            record = dataclasses.replace(record, figures=figures_in_folder(record, self.info.get("method_figures"),
+                                                                           self.path))
+        return record
+
+    @cached_property
     def embedding(self) -> np.ndarray:
         """The clustering space, one row per image (embedding.npy)."""
         if not (self.path / EMBEDDING_FILE).is_file():
@@ -74,9 +96,9 @@ class RunFolder:
         """The CNN features the run clustered, one row per image, memory-mapped from the feature cache entry run.json
         names (``extraction.cache_file``: its rows for the images that were read, in the run's order); None when
         the run consumed something else or the entry is gone (``deepclust cache clear``, ``--no-cache``)."""
-        if self.info.get("parameters", {}).get("input") != "features":
+        if self.record.input != "features":
             return None
-        cache_file = (self.info.get("extraction") or {}).get("cache_file")
+        cache_file = self.record.extraction.get("cache_file")
         meta_file = Path(cache_file).with_suffix(".json") if cache_file else None
         if meta_file is None or not (meta_file.is_file() and Path(cache_file).is_file()):
             return None
@@ -92,9 +114,7 @@ class RunFolder:
     @property
     def root(self) -> Path | None:
         """The input folder, for runs on a folder (and on embeddings whose images were found there)."""
-        from ..report import input_root
-
-        return input_root(self.info.get("source", {}))
+        return self.record.source.input_root
 
     def labels(self) -> np.ndarray:
         return np.array([int(r["cluster"]) for r in self.rows])
@@ -110,10 +130,10 @@ class RunFolder:
 
         if self.root is not None:
             return [load_image(self.root / self.rows[r]["path"], size) for r in rows]
-        source = self.info.get("source", {})
-        if not source.get("dataset"):
+        source = self.record.source
+        if not source.dataset:
             return None
-        X, _ = load_dataset(source["dataset"], split=source.get("split", "all"))
+        X, _ = load_dataset(source.dataset, split=source.split or "all")
         return [X[int(self.rows[r]["path"])] for r in rows]
 
     # the model
@@ -126,9 +146,8 @@ class RunFolder:
         """The fitted estimator (model.joblib); ``device`` moves a network's estimator to it. ``ValueError`` that
         says why when the run saved none (a transductive method)."""
         if not self.has_model:
-            why = (self.info.get("model_not_saved")
-                   or "the run folder has no saved model (written by an older deepclust)")
-            raise ValueError(f"the run's method {self.info.get('parameters', {}).get('method')} cannot assign new "
+            why = self.record.model_not_saved or "the run folder has no saved model (written by an older deepclust)"
+            raise ValueError(f"the run's method {self.record.method} cannot assign new "
                              f"images: {why}; cluster the old and new images together instead")
         estimator = load_model(self.path)
         if device is not None and hasattr(estimator, "device"):

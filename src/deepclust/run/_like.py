@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 
+from ..cluster import cluster_tree
 from ._compare import match_clusters
 from ._folder import RunFolder
 
@@ -40,22 +41,22 @@ def keep_numbers(run, earlier: str | os.PathLike | RunFolder):
             mapping[c] = int(partner)
     kept = set(mapping)
     # never a number used before, kept or not, in this run's line of earlier runs: it meant other images then
-    following = max(max(before.values()) + 1, int((earlier.info.get("parameters", {}).get("like") or {})
-                                                  .get("next_number", 0)))
+    following = max(max(before.values()) + 1, int((earlier.record.like or {}).get("next_number", 0)))
     for c in np.unique(labels).tolist():
         if c not in mapping:
             mapping[c], following = following, following + 1
     names = run.cluster_names
     if names is not None:
-        earlier_names = (earlier.info.get("cluster_names") or {}).get("clusters") or {}
-        names = {mapping[c]: earlier_names.get(str(mapping[c]), v) if c in kept else v for c, v in names.items()}
+        earlier_names = earlier.record.names or {}
+        names = {mapping[c]: earlier_names.get(mapping[c], v) if c in kept else v for c, v in names.items()}
     params = dict(run.params, like={"run": str(earlier.path.resolve()), "n_shared": len(shared),
                                     "kept": sorted(mapping[c] for c in kept),
                                     "new": sorted(mapping[c] for c in mapping if c not in kept),
                                     "renumbered": {str(c): n for c, n in mapping.items()},
                                     "next_number": following})
     new_labels = np.array([mapping[int(c)] for c in labels], dtype=labels.dtype)
-    return dataclasses.replace(run, labels=new_labels, cluster_names=names, params=params)
+    tree = cluster_tree(run.embedding, new_labels) if run.embedding is not None else None
+    return dataclasses.replace(run, labels=new_labels, cluster_names=names, params=params, tree=tree)
 
 
 def renumbered(params: dict, labels: np.ndarray) -> np.ndarray:
