@@ -258,8 +258,8 @@ def cluster(
                           f"{_listed(new)} ({run.params['like']['n_shared']} images in both runs)", highlight=False)
     if run.skipped:
         out_console.print(f"{len(run.skipped)} file(s) skipped (reasons in run.json)")
-    if "subset" in run.source_info:
-        out_console.print(f"images: {run.source_info['subset']} (seed {seed})")
+    if run.record.source.subset:
+        out_console.print(f"images: {run.record.source.subset} (seed {seed})")
     asked = f" (fitted with {run.n_clusters_fitted})" if run.n_clusters_fitted != run.n_clusters else ""
     out_console.print(f"{len(run.paths)} images in {run.n_clusters} clusters{asked}, "
                       f"{RunFolder.open(path).record.timings['command']:.1f} s in all; run folder: {path}; open "
