@@ -3,7 +3,15 @@
 from ._version import __version__
 from .assign import assign_images
 from .cluster import SCAN, FeatureClustering, select_n_clusters
-from .datasets import iter_folder_batches, list_datasets, load_dataset, load_embeddings, scan_folder, subset_indices
+from .datasets import (
+    iter_folder_batches,
+    list_datasets,
+    load_dataset,
+    load_embeddings,
+    open_dataset,
+    scan_folder,
+    subset_indices,
+)
 from .features import (
     ImageFeatures,
     create_extractor,
@@ -26,5 +34,6 @@ from .run import ClusterRun
 __all__ = ["SCAN", "ClusterRun", "FeatureClustering", "ImageFeatures", "__version__", "ari_score", "assign_images",
            "cluster_images", "clustering_accuracy_score", "create_extractor", "evaluate_clustering", "extract_features",
            "extract_views", "get_method", "internal_scores", "iter_folder_batches", "list_datasets", "list_extractors",
-           "list_methods", "load_dataset", "load_embeddings", "nmi_score", "purity_score", "register_extractor",
+           "list_methods", "load_dataset", "load_embeddings", "nmi_score", "open_dataset", "purity_score",
+           "register_extractor",
            "register_method", "scan_folder", "select_n_clusters", "subset_indices"]

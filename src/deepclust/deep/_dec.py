@@ -180,6 +180,17 @@ class GAPDCEC(DCEC):
     below SGD, but still below DCEC (0.789; 0.927 with ``augment``), so the paper's ordering (GAPDCEC above DCEC)
     is not reproduced and the optimiser is not why. No public code of the paper was found to compare with.
 
+    Parameters
+    ----------
+    embedding_layer : {"dense", "pooled", "pooled_linear"}, default="dense"
+        What turns the pooled maps into the embedding. "dense": conv3's 128 maps are pooled, then a dense layer
+        gives the ``embedding_dim`` values. "pooled": no dense layer, conv3 has ``embedding_dim`` filters and the
+        embedding is their pooled ReLU maps, a reading of the follow-up paper (CGAPDCEC, 2019), where the pooled
+        last-convolution maps are the embedded space. "pooled_linear": as "pooled" without the ReLU before the
+        pooling, so the embedding is linear as DCEC's. The decoder is the same in all three.
+
+    The other parameters are DCEC's.
+
     References
     ----------
     M. Kolla, T. VenuGopal. Global Average Pooling based Deep Convolutional Embedded Clustering (GAPDCEC), 2018.
@@ -188,6 +199,7 @@ class GAPDCEC(DCEC):
     global_pool = True
 
     def __init__(self, n_clusters: int = 10, *, filters: tuple[int, ...] = (32, 64, 128), embedding_dim: int = 10,
+                 embedding_layer: Literal["dense", "pooled", "pooled_linear"] = "dense",
                  alpha: float = 1.0, gamma: float = 0.1, pretrain_epochs: int = 200, pretrain_lr: float = 1e-3,
                  pretrain_optimizer: Literal["auto", "sgd", "adam"] = "adam",
                  optimizer: Literal["sgd", "adam"] = "adam", learning_rate: float = 0.001, momentum: float = 0.9,
@@ -195,3 +207,7 @@ class GAPDCEC(DCEC):
                  n_init: int = 20, augment: bool = False, autoencoder: str | os.PathLike | None = None,
                  device: str = "auto", random_state: int | None = None, verbose: bool = False):
         store_params(self, locals())
+
+    def _build_network(self, input_shape):
+        return ConvAutoencoder(input_shape, tuple(self.filters), self.embedding_dim, global_pool=True,
+                               embedding_layer=self.embedding_layer)

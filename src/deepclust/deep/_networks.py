@@ -47,22 +47,34 @@ class ConvAutoencoder(nn.Module):
     conv(128, 3×3, s2) → flatten → dense(10), mirrored by dense → deconvolutions.
 
     With ``global_pool=True`` it is GAPDCEC's network (Kolla & VenuGopal 2018): the last conv maps are averaged
-    over space (global average pooling) before the 10-unit embedding, instead of flattened.
+    over space (global average pooling) before the 10-unit embedding, instead of flattened. ``embedding_layer``
+    says what makes the embedding then: ``"dense"`` a dense layer on the 128 pooled maps; ``"pooled"`` no dense
+    layer, conv3 has ``embedding_dim`` filters and their pooled (ReLU) maps are the embedding, the follow-up's
+    (CGAPDCEC, 2019) wording; ``"pooled_linear"`` the same without the ReLU before the pooling, a linear embedding
+    as DCEC's. The decoder is the same in all three (dense → conv3's map shape with ``filters[2]`` channels).
     """
 
     def __init__(self, input_shape: tuple[int, int, int], filters=(32, 64, 128), embedding_dim: int = 10,
-                 global_pool: bool = False):
+                 global_pool: bool = False, embedding_layer: str = "dense"):
         super().__init__()
         c, h, w = input_shape
+        if embedding_layer not in ("dense", "pooled", "pooled_linear"):
+            raise ValueError(f"embedding_layer must be 'dense', 'pooled' or 'pooled_linear', got {embedding_layer!r}")
+        if embedding_layer != "dense" and not global_pool:
+            raise ValueError(f"embedding_layer={embedding_layer!r} pools the last conv maps: it needs global_pool")
         self.config = {"kind": "conv", "input_shape": list(input_shape), "filters": list(filters),
                        "embedding_dim": embedding_dim, "global_pool": global_pool}
+        if embedding_layer != "dense":  # only then, so that autoencoders saved before the option still load
+            self.config["embedding_layer"] = embedding_layer
         f1, f2, f3 = filters
+        pooled = embedding_layer != "dense"
         # conv3 uses 'valid' padding unless the side is a multiple of 8, as in the reference (28 → 14 → 7 → 3), or
         # the maps are too small for it (one-row images, 1-D signals)
         small = min(-(-h // 4), -(-w // 4)) < 3
         pad3 = 1 if (h % 8 == 0 and w % 8 == 0) or small else 0
-        self.convs = nn.Sequential(nn.Conv2d(c, f1, 5, 2, 2), nn.ReLU(), nn.Conv2d(f1, f2, 5, 2, 2), nn.ReLU(),
-                                   nn.Conv2d(f2, f3, 3, 2, pad3), nn.ReLU())
+        convs = [nn.Conv2d(c, f1, 5, 2, 2), nn.ReLU(), nn.Conv2d(f1, f2, 5, 2, 2), nn.ReLU(),
+                 nn.Conv2d(f2, embedding_dim if pooled else f3, 3, 2, pad3)]
+        self.convs = nn.Sequential(*convs, *([] if embedding_layer == "pooled_linear" else [nn.ReLU()]))
         with torch.no_grad():
             shapes = [(h, w)]
             x = torch.zeros(1, c, h, w)
@@ -72,7 +84,7 @@ class ConvAutoencoder(nn.Module):
                     shapes.append(tuple(x.shape[-2:]))
         self._map_shape = (f3, *shapes[-1])
         flat = f3 * shapes[-1][0] * shapes[-1][1]
-        self.embed = nn.Linear(f3 if global_pool else flat, embedding_dim)
+        self.embed = nn.Identity() if pooled else nn.Linear(f3 if global_pool else flat, embedding_dim)
         self.expand = nn.Linear(embedding_dim, flat)
         layers = []
         for (cin, cout, k), (s_in, s_out) in zip([(f3, f2, 3), (f2, f1, 5), (f1, c, 5)],
@@ -98,4 +110,4 @@ def build_autoencoder(config: dict) -> nn.Module:
     if config["kind"] == "mlp":
         return MLPAutoencoder(tuple(config["dims"]))
     return ConvAutoencoder(tuple(config["input_shape"]), tuple(config["filters"]), config["embedding_dim"],
-                           config["global_pool"])
+                           config["global_pool"], config.get("embedding_layer", "dense"))
