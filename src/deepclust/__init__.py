@@ -19,7 +19,7 @@ from .features import (
     list_extractors,
     register_extractor,
 )
-from .methods import get_method, list_methods, register_method
+from .methods import add_method_loader, get_method, list_methods, register_method
 from .metrics import (
     ari_score,
     clustering_accuracy_score,
@@ -30,6 +30,15 @@ from .metrics import (
 )
 from .pipeline import cluster_images, extract_views
 from .run import ClusterRun
+
+
+def _load_builtin_methods() -> None:
+    """The builtin methods register themselves when their packages are imported (deep/ imports torch: only when a
+    method is first looked up)."""
+    from . import cluster, deep  # noqa: F401
+
+
+add_method_loader(_load_builtin_methods)
 
 __all__ = ["SCAN", "ClusterRun", "FeatureClustering", "ImageFeatures", "__version__", "ari_score", "assign_images",
            "cluster_images", "clustering_accuracy_score", "create_extractor", "evaluate_clustering", "extract_features",

@@ -41,7 +41,7 @@ from .features import (
     handcrafted_features,
     list_extractors,
 )
-from .methods._options import _literal_values, type_name
+from .methods import literal_values, type_name
 
 DEFAULT_VIEWS = ("efficientnet_lite0:pool", "efficientnet_lite0:stage4", "pixels")
 
@@ -285,7 +285,7 @@ def check_settings(kind: str, settings: InputSettings, method: str, fit_args: tu
         raise InapplicableSettingsError(sorted(set(ignored)), method, kind)
     hints = typing.get_type_hints(InputSettings)
     for name in setting_names():  # a Literal hint is the list of a setting's values
-        value, choices = getattr(settings, name), _literal_values(hints[name])
+        value, choices = getattr(settings, name), literal_values(hints[name])
         if choices and value is not None and value not in choices:
             raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     for name, info in _INFO.items():

@@ -18,8 +18,7 @@ def methods(
     name: Annotated[str | None, typer.Argument(help="A method: list its options.", show_default=False)] = None,
 ):
     """List the clustering methods, or one method's options (types, defaults, help)."""
-    from ..methods import get_method, list_methods
-    from ..methods._options import summary_of
+    from ..methods import get_method, list_methods, summary_of
 
     if name is None:  # names never wrap nor cut: two would look alike (agglomerative-ward, -average)
         table = Table(title="clustering methods")
@@ -100,8 +99,7 @@ def cache(
     """Show the feature cache (entries, size) or clear it, whole or one entry."""
     import shlex
 
-    from ..features import clear_feature_cache, list_feature_cache
-    from ..features._cache import find_cache_entry
+    from ..features import clear_feature_cache, find_cache_entry, list_feature_cache
 
     if action not in ("list", "clear"):
         fail(f"unknown action {action!r}: use list or clear")

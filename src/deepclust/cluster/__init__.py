@@ -3,7 +3,7 @@ agglomeration, choice of k, a clustering head trained on one or several views (S
 of several views; helpers shared with the deep methods (:func:`l2_rows`, :func:`kmeans_without_empty`)."""
 
 from ._feature_clustering import ALGORITHMS, FeatureClustering, make_reducer
-from ._gdl import GDLAgglomeration
+from ._gdl import GDLAgglomeration, initial_clusters
 from ._helpers import kmeans_without_empty, l2_rows
 from ._kmeans import FaissKMeans, HierarchicalKMeans, make_kmeans
 from ._scan import SCAN, nearest_neighbors, scan_loss
@@ -21,5 +21,5 @@ from ._consensus import (
 
 __all__ = ["ALGORITHMS", "AVERAGE_LINKAGE_MAX", "CONSENSUS_VIEWS", "ClusterTree", "ConsensusClustering", "FaissKMeans",
            "FeatureClustering", "GDLAgglomeration", "HierarchicalKMeans", "KSelection", "SCAN", "cluster_tree",
-           "co_association", "kmeans_without_empty", "l2_rows", "make_kmeans", "make_reducer", "membership_matrix",
-           "nearest_neighbors", "prediction_strength", "scan_loss", "select_n_clusters"]
+           "co_association", "initial_clusters", "kmeans_without_empty", "l2_rows", "make_kmeans", "make_reducer",
+           "membership_matrix", "nearest_neighbors", "prediction_strength", "scan_loss", "select_n_clusters"]

@@ -20,9 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._device import resolve_device
 from .._progress import track
 from .._training import History, run_epoch, seeded
-from ..cluster import FeatureClustering
-from ..cluster._helpers import l2_rows
-from ..cluster._scan import nearest_neighbors, scan_loss
+from ..cluster import FeatureClustering, l2_rows, nearest_neighbors, scan_loss
 from ..methods import register_method
 from ._augment import random_resized_crop
 from ._base import store_params

@@ -19,7 +19,7 @@ from torch import nn
 from .._device import resolve_device
 from .._progress import track
 from .._training import History, embed_batches, run_epoch, seeded
-from ..cluster._helpers import kmeans_without_empty, l2_rows
+from ..cluster import kmeans_without_empty, l2_rows
 from ..methods import check_choices, register_method
 from ._augment import random_resized_crop
 from ._base import store_params

@@ -333,8 +333,7 @@ class DTC(ClusterMixin, BaseEstimator):
         """DTC's estimate with a copy of the network trained on the known classes outside the probe."""
         import copy
 
-        from ..cluster._helpers import l2_rows
-        from ..cluster._select_k import KSelection
+        from ..cluster import KSelection, l2_rows
 
         rng = np.random.RandomState(seed)
         probe = rng.choice(len(self.known_classes_), n_probe, replace=False)
@@ -364,7 +363,7 @@ class DTC(ClusterMixin, BaseEstimator):
         """The novel images as the network sees them: resized, and masked when ``attention`` asks."""
         if self.attention == "none":
             return X
-        from ..features._attention import resize_uint8
+        from ..features import resize_uint8
 
         images, masks, maps = self._masked(net, reader, X, verbose=self.verbose)
         self.attention_masks_, self.attention_maps_ = masks, maps
@@ -374,7 +373,7 @@ class DTC(ClusterMixin, BaseEstimator):
 
     def _masked(self, net, reader, X, *, verbose: bool):
         """The attended images, their masks and Grad-CAM maps (:func:`~deepclust.features._attention.attend`)."""
-        from ..features._attention import attend
+        from ..features import attend
 
         return attend(net, reader, X, grabcut=self.attention == "gradcam+grabcut", threshold=float(self.cam_threshold),
                       method=self.cam,
@@ -386,7 +385,7 @@ class DTC(ClusterMixin, BaseEstimator):
         masked image the network embedded."""
         if not hasattr(self, "attention_sample_"):
             return {}
-        from ..features._attention import mask_images, overlay
+        from ..features import mask_images, overlay
 
         rows, rgb = self.attention_sample_
         tiles = []

@@ -22,8 +22,7 @@ from torch import nn
 from .._device import cpu_threads, resolve_device
 from .._progress import track
 from .._training import History, embed_batches, empty_and_largest, run_epoch, seeded
-from ..cluster._gdl import GDLAgglomeration, initial_clusters
-from ..cluster._helpers import l2_rows
+from ..cluster import GDLAgglomeration, initial_clusters, l2_rows
 from ..methods import check_choices, register_method
 from ..metrics import internal_scores
 from ._base import store_params

@@ -61,14 +61,12 @@ def build_staged_network(extractor: str, weights, input_size: int, trainable_sta
                          device: str):
     """The pretrained network split for training, and a reader that prepares images for it as the extractor does
     (grey → RGB, resize, the backbone's normalisation; :meth:`~deepclust.features.FeatureExtractor.preprocess`)."""
-    from ..features import FeatureExtractor, get_extractor_spec
-    from ..features._registry import _builder
-    from ..features._weights import weights_identity
+    from ..features import FeatureExtractor, build_network, get_extractor_spec, weights_identity
 
     if extractor not in TRANSFER_BACKBONES:
         raise ValueError(f"transfer clustering fine-tunes {', '.join(TRANSFER_BACKBONES)}; got {extractor!r}")
     spec = get_extractor_spec(extractor)
-    backbone = _builder(extractor)(spec, "pool", weights, classifier=True)
+    backbone = build_network(extractor, "pool", weights, head=True)
     # channels-last: about 20 % faster convolutions on CPU (as the extractor)
     net = StagedNetwork(backbone, int(trainable_stages), n_classes).to(device, memory_format=torch.channels_last)
     if input_size < spec.min_input_size:

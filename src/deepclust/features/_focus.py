@@ -221,12 +221,12 @@ def _saliency_network(device: str, side: int):
 
     from .._device import resolve_device
     from ._extractor import FeatureExtractor
-    from ._registry import _builder, get_extractor_spec
+    from ._registry import build_network, get_extractor_spec
     from ._weights import weights_identity
 
     spec = get_extractor_spec(SALIENCY_NETWORK)
     device = resolve_device(device)
-    net = _builder(SALIENCY_NETWORK)(spec, spec.default_layer, None, classifier=True)
+    net = build_network(SALIENCY_NETWORK, head=True)
     net = net.eval().to(device, memory_format=torch.channels_last)
     prep = FeatureExtractor(spec=spec, layer=spec.default_layer, input_size=int(side), device=device,
                             weights_id=weights_identity(spec, None), module=net, runtime="torch")

@@ -38,10 +38,9 @@ def class_probabilities(features: np.ndarray, extractor: str, batch_size: int = 
     """ImageNet class probabilities (N, 1000) of pooled ``extractor`` features (see :func:`head_applies`)."""
     import torch
 
-    from ._registry import _builder, get_extractor_spec
+    from ._registry import build_network
 
-    spec = get_extractor_spec(extractor)
-    head = _builder(extractor)(spec, spec.default_layer, None, classifier=True).classifier.eval()
+    head = build_network(extractor, head=True).classifier.eval()
     out = []
     with torch.no_grad():
         for start in range(0, len(features), batch_size):

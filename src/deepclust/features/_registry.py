@@ -72,6 +72,21 @@ def _builder(name: str) -> Callable:
     return _REGISTRY[name][1]
 
 
+def build_network(name: str, layer: str | None = None, weights=None, *, head: bool = False):
+    """The PyTorch network of the registered extractor ``name`` with its pretrained ``weights`` (None: the default
+    source): its body up to ``layer`` (default: the spec's), or with ``head=True`` the whole network with its
+    ImageNet classifier (for naming clusters, saliency and fine-tuning), for the extractors that have one."""
+    import inspect
+
+    spec = get_extractor_spec(name)
+    build = _builder(name)
+    if not head:
+        return build(spec, layer or spec.default_layer, weights)
+    if "classifier" not in inspect.signature(build).parameters:
+        raise ValueError(f"{name} is built without its classification head in deepclust: use an EfficientNet-Lite")
+    return build(spec, layer or spec.default_layer, weights, classifier=True)
+
+
 class WeightsNotFoundError(FileNotFoundError):
     """Pretrained weights could neither be found locally nor downloaded."""
 

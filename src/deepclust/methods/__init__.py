@@ -1,11 +1,12 @@
 """The method registry: each clustering method is one estimator class registered with ``@register_method``; the
 pipeline and the CLI read what it consumes and its options from here and never branch on a method's name."""
 
-from ._options import MethodOption, MethodOptionError, check_choices
+from ._options import MethodOption, MethodOptionError, check_choices, literal_values, summary_of, type_name
 from ._registry import (
                         COMMON_PARAMETERS,
                         FittedClustering,
                         MethodSpec,
+                        add_method_loader,
                         get_method,
                         k_options_of,
                         list_methods,
@@ -15,6 +16,6 @@ from ._registry import (
                         unregister_method,
 )
 
-__all__ = ["COMMON_PARAMETERS", "FittedClustering", "MethodOption", "MethodOptionError", "MethodSpec", "check_choices",
-           "get_method", "k_options_of", "list_methods", "margin", "measure_placement", "register_method",
-           "unregister_method"]
+__all__ = ["COMMON_PARAMETERS", "FittedClustering", "MethodOption", "MethodOptionError", "MethodSpec",
+           "add_method_loader", "check_choices", "get_method", "k_options_of", "list_methods", "literal_values",
+           "margin", "measure_placement", "register_method", "summary_of", "type_name", "unregister_method"]

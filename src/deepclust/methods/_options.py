@@ -197,18 +197,18 @@ def check_choices(estimator) -> None:
     place a parameter's allowed values are written (the CLI's choices come from it too)."""
     hints = typing.get_type_hints(type(estimator).__init__)
     for name, hint in hints.items():
-        choices = _literal_values(hint)
+        choices = literal_values(hint)
         value = getattr(estimator, name, None)
         if choices and value not in choices and not (value is None and type(None) in get_args(hint)):
             raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")
 
 
-def _literal_values(hint) -> tuple:
+def literal_values(hint) -> tuple:
     """The values of a ``Literal`` hint (also inside ``Literal[...] | None``); () for any other hint."""
     if get_origin(hint) is Literal:
         return get_args(hint)
     if _is_union(hint):
-        return tuple(v for arg in get_args(hint) for v in _literal_values(arg))
+        return tuple(v for arg in get_args(hint) for v in literal_values(arg))
     return ()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -203,9 +204,25 @@ def unregister_method(name: str) -> None:
     _METHODS.pop(name, None)
 
 
+#: Functions that import modules whose methods register themselves, run before the first lookup: the builtin
+#: methods' loader is added by the package above (``deepclust/__init__.py``), so that the registry imports nothing
+#: of what it lists.
+_LOADERS: list[Callable[[], None]] = []
+
+
+def add_method_loader(load: Callable[[], None]) -> None:
+    """Run ``load`` (which imports modules that call :func:`register_method`) before the registry is first read."""
+    _LOADERS.append(load)
+
+
 def _load_builtin_methods() -> None:
-    """The builtin methods register themselves when their packages are imported."""
-    from .. import cluster, deep  # noqa: F401
+    while _LOADERS:
+        load = _LOADERS.pop(0)  # taken first: a lookup made while it imports does not run it again
+        try:
+            load()
+        except BaseException:
+            _LOADERS.insert(0, load)  # tried again at the next lookup, with its error then
+            raise
 
 
 def k_options_of(method: str | None) -> tuple[str, ...]:
