@@ -179,7 +179,7 @@ def main(argv=None) -> int:
         hashes, hashed = perceptual_hashes(source, min_side=0)  # every file: the grid measures the hash
         hash_s = time.perf_counter() - t
         t = time.perf_counter()
-        prepared = feature_space(opened.info, source, cache_dir=work / "cache2", verbose=False)
+        prepared = feature_space(opened.record, source, cache_dir=work / "cache2", verbose=False)
         feature_s = time.perf_counter() - t
         assert len(hashed) == len(prepared.indices) == len(paths)
         rows = [order[p] for p in paths]  # record k -> run row

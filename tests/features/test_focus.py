@@ -14,6 +14,7 @@ from deepclust.datasets._synthetic import emoji_available
 from deepclust.features import ObjectFocus, create_extractor, create_focus
 from deepclust.features._extract import cache_key
 from deepclust.features._focus import FocusRegions, crop_box, crop_resize, fiedler_map
+from deepclust.run import RunFolder
 
 needs_emoji = pytest.mark.skipif(not emoji_available(), reason="the emoji data sets need the Debian packages "
                                                                "fonts-noto-color-emoji and unicode-data")
@@ -151,7 +152,8 @@ def test_the_cli_records_focus_and_assign_embeds_alike(planted, tmp_path, featur
     info = json.loads((out / "run.json").read_text())
     assert info["parameters"]["focus"] == "object"
     assert info["parameters"]["input_settings"]["focus"] == "object"
-    prepared = prepare_like_run(info, scan_folder(folder), cache_dir=feature_cache, verbose=False, num_workers=0)
+    prepared = prepare_like_run(RunFolder.open(out).record, scan_folder(folder), cache_dir=feature_cache, verbose=False,
+                                num_workers=0)
     assert prepared.extraction["from_cache"], "assign did not embed the images as the run did"
     result = CliRunner().invoke(app, ["assign", str(out), str(folder), "--out", str(tmp_path / "assigned"),
                                       "--cache-dir", str(feature_cache), "--quiet"], catch_exceptions=False)
