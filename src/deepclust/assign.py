@@ -119,33 +119,6 @@ def prepare_like_run(record, source, **runtime):
     return INPUTS[kind](source, InputSettings(**recorded, **runtime), typical_size)
 
 
-def run_images(run):
-    """The images a run clustered, in the order of its ``assignments.csv``: an :class:`ImageFolder` of a folder run,
-    the images of the builtin data set it clustered; ``ValueError`` for a run on an array given from Python, whose
-    pixels the run folder does not keep. ``run``: a :class:`~deepclust.run.RunFolder`."""
-    from .datasets import ImageFolder, load_dataset, load_embeddings
-
-    paths = [r["path"] for r in run.rows]
-    source = run.record.source
-    if source.kind == "embeddings":  # the vectors it clustered, read again from their file
-        if not Path(source.file).is_file():
-            raise ValueError(f"the run's embeddings file {source.file} is not there any more")
-        table = load_embeddings(source.file, source.paths_file)
-        rows = {p: i for i, p in enumerate(table.paths)}
-        gone = next((p for p in paths if p not in rows), None)
-        if gone is not None:
-            raise ValueError(f"the run's rows are no longer all in {source.file} (e.g. {gone}): it changed since")
-        return table.take([rows[p] for p in paths])
-    if run.root is not None:
-        if not run.root.is_dir():
-            raise ValueError(f"the run's input folder {run.root} is not there any more")
-        return ImageFolder(run.root, paths)
-    if not source.dataset:
-        raise ValueError("this run clustered an array given from Python: its pixels are not in the run folder")
-    X, _ = load_dataset(source.dataset, split=source.split or "all")
-    return X[[int(p) for p in paths]]
-
-
 def _check_same_kind(record, source) -> None:
     """Embeddings are assigned to a run on embeddings of the same width, images to a run on images."""
     from .datasets import Embeddings
@@ -181,13 +154,14 @@ def run_features(run, **runtime) -> np.ndarray:
     """The run's images in the space images are compared in (see :func:`feature_space`), one row per row of its
     ``assignments.csv``: the features it clustered, memory-mapped from the feature cache
     (:meth:`~deepclust.run.RunFolder.cached_features`), else made again from its images (``ValueError`` from
-    :func:`run_images` when they cannot be read back); a row whose image cannot be read any more is NaN."""
+    :meth:`~deepclust.run.RunFolder.source` when they cannot be read back); a row whose image cannot be read any
+    more is NaN."""
     from sklearn.preprocessing import normalize
 
     cached = run.cached_features()
     if cached is not None:
         return normalize(np.asarray(cached, dtype=np.float32))
-    made = feature_space(run.record, run_images(run), **runtime)
+    made = feature_space(run.record, run.source(), **runtime)
     out = np.full((len(run.rows), made.X.shape[1]), np.nan, dtype=np.float32)
     out[made.indices] = made.X
     return out
@@ -255,7 +229,7 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
     no_reference = None
     if run.cached_features() is None:  # the run's images must be read back
         try:
-            run_images(run)
+            run.source()
         except ValueError as exc:
             no_reference = str(exc)
     if no_reference is not None and max_distance is not None:

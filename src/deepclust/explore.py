@@ -287,7 +287,7 @@ def find_duplicates(run_dir, threshold: float | None = COSINE_THRESHOLD, *,
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from .assign import feature_space, run_images
+    from .assign import feature_space
 
     if threshold is not None and not 0 < threshold <= 1:
         raise ValueError(f"the similarity threshold must be in (0, 1], got {threshold}")
@@ -295,7 +295,7 @@ def find_duplicates(run_dir, threshold: float | None = COSINE_THRESHOLD, *,
         raise ValueError(f"the hash distance must be 0 to 64 bits, got {hash_distance}")
     run = RunFolder.open(run_dir)
     paths = [r["path"] for r in run.rows]
-    source = run_images(run)
+    source = run.source()
     groups: list[DuplicateGroup] = []
     if _on_embeddings(run):  # vectors, and images that need not all exist: only the vectors are compared
         if hash_distance is not None:

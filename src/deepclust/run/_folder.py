@@ -123,18 +123,47 @@ class RunFolder:
         """Whether the run folder holds the file ``name`` (relative, e.g. ``"figures/training.png"``)."""
         return (self.path / name).is_file()
 
+    def source(self):
+        """The images the run clustered, in the order of assignments.csv, to read or embed again: an
+        :class:`~deepclust.datasets.ImageFolder` of a folder run, the rows of the builtin data set it clustered, or
+        the :class:`~deepclust.datasets.Embeddings` it clustered, read again from their file. ``ValueError`` that
+        says why when they cannot be read back (the folder or file is gone; an array given from Python, whose
+        pixels the run folder does not keep)."""
+        from ..datasets import ImageFolder, load_dataset, load_embeddings
+
+        paths = [r["path"] for r in self.rows]
+        source = self.record.source
+        if source.kind == "embeddings":
+            if not Path(source.file).is_file():
+                raise ValueError(f"the run's embeddings file {source.file} is not there any more")
+            table = load_embeddings(source.file, source.paths_file)
+            rows = {p: i for i, p in enumerate(table.paths)}
+            gone = next((p for p in paths if p not in rows), None)
+            if gone is not None:
+                raise ValueError(f"the run's rows are no longer all in {source.file} (e.g. {gone}): it changed "
+                                 f"since")
+            return table.take([rows[p] for p in paths])
+        if self.root is not None:
+            if not self.root.is_dir():
+                raise ValueError(f"the run's input folder {self.root} is not there any more")
+            return ImageFolder(self.root, paths)
+        if not source.dataset:
+            raise ValueError("this run clustered an array given from Python: its pixels are not in the run folder")
+        X, _ = load_dataset(source.dataset, split=source.split or "all")
+        return X[[int(p) for p in paths]]
+
     def images(self, rows, size: int = 96) -> list[np.ndarray] | None:
-        """The images of result rows ``rows``: re-read from the folder, or from the builtin data set the run
-        clustered; None for a run on an array given from Python (the run folder does not keep the pixels)."""
-        from ..datasets import load_dataset, load_image
+        """The images of result rows ``rows``: re-read from the folder (of a folder run, or where embeddings' images
+        were found), or from the builtin data set the run clustered; None where the run folder cannot show images
+        (an array given from Python, embeddings without images)."""
+        from ..datasets import load_image
 
         if self.root is not None:
             return [load_image(self.root / self.rows[r]["path"], size) for r in rows]
-        source = self.record.source
-        if not source.dataset:
+        if self.record.source.kind == "embeddings" or not self.record.source.dataset:
             return None
-        X, _ = load_dataset(source.dataset, split=source.split or "all")
-        return [X[int(self.rows[r]["path"])] for r in rows]
+        X = self.source()
+        return [X[int(r)] for r in rows]
 
     # the model
 
