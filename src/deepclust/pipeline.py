@@ -25,7 +25,7 @@ from .inputs import (
     extract_view_arrays,
     takes_settings,
 )
-from .methods import FittedClustering, get_method
+from .methods import RUN_N_CLUSTERS, FittedClustering, get_method
 from .metrics import score_clustering
 from .run import ClusterRun, keep_numbers
 
@@ -85,8 +85,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     if given and kind not in ("features", "views"):
         raise ValueError(f"embeddings are vectors, and method {method} on {kind} needs the images; use {kind} "
                          f"from a folder, or a method that consumes features")
-    if n_clusters is not None and int(n_clusters) < 2:
-        raise ValueError(f"the number of clusters must be at least 2, got {n_clusters}")
+    if n_clusters is not None and not RUN_N_CLUSTERS.holds(n_clusters):
+        raise ValueError(f"the number of clusters must be {RUN_N_CLUSTERS}, got {n_clusters!r}")
     settings, options = InputSettings.split(kwargs)
     options.update(method_options or {})
     if int(settings.batch_size) < 1:

@@ -14,6 +14,7 @@ from typing import Annotated, Literal, get_args, get_origin
 import typer
 
 from ..inputs import InputSettings, setting_default, setting_info, setting_names
+from ..methods import RUN_N_CLUSTERS
 from ..report import MAPS
 from ._app import (
     app,
@@ -167,8 +168,9 @@ def cluster(
     method: Annotated[str, typer.Option(help="Clustering method (see `deepclust methods`).",
                                         rich_help_panel=_METHOD)] = "kmeans",
     n_clusters: Annotated[int | None, typer.Option(
-        "--n-clusters", "-k", min=2, help="Number of clusters; chosen from the data when omitted (kmeans, "
-                                          "agglomerative).", rich_help_panel=_METHOD)] = None,
+        "--n-clusters", "-k", min=int(RUN_N_CLUSTERS.low),
+        help="Number of clusters; chosen from the data when omitted (kmeans, agglomerative).",
+        rich_help_panel=_METHOD)] = None,
     option: Annotated[list[str] | None, typer.Option(
         "--option", "-o", help="A method option NAME=VALUE (repeat).", rich_help_panel=_METHOD)] = None,
     input: Annotated[str | None, typer.Option(

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from ..methods import RUN_N_CLUSTERS
 from ._app import (
     app,
     cli_words,
@@ -106,7 +107,8 @@ def discover(
         "--labels-from-subfolders", help="Score the clusters against the unknown images' subfolder names.",
         rich_help_panel=_INPUT)] = False,
     n_clusters: Annotated[int | None, typer.Option(
-        "--n-clusters", "-k", min=2, help="Number of novel classes.", rich_help_panel=_METHOD)] = None,
+        "--n-clusters", "-k", min=int(RUN_N_CLUSTERS.low), help="Number of novel classes.",
+        rich_help_panel=_METHOD)] = None,
     estimate_k: Annotated[bool, typer.Option(
         "--estimate-k", help="Estimate the number of novel classes (DTC's probe of held-out known classes).",
         rich_help_panel=_METHOD)] = False,

@@ -49,6 +49,8 @@ def methods(
         for other in aliases.get(opt.name, []) + opt.alias_flags:
             cell.append(f"\n({other})")
         cell.append(f"\n{opt.type_name}, default {opt.default!r}", style="dim")
+        if opt.constraint is not None:
+            cell.append(f"\n{opt.constraint}", style="dim")
         table.add_row(cell, opt.help)
     out_console.print(table)
     out_console.print(METHOD_OPTIONS_HELP)

@@ -10,7 +10,7 @@ for up to ``AVERAGE_LINKAGE_MAX`` images."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from scipy import sparse
@@ -19,7 +19,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._progress import track
-from ..methods import check_choices, register_method
+from ..methods import N_CLUSTERS, POSITIVE_INT, Interval, check_params, register_method
 from ._feature_clustering import FeatureClustering
 
 #: Average linkage builds the condensed co-association matrix: n(n−1)/2 float64 (15,000 images: 0.9 GB).
@@ -132,6 +132,9 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
 
     default_views = CONSENSUS_VIEWS
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_clusters": N_CLUSTERS, "keep": Interval(float, 0, 1, closed="right"), "n_repeats": POSITIVE_INT}
+
     def __init__(self, n_clusters: int = 10, *, algorithms: tuple[str, ...] = ("kmeans",), keep: float = 0.5,
                  n_repeats: int = 2, final: Literal["spectral", "agglomerative-average"] = "spectral",
                  pca_components: int | None = 50, umap_components: int | None = 10, random_state: int | None = None,
@@ -149,15 +152,9 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
     def _check_params(self):
         from ._feature_clustering import ALGORITHMS
 
-        if int(self.n_clusters) < 1:
-            raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters}")
+        check_params(self)
         if not self.algorithms or any(a not in ALGORITHMS for a in self.algorithms):
             raise ValueError(f"algorithms must be one or more of {', '.join(ALGORITHMS)}, got {self.algorithms}")
-        if not 0 < float(self.keep) <= 1:
-            raise ValueError(f"keep must be in (0, 1], got {self.keep}")
-        if int(self.n_repeats) < 1:
-            raise ValueError(f"n_repeats must be a positive integer, got {self.n_repeats}")
-        check_choices(self)
 
     def _views(self, X) -> list[np.ndarray]:
         several = isinstance(X, (list, tuple)) and len(X) > 0 and all(np.ndim(v) == 2 for v in X)

@@ -4,7 +4,7 @@ agglomerative clustering, with k chosen from the data when not given."""
 from __future__ import annotations
 
 import warnings
-from typing import Literal, get_args
+from typing import ClassVar, Literal, get_args
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._progress import stage
 from .._umap import UMAPReducer
-from ..methods import check_choices, register_method
+from ..methods import N_CLUSTERS_OR_CHOSEN, POSITIVE_INT, Interval, check_params, register_method
 from ._kmeans import make_kmeans
 from ._select_k import largest_k, select_n_clusters
 from ._streamed_pca import FIT_SAMPLE, StreamedPCA
@@ -117,6 +117,11 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     2
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_clusters": N_CLUSTERS_OR_CHOSEN, "pca_components": Interval(int, 0, none=True),
+        "umap_components": Interval(int, 0, none=True), "umap_neighbors": Interval(int, 2), "k_min": Interval(int, 2),
+        "selection_sample": POSITIVE_INT, "n_init": POSITIVE_INT}
+
     def __init__(self, n_clusters: int | None = None, *,
                  algorithm: Algorithm = "kmeans",
                  l2_normalize: bool = True, pca_components: int | None = 50, umap_components: int | None = 10,
@@ -137,21 +142,9 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def _check_params(self):
         """The hyper-parameters alone (the registry calls this before any work; ``fit`` again)."""
-        check_choices(self)
-        if self.n_clusters is not None and int(self.n_clusters) < 1:
-            raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters}")
-        for name in ("pca_components", "umap_components"):
-            if getattr(self, name) is not None and int(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be 0 (skip the step) or a positive integer, got {getattr(self, name)}")
-        if int(self.umap_neighbors) < 2:
-            raise ValueError(f"umap_neighbors must be at least 2, got {self.umap_neighbors}")
-        if int(self.k_min) < 2:
-            raise ValueError(f"k_min must be at least 2 (one cluster is no choice), got {self.k_min}")
+        check_params(self)
         if int(self.k_max) < int(self.k_min):
             raise ValueError(f"k_max must be at least k_min ({self.k_min}), got {self.k_max}")
-        for name in ("selection_sample", "n_init"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
 
     def _validate(self, X):
         self._check_params()

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import heapq
 import math
+from typing import ClassVar
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_array
+
+from ..methods import N_CLUSTERS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval, check_params
 
 
 def sample_affinity(Z: np.ndarray, K_s: int = 20, a: float = 1.0) -> sparse.csr_matrix:
@@ -274,6 +277,10 @@ class GDLAgglomeration(ClusterMixin, BaseEstimator):
     >>> labels = GDLAgglomeration(3).fit_predict(X)
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_clusters": N_CLUSTERS, "graph_neighbors": POSITIVE_INT, "neighbor_clusters": POSITIVE_INT,
+        "eta": Interval(float, 0, 1, closed="right"), "orphan_limit": NON_NEGATIVE, "kernel_scale": POSITIVE}
+
     def __init__(self, n_clusters: int = 10, *, graph_neighbors: int = 20, neighbor_clusters: int = 5,
                  merge_margin_weight: float = 1.0, kernel_scale: float = 1.0, eta: float = 1.0,
                  orphan_limit: float = 0.0):
@@ -286,15 +293,7 @@ class GDLAgglomeration(ClusterMixin, BaseEstimator):
         self.orphan_limit = orphan_limit
 
     def _check_params(self):
-        for name in ("n_clusters", "graph_neighbors", "neighbor_clusters"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if not 0 < float(self.eta) <= 1:
-            raise ValueError(f"eta must be in (0, 1], got {self.eta}")
-        if float(self.orphan_limit) < 0:
-            raise ValueError(f"orphan_limit must be 0 or more, got {self.orphan_limit}")
-        if not float(self.kernel_scale) > 0:
-            raise ValueError(f"kernel_scale must be positive, got {self.kernel_scale}")
+        check_params(self)
 
     def affinity(self, X) -> sparse.csr_matrix:
         """The sample graph W of ``X`` (n × d) with this estimator's K_s and a (:func:`sample_affinity`)."""

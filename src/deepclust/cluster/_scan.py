@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
@@ -41,7 +41,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from .._device import resolve_device
 from .._progress import track
 from .._training import History, embed_batches, run_epoch, seeded
-from ..methods import check_choices, register_method
+from ..methods import N_CLUSTERS, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, Interval, check_params, register_method
 
 _PAPER = "SCAN, Van Gansbeke et al., ECCV 2020"
 
@@ -162,6 +162,12 @@ class SCAN(ClusterMixin, BaseEstimator):
     without Labels. ECCV 2020.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_clusters": N_CLUSTERS, "n_heads": POSITIVE_INT, "n_neighbors": POSITIVE_INT, "batch_size": POSITIVE_INT,
+        "epochs": Interval(int, 0, none=True), "init_steps": NON_NEGATIVE_INT, "entropy_weight": NON_NEGATIVE,
+        "self_label_epochs": Interval(int, 0, none=True),
+        "confidence_threshold": Interval(float, 0, 1, closed="neither")}
+
     def __init__(self, n_clusters: int = 10, *, n_heads: int = 10, n_neighbors: int = 20,
                  entropy_weight: float = 5.0, hidden_dims: tuple[int, ...] = (512,), n_components: int | None = 50,
                  init: Literal["umap-kmeans", "random"] = "umap-kmeans", init_steps: int = 100,
@@ -227,20 +233,9 @@ class SCAN(ClusterMixin, BaseEstimator):
 
     def _check_params(self):
         """The hyper-parameters alone (the registry calls this before any work; ``fit`` again)."""
-        for name in ("n_clusters", "n_heads", "n_neighbors", "batch_size") + (("epochs",) if self.epochs else ()):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        check_params(self)
         if any(int(w) < 1 for w in self.hidden_dims):
             raise ValueError(f"hidden_dims must be positive widths, got {self.hidden_dims}")
-        check_choices(self)
-        if int(self.init_steps) < 0:
-            raise ValueError(f"init_steps must be >= 0, got {self.init_steps}")
-        if self.entropy_weight < 0:
-            raise ValueError(f"entropy_weight must be non-negative, got {self.entropy_weight}")
-        if self.self_label_epochs is not None and int(self.self_label_epochs) < 0:
-            raise ValueError(f"self_label_epochs must be >= 0, got {self.self_label_epochs}")
-        if not 0 < self.confidence_threshold < 1:
-            raise ValueError(f"confidence_threshold must be in (0, 1), got {self.confidence_threshold}")
 
     def _build_head(self, d):
         import torch.nn as nn

@@ -10,6 +10,7 @@ stages so that an image and its nearest neighbours get the same cluster, without
 from __future__ import annotations
 
 import time
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ from .._device import resolve_device
 from .._progress import track
 from .._training import History, run_epoch, seeded
 from ..cluster import FeatureClustering, l2_rows, nearest_neighbors, scan_loss
-from ..methods import register_method
+from ..methods import N_CLUSTERS, NON_NEGATIVE_INT, POSITIVE_INT, Interval, check_params, register_method
 from ._augment import random_resized_crop
 from ._base import store_params
 from ._images import check_images
@@ -114,6 +115,11 @@ class AdaptedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     default_image_size = 224
     default_grayscale = False
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_clusters": N_CLUSTERS, "copies": POSITIVE_INT, "batch_size": POSITIVE_INT, "n_neighbors": POSITIVE_INT,
+        "epochs": NON_NEGATIVE_INT, "input_size": Interval(int, 1, none=True),
+        "umap_components": Interval(int, 0, none=True)}
+
     def __init__(self, n_clusters: int = 10, *, extractor: str = "efficientnet_lite0", weights: str | None = None,
                  input_size: int | None = None, trainable_stages: int = 2, copies: int = 4, epochs: int = 10,
                  learning_rate: float = 1e-4, head_lr: float = 1e-3, n_neighbors: int = 20,
@@ -129,17 +135,7 @@ class AdaptedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         return tags
 
     def _check_params(self):
-        if int(self.n_clusters) < 2:
-            raise ValueError(f"n_clusters must be at least 2, got {self.n_clusters}")
-        for name in ("copies", "batch_size", "n_neighbors"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if int(self.epochs) < 0:
-            raise ValueError(f"epochs must be 0 or more, got {self.epochs}")
-        if self.input_size is not None and int(self.input_size) < 1:
-            raise ValueError(f"input_size must be a positive integer, got {self.input_size}")
-        if self.umap_components is not None and int(self.umap_components) < 0:
-            raise ValueError(f"umap_components must be None or 0 or more, got {self.umap_components}")
+        check_params(self)
 
     def fit(self, X, y=None):
         """Adapt the network to the images ``X`` (uint8, N × H × W [× C]) and cluster them; ``y`` only logs the

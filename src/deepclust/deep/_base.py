@@ -7,6 +7,7 @@ import warnings
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
@@ -15,7 +16,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from .._device import resolve_device
 from .._progress import track
 from .._training import History, embed_batches, empty_and_largest, run_epoch, seeded, train_step
-from ..methods import check_choices
+from ..methods import N_CLUSTERS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval, check_params
 from ._augment import batch_augmenter
 from ._formulas import soft_assignment
 
@@ -140,19 +141,14 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         channels = 1 if len(shape) == 3 else shape[3]
         return batch_augmenter(gen, None if self.network == "conv" else (shape[1], shape[2], channels))
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_clusters": N_CLUSTERS, "batch_size": POSITIVE_INT, "max_iter": POSITIVE_INT,
+        "update_interval": Interval(int, 1, none=True), "pretrain_epochs": Interval(int, 0, none=True),
+        "tol": NON_NEGATIVE, "learning_rate": POSITIVE, "pretrain_lr": Interval(float, 0, closed="neither", none=True)}
+
     # --- the loop ------------------------------------------------------------------------------------------------
     def _check_params(self):
-        if int(self.n_clusters) < 1:
-            raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters}")
-        for name in ("batch_size", "max_iter") + (("update_interval",) if self.update_interval is not None else ()):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if (self.pretrain_epochs is not None and self.pretrain_epochs < 0) or self.tol < 0:
-            raise ValueError("pretrain_epochs and tol must be non-negative")
-        for name in ("learning_rate",) + (("pretrain_lr",) if self.pretrain_lr is not None else ()):
-            if not float(getattr(self, name)) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        check_choices(self)
+        check_params(self)
 
     def fit(self, X, y=None):
         """Pretrain (or load) the autoencoder, initialise centres with k-means, then train the clustering.

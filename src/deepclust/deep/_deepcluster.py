@@ -6,7 +6,7 @@ non-empty cluster), and the sampler that draws the same number of images from ev
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from .._device import resolve_device
 from .._progress import track
 from .._training import History, embed_batches, run_epoch, seeded
 from ..cluster import kmeans_without_empty, l2_rows
-from ..methods import check_choices, register_method
+from ..methods import N_CLUSTERS, POSITIVE, POSITIVE_INT, Interval, check_params, register_method
 from ._augment import random_resized_crop
 from ._base import store_params
 from ._images import check_images
@@ -191,6 +191,11 @@ class DeepCluster(ClusterMixin, TransformerMixin, BaseEstimator):
     ECCV 2018.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_clusters": N_CLUSTERS, "n_pseudo_clusters": Interval(int, 2, none=True),
+        "epoch_size": Interval(int, 2, none=True), "epochs": POSITIVE_INT, "pca_components": POSITIVE_INT,
+        "kmeans_iter": POSITIVE_INT, "batch_size": POSITIVE_INT, "learning_rate": POSITIVE, "width": POSITIVE}
+
     def __init__(self, n_clusters: int = 10, *, n_pseudo_clusters: int | None = None, epochs: int = 30,
                  epoch_size: int | None = None, pca_components: int = 64, kmeans_iter: int = 20,
                  learning_rate: float = 0.05, momentum: float = 0.9, weight_decay: float = 1e-5, batch_size: int = 256,
@@ -205,18 +210,7 @@ class DeepCluster(ClusterMixin, TransformerMixin, BaseEstimator):
         return tags
 
     def _check_params(self):
-        if int(self.n_clusters) < 2:
-            raise ValueError(f"n_clusters must be at least 2, got {self.n_clusters}")
-        if self.n_pseudo_clusters is not None and int(self.n_pseudo_clusters) < 2:
-            raise ValueError(f"n_pseudo_clusters must be at least 2, got {self.n_pseudo_clusters}")
-        if self.epoch_size is not None and int(self.epoch_size) < 2:
-            raise ValueError(f"epoch_size must be at least 2, got {self.epoch_size}")
-        for name in ("epochs", "pca_components", "kmeans_iter", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if not float(self.learning_rate) > 0 or not float(self.width) > 0:
-            raise ValueError("learning_rate and width must be positive")
-        check_choices(self)
+        check_params(self)
 
     # --- data ----------------------------------------------------------------------------------------------------
     def _images(self, X, *, fit: bool = False):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
@@ -21,7 +21,14 @@ from torch import nn
 from .._device import cpu_threads, resolve_device
 from .._progress import track
 from .._training import History, run_epoch, seeded
-from ..methods import check_choices, register_method
+from ..methods import (
+    N_CLUSTERS_OR_CHOSEN,
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    Interval,
+    check_params,
+    register_method,
+)
 from ._augment import random_affine
 from ._base import store_params
 from ._formulas import kl_clustering_loss, soft_assignment, target_distribution
@@ -194,6 +201,12 @@ class DTC(ClusterMixin, BaseEstimator):
     ICCV 2019.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_clusters": N_CLUSTERS_OR_CHOSEN, "batch_size": POSITIVE_INT, "update_interval": POSITIVE_INT,
+        "input_size": POSITIVE_INT, "max_novel_k": POSITIVE_INT, "supervised_epochs": NON_NEGATIVE_INT,
+        "warmup_epochs": NON_NEGATIVE_INT, "epochs": NON_NEGATIVE_INT, "augmented_copies": NON_NEGATIVE_INT,
+        "validation_fraction": Interval(float, 0, 0.5, closed="left")}
+
     def __init__(self, n_clusters: int | None = 5, *, variant: Literal["baseline", "te"] = "te",
                  extractor: str = "efficientnet_lite0", weights: str | None = None, input_size: int = 64,
                  trainable_stages: int = 1, attention: Literal["none", "gradcam", "gradcam+grabcut"] = "none",
@@ -216,17 +229,7 @@ class DTC(ClusterMixin, BaseEstimator):
         return tags
 
     def _check_params(self):
-        if self.n_clusters is not None and int(self.n_clusters) < 2:
-            raise ValueError(f"n_clusters must be at least 2, got {self.n_clusters}")
-        check_choices(self)
-        for name in ("batch_size", "update_interval", "input_size", "max_novel_k"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        for name in ("supervised_epochs", "warmup_epochs", "epochs", "augmented_copies"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
-        if not 0 <= float(self.validation_fraction) < 0.5:
-            raise ValueError(f"validation_fraction must be in [0, 0.5), got {self.validation_fraction}")
+        check_params(self)
 
     def fit(self, X, y=None, *, X_known=None, y_known=None):
         """Cluster the novel images ``X`` (uint8, N × H × W [× C]) after learning from the known images ``X_known``

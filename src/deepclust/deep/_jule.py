@@ -9,7 +9,7 @@ triplets it trains on, and the CNN."""
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import torch
@@ -23,7 +23,15 @@ from .._device import cpu_threads, resolve_device
 from .._progress import track
 from .._training import History, embed_batches, empty_and_largest, run_epoch, seeded
 from ..cluster import GDLAgglomeration, initial_clusters, l2_rows
-from ..methods import check_choices, register_method
+from ..methods import (
+    N_CLUSTERS,
+    NON_NEGATIVE_INT,
+    POSITIVE,
+    POSITIVE_INT,
+    Interval,
+    check_params,
+    register_method,
+)
 from ..metrics import internal_scores
 from ._base import store_params
 from ._images import check_images
@@ -186,6 +194,12 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
     ECCV 2012.
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "n_clusters": N_CLUSTERS, "graph_neighbors": POSITIVE_INT, "neighbor_clusters": POSITIVE_INT,
+        "n_negatives": POSITIVE_INT, "batch_size": POSITIVE_INT, "embedding_dim": POSITIVE_INT,
+        "epochs_per_period": NON_NEGATIVE_INT, "eta": Interval(float, 0, 1, closed="right"), "learning_rate": POSITIVE,
+        "kernel_scale": POSITIVE}
+
     def __init__(self, n_clusters: int = 10, *, graph_neighbors: int = 20, neighbor_clusters: int = 5,
                  merge_margin_weight: float = 1.0, kernel_scale: float = 1.0,
                  eta: float = 0.9, epochs_per_period: int = 20, gamma: float = 1.0, margin: float = 0.2,
@@ -204,18 +218,7 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         return tags
 
     def _check_params(self):
-        if int(self.n_clusters) < 1:
-            raise ValueError(f"n_clusters must be a positive integer, got {self.n_clusters}")
-        for name in ("graph_neighbors", "neighbor_clusters", "n_negatives", "batch_size", "embedding_dim"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if int(self.epochs_per_period) < 0:
-            raise ValueError(f"epochs_per_period must be 0 or more, got {self.epochs_per_period}")
-        if not 0 < float(self.eta) <= 1:
-            raise ValueError(f"eta must be in (0, 1], got {self.eta}")
-        check_choices(self)
-        if not float(self.learning_rate) > 0 or not float(self.kernel_scale) > 0:
-            raise ValueError("learning_rate and kernel_scale must be positive")
+        check_params(self)
 
     def _images(self, X, *, fit: bool = False) -> torch.Tensor:
         Xf = check_images(self, X, fit=fit, min_side=14, purpose="JULE trains a CNN")

@@ -10,12 +10,13 @@ import inspect
 import numbers
 import os
 import re
-import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 import numpy as np
+
+from ._constraints import constraints_of, is_union
 
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
@@ -49,6 +50,7 @@ class MethodOption:
     help: str
     cli_name: str = ""
     aliases: tuple[str, ...] = ()
+    constraint: object = None  # the range it must lie in (an Interval), when the estimator declares one
 
     def __post_init__(self):
         if not self.cli_name:
@@ -105,13 +107,9 @@ def _loose(name: str) -> str:
     return name.replace("-", "_").rstrip("_").lower()
 
 
-def _is_union(annotation) -> bool:
-    return get_origin(annotation) in (Union, types.UnionType)
-
-
 def type_name(annotation) -> str:
     """A short, readable name of a type hint: ``int | None``, ``{sgd, adam}``, ``tuple of int``, ``path``."""
-    if _is_union(annotation):
+    if is_union(annotation):
         names = []
         args = get_args(annotation)
         if os.PathLike in args or any(get_origin(a) is os.PathLike for a in args):  # str | PathLike: a path
@@ -135,7 +133,7 @@ def parse_value(text: str, annotation):
     text = str(text).strip()
     if annotation is Any:
         return text
-    if _is_union(annotation):
+    if is_union(annotation):
         args = get_args(annotation)
         if type(None) in args and text.lower() in _NONE:
             return None
@@ -171,7 +169,7 @@ def value_fits(value, annotation) -> bool:
     """Whether a Python value fits a type hint (ints count as floats; bools are not numbers here)."""
     if annotation is Any:
         return True
-    if _is_union(annotation):
+    if is_union(annotation):
         return any(value_fits(value, arg) for arg in get_args(annotation))
     if annotation is type(None):
         return value is None
@@ -192,26 +190,6 @@ def value_fits(value, annotation) -> bool:
     return isinstance(value, annotation) if isinstance(annotation, type) else True
 
 
-def check_choices(estimator) -> None:
-    """Every parameter of ``estimator`` whose type hint is a ``Literal`` holds one of its values: the hint is the one
-    place a parameter's allowed values are written (the CLI's choices come from it too)."""
-    hints = typing.get_type_hints(type(estimator).__init__)
-    for name, hint in hints.items():
-        choices = literal_values(hint)
-        value = getattr(estimator, name, None)
-        if choices and value not in choices and not (value is None and type(None) in get_args(hint)):
-            raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")
-
-
-def literal_values(hint) -> tuple:
-    """The values of a ``Literal`` hint (also inside ``Literal[...] | None``); () for any other hint."""
-    if get_origin(hint) is Literal:
-        return get_args(hint)
-    if _is_union(hint):
-        return tuple(v for arg in get_args(hint) for v in literal_values(arg))
-    return ()
-
-
 @functools.cache
 def options_of(cls, skip: tuple[str, ...] = ()) -> tuple[MethodOption, ...]:
     """The options of an estimator class, in signature order, less the names in ``skip`` (read once per class).
@@ -222,13 +200,15 @@ def options_of(cls, skip: tuple[str, ...] = ()) -> tuple[MethodOption, ...]:
     hints = typing.get_type_hints(cls.__init__)
     docs = _parameter_docs(cls)
     symbols = _paper_symbols(cls)
+    constraints = constraints_of(cls)
     out = []
     for name, param in inspect.signature(cls.__init__).parameters.items():
         if name == "self" or name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         cli_name = name.rstrip("_") or name
         symbol = (symbols[name],) if name in symbols else ()
-        out.append(MethodOption(name, hints.get(name, Any), param.default, docs.get(name, ""), cli_name, symbol))
+        out.append(MethodOption(name, hints.get(name, Any), param.default, docs.get(name, ""), cli_name, symbol,
+                                constraints.get(name)))
     return tuple(out)
 
 
