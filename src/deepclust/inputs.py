@@ -130,7 +130,7 @@ class InputSettings:
     views: tuple[str, ...] | None = _setting(
         help="views input: EXTRACTOR:LAYER, pixels or hog (repeat; default: see README).", kinds=("views",),
         recorded=True, flag="--view",
-        doc="Python: a sequence of names; default DEFAULT_VIEWS, or the method's own ``default_views``.")
+        doc="Python: a sequence of names; default DEFAULT_VIEWS, or the method's registry entry's ``input_defaults``.")
     augmentations: int | None = _setting(
         help="views input: augmented copies of every image (default 0).", kinds=("views",), min=0,
         fit_arg="augmented")

@@ -95,13 +95,13 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         raise ValueError(f"the image limit must be at least 2, got {limit}")
     device, verbose, dask = settings.device, settings.verbose, settings.dask
     resolve_device(device)
-    settings.views = settings.views or (None if given else getattr(spec.estimator, "default_views", None))
+    settings.views = settings.views or (None if given else spec.input_defaults.get("views"))
     if given:
         check_embedding_settings(settings, kind, method)
     if kind == "pixels":  # a method's own defaults for its images (adapt: RGB at the extractor's size)
-        settings.image_size = settings.image_size or getattr(spec.estimator, "default_image_size", None)
+        settings.image_size = settings.image_size or spec.input_defaults.get("image_size")
         if settings.grayscale is None:
-            settings.grayscale = getattr(spec.estimator, "default_grayscale", None)
+            settings.grayscale = spec.input_defaults.get("grayscale")
     check_settings(kind, settings, method, spec.fit_args)
     estimator = spec.build(n_clusters, random_state=random_state, device=device, verbose=verbose, **options)
 

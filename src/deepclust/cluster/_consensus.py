@@ -78,7 +78,8 @@ def spectral_embedding_of_coassociation(H: sparse.csr_matrix, n_components: int,
     return U / np.maximum(np.linalg.norm(U, axis=1, keepdims=True), 1e-12)
 
 
-@register_method("consensus", inputs=("views",), family="ensemble", paper="Guérin et al., ICANN 2018")
+@register_method("consensus", inputs=("views",), family="ensemble", paper="Guérin et al., ICANN 2018",
+                 input_defaults={"views": CONSENSUS_VIEWS})
 class ConsensusClustering(ClusterMixin, BaseEstimator):
     """Consensus of several feature spaces: one partition per view and algorithm, joined by co-association.
 
@@ -129,8 +130,6 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
     feature extractors. ICANN 2018. X. Z. Fern, C. E. Brodley. Solving cluster ensemble problems by bipartite graph
     partitioning. ICML 2004.
     """
-
-    default_views = CONSENSUS_VIEWS
 
     _parameter_constraints: ClassVar[dict] = {
         "n_clusters": N_CLUSTERS, "keep": Interval(float, 0, 1, closed="right"), "n_repeats": POSITIVE_INT}

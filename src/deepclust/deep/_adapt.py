@@ -38,7 +38,8 @@ def trunk_batch(input_size: int) -> int:
     return max(1, TRUNK_BATCH * 224 ** 2 // int(input_size) ** 2)
 
 
-@register_method("adapt", inputs=("pixels",), family="deep", paper="SCAN, Van Gansbeke et al., ECCV 2020")
+@register_method("adapt", inputs=("pixels",), family="deep", paper="SCAN, Van Gansbeke et al., ECCV 2020",
+                 input_defaults={"image_size": 224, "grayscale": False})  # RGB at the extractor's native size
 class AdaptedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     """Fine-tune the extractor's last stages on the images without labels (SCAN's loss), then cluster its features.
 
@@ -110,10 +111,6 @@ class AdaptedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     W. Van Gansbeke, S. Vandenhende, S. Georgoulis, M. Proesmans, L. Van Gool. SCAN: Learning to Classify Images
     without Labels. ECCV 2020.
     """
-
-    #: The pixels input's defaults for this method: RGB images at the extractor's native size (folders).
-    default_image_size = 224
-    default_grayscale = False
 
     _parameter_constraints: ClassVar[dict] = {
         "n_clusters": N_CLUSTERS, "copies": POSITIVE_INT, "batch_size": POSITIVE_INT, "n_neighbors": POSITIVE_INT,

@@ -14,8 +14,8 @@ from ._formulas import kmeans_friendly_loss
 from ._networks import MLPAutoencoder
 
 
-@register_method("dcn", inputs=("pixels", "features"), family="deep",
-                 paper="Yang et al., ICML 2017")
+@register_method("dcn", inputs=("pixels", "features"), family="deep", paper="Yang et al., ICML 2017",
+                 symbols={"kmeans_weight": "lambda"})
 class DCN(DeepClusteringBase):
     """Deep Clustering Network: minimise reconstruction + λ/2 · ||f(x) − M s||², alternating (1) a gradient step on
     the network with assignments s and centres M fixed, (2) each sample's assignment to its nearest centre, and

@@ -98,7 +98,9 @@ class JULENet(nn.Module):
         return F.normalize(self.fc(self.features(x).flatten(1)), dim=1)
 
 
-@register_method("jule", inputs=("pixels",), family="deep", paper="Yang, Parikh, Batra, CVPR 2016")
+@register_method("jule", inputs=("pixels",), family="deep", paper="Yang, Parikh, Batra, CVPR 2016",
+                 symbols={"graph_neighbors": "K_s", "neighbor_clusters": "K_c", "merge_margin_weight": "lambda",
+                          "kernel_scale": "a"})
 class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
     """JULE: agglomerative clustering as a recurrent process, the CNN retrained on the current clusters in between.
 

@@ -23,15 +23,6 @@ _FALSE = ("false", "no", "off", "0")
 _NONE = ("none", "null")
 
 
-#: The paper's symbol of a parameter that has a readable name: estimator class (or a base class) → {parameter:
-#: symbol}. The symbol is accepted on the command line too (``--K-s``, ``--lambda``) and shown beside the flag.
-PAPER_SYMBOLS: dict[str, dict[str, str]] = {
-    "DCN": {"kmeans_weight": "lambda"},
-    "JULE": {"graph_neighbors": "K_s", "neighbor_clusters": "K_c", "merge_margin_weight": "lambda",
-             "kernel_scale": "a"},
-}
-
-
 class MethodOptionError(ValueError):
     """An option a method does not have, or a value of the wrong type."""
 
@@ -42,7 +33,7 @@ class MethodOption:
 
     ``name`` is the estimator's parameter; ``cli_name`` the name on a command line (``--`` and dashes added by
     :attr:`flag`), which loses a trailing ``_``; ``aliases`` the paper's symbol shown beside it (``lambda`` for
-    ``kmeans_weight``, see :data:`PAPER_SYMBOLS`). :meth:`accepts` takes them all."""
+    ``kmeans_weight``, declared on its registry entry). :meth:`accepts` takes them all."""
 
     name: str
     annotation: Any
@@ -191,15 +182,16 @@ def value_fits(value, annotation) -> bool:
 
 
 @functools.cache
-def options_of(cls, skip: tuple[str, ...] = ()) -> tuple[MethodOption, ...]:
+def options_of(cls, skip: tuple[str, ...] = (), symbols: tuple[tuple[str, str], ...] = ()) -> tuple[MethodOption, ...]:
     """The options of an estimator class, in signature order, less the names in ``skip`` (read once per class).
 
     Help is the first sentence of the parameter's numpydoc description as plain text (see :func:`plain_text`),
     looked up along the class's MRO (a subclass documents only what it adds); a parameter without a type hint is
-    typed ``Any``. A parameter with a paper's symbol (see :data:`PAPER_SYMBOLS`) takes it as an alias."""
+    typed ``Any``. A parameter with a paper's symbol (``symbols``: (parameter, symbol) pairs, as the method's
+    registry entry declares them) takes it as an alias."""
     hints = typing.get_type_hints(cls.__init__)
     docs = _parameter_docs(cls)
-    symbols = _paper_symbols(cls)
+    symbols = dict(symbols)
     constraints = constraints_of(cls)
     out = []
     for name, param in inspect.signature(cls.__init__).parameters.items():
@@ -210,13 +202,6 @@ def options_of(cls, skip: tuple[str, ...] = ()) -> tuple[MethodOption, ...]:
         out.append(MethodOption(name, hints.get(name, Any), param.default, docs.get(name, ""), cli_name, symbol,
                                 constraints.get(name)))
     return tuple(out)
-
-
-def _paper_symbols(cls) -> dict[str, str]:
-    symbols: dict[str, str] = {}
-    for klass in reversed(cls.__mro__):  # a subclass's entry wins over its base's
-        symbols.update(PAPER_SYMBOLS.get(klass.__name__, {}))
-    return symbols
 
 
 def summary_of(cls) -> str:

@@ -38,6 +38,10 @@ class MethodSpec:
     chooses_k : whether ``n_clusters=None`` lets the method choose k.
     k_options : the options that only shape that choice (``k_min``, ``k_max``): given with ``n_clusters`` they
         would do nothing, so they are refused.
+    input_defaults : the method's own defaults of input settings (``views`` for consensus; ``image_size`` and
+        ``grayscale`` for adapt's pixels), used where the user gives none.
+    symbols : the paper's symbols of options (``lambda`` for DCN's ``kmeans_weight``), shown beside them and
+        accepted as their names.
     fit_args : the arguments ``fit`` takes besides ``X`` and ``y``, which its input may bring (``augmented``
         copies of the views for SCAN, ``X_known``/``y_known`` for DTC); the pipeline passes these and no others, and
         refuses settings that would make another (``augmentations`` for a method without ``augmented``).
@@ -54,6 +58,8 @@ class MethodSpec:
     chooses_k: bool = False
     fit_args: tuple[str, ...] = ()
     k_options: tuple[str, ...] = ()
+    input_defaults: dict = field(default_factory=dict)
+    symbols: dict = field(default_factory=dict)
 
     @property
     def summary(self) -> str:
@@ -62,7 +68,8 @@ class MethodSpec:
 
     @property
     def options(self) -> tuple[MethodOption, ...]:
-        return options_of(self.estimator, skip=COMMON_PARAMETERS + tuple(self.fixed))
+        return options_of(self.estimator, skip=COMMON_PARAMETERS + tuple(self.fixed),
+                          symbols=tuple(sorted(self.symbols.items())))
 
     def option(self, name: str) -> MethodOption:
         """The option called ``name`` (or one of its aliases); a clear error listing the options otherwise."""
@@ -166,12 +173,14 @@ def margin(embedding: np.ndarray, centers: np.ndarray) -> np.ndarray:
 
 def register_method(name: str, *, inputs: tuple[str, ...], family: str, paper: str, fixed: dict | None = None,
                     aliases: dict | None = None, embedding: str = "embedding_", chooses_k: bool = False,
-                    fit_args: tuple[str, ...] | None = None, k_options: tuple[str, ...] = ()):
+                    fit_args: tuple[str, ...] | None = None, k_options: tuple[str, ...] = (),
+                    input_defaults: dict | None = None, symbols: dict | None = None):
     """Class decorator: register the estimator as method ``name`` (stack it to register one class under several
     names with different ``fixed`` parameters). A name registered twice is an error, also when the two differ
     only in case or in ``_`` against ``-`` (:func:`get_method` could not tell them apart). ``fit_args``: the
     arguments ``fit`` takes besides ``X`` and ``y`` (see :class:`MethodSpec`); omitted, the named parameters of
-    ``fit`` after them; given, each must be one of those. ``k_options``: see :class:`MethodSpec`."""
+    ``fit`` after them; given, each must be one of those. ``k_options``, ``input_defaults``, ``symbols``: see
+    :class:`MethodSpec`."""
 
     def decorate(cls):
         taken = next((spec for spec in _METHODS.values() if _method_key(spec.name) == _method_key(name)), None)
@@ -183,7 +192,8 @@ def register_method(name: str, *, inputs: tuple[str, ...], family: str, paper: s
         if missing:
             raise ValueError(f"method {name}: {cls.__name__}.fit takes no {', '.join(missing)} (fit_args)")
         _METHODS[name] = MethodSpec(name, cls, tuple(inputs), family, paper, dict(fixed or {}), dict(aliases or {}),
-                                    embedding, chooses_k, declared, tuple(k_options))
+                                    embedding, chooses_k, declared, tuple(k_options), dict(input_defaults or {}),
+                                    dict(symbols or {}))
         return cls
 
     return decorate
