@@ -182,23 +182,23 @@ def neighbor_distances(reference: np.ndarray, queries: np.ndarray | None = None,
     return distances[:, int(own):].mean(axis=1)
 
 
-def place_like_run(estimator, embedding_attr: str, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def place_like_run(spec, estimator, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cluster, distance and confidence of new samples ``X``, measured as the run measured its own (see
-    :class:`~deepclust.methods.FittedClustering`): the distance to the cluster's centre in the clustering space
-    (``embedding_attr``: the fitted attribute that holds it), the largest cluster probability for methods that have
-    them, else the margin ``1 - d1/d2``."""
+    :class:`~deepclust.methods.FittedClustering`), for the fitted ``estimator`` of the method ``spec``: the distance
+    to the cluster's centre in the clustering space (``spec.embedding``), the largest cluster probability for
+    methods that have them, else the margin ``1 - d1/d2``."""
     from .methods import measure_placement
 
     labels = np.asarray(estimator.predict(X), dtype=np.int64)
     probabilities = None
-    if getattr(estimator, "probabilities_", None) is not None:  # the run's confidence came from them
+    if spec.output(estimator, "probabilities_") is not None:  # the run's confidence came from them
         soft = getattr(estimator, "predict_proba", None)
         probabilities = np.asarray(soft(X)) if soft is not None else None
-    if embedding_attr == "probabilities_":
+    if spec.embedding == "probabilities_":
         embedding = probabilities if probabilities is not None else np.asarray(estimator.predict_proba(X))
     else:
         embedding = np.asarray(estimator.transform(X))
-    _, distances, confidence = measure_placement(embedding, labels, getattr(estimator, "cluster_centers_", None),
+    _, distances, confidence = measure_placement(embedding, labels, spec.output(estimator, "cluster_centers_"),
                                                  probabilities)
     return labels, distances, confidence
 
@@ -240,7 +240,7 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
     runtime = dict(batch_size=batch_size, device=device, cache_dir=cache_dir, use_cache=use_cache,
                    num_workers=num_workers, verbose=verbose)
     prepared = prepare_like_run(record, source, **runtime)
-    nearest, distances, confidence = place_like_run(estimator, get_method(record.method).embedding, prepared.X)
+    nearest, distances, confidence = place_like_run(get_method(record.method), estimator, prepared.X)
     nearest = renumbered(record.parameters, nearest)  # in the run's numbers, when it kept an earlier run's (--like)
     paths = ([source.paths[i] for i in prepared.indices] if hasattr(source, "paths")
              else [str(i) for i in prepared.indices])

@@ -155,9 +155,9 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     params.update({k: str(v) if isinstance(v, os.PathLike) else v for k, v in estimator.get_params().items()
                    if k not in _UNRECORDED},
                   device=prepared.params.get("device", resolve_device(device)),
-                  torch_threads=getattr(estimator, "torch_threads_", threads))  # JULE, DTC: fewer on busy cores
+                  torch_threads=spec.output(estimator, "torch_threads_") or threads)  # JULE, DTC: fewer on busy cores
     # what the method resolved or measured on the way (the DEC family's recipe, DTC's known ACC)
-    params.update(getattr(estimator, "run_details_", {}))
+    params.update(spec.output(estimator, "run_details_") or {})
     t = time.perf_counter()
     names = _cluster_names(kind, prepared, settings, fitted.labels)
     if names is not None:

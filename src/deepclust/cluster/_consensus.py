@@ -79,7 +79,7 @@ def spectral_embedding_of_coassociation(H: sparse.csr_matrix, n_components: int,
 
 
 @register_method("consensus", inputs=("views",), family="ensemble", paper="Guérin et al., ICANN 2018",
-                 input_defaults={"views": CONSENSUS_VIEWS})
+                 input_defaults={"views": CONSENSUS_VIEWS}, outputs=("cluster_centers_", "members_"))
 class ConsensusClustering(ClusterMixin, BaseEstimator):
     """Consensus of several feature spaces: one partition per view and algorithm, joined by co-association.
 

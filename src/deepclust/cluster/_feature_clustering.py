@@ -61,7 +61,7 @@ K_MAX_DEFAULT = 20
 _STEP_NAMES = {"l2": "L2", "pca": "PCA", "umap": "UMAP"}
 
 _CLASSICAL = dict(inputs=("features",), family="classical", chooses_k=True,
-                  k_options=("k_min", "k_max", "selection_sample"),
+                  outputs=("cluster_centers_", "k_selection_"), k_options=("k_min", "k_max", "selection_sample"),
                   aliases={"pca": "pca_components", "umap": "umap_components", "l2": "l2_normalize"})
 _FEATURES_PAPER = "Guérin et al. 2017 (CNN features); N2D, McConville et al. 2020 (UMAP step)"
 

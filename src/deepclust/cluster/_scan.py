@@ -99,9 +99,9 @@ def _consistency_over_all_neighbours(P, neighbors, chunk: int = 4096):
 
 
 @register_method("best", inputs=("views",), family="heads", paper=_PAPER, embedding="probabilities_",
-                 aliases={"heads": "n_heads"})
+                 aliases={"heads": "n_heads"}, outputs=("probabilities_", "history_"))
 @register_method("scan", inputs=("views",), family="heads", paper=_PAPER, embedding="probabilities_",
-                 aliases={"heads": "n_heads"})
+                 aliases={"heads": "n_heads"}, outputs=("probabilities_", "history_"))
 class SCAN(ClusterMixin, BaseEstimator):
     """Clustering heads on frozen features of one or several views (SCAN; our most accurate method, also "best").
 

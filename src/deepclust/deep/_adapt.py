@@ -39,7 +39,8 @@ def trunk_batch(input_size: int) -> int:
 
 
 @register_method("adapt", inputs=("pixels",), family="deep", paper="SCAN, Van Gansbeke et al., ECCV 2020",
-                 input_defaults={"image_size": 224, "grayscale": False})  # RGB at the extractor's native size
+                 input_defaults={"image_size": 224, "grayscale": False},
+                 outputs=("cluster_centers_", "history_", "run_details_"))  # RGB at the extractor's native size
 class AdaptedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     """Fine-tune the extractor's last stages on the images without labels (SCAN's loss), then cluster its features.
 

@@ -35,6 +35,10 @@ class TrainingState:
     extra: dict = field(default_factory=dict)
 
 
+#: What every method of the DEC family offers a run (see ``deepclust.methods.OUTPUTS``).
+OUTPUTS = ("cluster_centers_", "probabilities_", "history_", "pretrain_history_", "run_details_")
+
+
 class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
     """The loop shared by the DEC family; the methods (:class:`~deepclust.deep.DEC` and its kin) add the network and
     the clustering loss.

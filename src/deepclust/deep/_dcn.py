@@ -9,13 +9,13 @@ import torch
 import torch.nn.functional as F
 
 from ..methods import register_method
-from ._base import DeepClusteringBase, TrainingState, store_params
+from ._base import OUTPUTS, DeepClusteringBase, TrainingState, store_params
 from ._formulas import kmeans_friendly_loss
 from ._networks import MLPAutoencoder
 
 
 @register_method("dcn", inputs=("pixels", "features"), family="deep", paper="Yang et al., ICML 2017",
-                 symbols={"kmeans_weight": "lambda"})
+                 symbols={"kmeans_weight": "lambda"}, outputs=OUTPUTS)
 class DCN(DeepClusteringBase):
     """Deep Clustering Network: minimise reconstruction + λ/2 · ||f(x) − M s||², alternating (1) a gradient step on
     the network with assignments s and centres M fixed, (2) each sample's assignment to its nearest centre, and

@@ -9,13 +9,13 @@ from typing import Literal
 import torch.nn.functional as F
 
 from ..methods import register_method
-from ._base import DeepClusteringBase, TrainingState, store_params
+from ._base import OUTPUTS, DeepClusteringBase, TrainingState, store_params
 from ._formulas import kl_clustering_loss, soft_assignment, target_distribution
 from ._networks import ConvAutoencoder, MLPAutoencoder
 
 
 @register_method("dec", inputs=("pixels", "features"), family="deep",
-                 paper="Xie et al., ICML 2016")
+                 paper="Xie et al., ICML 2016", outputs=OUTPUTS)
 class DEC(DeepClusteringBase):
     """Deep Embedded Clustering.
 
@@ -91,7 +91,7 @@ class DEC(DeepClusteringBase):
 
 
 @register_method("idec", inputs=("pixels", "features"), family="deep",
-                 paper="Guo et al., IJCAI 2017")
+                 paper="Guo et al., IJCAI 2017", outputs=OUTPUTS)
 class IDEC(DEC):
     """Improved DEC: DEC that keeps the decoder and minimises L_r + γ·L_c, so the embedding keeps the local
     structure of the data (γ = 0.1; Adam, lr 0.001, as the reference code for MNIST).
@@ -130,7 +130,7 @@ class IDEC(DEC):
 
 
 @register_method("dcec", inputs=("pixels",), family="deep",
-                 paper="Guo et al., ICONIP 2017")
+                 paper="Guo et al., ICONIP 2017", outputs=OUTPUTS)
 class DCEC(IDEC):
     """Deep Convolutional Embedded Clustering: IDEC's loss on a convolutional autoencoder
     conv(32,5×5,s2) → conv(64,5×5,s2) → conv(128,3×3,s2) → flatten → dense(10), mirrored decoder.
@@ -165,7 +165,7 @@ class DCEC(IDEC):
 
 
 @register_method("gapdcec", inputs=("pixels",), family="deep",
-                 paper="Kolla & VenuGopal 2018")
+                 paper="Kolla & VenuGopal 2018", outputs=OUTPUTS)
 class GAPDCEC(DCEC):
     """DCEC with global average pooling over the last convolutional feature maps instead of flattening, then the
     10-unit embedding: far fewer weights in the embedding layer and features that do not depend on position.

@@ -128,7 +128,8 @@ def uniform_cluster_sample(labels: np.ndarray, n_samples: int, random_state=0) -
     return rs.permutation(picked)[:n_samples]
 
 
-@register_method("deepcluster", inputs=("pixels",), family="deep", paper="Caron et al., ECCV 2018")
+@register_method("deepcluster", inputs=("pixels",), family="deep", paper="Caron et al., ECCV 2018",
+                 outputs=("cluster_centers_", "history_"))
 class DeepCluster(ClusterMixin, TransformerMixin, BaseEstimator):
     """DeepCluster: a convnet trained from scratch on the k-means clusters of its own features.
 

@@ -82,7 +82,9 @@ class ClusteringNet(nn.Module):
 
 
 @register_method("dtc", inputs=("transfer",), family="transfer", paper="Han, Vedaldi, Zisserman, ICCV 2019",
-                 chooses_k=True, k_options=("n_probe_classes", "max_novel_k"))
+                 chooses_k=True, k_options=("n_probe_classes", "max_novel_k"),
+                 outputs=("cluster_centers_", "probabilities_", "history_", "k_selection_", "run_details_",
+                          "torch_threads_"))
 class DTC(ClusterMixin, BaseEstimator):
     """Deep Transfer Clustering: cluster novel images with a network fine-tuned on labelled known classes.
 

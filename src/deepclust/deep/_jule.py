@@ -100,7 +100,8 @@ class JULENet(nn.Module):
 
 @register_method("jule", inputs=("pixels",), family="deep", paper="Yang, Parikh, Batra, CVPR 2016",
                  symbols={"graph_neighbors": "K_s", "neighbor_clusters": "K_c", "merge_margin_weight": "lambda",
-                          "kernel_scale": "a"})
+                          "kernel_scale": "a"},
+                 outputs=("cluster_centers_", "history_", "torch_threads_"))
 class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
     """JULE: agglomerative clustering as a recurrent process, the CNN retrained on the current clusters in between.
 

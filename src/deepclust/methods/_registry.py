@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,19 @@ from ._options import MethodOption, MethodOptionError, find_option, options_of, 
 COMMON_PARAMETERS = ("n_clusters", "random_state", "device", "verbose")
 
 _METHODS: dict[str, MethodSpec] = {}
+
+#: What a fitted method may offer beyond ``labels_`` and its embedding, and what a run makes of each; a method
+#: declares those it sets (``outputs=`` on :func:`register_method`), and the run reads only those.
+OUTPUTS = {
+    "cluster_centers_": "the centres its distances are measured to (else the corners of its probabilities' simplex)",
+    "probabilities_": "soft assignments: each image's confidence is its largest",
+    "history_": "the training curves (training.json, figures/training.png)",
+    "pretrain_history_": "the pretraining curve, beside them",
+    "k_selection_": "how k was chosen (run.json's k_selection, figures/k_selection.png)",
+    "members_": "an ensemble's members, with their scores",
+    "run_details_": "values resolved or measured at fit time, recorded with the parameters",
+    "torch_threads_": "the threads its training used (its labels can depend on them), recorded",
+}
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,7 @@ class MethodSpec:
         ``grayscale`` for adapt's pixels), used where the user gives none.
     symbols : the paper's symbols of options (``lambda`` for DCN's ``kmeans_weight``), shown beside them and
         accepted as their names.
+    outputs : the fitted attributes of :data:`OUTPUTS` the method sets (read through :meth:`output`).
     fit_args : the arguments ``fit`` takes besides ``X`` and ``y``, which its input may bring (``augmented``
         copies of the views for SCAN, ``X_known``/``y_known`` for DTC); the pipeline passes these and no others, and
         refuses settings that would make another (``augmentations`` for a method without ``augmented``).
@@ -60,6 +75,18 @@ class MethodSpec:
     k_options: tuple[str, ...] = ()
     input_defaults: dict = field(default_factory=dict)
     symbols: dict = field(default_factory=dict)
+    outputs: tuple[str, ...] = ("cluster_centers_",)
+
+    def output(self, estimator, name: str):
+        """The fitted ``estimator``'s output ``name`` (one of :data:`OUTPUTS`) when the method declares it, else
+        None."""
+        if name not in OUTPUTS:
+            raise KeyError(f"{name} is not a method output; they are {', '.join(OUTPUTS)}")
+        return getattr(estimator, name, None) if name in self.outputs else None
+
+    def undeclared_outputs(self, estimator) -> list[str]:
+        """Outputs the fitted ``estimator`` sets that its registry entry does not declare (a run ignores them)."""
+        return [name for name in OUTPUTS if name not in self.outputs and getattr(estimator, name, None) is not None]
 
     @property
     def summary(self) -> str:
@@ -138,16 +165,22 @@ class FittedClustering:
 
     @classmethod
     def of(cls, spec: MethodSpec, estimator) -> FittedClustering:
+        """What ``estimator`` (fitted) gives through the outputs its method declares; a warning names any it sets
+        without declaring them, which are not used."""
+        undeclared = spec.undeclared_outputs(estimator)
+        if undeclared:
+            warnings.warn(f"method {spec.name} sets {', '.join(undeclared)} without declaring them (outputs= on "
+                          f"@register_method): the run does not use them", RuntimeWarning, stacklevel=2)
         labels = np.asarray(estimator.labels_, dtype=np.int64)
         embedding = np.asarray(getattr(estimator, spec.embedding))
         centers, distances, confidence = measure_placement(
-            embedding, labels, getattr(estimator, "cluster_centers_", None), getattr(estimator, "probabilities_", None))
+            embedding, labels, spec.output(estimator, "cluster_centers_"), spec.output(estimator, "probabilities_"))
         history = None
-        if getattr(estimator, "history_", None) is not None:
-            history = {"clustering": estimator.history_, "pretraining": getattr(estimator, "pretrain_history_", None)}
-        selection = getattr(estimator, "k_selection_", None)
+        if spec.output(estimator, "history_") is not None:
+            history = {"clustering": estimator.history_, "pretraining": spec.output(estimator, "pretrain_history_")}
+        selection = spec.output(estimator, "k_selection_")
         return cls(labels, embedding, centers, distances, confidence, history,
-                   selection.to_dict() if selection is not None else None, getattr(estimator, "members_", None))
+                   selection.to_dict() if selection is not None else None, spec.output(estimator, "members_"))
 
 
 def measure_placement(embedding, labels, centers=None, probabilities=None):
@@ -174,13 +207,14 @@ def margin(embedding: np.ndarray, centers: np.ndarray) -> np.ndarray:
 def register_method(name: str, *, inputs: tuple[str, ...], family: str, paper: str, fixed: dict | None = None,
                     aliases: dict | None = None, embedding: str = "embedding_", chooses_k: bool = False,
                     fit_args: tuple[str, ...] | None = None, k_options: tuple[str, ...] = (),
-                    input_defaults: dict | None = None, symbols: dict | None = None):
+                    input_defaults: dict | None = None, symbols: dict | None = None,
+                    outputs: tuple[str, ...] = ("cluster_centers_",)):
     """Class decorator: register the estimator as method ``name`` (stack it to register one class under several
     names with different ``fixed`` parameters). A name registered twice is an error, also when the two differ
     only in case or in ``_`` against ``-`` (:func:`get_method` could not tell them apart). ``fit_args``: the
     arguments ``fit`` takes besides ``X`` and ``y`` (see :class:`MethodSpec`); omitted, the named parameters of
-    ``fit`` after them; given, each must be one of those. ``k_options``, ``input_defaults``, ``symbols``: see
-    :class:`MethodSpec`."""
+    ``fit`` after them; given, each must be one of those. ``k_options``, ``input_defaults``, ``symbols``,
+    ``outputs``: see :class:`MethodSpec`."""
 
     def decorate(cls):
         taken = next((spec for spec in _METHODS.values() if _method_key(spec.name) == _method_key(name)), None)
@@ -191,9 +225,12 @@ def register_method(name: str, *, inputs: tuple[str, ...], family: str, paper: s
         missing = [arg for arg in declared if arg not in takes]
         if missing:
             raise ValueError(f"method {name}: {cls.__name__}.fit takes no {', '.join(missing)} (fit_args)")
+        unknown = [o for o in outputs if o not in OUTPUTS]
+        if unknown:
+            raise ValueError(f"method {name}: {', '.join(unknown)} is no method output ({', '.join(OUTPUTS)})")
         _METHODS[name] = MethodSpec(name, cls, tuple(inputs), family, paper, dict(fixed or {}), dict(aliases or {}),
                                     embedding, chooses_k, declared, tuple(k_options), dict(input_defaults or {}),
-                                    dict(symbols or {}))
+                                    dict(symbols or {}), tuple(outputs))
         return cls
 
     return decorate
