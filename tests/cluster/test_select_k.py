@@ -13,8 +13,9 @@ from deepclust.cluster import FeatureClustering, KSelection, prediction_strength
 
 @pytest.mark.parametrize("k", [3, 5, 20])
 def test_planted_blobs_through_the_default_reduction(k):
-    """Well-separated planted blobs (64-d, through L2 + PCA + UMAP as every run) give k within ±1."""
-    X, _ = make_blobs(1500, n_features=64, centers=k, cluster_std=1.0, random_state=k)
+    """Well-separated planted blobs (64-d, through L2 + PCA + UMAP as every run) give k within ±1. 750 points, not
+    1,500 (half the time): both sizes gave exactly k for k = 3, 5, 20 on draws k, k + 100, k + 200."""
+    X, _ = make_blobs(750, n_features=64, centers=k, cluster_std=1.0, random_state=k)
     model = FeatureClustering(None, random_state=0).fit(X)
     assert abs(model.n_clusters_ - k) <= 1, model.k_selection_.to_dict()["curve"]
     assert set(model.k_selection_.votes) == {"prediction strength", "silhouette", "eigengap"}

