@@ -32,7 +32,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
     # torch/torchvision pinned to the releases served from this machine's disk (see README).
     .venv/bin/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
-    .venv/bin/python -m pip install -q -e ".[extra-weights,datasets,faiss,dask,vips,parquet,test]"
+    .venv/bin/python -m pip install -q -e ".[extra-weights,datasets,attention,faiss,dask,vips,parquet,test]"
     touch "$stamp"
 fi
 echo "[setup] ready: .venv/bin/deepclust"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._extras import require
 from .._progress import track
 
 #: Fewer foreground pixels than this (a fraction of the image) and GrabCut's mask is not trusted: the CAM's is used.
@@ -40,7 +41,8 @@ def gradcam_maps(net, reader, images: np.ndarray, *, batch_size: int = 128, verb
     """Grad-CAM (``method="gradcam"``) or Grad-CAM++ (``"gradcam++"``: pixel-wise weights of the gradients, which
     the attention paper cites) of ``net`` (pixels → class logits) for its predicted class, at the layer
     ``net.cam_layer``; one map per image, (N, S, S) in [0, 1] at the network's input size S."""
-    from pytorch_grad_cam import GradCAM, GradCAMPlusPlus
+    grad_cam = require("pytorch_grad_cam")
+    GradCAM, GradCAMPlusPlus = grad_cam.GradCAM, grad_cam.GradCAMPlusPlus
 
     if method not in CAM_METHODS:
         raise ValueError(f"the class activation map must be one of {', '.join(CAM_METHODS)}; got {method!r}")
@@ -74,7 +76,7 @@ def grabcut_mask(image: np.ndarray, cam: np.ndarray, threshold: float, iteration
     0.497 for the thresholded CAM, 0.554 for the whole image. Returns a boolean mask;
     the CAM's mask when GrabCut keeps almost nothing (a flat image), the whole image when the CAM says nothing
     (:func:`cam_mask`)."""
-    import cv2
+    cv2 = require("cv2")
 
     start = cam_mask(cam, threshold)
     if start.all():
@@ -117,7 +119,7 @@ def mask_images(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
 def overlay(image: np.ndarray, cam: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
     """A picture of what the network attends to: the RGB image with the CAM as a heat map over it, and the mask's
     outline in white."""
-    import cv2
+    cv2 = require("cv2")
 
     out = image.astype(np.float32)
     if cam is not None:

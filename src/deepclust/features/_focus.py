@@ -52,6 +52,8 @@ from typing import Literal
 
 import numpy as np
 
+from .._extras import require
+
 #: The values of the ``focus`` input setting.
 FOCUS_MODES = ("none", "object")
 #: The saliency maps :class:`ObjectFocus` can find the object with.
@@ -288,7 +290,7 @@ def fiedler_map(features: np.ndarray) -> np.ndarray:
 def threshold_map(smap: np.ndarray, threshold: float, side: int) -> np.ndarray:
     """The largest 8-connected region of the map (upsampled to ``side``, bilinear) at or above ``threshold``;
     the whole image when the map is flat."""
-    import cv2
+    cv2 = require("cv2")
 
     up = cv2.resize(np.asarray(smap, np.float32), (side, side), interpolation=cv2.INTER_LINEAR)
     mask = largest_component(up >= threshold)
@@ -297,7 +299,7 @@ def threshold_map(smap: np.ndarray, threshold: float, side: int) -> np.ndarray:
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
     """The largest 8-connected component of a boolean mask (the mask itself when it is empty)."""
-    import cv2
+    cv2 = require("cv2")
 
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if n <= 2:
@@ -309,7 +311,7 @@ def grabcut_mask(image: np.ndarray, mask: np.ndarray, iterations: int = 5) -> np
     """GrabCut (OpenCV) of an RGB uint8 image started from ``mask``: probable object inside it, probable background
     in a band of an eighth of the side around its box, certain background beyond. Returns the largest component of
     what GrabCut keeps, or ``mask`` itself when GrabCut fails or keeps under :data:`MIN_OBJECT` of the image."""
-    import cv2
+    cv2 = require("cv2")
 
     if mask.all() or not mask.any():
         return mask
@@ -348,7 +350,7 @@ def crop_box(mask: np.ndarray, margin: float) -> tuple[int, int, int, int]:
 def crop_resize(image: np.ndarray, box) -> np.ndarray:
     """``image`` (H, W[, C]) uint8 cut to ``box`` ``(top, left, height, width)`` and resized back to (H, W)
     (area averaging when shrinking, bilinear when enlarging)."""
-    import cv2
+    cv2 = require("cv2")
 
     top, left, ch, cw = (int(v) for v in box)
     h, w = image.shape[:2]
@@ -362,7 +364,7 @@ def crop_resize(image: np.ndarray, box) -> np.ndarray:
 def _rgb_at(images: np.ndarray, side: int) -> np.ndarray:
     """uint8 (B, H, W[, C]) → RGB uint8 (B, side, side, 3), the whole image resized (not its centre square: the
     mask is mapped back onto the whole image)."""
-    import cv2
+    cv2 = require("cv2")
 
     if images.ndim == 3:
         images = images[..., None]
@@ -378,7 +380,7 @@ def _rgb_at(images: np.ndarray, side: int) -> np.ndarray:
 
 
 def _resize_mask(mask: np.ndarray, h: int, w: int) -> np.ndarray:
-    import cv2
+    cv2 = require("cv2")
 
     if mask.shape == (h, w):
         return mask
