@@ -82,7 +82,7 @@ def test_paper_symbols_get_readable_names_and_stay_accepted():
 def test_readable_names_parse_on_the_command_line():
     """`--kmeans-weight 0.1` and the paper's `--lambda 0.1` both set DCN's ``kmeans_weight`` (the registry looks options
     up by every name they accept)."""
-    from deepclust.cli._cluster import method_options
+    from deepclust.cli._options import method_options
 
     spec = get_method("dcn")
     for tokens in (["--kmeans-weight", "0.1"], ["--lambda", "0.1"], ["--lambda-", "0.1"]):
@@ -132,7 +132,8 @@ def test_input_setting_options_come_from_their_declaration():
     """`cluster` has one option per input setting it takes, under the flag its declaration names (``--color`` for
     grayscale); SETTING_FLAGS lists those whose flag is not the setting's name, an on-by-default one by the --no- form
     that gives it (errors name what the user typed)."""
-    from deepclust.cli._cluster import CLUSTER_SETTINGS, SETTING_FLAGS
+    from deepclust.cli._cluster import CLUSTER_SETTINGS
+    from deepclust.cli._options import SETTING_FLAGS
     from deepclust.inputs import setting_info
 
     output = runner.invoke(app, ["cluster", "--help"], env={"COLUMNS": "200"}, catch_exceptions=False).output
@@ -157,7 +158,7 @@ def test_discover_takes_dtcs_options_from_the_registry():
 
 def test_command_line_values_of_settings_become_the_apis():
     """`--color rgb` is grayscale=False, repeated --view a tuple (none given: None), other values pass as parsed."""
-    from deepclust.cli._cluster import settings_of
+    from deepclust.cli._options import settings_of
 
     assert settings_of({"grayscale": "rgb", "views": ["pixels", "hog"], "use_cache": False, "batch_size": 8}) == {
         "grayscale": False, "views": ("pixels", "hog"), "use_cache": False, "batch_size": 8}

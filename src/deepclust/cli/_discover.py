@@ -24,7 +24,9 @@ from ._app import (
     scores_table,
     warnings_as_lines,
 )
-from ._cluster import (
+from ._options import (
+    INPUT,
+    METHOD,
     METHOD_OPTIONS_HELP,
     SETTING_FLAGS,
     MapOption,
@@ -47,7 +49,6 @@ _EXAMPLES = """Examples:
 
   deepclust discover --dataset fashion-mnist --known-classes 0-4 -k 5 --out runs/dtc
 """
-_INPUT, _METHOD = "Input", "Method"
 #: DTC's options that ``discover`` shows as its own (with their choices); the others are given as --NAME VALUE.
 DTC_OPTIONS = ("attention", "variant")
 
@@ -61,7 +62,7 @@ def method_parameters(method: str, names) -> list[inspect.Parameter]:
     params = []
     for name in names:
         opt = spec.option(name)
-        option = typer.Option(opt.flag, help=cli_words(opt.help, option_names(spec)) + ".", rich_help_panel=_METHOD)
+        option = typer.Option(opt.flag, help=cli_words(opt.help, option_names(spec)) + ".", rich_help_panel=METHOD)
         params.append(inspect.Parameter(opt.name, inspect.Parameter.KEYWORD_ONLY, default=opt.default,
                                         annotation=Annotated[opt.annotation, option]))
     return params
@@ -93,27 +94,27 @@ def discover(
     # see cls= above
     unknown: Annotated[Path | None, typer.Option(
         help="Folder of the unlabelled images to cluster (other classes than the known ones).",
-        rich_help_panel=_INPUT)] = None,
+        rich_help_panel=INPUT)] = None,
     dataset: Annotated[str | None, typer.Option(
         help="A builtin data set split by class instead of folders (see `deepclust datasets`).",
-        rich_help_panel=_INPUT)] = None,
+        rich_help_panel=INPUT)] = None,
     known_classes: Annotated[str | None, typer.Option(
         help="--dataset: the known classes (e.g. 0-4); the others are clustered. Known images come from the train "
              "split, unlabelled ones from the test split, where the data set has both.",
-        rich_help_panel=_INPUT)] = None,
+        rich_help_panel=INPUT)] = None,
     data_dir: Annotated[Path | None, typer.Option(help="--dataset: folder with the data set's files.",
-                                                  rich_help_panel=_INPUT)] = None,
+                                                  rich_help_panel=INPUT)] = None,
     labels_from_subfolders: Annotated[bool, typer.Option(
         "--labels-from-subfolders", help="Score the clusters against the unknown images' subfolder names.",
-        rich_help_panel=_INPUT)] = False,
+        rich_help_panel=INPUT)] = False,
     n_clusters: Annotated[int | None, typer.Option(
         "--n-clusters", "-k", min=int(RUN_N_CLUSTERS.low), help="Number of novel classes.",
-        rich_help_panel=_METHOD)] = None,
+        rich_help_panel=METHOD)] = None,
     estimate_k: Annotated[bool, typer.Option(
         "--estimate-k", help="Estimate the number of novel classes (DTC's probe of held-out known classes).",
-        rich_help_panel=_METHOD)] = False,
+        rich_help_panel=METHOD)] = False,
     option: Annotated[list[str] | None, typer.Option(
-        "--option", "-o", help="A method option NAME=VALUE (repeat).", rich_help_panel=_METHOD)] = None,
+        "--option", "-o", help="A method option NAME=VALUE (repeat).", rich_help_panel=METHOD)] = None,
     out: RunOut = None,
     overwrite: Overwrite = False,
     map: MapOption = "umap",

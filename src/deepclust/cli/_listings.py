@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ._app import app, fail, friendly_errors, out_console
-from ._cluster import METHOD_OPTIONS_HELP
+from ._options import METHOD_OPTIONS_HELP
 
 
 @app.command()
