@@ -163,8 +163,8 @@ def test_deep_method_on_a_folder_resizes_images(shared_shapes_folder, tmp_path):
 def test_deep_method_errors_are_one_line(tmp_path):
     """A deep method without k, a conv method on features, augmenting features, or a learning rate of 0 is refused
     with a sentence."""
-    for args in (("--method", "dec"), ("--method", "dcec", "-k", 3, "--deep-input", "features"),
-                 ("--method", "dec", "-k", 3, "--deep-input", "features", "--augment", "--limit", 50),
+    for args in (("--method", "dec"), ("--method", "dcec", "-k", 3, "--input", "features"),
+                 ("--method", "dec", "-k", 3, "--input", "features", "--augment", "--limit", 50),
                  ("--method", "dec", "-k", 3, "--learning-rate", 0, "--limit", 50)):
         result = _invoke("cluster", "--dataset", "digits", *args, "--out", tmp_path / "x")
         assert result.exit_code == 2 and "error:" in result.output, result.output

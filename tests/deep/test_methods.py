@@ -162,17 +162,14 @@ def test_run_json_records_the_autoencoder_a_run_started_from(tmp_path):
     assert second.params["pretrain_optimizer"] == "auto" and second.estimator.run_details_ == {"update_interval": 30}
 
 
-def test_predict_proba_is_the_soft_assignment_and_predict_soft_is_its_deprecated_name():
-    """DEC-family estimators answer predict_proba (rows sum to 1, argmax = predict) like SCAN and DTC; the old name
-    predict_soft still works for one release and says so with a FutureWarning."""
+def test_predict_proba_is_the_soft_assignment():
+    """DEC-family estimators answer predict_proba (rows sum to 1, argmax = predict) like SCAN and DTC."""
     X, _ = load_dataset("digits")
     model = DEC(3, random_state=0, pretrain_epochs=2, max_iter=5, update_interval=5, hidden_dims=(16,),
                 embedding_dim=3, device="cpu").fit(X[:150])
     q = model.predict_proba(X[150:180])
     assert q.shape == (30, 3) and np.allclose(q.sum(1), 1, atol=1e-5)
     assert (q.argmax(1) == model.predict(X[150:180])).all()
-    with pytest.warns(FutureWarning, match="predict_proba"):
-        assert np.array_equal(model.predict_soft(X[150:180]), q)
 
 
 def test_auto_recipe_and_update_interval_are_chosen_by_the_data_and_recorded(mnist_5k):

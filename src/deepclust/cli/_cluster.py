@@ -108,7 +108,6 @@ def cluster(
         "--option", "-o", help="A method option NAME=VALUE (repeat).", rich_help_panel=METHOD)] = None,
     input: Annotated[str | None, typer.Option(
         help="pixels or features, for methods that take either (dec/idec/dcn).", rich_help_panel=FEATURES)] = None,
-    deep_input: Annotated[str | None, typer.Option(hidden=True, help="Old name of --input.")] = None,
     like: Annotated[Path | None, typer.Option(
         help="An earlier run folder: clusters that match its clusters (on the images both hold) keep its numbers "
              "and names; new clusters get new numbers.", rich_help_panel=OUTPUT, show_default=False)] = None,
@@ -152,10 +151,6 @@ def cluster(
             fail("--labels-depth says which subfolder names the class: give it with --labels-from-subfolders")
         resolve_device(settings["device"])
         earlier = RunFolder.open(like) if like is not None else None  # not a run folder: said before the work
-        if deep_input is not None:
-            if input is not None and input != deep_input:
-                fail("--deep-input is the old name of --input: give one of them")
-            input = deep_input
         defaulted = out is None
         if defaulted:
             out = default_out(dataset or (embeddings.stem if embeddings is not None else Path(folder).resolve().name))

@@ -285,12 +285,6 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "autoencoder_")
         return self._soft(self.autoencoder_, self._prepare(X), torch.from_numpy(self.cluster_centers_)).numpy()
 
-    def predict_soft(self, X) -> np.ndarray:
-        """Deprecated name of :meth:`predict_proba`, kept for one release."""
-        warnings.warn("predict_soft is deprecated and will be removed in the next release; use predict_proba",
-                      FutureWarning, stacklevel=2)
-        return self.predict_proba(X)
-
     def predict(self, X) -> np.ndarray:
         """The most likely cluster of new samples."""
         return self.predict_proba(X).argmax(1).astype(np.int64)
