@@ -187,7 +187,11 @@ class GAPDCEC(DCEC):
         gives the ``embedding_dim`` values. "pooled": no dense layer, conv3 has ``embedding_dim`` filters and the
         embedding is their pooled ReLU maps, a reading of the follow-up paper (CGAPDCEC, 2019), where the pooled
         last-convolution maps are the embedded space. "pooled_linear": as "pooled" without the ReLU before the
-        pooling, so the embedding is linear as DCEC's. The decoder is the same in all three.
+        pooling, so the embedding is linear as DCEC's. The decoder is the same in all three. Measured on MNIST-5k
+        (seed 0, 50 pretraining epochs, at most 1,500 iterations; ``benchmarks/results/gapdcec_variants.md``): ACC
+        "dense" 0.594, "pooled_linear" 0.487, "pooled" 0.376 (3 of its 10 maps dead), DCEC 0.666: neither reading
+        without the dense layer brings GAPDCEC to DCEC, and k-means on the pretrained embeddings already ranks them
+        so, so the gap is in what the autoencoder learns, not in the clustering stage.
 
     The other parameters are DCEC's.
 
