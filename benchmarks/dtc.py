@@ -142,7 +142,7 @@ def main(argv=None) -> int:
             if attention != "none":  # the overlays, for the README
                 from deepclust.report._method_figures import save_picture
 
-                save_picture(dtc.figures_()["attention"],
+                save_picture(dtc.figures_()["attention"][0],
                              RESULTS / f"{name}_{attention.replace('+', '_')}{'_pp' if cam == 'gradcam++' else ''}"
                                        f"{'_known' if attend_known else ''}"
                                        f"{f'_t{threshold:g}' if threshold != 0.2 else ''}.png")

@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from deepclust import cluster_images, load_dataset
-    from deepclust.assign import feature_space, run_images
+    from deepclust.assign import feature_space
     from deepclust.explore import (
         COSINE_THRESHOLD,
         HASH_DISTANCE,
@@ -173,7 +173,7 @@ def main(argv=None) -> int:
         opened = RunFolder.open(run_dir)
         order = {r["path"]: k for k, r in enumerate(opened.rows)}
         assert sorted(order) == sorted(paths), "the run did not read every planted file"
-        source = run_images(opened)
+        source = opened.source()
 
         t = time.perf_counter()
         hashes, hashed = perceptual_hashes(source, min_side=0)  # every file: the grid measures the hash

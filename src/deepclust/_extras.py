@@ -20,6 +20,8 @@ def require(module: str):
     """``module`` imported, or :class:`MissingExtraError` saying which extra installs it."""
     try:
         return importlib.import_module(module)
-    except ImportError as exc:
+    except ModuleNotFoundError as exc:
+        if exc.name != module:  # installed, but something it needs is missing: its own error says what
+            raise
         package, extra, purpose = EXTRAS[module]
         raise MissingExtraError(f"{purpose} needs the package {package}: pip install 'deepclust[{extra}]'") from exc

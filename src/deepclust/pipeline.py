@@ -13,7 +13,6 @@ from ._device import resolve_device
 from ._outputs import check_writable
 from ._progress import say
 from ._warnings import first_lines
-from .cluster import cluster_tree
 from .datasets import Embeddings, ImageFolder, check_enough_images, open_source, take_subset
 from .features import close_dask, connect_dask, default_cache_dir
 from .inputs import (
@@ -27,7 +26,7 @@ from .inputs import (
 )
 from .methods import RUN_N_CLUSTERS, FittedClustering, get_method
 from .metrics import score_clustering
-from .run import ClusterRun, keep_numbers
+from .run import ClusterRun, RunFolder, keep_numbers
 
 #: Estimator parameters that are not worth recording in run.json (runtime switches).
 _UNRECORDED = ("verbose",)
@@ -78,6 +77,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     """
     spec = get_method(method)
     method = spec.name  # as registered: "DEC" is recorded as "dec"
+    if like is not None and not isinstance(like, RunFolder):
+        like = RunFolder.open(like)  # not a run folder: said before the work
     given = isinstance(source, Embeddings)
     kind = input or (_embeddings_input(spec) if given else spec.inputs[0])
     if kind not in spec.inputs:
@@ -107,9 +108,11 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
 
     t0 = time.perf_counter()
     source, labels_true, typical_size, skipped, about = open_source(source, labels_true)
+    about = dict(about or {})
     source_info = {}
     if limit is not None:
         source, labels_true, source_info = take_subset(source, labels_true, int(limit), random_state)
+        about = {**about, **_clustered(source)}  # what was clustered: the subset
     timings = {"scan": time.perf_counter() - t0}
     check_enough_images(len(source), n_clusters, skipped, "found")
     if settings.use_cache and kind in ("features", "views") and not given:
@@ -180,8 +183,16 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
                      source=source.images if given else source,
                      indices=indices, embedding=fitted.embedding, history=fitted.history, estimator=estimator,
                      n_clusters_fitted=n_fitted, notes=notes, metrics_undefined=scored.undefined,
-                     cluster_names=names, tree=cluster_tree(fitted.embedding, fitted.labels))
+                     cluster_names=names)
     return keep_numbers(run, like) if like is not None else run
+
+
+def _clustered(source) -> dict:
+    """What run.json's ``source`` says of the images clustered: an array's shape, embeddings' rows (their
+    ``describe()``)."""
+    if isinstance(source, Embeddings):
+        return source.describe()
+    return {"shape": list(np.shape(source))} if isinstance(source, np.ndarray) else {}
 
 
 def _cluster_names(kind: str, prepared, settings: InputSettings, labels) -> dict | None:

@@ -33,7 +33,7 @@ def test_the_record_goes_to_run_json_and_comes_back_equal(digits_run, tmp_path):
     assert record.cluster_tree == digits_run.tree.to_dict()
     assert record.cluster_sizes == digits_run.cluster_sizes() and record.metrics == digits_run.metrics
     assert record.method == "kmeans" and record.input == "features" and record.source.kind == "array"
-    assert "umap_components" in record.method_params and "input_settings" not in record.method_params
+    assert record.parameters["umap_components"] is None and record.input_settings["typical_size"] == 8
     assert [f.name for f in record.figures] == ["cluster_tree"] and folder.has(record.figures[0].file)
 
 
@@ -90,3 +90,37 @@ def test_a_builtin_data_set_is_recorded_by_the_pipeline(tmp_path):
     assert "acc" in run.metrics
     folder = RunFolder.open(write_run(run, tmp_path / "run", map=None))
     assert len(folder.images([0, 1], size=8)) == 2
+
+
+def test_the_tree_follows_the_labels_as_they_are(digits_run, tmp_path):
+    """Merging two clusters in Python and saving writes the tree of the merged clusters, not a stale one."""
+    import dataclasses
+
+    merged = dataclasses.replace(digits_run, labels=np.where(digits_run.labels == 5, 4, digits_run.labels))
+    folder = RunFolder.open(write_run(merged, tmp_path / "run", map=None))
+    assert folder.record.cluster_tree["clusters"] == [0, 1, 2, 3, 4]
+    assert set(folder.record.cluster_sizes) == {0, 1, 2, 3, 4}
+
+
+def test_a_subset_of_an_array_records_the_shape_it_clustered():
+    """With limit, run.json's source gives the shape of the images clustered and how many there were."""
+    X, _ = load_dataset("digits")
+    run = cluster_images(X[:100], method="kmeans", n_clusters=3, limit=40, umap_components=None, verbose=False)
+    assert run.record.source.shape == (40, 8, 8) and run.record.source.n_found == 100
+
+
+def test_a_method_figure_may_not_take_a_name_the_page_uses(digits_run, tmp_path, monkeypatch):
+    """A method figure called like a registry figure or a page section is refused, not written over it."""
+    import dataclasses
+
+    class _Clashing:
+        def figures_(self):
+            return {"training": np.zeros((4, 4), np.uint8)}
+
+    with pytest.raises(ValueError, match="may not be called 'training'"):
+        write_run(dataclasses.replace(digits_run, estimator=_Clashing()), tmp_path / "run", map=None)
+
+
+def test_an_old_source_without_a_kind_is_read_by_what_it_names():
+    """A run.json source from before ``kind`` was written: a data set stays a data set."""
+    assert RunRecord.from_json({"source": {"dataset": "digits"}}).source.title == "digits"

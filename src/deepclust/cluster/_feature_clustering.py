@@ -118,8 +118,9 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "n_clusters": N_CLUSTERS_OR_CHOSEN, "pca_components": Interval(int, 0, none=True),
-        "umap_components": Interval(int, 0, none=True), "umap_neighbors": Interval(int, 2), "k_min": Interval(int, 2),
+        "n_clusters": N_CLUSTERS_OR_CHOSEN, "pca_components": Interval(int, 0, none=True, why="0 skips the step"),
+        "umap_components": Interval(int, 0, none=True, why="0 skips the step"), "umap_neighbors": Interval(int, 2),
+        "k_min": Interval(int, 2, why="one cluster is no choice"),
         "selection_sample": POSITIVE_INT, "n_init": POSITIVE_INT}
 
     def __init__(self, n_clusters: int | None = None, *,

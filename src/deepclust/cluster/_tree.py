@@ -39,7 +39,8 @@ def cluster_tree(embedding: np.ndarray, labels: np.ndarray, n_groups: int | None
     clusters = np.unique(labels).tolist()
     if len(clusters) < 3:
         return None
-    centres = np.stack([np.asarray(embedding, dtype=np.float64)[labels == c].mean(axis=0) for c in clusters])
+    embedding, labels = np.asarray(embedding, dtype=np.float64), np.asarray(labels)
+    centres = np.stack([embedding[labels == c].mean(axis=0) for c in clusters])
     Z = linkage(centres, method="ward")
     n_groups = int(n_groups or max(2, int(np.ceil(np.sqrt(len(clusters))))))
     cut = fcluster(Z, t=n_groups, criterion="maxclust")

@@ -45,7 +45,7 @@ class OpenedSource(NamedTuple):
     labels_true: object
     typical_size: int
     skipped: list[SkippedFile]
-    about: dict = {}
+    about: dict | None = None
 
 
 def open_source(source, labels_true=None) -> OpenedSource:
@@ -65,7 +65,7 @@ def open_source(source, labels_true=None) -> OpenedSource:
     if isinstance(source, DatasetImages):
         X = check_uint8_images(source.images, "images")
         return OpenedSource(X, source.labels if labels_true is None else labels_true, max(X.shape[1:3]), [],
-                            dict(source.about))
+                            {**source.about, "shape": list(X.shape)})
     if isinstance(source, (str, os.PathLike)):
         source = scan_folder(source)
         if len(source) == 0:

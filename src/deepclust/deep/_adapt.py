@@ -22,7 +22,7 @@ from .._device import resolve_device
 from .._progress import track
 from .._training import History, run_epoch, seeded
 from ..cluster import FeatureClustering, l2_rows, nearest_neighbors, scan_loss
-from ..methods import N_CLUSTERS, NON_NEGATIVE_INT, POSITIVE_INT, Interval, check_params, register_method
+from ..methods import NON_NEGATIVE_INT, POSITIVE_INT, Interval, check_params, register_method
 from ._augment import random_resized_crop
 from ._base import store_params
 from ._images import check_images
@@ -114,7 +114,7 @@ class AdaptedClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "n_clusters": N_CLUSTERS, "copies": POSITIVE_INT, "batch_size": POSITIVE_INT, "n_neighbors": POSITIVE_INT,
+        "n_clusters": Interval(int, 2), "copies": POSITIVE_INT, "batch_size": POSITIVE_INT, "n_neighbors": POSITIVE_INT,
         "epochs": NON_NEGATIVE_INT, "input_size": Interval(int, 1, none=True),
         "umap_components": Interval(int, 0, none=True)}
 

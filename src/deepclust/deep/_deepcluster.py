@@ -20,7 +20,7 @@ from .._device import resolve_device
 from .._progress import track
 from .._training import History, embed_batches, run_epoch, seeded
 from ..cluster import kmeans_without_empty, l2_rows
-from ..methods import N_CLUSTERS, POSITIVE, POSITIVE_INT, Interval, check_params, register_method
+from ..methods import POSITIVE, POSITIVE_INT, Interval, check_params, register_method
 from ._augment import random_resized_crop
 from ._base import store_params
 from ._images import check_images
@@ -193,7 +193,7 @@ class DeepCluster(ClusterMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "n_clusters": N_CLUSTERS, "n_pseudo_clusters": Interval(int, 2, none=True),
+        "n_clusters": Interval(int, 2), "n_pseudo_clusters": Interval(int, 2, none=True),
         "epoch_size": Interval(int, 2, none=True), "epochs": POSITIVE_INT, "pca_components": POSITIVE_INT,
         "kmeans_iter": POSITIVE_INT, "batch_size": POSITIVE_INT, "learning_rate": POSITIVE, "width": POSITIVE}
 

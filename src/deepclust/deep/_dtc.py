@@ -22,7 +22,6 @@ from .._device import cpu_threads, resolve_device
 from .._progress import track
 from .._training import History, run_epoch, seeded
 from ..methods import (
-    N_CLUSTERS_OR_CHOSEN,
     NON_NEGATIVE_INT,
     POSITIVE_INT,
     Interval,
@@ -204,7 +203,7 @@ class DTC(ClusterMixin, BaseEstimator):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "n_clusters": N_CLUSTERS_OR_CHOSEN, "batch_size": POSITIVE_INT, "update_interval": POSITIVE_INT,
+        "n_clusters": Interval(int, 2, none=True), "batch_size": POSITIVE_INT, "update_interval": POSITIVE_INT,
         "input_size": POSITIVE_INT, "max_novel_k": POSITIVE_INT, "supervised_epochs": NON_NEGATIVE_INT,
         "warmup_epochs": NON_NEGATIVE_INT, "epochs": NON_NEGATIVE_INT, "augmented_copies": NON_NEGATIVE_INT,
         "validation_fraction": Interval(float, 0, 0.5, closed="left")}

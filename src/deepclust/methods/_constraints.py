@@ -23,6 +23,7 @@ class Interval:
     high: float | None = None
     closed: str = "both"
     none: bool = False
+    why: str = ""  # said after the range in an error (``"one cluster is no choice"``)
 
     def holds(self, value) -> bool:
         if value is None:
@@ -43,7 +44,8 @@ class Interval:
             text = f"{what} in {ends[0]}{_number(self.low)}, {_number(self.high)}{ends[1]}"
         elif self.low is not None and self.low == 0 and low_in:
             text = f"0 or a positive {'integer' if self.kind is int else 'number'}"
-        elif self.low is not None and ((self.low == 0 and not low_in) or (self.kind is int and self.low == 1)):
+        elif self.low is not None and ((self.low == 0 and not low_in)
+                                       or (self.kind is int and self.low == 1 and low_in)):
             text = "a positive integer" if self.kind is int else "positive"
         elif self.low is not None:
             text = f"{what} {'at least' if low_in else 'above'} {_number(self.low)}"
@@ -85,7 +87,8 @@ def check_params(estimator) -> None:
     for name, interval in constraints_of(type(estimator)).items():
         value = getattr(estimator, name)
         if not interval.holds(value):
-            raise ValueError(f"{name} must be {interval}, got {value!r}")
+            why = f" ({interval.why})" if interval.why else ""
+            raise ValueError(f"{name} must be {interval}{why}, got {value!r}")
     check_choices(estimator)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cluster import ClusterTree
+from ..cluster import ClusterTree, cluster_tree
 from ..datasets import ImageFolder, SkippedFile, load_image
 from ._record import RunRecord, SourceRecord
 from ._write import write_run
@@ -30,8 +30,8 @@ class ClusterRun:
     ``n_clusters_fitted`` the number the method was fitted with (asked for, or chosen); they differ when clusters
     collapsed, which ``notes`` then says, with every warning the fit raised. ``cluster_names``: each cluster's
     ImageNet words (:func:`~deepclust.features.name_clusters`), when the method consumed the default extractor's
-    pooled features. ``tree``: the clusters' tree and super-clusters (:func:`~deepclust.cluster.cluster_tree`).
-    :attr:`record` is what run.json will hold of it.
+    pooled features. :attr:`tree`: the clusters' tree and super-clusters; :attr:`record`: what run.json will hold
+    of it.
     """
 
     paths: list[str]
@@ -57,7 +57,6 @@ class ClusterRun:
     notes: list[str] = field(default_factory=list)
     metrics_undefined: dict[str, str] = field(default_factory=dict)  # why each score that is NaN has no value
     cluster_names: dict[int, list[dict]] | None = None  # ImageNet words per cluster (features.name_clusters)
-    tree: ClusterTree | None = field(default=None, repr=False)
     created: str = field(default_factory=_now)
 
     def __repr__(self) -> str:
@@ -70,6 +69,12 @@ class ClusterRun:
         return {int(i): int(c) for i, c in zip(ids, counts)}
 
     @property
+    def tree(self) -> ClusterTree | None:
+        """The clusters' tree and super-clusters (:func:`~deepclust.cluster.cluster_tree`), from the embedding and
+        the labels as they are now (None below three clusters or without an embedding)."""
+        return cluster_tree(self.embedding, self.labels) if self.embedding is not None else None
+
+    @property
     def record(self) -> RunRecord:
         """What run.json holds of this run; the writer adds what writing makes (figures, map, model, files) and the
         command that wrote it."""
@@ -77,6 +82,7 @@ class ClusterRun:
         from ..methods import k_options_of
         from ._record import machine, versions
 
+        tree = self.tree
         source = dict(self.source_info)
         if "kind" not in source:  # a ClusterRun made by hand: what its source is
             source.update({"kind": "folder", "root": str(self.source.root.resolve())}
@@ -89,7 +95,7 @@ class ClusterRun:
             metrics=self.metrics, metrics_undefined=self.metrics_undefined, extraction=self.extraction,
             k_selection=self.k_selection, k_options=tuple(k_options_of(self.params.get("method"))),
             members=self.members, notes=tuple(self.notes),
-            cluster_tree=self.tree.to_dict() if self.tree is not None else None,
+            cluster_tree=tree.to_dict() if tree is not None else None,
             names=self.cluster_names, names_about=NAMES_ABOUT if self.cluster_names else None,
             skipped=tuple({"path": s.path, "reason": s.reason} for s in self.skipped),
             created=self.created, versions=versions(), machine=machine())

@@ -84,12 +84,18 @@ def _cluster_tree_caption(record: RunRecord) -> str:
             f"super-clusters (colours): {listed}.")
 
 
+#: Names a method's own figure may not take: the registry's figures' and the page's sections' (ids on the page).
+_PAGE_SECTIONS = frozenset({"summary", "map", "clusters", "outliers", "duplicates", "skipped", "k-caveat"})
+
 #: The run folder's figures, in the order the page shows them.
 FIGURES_REGISTRY: tuple[Figure, ...] = (
     Figure("k_selection", "figures/k_selection.png", "Choice of k", _k_selection, _k_selection_caption, "summary"),
     Figure("training", "figures/training.png", "Training", _training, lambda record: ""),
     Figure("cluster_tree", "figures/cluster_tree.png", "Clusters grouped", _cluster_tree, _cluster_tree_caption),
 )
+
+
+RESERVED_NAMES = _PAGE_SECTIONS | {name for f in FIGURES_REGISTRY for name in (f.name, f.name.replace("_", "-"))}
 
 
 def figure_file(name: str) -> str:
@@ -108,6 +114,9 @@ def make_figures(run, record: RunRecord, folder: Path) -> list[FigureRecord]:
             made.append(figure.record(record))
     hook = getattr(run.estimator, "figures_", None)
     for name, picture in (hook() if callable(hook) else {}).items():
+        if name in RESERVED_NAMES:
+            raise ValueError(f"a method figure may not be called {name!r}: the run's own figures and the page's "
+                             f"sections use {', '.join(sorted(RESERVED_NAMES))}")
         captioned = isinstance(picture, tuple) and len(picture) == 2 and isinstance(picture[1], str)
         picture, caption = picture if captioned else (picture, "")
         figure = method_figure_record(name, caption)
@@ -121,6 +130,11 @@ def method_figure_record(name: str, caption: str | None) -> FigureRecord:
     return FigureRecord(name, f"figures/{name}.png", name.replace("_", " ").capitalize(), caption or "")
 
 
+#: Captions of method figures in run folders written before the method gave its captions itself.
+_OLD_CAPTIONS = {"attention": "Where the network trained on the known classes looks: each image with its Grad-CAM map "
+                              "and the mask's outline, then the masked image that was embedded and clustered."}
+
+
 def figures_in_folder(record: RunRecord, method_files: list[str] | None, folder: Path) -> tuple[FigureRecord, ...]:
     """The figures of a run folder written before run.json listed them (schema version 1): those of the registry
     whose file is there, and the method's own (``method_files``: run.json's ``method_figures``; older still: an
@@ -128,4 +142,4 @@ def figures_in_folder(record: RunRecord, method_files: list[str] | None, folder:
     found = [f.record(record) for f in FIGURES_REGISTRY if (folder / f.file).is_file()]
     if method_files is None:
         method_files = [f for f in ("figures/attention.png",) if (folder / f).is_file()]
-    return tuple(found + [method_figure_record(Path(f).stem, None) for f in method_files])
+    return tuple(found + [method_figure_record(Path(f).stem, _OLD_CAPTIONS.get(Path(f).stem)) for f in method_files])

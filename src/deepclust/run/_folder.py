@@ -149,18 +149,22 @@ class RunFolder:
             return ImageFolder(self.root, paths)
         if not source.dataset:
             raise ValueError("this run clustered an array given from Python: its pixels are not in the run folder")
+        if source.known_classes is not None:  # its rows index the novel classes' images of a split by class
+            raise ValueError(f"this run clustered the novel classes of {source.dataset} ({source.split}): its images "
+                             f"are not read back from the run folder")
         X, _ = load_dataset(source.dataset, split=source.split or "all")
         return X[[int(p) for p in paths]]
 
     def images(self, rows, size: int = 96) -> list[np.ndarray] | None:
         """The images of result rows ``rows``: re-read from the folder (of a folder run, or where embeddings' images
         were found), or from the builtin data set the run clustered; None where the run folder cannot show images
-        (an array given from Python, embeddings without images)."""
+        (an array given from Python, embeddings without images, the novel classes of a data set split by class)."""
         from ..datasets import load_image
 
         if self.root is not None:
             return [load_image(self.root / self.rows[r]["path"], size) for r in rows]
-        if self.record.source.kind == "embeddings" or not self.record.source.dataset:
+        source = self.record.source
+        if source.kind == "embeddings" or not source.dataset or source.known_classes is not None:
             return None
         X = self.source()
         return [X[int(r)] for r in rows]

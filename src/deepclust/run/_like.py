@@ -9,7 +9,6 @@ import os
 
 import numpy as np
 
-from ..cluster import cluster_tree
 from ._compare import match_clusters
 from ._folder import RunFolder
 
@@ -55,8 +54,7 @@ def keep_numbers(run, earlier: str | os.PathLike | RunFolder):
                                     "renumbered": {str(c): n for c, n in mapping.items()},
                                     "next_number": following})
     new_labels = np.array([mapping[int(c)] for c in labels], dtype=labels.dtype)
-    tree = cluster_tree(run.embedding, new_labels) if run.embedding is not None else None
-    return dataclasses.replace(run, labels=new_labels, cluster_names=names, params=params, tree=tree)
+    return dataclasses.replace(run, labels=new_labels, cluster_names=names, params=params)
 
 
 def renumbered(params: dict, labels: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """The run record: what run.json holds, typed. The pipeline's :class:`~deepclust.run.ClusterRun` gives it whole
 (:attr:`ClusterRun.record`), the writer adds only what writing made (figures, map, model, files, the write's time)
 and saves it; :attr:`RunFolder.record` reads it back, from today's files and from those written before the record
-had a schema version. Nothing outside ``run/`` reads run.json by key."""
+had a schema version. The library reads run.json through it (the raw dict, ``RunFolder.info``, stays for scripts)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,6 @@ from pathlib import Path
 
 #: run.json's layout. 1: the files written before it was recorded (read as they are, figures found by their files).
 SCHEMA_VERSION = 2
-
-#: Keys of ``parameters`` that the pipeline sets; the others are the method's own options (estimator parameters).
-PIPELINE_PARAMETERS = frozenset({"n_clusters", "method", "random_state", "input", "input_settings", "device",
-                                 "torch_threads", "like", "view_details", "extractor", "layer", "input_size", "focus",
-                                 "image_size", "grayscale", "views", "cache_file"})
 
 
 def versions() -> dict[str, str]:
@@ -43,8 +38,9 @@ def machine() -> dict:
 @dataclass(frozen=True)
 class SourceRecord:
     """What was clustered (run.json's ``source``): a ``folder`` (``root``), a builtin ``dataset`` (``dataset``,
-    ``split``), an ``array`` given from Python (``shape``) or ``embeddings`` (``file``, ``n_rows``, ``dim``, where
-    its images were found: ``images``, ``root``); with ``limit``, a random ``subset`` of ``n_found`` images."""
+    ``split``), an ``array`` given from Python or ``embeddings`` (``file``, ``dim``, where its images were found:
+    ``images``, ``root``); ``shape`` and ``n_rows`` are those of the images or rows clustered, so with ``limit`` of a
+    random ``subset`` of the ``n_found``."""
 
     kind: str
     root: str | None = None
@@ -68,7 +64,8 @@ class SourceRecord:
             data["shape"] = tuple(data["shape"])
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names and k != "kind"},
-                   kind=data.get("kind") or ("folder" if data.get("root") else "array"))
+                   kind=data.get("kind") or ("folder" if data.get("root") else "dataset" if data.get("dataset")
+                                             else "array"))
 
     def to_dict(self) -> dict:
         out = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
@@ -112,9 +109,9 @@ class FigureRecord:
 @dataclass(frozen=True)
 class RunRecord:
     """What run.json holds. ``parameters`` are the run's parameters as resolved (the pipeline's and the method's
-    together, as run.json has always kept them); :attr:`method_params` and :attr:`input_settings` are their two
-    parts. ``cluster_sizes`` and ``names`` are keyed by cluster number. The fields from ``figures`` on are the
-    writer's: what writing the folder made."""
+    together, as run.json has always kept them); :attr:`input_settings` are those its input was prepared with.
+    ``cluster_sizes`` and ``names`` are keyed by cluster number. The writer adds ``command``, the write's and the
+    command's ``timings`` and the fields from ``figures`` on: what writing the folder made."""
 
     source: SourceRecord
     parameters: dict
@@ -170,11 +167,6 @@ class RunRecord:
     def input_settings(self) -> dict:
         """The settings the input was prepared with (defaults resolved), to prepare new images alike."""
         return dict(self.parameters.get("input_settings") or {})
-
-    @property
-    def method_params(self) -> dict:
-        """The method's own options (its estimator's parameters) and what it resolved at fit time."""
-        return {k: v for k, v in self.parameters.items() if k not in PIPELINE_PARAMETERS}
 
     @property
     def like(self) -> dict | None:

@@ -78,7 +78,8 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
     """
     weights = run.params.get("input_settings", {}).get("weights")
     # the input folder is scanned again by a later run, so no run folder goes in it; embeddings' images never are
-    folder = run.record.source.input_root if run.record.source.kind == "folder" else None
+    record = run.record
+    folder = record.source.input_root if record.source.kind == "folder" else None
     read = [folder, weights if weights and Path(weights).exists() else None]
     out = check_output_dir(out, overwrite, inputs=read, marker=RUN_FILE).resolve()
     if map is not None and map not in MAPS:
@@ -87,7 +88,7 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     os.chmod(tmp, default_mode(folder=True))  # mkdtemp makes it 0700: give it the mode of any new folder
     try:
-        _write_contents(run, tmp, command, montage_size, map, verbose, started)
+        _write_contents(run, record, tmp, command, montage_size, map, verbose, started)
         RunFolder.open(tmp).write_report()
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
@@ -102,7 +103,7 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
     return out
 
 
-def _write_contents(run, folder: Path, command, montage_size: int, map_method: str | None, verbose: bool,
+def _write_contents(run, record, folder: Path, command, montage_size: int, map_method: str | None, verbose: bool,
                     command_started: float | None) -> None:
     started = time.perf_counter()
     (folder / FIGURES).mkdir()
@@ -119,7 +120,6 @@ def _write_contents(run, folder: Path, command, montage_size: int, map_method: s
     if run.history:
         write_json(folder / TRAINING_FILE, run.history)
         files.append(TRAINING_FILE)
-    record = run.record
     figures = make_figures(run, record, folder)
     files += [f.file for f in figures]
     np.save(folder / EMBEDDING_FILE, np.asarray(run.embedding, dtype=np.float32))
