@@ -13,7 +13,7 @@ from ._device import resolve_device
 from ._outputs import check_writable
 from ._progress import say
 from ._warnings import first_lines
-from .datasets import Embeddings, ImageFolder, check_enough_images, open_source, take_subset
+from .datasets import Embeddings, ImageFolder, check_enough_images, describe_source, open_source, take_subset
 from .features import close_dask, connect_dask, default_cache_dir
 from .inputs import (
     DEFAULT_VIEWS,
@@ -112,7 +112,8 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     source_info = {}
     if limit is not None:
         source, labels_true, source_info = take_subset(source, labels_true, int(limit), random_state)
-        about = {**about, **_clustered(source)}  # what was clustered: the subset
+        # what was clustered: the subset's shape or rows, under the kind the source said it was (a data set)
+        about = {**about, **describe_source(source), "kind": about.get("kind")}
     timings = {"scan": time.perf_counter() - t0}
     check_enough_images(len(source), n_clusters, skipped, "found")
     if settings.use_cache and kind in ("features", "views") and not given:
@@ -185,14 +186,6 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
                      n_clusters_fitted=n_fitted, notes=notes, metrics_undefined=scored.undefined,
                      cluster_names=names)
     return keep_numbers(run, like) if like is not None else run
-
-
-def _clustered(source) -> dict:
-    """What run.json's ``source`` says of the images clustered: an array's shape, embeddings' rows (their
-    ``describe()``)."""
-    if isinstance(source, Embeddings):
-        return source.describe()
-    return {"shape": list(np.shape(source))} if isinstance(source, np.ndarray) else {}
 
 
 def _cluster_names(kind: str, prepared, settings: InputSettings, labels) -> dict | None:

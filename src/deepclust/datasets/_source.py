@@ -23,9 +23,6 @@ class DatasetImages:
     labels: np.ndarray | None = field(repr=False)
     about: dict
 
-    def __len__(self) -> int:
-        return len(self.images)
-
 
 def open_dataset(name: str, split: str = "all", data_dir=None, download: bool = False) -> DatasetImages:
     """The builtin data set ``name`` (see :func:`~deepclust.datasets.load_dataset`) as a source to cluster, so that
@@ -48,6 +45,16 @@ class OpenedSource(NamedTuple):
     about: dict | None = None
 
 
+def describe_source(source) -> dict:
+    """What run.json's ``source`` says of opened images: a folder's root, an array's shape, embeddings' own
+    description (:meth:`Embeddings.describe`); nothing for None."""
+    if isinstance(source, Embeddings):
+        return source.describe()
+    if isinstance(source, ImageFolder):
+        return {"kind": "folder", "root": str(source.root.resolve())}
+    return {} if source is None else {"kind": "array", "shape": list(np.shape(source))}
+
+
 def open_source(source, labels_true=None) -> OpenedSource:
     """A folder path becomes a scanned :class:`ImageFolder` (``labels_true="subfolders[:first|deepest|N]"`` reads
     its labels from the subfolder names); an array is checked to be non-empty uint8 images ``(N, H, W[, C])``; a
@@ -61,11 +68,12 @@ def open_source(source, labels_true=None) -> OpenedSource:
     8
     """
     if isinstance(source, Embeddings):  # vectors given: no images to open (their labels, if any, score them)
-        return OpenedSource(source, source.labels if labels_true is None else labels_true, 0, [], source.describe())
+        return OpenedSource(source, source.labels if labels_true is None else labels_true, 0, [],
+                            describe_source(source))
     if isinstance(source, DatasetImages):
         X = check_uint8_images(source.images, "images")
         return OpenedSource(X, source.labels if labels_true is None else labels_true, max(X.shape[1:3]), [],
-                            {**source.about, "shape": list(X.shape)})
+                            {**describe_source(X), **source.about})
     if isinstance(source, (str, os.PathLike)):
         source = scan_folder(source)
         if len(source) == 0:
@@ -77,9 +85,9 @@ def open_source(source, labels_true=None) -> OpenedSource:
                 raise ValueError(f"labels from subfolders were asked for, but some images lie directly in "
                                  f"{source.root} (e.g. {flat}): put every image in a class subfolder")
         return OpenedSource(source, labels_true, _typical_folder_size(source), list(source.skipped),
-                            {"kind": "folder", "root": str(source.root.resolve())})
+                            describe_source(source))
     source = check_uint8_images(source, "images")
-    return OpenedSource(source, labels_true, max(source.shape[1:3]), [], {"kind": "array", "shape": list(source.shape)})
+    return OpenedSource(source, labels_true, max(source.shape[1:3]), [], describe_source(source))
 
 
 def check_uint8_images(X, what: str) -> np.ndarray:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cluster import ClusterTree, cluster_tree
-from ..datasets import ImageFolder, SkippedFile, load_image
+from ..datasets import ImageFolder, SkippedFile, describe_source, load_image
 from ._record import RunRecord, SourceRecord
 from ._write import write_run
 
@@ -83,11 +83,9 @@ class ClusterRun:
         from ._record import machine, versions
 
         tree = self.tree
-        source = dict(self.source_info)
-        if "kind" not in source:  # a ClusterRun made by hand: what its source is
-            source.update({"kind": "folder", "root": str(self.source.root.resolve())}
-                          if isinstance(self.source, ImageFolder) else {"kind": "array",
-                                                                        "shape": list(np.shape(self.source))})
+        # the pipeline's description; a ClusterRun made by hand: what its source is
+        source = self.source_info if "kind" in self.source_info else {**describe_source(self.source),
+                                                                       **self.source_info}
         return RunRecord(
             source=SourceRecord.from_dict(source), parameters=self.params,
             n_images=len(self.paths) + len(self.skipped), n_clustered=len(self.paths), n_clusters=self.n_clusters,

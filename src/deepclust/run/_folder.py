@@ -123,15 +123,16 @@ class RunFolder:
         """Whether the run folder holds the file ``name`` (relative, e.g. ``"figures/training.png"``)."""
         return (self.path / name).is_file()
 
-    def source(self):
-        """The images the run clustered, in the order of assignments.csv, to read or embed again: an
+    def source(self, rows=None):
+        """The images the run clustered (``rows``: those of these result rows), in the order of assignments.csv, to
+        read or embed again: an
         :class:`~deepclust.datasets.ImageFolder` of a folder run, the rows of the builtin data set it clustered, or
         the :class:`~deepclust.datasets.Embeddings` it clustered, read again from their file. ``ValueError`` that
         says why when they cannot be read back (the folder or file is gone; an array given from Python, whose
         pixels the run folder does not keep)."""
         from ..datasets import ImageFolder, load_dataset, load_embeddings
 
-        paths = [r["path"] for r in self.rows]
+        paths = [r["path"] for r in self.rows] if rows is None else [self.rows[int(r)]["path"] for r in rows]
         source = self.record.source
         if source.kind == "embeddings":
             if not Path(source.file).is_file():
@@ -166,8 +167,7 @@ class RunFolder:
         source = self.record.source
         if source.kind == "embeddings" or not source.dataset or source.known_classes is not None:
             return None
-        X = self.source()
-        return [X[int(r)] for r in rows]
+        return list(self.source(rows))
 
     # the model
 

@@ -15,12 +15,17 @@ from pathlib import Path
 SCHEMA_VERSION = 2
 
 
+def _version() -> str:
+    from .._version import __version__
+
+    return __version__
+
+
 def versions() -> dict[str, str]:
     """Versions of deepclust and the libraries that shape its results."""
     from .._umap import quiet_umap_import
-    from .._version import __version__
 
-    out = {"deepclust": __version__, "python": platform.python_version()}
+    out = {"deepclust": _version(), "python": platform.python_version()}
     for mod in ("numpy", "scipy", "sklearn", "torch", "torchvision", "timm", "umap", "PIL"):
         try:
             with quiet_umap_import():
@@ -132,7 +137,7 @@ class RunRecord:
     names: dict[int, list[dict]] | None = None
     names_about: str | None = None
     skipped: tuple[dict, ...] = ()
-    deepclust_version: str = field(default_factory=lambda: _version())
+    deepclust_version: str = field(default_factory=_version)
     created: str = ""
     command: tuple[str, ...] = ()
     versions: dict[str, str] = field(default_factory=dict)
@@ -259,8 +264,3 @@ class RunRecord:
             model_not_saved=data.get("model_not_saved"), files=tuple(data.get("files") or ()),
             figures=tuple(FigureRecord(**f) for f in data.get("figures") or ()), schema_version=version)
 
-
-def _version() -> str:
-    from .._version import __version__
-
-    return __version__
