@@ -7,6 +7,12 @@ Sets (built offline by ``deepclust.datasets``, see benchmarks/README.md#the-colo
   photo-crops      400 crops of 10 colour photographs, labelled by photo
   fashion-mnist-2k 2,000 Fashion-MNIST test images (stratified): the grey reference
 
+The held-out panel (``--sets icons icons-on-photos emojione``; no design choice is made on it, see
+benchmarks/README.md#the-held-out-colour-panel):
+  icons            780 textured desktop icons (Oxygen, GNOME) of 7 icon-theme folders on white, 224 px
+  icons-on-photos  the same icons pasted onto crops of MATE's nature photographs
+  emojione         540 EmojiOne emoji of 12 other Unicode subgroups on white, 224 px: another style of drawing
+
 Variants are feature recipes (``--variants``; ``default`` is what ``deepclust cluster`` does; ``adapt`` and
 ``adapt+focus`` are ``--method adapt``'s adapted features, and its own clustering in the default column). For each
 set and variant: linear probe (logistic regression, 5-fold, on the L2-normalised features), k-means on the raw features,
@@ -35,11 +41,19 @@ from benchmarks._harness import (
 )
 
 SETS = ("emoji", "emoji-on-photos", "photo-crops", "fashion-mnist-2k")
+#: The held-out panel: measured, never chosen on.
+HELD_OUT_SETS = ("icons", "icons-on-photos", "emojione")
 
 
 def load_set(name: str):
     from deepclust.datasets import load_dataset, subset_indices
 
+    if name in HELD_OUT_SETS:
+        from deepclust.datasets import _held_out
+
+        loader = {"icons": _held_out.load_icons, "icons-on-photos": _held_out.load_icons_on_photos,
+                  "emojione": _held_out.load_emojione}[name]
+        return loader()
     if name == "fashion-mnist-2k":
         X, y = load_dataset("fashion-mnist", split="test")
         keep, _ = subset_indices(len(y), 2000, y, 0)
@@ -48,8 +62,8 @@ def load_set(name: str):
 
 
 def groups_of(set_name: str, n: int):
-    """Which images show the same object: the emoji sets draw each emoji twice, one after the other."""
-    return np.arange(n) // 2 if set_name.startswith("emoji") else None
+    """Which images show the same object: the emoji and icon sets draw each object twice, one after the other."""
+    return np.arange(n) // 2 if set_name.startswith(("emoji", "icons")) else None
 
 
 def features_of(X, variant: str, cache_dir):
@@ -183,7 +197,7 @@ def table(rows: list[dict]) -> str:
 
 def main(argv=None):
     p = parser(__doc__)
-    p.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
+    p.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS + HELD_OUT_SETS)
     p.add_argument("--variants", nargs="+", default=["default"], choices=list(VARIANTS) + list(ADAPTED))
     p.add_argument("--adapt-epochs", type=int, nargs="+", default=[10], help="epochs of the adapt variants (each)")
     p.add_argument("--seeds", nargs="+", default=["0"])

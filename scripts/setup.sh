@@ -18,6 +18,16 @@ if [ "$(id -u)" = "0" ] && { [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoj
         || echo "[setup] could not install them; the emoji data sets (and their tests) will be unavailable"
 fi
 
+held_out_files=(/usr/share/icons/oxygen/base /usr/share/icons/gnome/256x256 /usr/share/backgrounds/mate/nature
+                /usr/share/rubygems-integration/all/gems/gemojione-3.3.0/assets/svg)
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null && ! ls -d "${held_out_files[@]}" >/dev/null 2>&1; then
+    echo "[setup] installing oxygen-icon-theme, gnome-icon-theme, mate-backgrounds and ruby-gemojione (Debian)," \
+         "for the held-out colour panel (icons, icons-on-photos, emojione)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq oxygen-icon-theme gnome-icon-theme \
+          mate-backgrounds ruby-gemojione >/dev/null; } \
+        || echo "[setup] could not install them; the held-out data sets (and their tests) will be unavailable"
+fi
+
 if [ "$(id -u)" = "0" ] && ! command -v chromedriver >/dev/null && command -v apt-get >/dev/null; then
     echo "[setup] installing chromium and chromium-driver (Debian), for the test that opens report.html in a browser"
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
