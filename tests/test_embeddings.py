@@ -26,7 +26,7 @@ def _cli(*args):
 @pytest.fixture(scope="module")
 def folder_features(shared_shapes_folder):
     """The features a kmeans run on the shapes folder consumes (the same extractor and input size), their paths."""
-    folder = open_source(shared_shapes_folder).source
+    folder = open_source(shared_shapes_folder)
     model = create_extractor("efficientnet_lite0", input_size=48)
     feats = extract_features(folder, model, verbose=False)
     return np.asarray(feats.features, np.float32), [folder.paths[i] for i in feats.indices]

@@ -30,4 +30,4 @@ def test_a_missing_extra_is_named(monkeypatch):
     with pytest.raises(MissingExtraError, match=r"pip install 'deepclust\[attention\]'"):
         require("cv2")
     with pytest.raises(MissingExtraError, match="GrabCut"):
-        grabcut_mask(np.zeros((8, 8, 3), np.uint8), np.ones((8, 8), np.float32), 0.2)
+        grabcut_mask(np.zeros((8, 8, 3), np.uint8), np.eye(8, dtype=np.float32), 0.2)  # a region: GrabCut runs

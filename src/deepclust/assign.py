@@ -119,19 +119,6 @@ def prepare_like_run(record, source, **runtime):
     return INPUTS[kind](source, InputSettings(**recorded, **runtime), typical_size)
 
 
-def _check_same_kind(record, source) -> None:
-    """Embeddings are assigned to a run on embeddings of the same width, images to a run on images."""
-    from .datasets import Embeddings
-
-    ran = record.source
-    on_embeddings = ran.kind == "embeddings"
-    if isinstance(source, Embeddings) != on_embeddings:
-        raise ValueError(f"this run clustered {'embeddings' if on_embeddings else 'images'}: assign "
-                         f"{'an embeddings file (.npy, .parquet, .csv)' if on_embeddings else 'images'} to it")
-    if on_embeddings and source.dim != ran.dim:
-        raise ValueError(f"{source.file.name} has {source.dim} dimensions; the run's embeddings have {ran.dim}")
-
-
 def feature_space(record, source, prepared=None, **runtime):
     """The L2-normalised CNN features that images are compared in, whatever the method consumes: the run's own
     features when its input was ``features`` (``prepared``, when already made for ``source``, is used as it is),
@@ -235,15 +222,16 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
     if no_reference is not None and max_distance is not None:
         raise ValueError(f"max_distance cannot be applied, for there are no run images to compare new images with: "
                          f"{no_reference}")
-    _check_same_kind(record, source)  # before a folder is scanned
-    source, _, _, skipped, _ = open_source(source)
+    record.source.check_like(source)  # before a folder is scanned
+    source = open_source(source)
+    skipped = list(source.skipped)
     runtime = dict(batch_size=batch_size, device=device, cache_dir=cache_dir, use_cache=use_cache,
                    num_workers=num_workers, verbose=verbose)
     prepared = prepare_like_run(record, source, **runtime)
     nearest, distances, confidence = place_like_run(get_method(record.method), estimator, prepared.X)
     nearest = renumbered(record.parameters, nearest)  # in the run's numbers, when it kept an earlier run's (--like)
-    paths = ([source.paths[i] for i in prepared.indices] if hasattr(source, "paths")
-             else [str(i) for i in prepared.indices])
+    names_of = source.paths
+    paths = [names_of[i] for i in prepared.indices]
     result = Assignment(paths, nearest.copy(), distances, confidence, nearest=nearest,
                         skipped=skipped + prepared.failed, run_dir=run.path)
     if no_reference is not None:

@@ -3,7 +3,6 @@ clusters as folders. Everything is read from the run folder through :class:`~dee
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import warnings
@@ -71,10 +70,6 @@ def find_similar(run_dir, image, n: int = 10) -> tuple[list[dict], str]:
     return out[:n], how
 
 
-def _on_embeddings(run: RunFolder) -> bool:
-    return run.record.source.kind == "embeddings"
-
-
 def _row_of(run: RunFolder, image) -> int | None:
     """The row of the run image that ``image`` names: its path as in assignments.csv, or a path of the same file
     from anywhere (relative to the working folder, absolute, through symlinks)."""
@@ -98,7 +93,7 @@ def _features_of_new_image(run: RunFolder, image: Path) -> np.ndarray:
 
     if not image.is_file():
         raise FileNotFoundError(f"image not found: {image}")
-    if _on_embeddings(run):
+    if run.record.source.holds_vectors:
         raise ValueError(f"{image} is not an image of the run, and this run clustered embeddings made elsewhere, "
                          f"which deepclust cannot make for a new image; give a path of the run, or assign new rows "
                          f"with `deepclust assign RUN NEW.npy`")
@@ -124,7 +119,8 @@ def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = Fal
         raise ValueError(f"mode must be symlink or copy, got {mode!r}")
     run = RunFolder.open(run_dir)
     if run.root is None:
-        what = ("embeddings whose images were not found" if _on_embeddings(run) else "an array, not a folder")
+        what = ("embeddings whose images were not found" if run.record.source.holds_vectors
+                else "an array, not a folder")
         raise ValueError(f"this run clustered {what}: there are no image files to export")
     to = check_output_dir(to, overwrite, inputs=[run.root, run.path], marker=EXPORT_FILE, what="export folder")
     if to.is_dir():  # an earlier export (check_output_dir allows no other non-empty folder): its links go
@@ -188,23 +184,10 @@ def perceptual_hashes(source, *, min_side: int = HASH_MIN_SIDE, verbose: bool = 
     every readable image of ``source`` (an :class:`~deepclust.datasets.ImageFolder` or a uint8 array) whose smaller
     side is ``min_side`` pixels or more, and the indices of those images; unreadable and smaller images are left
     out. JPEG files are decoded at a reduced scale."""
-    from concurrent.futures import ThreadPoolExecutor
-    from functools import partial
+    from .datasets import as_source
 
-    from ._progress import track
-    from .datasets import ImageFolder
-
-    if isinstance(source, ImageFolder):
-        items = [source.root / p for p in source.paths]
-        workers = num_workers or min(8, os.cpu_count() or 1)
-        with ThreadPoolExecutor(max(1, workers)) as pool:  # decoding releases the GIL
-            hashes = list(track(pool.map(partial(_hash_file, min_side=min_side), items), total=len(items),
-                                description="perceptual hashes", verbose=verbose))
-    elif min(np.shape(source)[1:3]) < min_side:
-        hashes = []
-    else:
-        hashes = [_hash_array(np.asarray(a)) for a in track(source, total=len(source),
-                                                            description="perceptual hashes", verbose=verbose)]
+    hashes = as_source(source).map_images(_phash, mode="L", min_side=min_side, reduce_to=128, num_workers=num_workers,
+                                          verbose=verbose, description="perceptual hashes")
     indices = np.array([i for i, h in enumerate(hashes) if h is not None], dtype=np.int64)
     return np.array([hashes[i] for i in indices], dtype=np.uint64), indices
 
@@ -214,29 +197,6 @@ def _phash(im) -> int:
 
     bits = imagehash.phash(im).hash.ravel()
     return int(np.packbits(bits).view(">u8")[0])
-
-
-def _hash_file(path, min_side: int = 0) -> int | None:
-    from PIL import ExifTags, ImageOps
-
-    from .datasets import open_image
-
-    try:
-        with open_image(path) as im:
-            if min(im.size) < min_side:
-                return None
-            im.draft("L", (128, 128))  # JPEG: decode at 1/2 … 1/8 scale; the hash looks at 32 × 32
-            if im.getexif().get(ExifTags.Base.Orientation, 1) not in (0, 1):
-                im = ImageOps.exif_transpose(im)
-            return _phash(im.convert("L"))
-    except Exception:  # an unreadable file has no hash; the run already listed it as skipped
-        return None
-
-
-def _hash_array(a: np.ndarray) -> int:
-    from PIL import Image
-
-    return _phash(Image.fromarray(a.squeeze() if a.ndim == 3 and a.shape[-1] == 1 else a).convert("L"))
 
 
 def hamming_pairs(hashes: np.ndarray, max_distance: int, block_size: int = 2**24) -> np.ndarray:
@@ -297,7 +257,7 @@ def find_duplicates(run_dir, threshold: float | None = COSINE_THRESHOLD, *,
     paths = [r["path"] for r in run.rows]
     source = run.source()
     groups: list[DuplicateGroup] = []
-    if _on_embeddings(run):  # vectors, and images that need not all exist: only the vectors are compared
+    if run.record.source.holds_vectors:  # vectors, and images that need not all exist: only the vectors are compared
         if hash_distance is not None:
             warnings.warn("a run on embeddings: near duplicates by its vectors only (exact and perceptual copies "
                           "need the images)", RuntimeWarning, stacklevel=2)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ._device import resolve_device
 from ._progress import track
-from .datasets import Embeddings, ImageFolder, SkippedFile, iter_folder_batches, scan_folder
+from .datasets import SkippedFile, Source, as_source, check_disjoint, open_known
 from .features import (
     FOCUS_MODES,
     HANDCRAFTED_VIEWS,
@@ -298,7 +298,8 @@ def prepare_features(source, settings: InputSettings, typical_size: int) -> Prep
     """CNN features of one extractor and layer, through the feature cache; of the crops around the images' objects
     with ``focus="object"`` (:class:`~deepclust.features.ObjectFocus`). :class:`~deepclust.datasets.Embeddings`
     are the features already: they are used as given."""
-    if isinstance(source, Embeddings):
+    source = as_source(source)
+    if source.vectors is not None:
         return given_embeddings(source)
     extractor = settings.extractor or "efficientnet_lite0"
     t = time.perf_counter()
@@ -321,9 +322,9 @@ def prepare_features(source, settings: InputSettings, typical_size: int) -> Prep
                          extraction=extraction, timings=timings)
 
 
-def given_embeddings(table: Embeddings) -> PreparedInput:
-    """Embeddings as a method's input, every row kept; run.json records their width."""
-    return PreparedInput(table.vectors, np.arange(len(table)), [], dict(embedding_dim=table.dim))
+def given_embeddings(source: Source) -> PreparedInput:
+    """Vectors given (embeddings) as a method's input, every row kept; run.json records their width."""
+    return PreparedInput(source.vectors, np.arange(len(source)), [], dict(embedding_dim=int(source.vectors.shape[1])))
 
 
 def check_embedding_settings(settings: InputSettings, kind: str, method: str) -> None:
@@ -339,8 +340,8 @@ def prepare_pixels(source, settings: InputSettings, typical_size: int) -> Prepar
     with ``focus="object"``, each cropped to its object (:class:`~deepclust.features.ObjectFocus`)."""
     grayscale = True if settings.grayscale is None else bool(settings.grayscale)
     t = time.perf_counter()
-    X, indices, failed = load_pixels(source, settings.image_size or 28, grayscale, settings.batch_size,
-                                     settings.num_workers, settings.verbose)
+    X, indices, failed = as_source(source).pixels(settings.image_size or 28, grayscale, settings.batch_size,
+                                                  settings.num_workers, settings.verbose)
     timings = {"load_images": time.perf_counter() - t}
     focus = create_focus(settings.focus, resolve_device(settings.device))
     if focus is not None:
@@ -358,7 +359,8 @@ def prepare_views(source, settings: InputSettings, typical_size: int) -> Prepare
     """One feature matrix per view, and the same views of ``augmentations`` fixed copies (passed to ``fit`` as
     ``augmented``; fixed so that their features are cached once for every seed). :class:`~deepclust.datasets.Embeddings`
     are the one view."""
-    if isinstance(source, Embeddings):  # (check_embedding_settings refused augmented copies: no images)
+    source = as_source(source)
+    if source.vectors is not None:  # (check_embedding_settings refused augmented copies: no images)
         prepared = given_embeddings(source)
         return dataclasses.replace(prepared, X=[prepared.X], params=dict(prepared.params, views=["embeddings"]))
     views = tuple(settings.views) if settings.views else DEFAULT_VIEWS
@@ -392,64 +394,19 @@ def prepare_transfer(source, settings: InputSettings, typical_size: int) -> Prep
     size = int(settings.image_size or 64)
     grayscale = bool(settings.grayscale) if settings.grayscale is not None else False
     t = time.perf_counter()
-    if isinstance(known, (str, os.PathLike, ImageFolder)):
-        folder = known if isinstance(known, ImageFolder) else scan_folder(known)
-        if len(folder) == 0:
-            raise ValueError(f"no known images: no image files found under {folder.root}")
-        labels = folder.labels_from_subfolders()
-        if labels is None:
-            raise ValueError(f"the known images need one subfolder per class; some lie directly in {folder.root}")
-        if isinstance(source, ImageFolder):
-            check_disjoint(folder, source)
-        X_known, idx, _ = load_pixels(folder, size, grayscale, settings.batch_size, settings.num_workers,
-                                      settings.verbose)
-        y_known = labels[idx]
-        known_info = {"known": str(folder.root)}
-    else:
-        try:
-            X_known, y_known = known
-        except (TypeError, ValueError):
-            raise ValueError("known must be a folder or a pair (images, labels)") from None
-        X_known, y_known = np.asarray(X_known), np.asarray(y_known)
-        if len(X_known) == 0:
-            raise ValueError("no known images: the known image array is empty")
-        if len(y_known) != len(X_known):
-            raise ValueError(f"{len(y_known)} labels for {len(X_known)} known images")
-        known_info = {"known": f"array {list(X_known.shape)}"}
+    source, known = as_source(source), open_known(known)
+    check_disjoint(known, source)
+    X_known, idx, _ = known.pixels(size, grayscale, settings.batch_size, settings.num_workers, settings.verbose)
+    y_known = np.asarray(known.labels)[idx]
+    known_info = {"known": known.name}
     n_classes = len(np.unique(y_known))
     if n_classes < 2:
         raise ValueError(f"the known images hold {n_classes} class; a classifier needs at least two to learn from")
-    X, indices, failed = load_pixels(source, size, grayscale, settings.batch_size, settings.num_workers,
-                                     settings.verbose)
+    X, indices, failed = source.pixels(size, grayscale, settings.batch_size, settings.num_workers, settings.verbose)
     params = dict(image_size=int(X.shape[1]), grayscale=grayscale, n_known_images=int(len(X_known)),
                   n_known_classes=int(n_classes), known_classes=[str(c) for c in np.unique(y_known)], **known_info)
     return PreparedInput(X, indices, failed, params, fit_kwargs={"X_known": X_known, "y_known": y_known},
                          timings={"load_images": time.perf_counter() - t})
-
-
-def check_disjoint(known: ImageFolder, unknown: ImageFolder) -> None:
-    """Refuse known and unlabelled folders that hold the same files (the same path, or the same bytes)."""
-    import hashlib
-
-    def files(folder):
-        return {(folder.root / p).resolve(): p for p in folder.paths}
-
-    a, b = files(known), files(unknown)
-    same = sorted(set(a) & set(b))
-    if not same:  # copies: equal sizes first, then equal contents
-        sizes: dict[int, list] = {}
-        for path in a:
-            sizes.setdefault(path.stat().st_size, []).append(path)
-        digest = {}
-        for path in b:
-            for other in sizes.get(path.stat().st_size, []):
-                key = digest.setdefault(other, hashlib.sha1(other.read_bytes()).digest())
-                if key == hashlib.sha1(path.read_bytes()).digest():
-                    same.append(path)
-                    break
-    if same:
-        raise ValueError(f"the known and the unlabelled images share {len(same)} file(s) (e.g. {same[0]}): the "
-                         f"unlabelled images must be others than those the method learns from")
 
 
 INPUTS = {"features": prepare_features, "pixels": prepare_pixels, "views": prepare_views,
@@ -467,6 +424,7 @@ def extract_view_arrays(source, views, settings: InputSettings, typical_size: in
     copy instead."""
     if not views:
         raise ValueError("the views input needs at least one view")
+    source = as_source(source)
     layers: dict[str, list[str]] = {}  # extractor → its views' layers, in the views' order
     keys = []  # each view as "EXTRACTOR:LAYER" (default layer filled in) or a hand-crafted name
     for view in views:  # every name checked before any long extraction starts
@@ -506,8 +464,8 @@ def extract_view_arrays(source, views, settings: InputSettings, typical_size: in
         if view not in found:  # a hand-crafted view
             t = time.perf_counter()
             if grey is None:
-                grey = load_pixels(source, settings.image_size or 28, True, settings.batch_size, settings.num_workers,
-                                   settings.verbose)
+                grey = source.pixels(settings.image_size or 28, True, settings.batch_size, settings.num_workers,
+                                     settings.verbose)
             images, idx, fails = grey
             if augment is not None:
                 images = augment(images, idx)
@@ -521,23 +479,3 @@ def extract_view_arrays(source, views, settings: InputSettings, typical_size: in
     failed = {f.path: f for _, _, fails, _ in parts for f in fails}
     info = [{"view": view, **extra} for view, (_, _, _, extra) in zip(views, parts)]
     return arrays, common, list(failed.values()), info, grey
-
-
-def load_pixels(source, image_size: int, grayscale: bool, batch_size: int, num_workers, verbose):
-    """The images as one uint8 array (N, S, S, C): arrays as given, folders decoded at ``image_size`` (small: a deep
-    method's input is a few KB per image). Returns the images, their source indices and the files that failed."""
-    if not isinstance(source, ImageFolder):
-        return source, np.arange(len(source)), []
-    X = np.zeros((len(source), image_size, image_size, 1 if grayscale else 3), np.uint8)
-    ok = np.zeros(len(source), bool)
-    failed = []
-    for batch in track(iter_folder_batches(source, image_size, batch_size, num_workers), total=len(source),
-                       description="loading images", verbose=verbose):
-        if len(batch.indices):
-            imgs = batch.images
-            if grayscale:  # ITU-R 601 luma
-                imgs = np.round(imgs @ np.array([0.299, 0.587, 0.114]))[..., None].astype(np.uint8)
-            X[batch.indices], ok[batch.indices] = imgs, True
-        failed += [SkippedFile(source.paths[i], reason) for i, reason in batch.failed]
-    indices = np.flatnonzero(ok)
-    return X[indices], indices, failed

@@ -13,7 +13,7 @@ from ._device import resolve_device
 from ._outputs import check_writable
 from ._progress import say
 from ._warnings import first_lines
-from .datasets import Embeddings, ImageFolder, check_enough_images, describe_source, open_source, take_subset
+from .datasets import check_enough_images, holds_vectors, open_source, take_subset
 from .features import close_dask, connect_dask, default_cache_dir
 from .inputs import (
     DEFAULT_VIEWS,
@@ -79,7 +79,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     method = spec.name  # as registered: "DEC" is recorded as "dec"
     if like is not None and not isinstance(like, RunFolder):
         like = RunFolder.open(like)  # not a run folder: said before the work
-    given = isinstance(source, Embeddings)
+    given = holds_vectors(source)
     kind = input or (_embeddings_input(spec) if given else spec.inputs[0])
     if kind not in spec.inputs:
         raise ValueError(f"method {method} consumes {' or '.join(spec.inputs)}, not {kind}")
@@ -107,14 +107,12 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     estimator = spec.build(n_clusters, random_state=random_state, device=device, verbose=verbose, **options)
 
     t0 = time.perf_counter()
-    source, labels_true, typical_size, skipped, about = open_source(source, labels_true)
-    about = dict(about or {})
-    source_info = {}
+    source = open_source(source, labels_true)
+    subset = {}
     if limit is not None:
-        source, labels_true, source_info = take_subset(source, labels_true, int(limit), random_state)
-        # what was clustered: the subset's shape or rows, under the kind the source said it was (a data set)
-        about = {**about, **describe_source(source), "kind": about.get("kind")}
+        source, subset = take_subset(source, int(limit), random_state)
     timings = {"scan": time.perf_counter() - t0}
+    skipped, typical_size = list(source.skipped), source.typical_size
     check_enough_images(len(source), n_clusters, skipped, "found")
     if settings.use_cache and kind in ("features", "views") and not given:
         check_writable(settings.cache_dir if settings.cache_dir is not None else default_cache_dir(),
@@ -129,7 +127,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     timings.update(prepared.timings)
     indices = prepared.indices
     check_enough_images(len(indices), n_clusters, prepared.failed, "could be read")
-    y = None if labels_true is None else np.asarray(labels_true)[indices]
+    y = None if source.labels is None else np.asarray(source.labels)[indices]
 
     t = time.perf_counter()
     if verbose:
@@ -144,7 +142,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     timings["cluster"] = time.perf_counter() - t
     n_fitted, n_used = int(len(fitted.centers)), int(len(np.unique(fitted.labels)))
     notes = first_lines(caught)
-    if given and source.root is None:
+    if source.images is None:
         notes.append(f"{source.why_no_images()}: the run has no montages or thumbnails")
     if n_used < n_fitted and not any("collapsed" in note for note in notes):  # the DEC family says it itself
         notes.insert(0, f"collapsed: {method} put the images in {n_used} of the {n_fitted} clusters it was fitted "
@@ -171,17 +169,13 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     metrics = scored.scores
     timings["evaluate"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    if isinstance(source, (ImageFolder, Embeddings)):
-        paths = [source.paths[i] for i in indices]
-    else:
-        origin = source_info.get("indices", np.arange(len(source)))
-        paths = [str(origin[i]) for i in indices]
-    run = ClusterRun(paths=paths, labels=fitted.labels, distances=fitted.distances, confidence=fitted.confidence,
+    names_of = source.paths
+    run = ClusterRun(paths=[names_of[i] for i in indices], labels=fitted.labels, distances=fitted.distances,
+                     confidence=fitted.confidence,
                      n_clusters=n_used, params=params, timings=timings, metrics=metrics,
                      skipped=skipped + prepared.failed, k_selection=fitted.k_selection, members=fitted.members,
                      labels_true=y, extraction=prepared.extraction,
-                     source_info={**about, **{k: v for k, v in source_info.items() if k != "indices"}},
-                     source=source.images if given else source,
+                     source_info={**source.describe(), **subset}, source=source.images,
                      indices=indices, embedding=fitted.embedding, history=fitted.history, estimator=estimator,
                      n_clusters_fitted=n_fitted, notes=notes, metrics_undefined=scored.undefined,
                      cluster_names=names)
@@ -220,7 +214,8 @@ def extract_views(source, views=DEFAULT_VIEWS, *, augment=None, input_size: int 
     """The feature matrices of ``views`` (as ``cluster_images(method="scan")`` builds them, through the same cache)
     for an image array or folder (extractors with their default weights), and the indices of the images every view
     could read: the input of :class:`~deepclust.cluster.SCAN`. ``augment``: the views of an augmented copy."""
-    source, _, typical_size, *_ = open_source(source, None)
+    source = open_source(source)
+    typical_size = source.typical_size
     settings = InputSettings(input_size=input_size, image_size=image_size, device=device, batch_size=batch_size,
                              cache_dir=cache_dir, use_cache=use_cache, num_workers=num_workers, verbose=verbose)
     arrays, indices, _, _, _ = extract_view_arrays(source, views, settings, typical_size, {}, augment=augment)

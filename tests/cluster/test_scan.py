@@ -12,9 +12,10 @@ from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.neighbors import NearestNeighbors
 
-from deepclust.cluster import SCAN, nearest_neighbors, scan_loss
+from deepclust.cluster import SCAN, nearest_neighbors
 from deepclust.datasets import dataset_available, load_dataset
 from deepclust.features import augmented_copies, hog_features, pixel_features
+from deepclust.formulas import scan_loss
 from deepclust.metrics import clustering_accuracy_score, nmi_score
 
 

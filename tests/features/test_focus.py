@@ -13,7 +13,8 @@ from deepclust.cli import app
 from deepclust.datasets._synthetic import emoji_available
 from deepclust.features import ObjectFocus, create_extractor, create_focus
 from deepclust.features._extract import cache_key
-from deepclust.features._focus import FocusRegions, crop_box, crop_resize, fiedler_map
+from deepclust.features._focus import FocusRegions, fiedler_map
+from deepclust.features._masks import crop_box, crop_resize
 from deepclust.run import RunFolder
 
 needs_emoji = pytest.mark.skipif(not emoji_available(), reason="the emoji data sets need the Debian packages "

@@ -125,7 +125,7 @@ def discover(
     started = time.perf_counter()  # the whole command's time, heavy imports included
     from .._device import resolve_device
     from .._outputs import check_output_dir
-    from ..datasets import DatasetImages, load_transfer_split
+    from ..datasets import ImageArray, load_transfer_split
     from ..methods import get_method
     from ..pipeline import cluster_images
     from ..run import RunFolder, figure_file
@@ -160,8 +160,7 @@ def discover(
         if dataset is not None:
             X_known, y_known, X, y, how = load_transfer_split(dataset, parse_classes(known_classes), data_dir=data_dir)
             known_source, labels = (X_known, y_known), None
-            source = DatasetImages(X, y, {"kind": "dataset", "dataset": dataset, "known_classes": known_classes,
-                                          "split": how})
+            source = ImageArray(X, y, about={"dataset": dataset, "known_classes": known_classes, "split": how})
         else:
             known_source, source = known, unknown
             labels = "subfolders" if labels_from_subfolders else None

@@ -6,7 +6,7 @@ from ._feature_clustering import ALGORITHMS, FeatureClustering, make_reducer
 from ._gdl import GDLAgglomeration, initial_clusters
 from ._helpers import kmeans_without_empty, l2_rows
 from ._kmeans import FaissKMeans, HierarchicalKMeans, make_kmeans
-from ._scan import SCAN, nearest_neighbors, scan_loss
+from ._scan import SCAN, nearest_neighbors
 from ._select_k import KSelection, prediction_strength, select_n_clusters
 from ._tree import ClusterTree, cluster_tree
 
@@ -22,4 +22,4 @@ from ._consensus import (
 __all__ = ["ALGORITHMS", "AVERAGE_LINKAGE_MAX", "CONSENSUS_VIEWS", "ClusterTree", "ConsensusClustering", "FaissKMeans",
            "FeatureClustering", "GDLAgglomeration", "HierarchicalKMeans", "KSelection", "SCAN", "cluster_tree",
            "co_association", "initial_clusters", "kmeans_without_empty", "l2_rows", "make_kmeans", "make_reducer",
-           "membership_matrix", "nearest_neighbors", "prediction_strength", "scan_loss", "select_n_clusters"]
+           "membership_matrix", "nearest_neighbors", "prediction_strength", "select_n_clusters"]

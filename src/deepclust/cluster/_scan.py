@@ -68,20 +68,6 @@ def nearest_neighbors(Z: np.ndarray, n_neighbors: int) -> np.ndarray:
     return out
 
 
-def scan_loss(p_anchor, p_neighbor, entropy_weight: float):
-    """SCAN's clustering loss per head.
-
-    p_anchor, p_neighbor : (B, H, K) softmax outputs of H heads for samples and one neighbour of each.
-    Returns (consistency (H,), entropy (H,)); the loss minimised is ``consistency - entropy_weight * entropy``.
-    """
-    import torch
-
-    consistency = -torch.log((p_anchor * p_neighbor).sum(-1).clamp_min(1e-8)).mean(0)
-    mean = p_anchor.mean(0)
-    entropy = -(mean * torch.log(mean.clamp_min(1e-8))).sum(-1)
-    return consistency, entropy
-
-
 MIN_STEPS = 2000
 SELF_LABEL_STEPS = 1000
 
@@ -89,11 +75,13 @@ SELF_LABEL_STEPS = 1000
 def _consistency_over_all_neighbours(P, neighbors, chunk: int = 4096):
     """SCAN's consistency term of every head over every (sample, neighbour) pair: the label-free criterion.
     P (N, H, K) probabilities, neighbors (N, M) indices → (H,)."""
+    from .. import formulas
+
     total = 0.0
     for i in range(0, len(P), chunk):
         nb = neighbors[i:i + chunk]
         anchors = P[i:i + chunk].repeat_interleave(nb.shape[1], dim=0)
-        consistency, _ = scan_loss(anchors, P[nb.reshape(-1)], 0.0)
+        consistency, _ = formulas.scan_loss(anchors, P[nb.reshape(-1)], 0.0)
         total = total + consistency * len(anchors)
     return total / (len(P) * neighbors.shape[1])
 
@@ -323,6 +311,8 @@ class SCAN(ClusterMixin, BaseEstimator):
         """SCAN's clustering step; ``Zc`` (copies, N, D) holds the original (copy 0) and the augmented copies."""
         import torch
 
+        from .. import formulas
+
         net = self._build_head(Zc.shape[2]).to(self._device)
         opt = torch.optim.Adam(net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
         if self.init_labels_ is not None:
@@ -341,7 +331,7 @@ class SCAN(ClusterMixin, BaseEstimator):
             copy = torch.randint(0, len(Zc), (2, len(a)), generator=gen).to(self._device)
             x = torch.cat([Zc[copy[0], a], Zc[copy[1], nb[a, pick]]])
             out = net(x).view(2 * len(a), H, K).softmax(-1)
-            consistency, entropy = scan_loss(out[:len(a)], out[len(a):], self.entropy_weight)
+            consistency, entropy = formulas.scan_loss(out[:len(a)], out[len(a):], self.entropy_weight)
             sums["consistency"] += consistency.detach().cpu() * len(a)
             sums["entropy"] += float(entropy.detach().mean()) * len(a)
             return (consistency - self.entropy_weight * entropy).sum()

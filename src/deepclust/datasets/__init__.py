@@ -1,5 +1,7 @@
-"""Images in: a streaming folder reader, IDX files and builtin data sets."""
+"""Images in: every kind of input behind one :class:`Source` interface (folders streamed, arrays, builtin data sets,
+embeddings), IDX files, and what a run records of its source (:class:`SourceRecord`)."""
 
+from ._array import ImageArray, check_uint8_images
 from ._builtin import (
                        DATASETS,
                        FASHION_MNIST_CLASSES,
@@ -30,24 +32,24 @@ from ._folder import (
                        scan_folder,
 )
 from ._idx import load_idx
+from ._interface import Source
 from ._source import (
-                       DatasetImages,
-                       OpenedSource,
+                       as_source,
+                       check_disjoint,
                        check_enough_images,
-                       check_uint8_images,
-                       describe_source,
                        open_dataset,
+                       open_known,
                        open_source,
                        take_subset,
 )
+from ._source_record import SourceRecord, holds_vectors
 from ._subset import subset_indices
 
-__all__ = ["DATASETS", "EMBEDDING_SUFFIXES", "FASHION_MNIST_CLASSES", "DatasetImages", "DatasetNotFoundError",
-           "Embeddings",
-           "IMAGE_EXTENSIONS", "ImageBatch",
-           "ImageFolder", "OpenedSource", "SkippedFile", "check_enough_images", "check_uint8_images",
-           "class_names", "dataset_available", "describe_source", "image_size", "is_embeddings_file", "is_run_folder",
+__all__ = ["DATASETS", "EMBEDDING_SUFFIXES", "FASHION_MNIST_CLASSES", "DatasetNotFoundError", "Embeddings",
+           "IMAGE_EXTENSIONS", "ImageArray", "ImageBatch", "ImageFolder", "SkippedFile", "Source", "SourceRecord",
+           "as_source", "check_disjoint", "check_enough_images", "check_uint8_images", "class_names",
+           "dataset_available", "holds_vectors", "image_size", "is_embeddings_file", "is_run_folder",
            "open_image", "iter_array_batches", "iter_folder_batches", "label_name", "list_datasets", "load_dataset",
            "load_digits_uint8", "load_embeddings", "load_fashion_mnist",
            "load_idx", "load_image", "load_mnist", "load_mnist_5k", "load_transfer_split",
-           "open_dataset", "open_source", "scan_folder", "subset_indices", "take_subset"]
+           "open_dataset", "open_known", "open_source", "scan_folder", "subset_indices", "take_subset"]

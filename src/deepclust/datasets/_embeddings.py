@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
-from ._folder import ImageFolder
+from ._folder import ImageFolder, SkippedFile
+from ._interface import Source, images_unavailable
 
 #: The file kinds :func:`load_embeddings` reads.
 EMBEDDING_SUFFIXES = (".npy", ".parquet", ".csv")
@@ -20,7 +22,7 @@ SIBLING_PATHS = ("{stem}.paths.txt", "{stem}.txt", "{stem}.csv")
 
 
 @dataclass
-class Embeddings:
+class Embeddings(Source):
     """One vector per image (``vectors``, float32 (N, d)) and the image's path, as the run will name it: relative to
     ``root`` when some of the images were found on disk (``n_found`` of them), else as the file gave it (``root``
     None: a run without pictures). ``labels``: a ``label`` column, used only to score. ``file``: where they came from.
@@ -34,9 +36,15 @@ class Embeddings:
     labels: np.ndarray | None = None
     paths_file: Path | None = None
     paths_base: Path | None = None
+    skipped: list[SkippedFile] = field(default_factory=list)
+    kind: ClassVar[str] = "embeddings"
 
     def __len__(self) -> int:
         return len(self.vectors)
+
+    @property
+    def name(self) -> str:
+        return f"embeddings {self.file}"
 
     @property
     def dim(self) -> int:
@@ -53,6 +61,26 @@ class Embeddings:
         rows = np.asarray(rows, dtype=np.intp)
         return replace(self, vectors=self.vectors[rows], paths=[self.paths[i] for i in rows],
                        labels=None if self.labels is None else self.labels[rows])
+
+    def _shown(self) -> ImageFolder:
+        if self.root is None:
+            raise images_unavailable(self.why_no_images())
+        return self.images
+
+    def hash_into(self, h) -> None:
+        h.update(np.ascontiguousarray(self.vectors).tobytes())
+
+    def batches(self, size, batch_size=64, plan=None, num_workers=None, upscale=True):
+        return self._shown().batches(size, batch_size, plan, num_workers, upscale)
+
+    def pixels(self, size, grayscale, batch_size=64, num_workers=None, verbose=False):
+        return self._shown().pixels(size, grayscale, batch_size, num_workers, verbose)
+
+    def image(self, row: int, size: int = 96) -> np.ndarray:
+        return self._shown().image(row, size)
+
+    def map_images(self, fn, **options) -> list:
+        return self._shown().map_images(fn, **options)
 
     def why_no_images(self) -> str:
         """Why no image was found, in a clause."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import threading
 import warnings
@@ -10,33 +11,107 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
 from .._outputs import RUN_FILE, written_by_deepclust
+from ._interface import ImageBatch, SkippedFile, Source
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 #: The file that marks a deepclust run folder; the reader never descends into one (its figures are not input).
 
 
-@dataclass(frozen=True)
-class SkippedFile:
-    """A file (or folder) that got no cluster, and why."""
-
-    path: str
-    reason: str
-
-
 @dataclass
-class ImageFolder:
-    """The image files found under ``root`` (paths relative to it, sorted) and what was set aside while scanning."""
+class ImageFolder(Source):
+    """The image files found under ``root`` (paths relative to it, sorted), what was set aside while scanning, and
+    the images' known labels (``labels``, e.g. from their subfolders), if any: a :class:`Source`."""
 
     root: Path
     paths: list[str]
     skipped: list[SkippedFile] = field(default_factory=list)
+    labels: np.ndarray | None = field(default=None, compare=False, repr=False)
+    kind: ClassVar[str] = "folder"
+    vectors = None
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    @functools.cached_property
+    def typical_size(self) -> int:
+        """The median larger side of the first readable images (headers only)."""
+        sizes = []
+        for rel in self.paths[:32]:
+            try:
+                sizes.append(max(image_size(self.root / rel)))
+            except Exception:  # unreadable files are reported by the extraction, not here
+                continue
+        return int(np.median(sizes)) if sizes else 224
+
+    @property
+    def name(self) -> str:
+        return str(self.root)
+
+    def take(self, rows) -> ImageFolder:
+        rows = np.asarray(rows, dtype=np.intp)
+        return ImageFolder(self.root, [self.paths[i] for i in rows], self.skipped,
+                           None if self.labels is None else np.asarray(self.labels)[rows])
+
+    def describe(self) -> dict:
+        return {"kind": "folder", "root": str(self.root.resolve())}
+
+    def hash_into(self, h) -> None:
+        h.update(json.dumps([str(self.root.resolve()), self.fingerprint()]).encode())
+
+    def batches(self, size: int, batch_size: int = 64, plan=None, num_workers=None,
+                upscale: bool = True) -> Iterator[ImageBatch]:
+        return iter_folder_batches(self, size, batch_size, num_workers, plan, upscale=upscale)
+
+    def pixels(self, size: int, grayscale: bool, batch_size: int = 64, num_workers=None, verbose: bool = False):
+        from .._progress import track
+
+        X = np.zeros((len(self), size, size, 1 if grayscale else 3), np.uint8)
+        ok = np.zeros(len(self), bool)
+        failed = []
+        for batch in track(self.batches(size, batch_size, num_workers=num_workers), total=len(self),
+                           description="loading images", verbose=verbose):
+            if len(batch.indices):
+                imgs = batch.images
+                if grayscale:  # ITU-R 601 luma
+                    imgs = np.round(imgs @ np.array([0.299, 0.587, 0.114]))[..., None].astype(np.uint8)
+                X[batch.indices], ok[batch.indices] = imgs, True
+            failed += [SkippedFile(self.paths[i], reason) for i, reason in batch.failed]
+        indices = np.flatnonzero(ok)
+        return X[indices], indices, failed
+
+    def image(self, row: int, size: int = 96) -> np.ndarray:
+        return load_image(self.root / self.paths[row], size)
+
+    def map_images(self, fn, *, mode: str = "RGB", min_side: int = 0, reduce_to: int | None = None,
+                   num_workers: int | None = None, verbose: bool = False, description: str = "") -> list:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .._progress import track
+
+        def one(rel: str):
+            from PIL import ExifTags, ImageOps
+
+            try:
+                with open_image(self.root / rel) as im:
+                    if min(im.size) < min_side:
+                        return None
+                    if reduce_to is not None:  # JPEG: decoded at 1/2 … 1/8 scale
+                        im.draft(mode, (reduce_to, reduce_to))
+                    if im.getexif().get(ExifTags.Base.Orientation, 1) not in (0, 1):
+                        im = ImageOps.exif_transpose(im)
+                    return fn(im.convert(mode))
+            except Exception:  # an unreadable file gives nothing; the run lists it as skipped
+                return None
+
+        workers = num_workers or min(8, os.cpu_count() or 1)
+        with ThreadPoolExecutor(max(1, workers)) as pool:  # decoding releases the GIL
+            return list(track(pool.map(one, self.paths), total=len(self), description=description,
+                              verbose=verbose))
 
     def fingerprint(self) -> list[tuple[str, int, int]]:
         """``(path, size, mtime_ns)`` per file: what the feature cache is keyed on."""
@@ -405,21 +480,6 @@ def _to_rgb(im):
         white.paste(im, mask=im.getchannel("A"))
         return white
     return im if im.mode == "RGB" else im.convert("RGB")
-
-
-@dataclass
-class ImageBatch:
-    """A batch of decoded images: ``images[i]`` is image number ``indices[i]``; ``failed`` lists the rest;
-    ``notes`` the warnings decoding raised (by name of file), to be raised where the batch is used."""
-
-    indices: np.ndarray
-    images: np.ndarray
-    failed: list[tuple[int, str]]
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def n_items(self) -> int:
-        return len(self.indices) + len(self.failed)
 
 
 class _FolderDataset:

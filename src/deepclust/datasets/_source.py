@@ -1,64 +1,44 @@
-"""Opening what a user gives to cluster: a folder path (scanned) or a uint8 array (checked), a random subset of it,
-and the check that enough images are left; every error names the files set aside and why."""
+"""Opening what a user gives to cluster as a :class:`Source`: a folder path (scanned), a uint8 array (checked), a
+builtin data set, embeddings; a random subset of it, the known images of transfer clustering, and the check that
+enough images are left; every error names the files set aside and why."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 
-from ._embeddings import Embeddings
-from ._folder import ImageFolder, SkippedFile, image_size, scan_folder
+from ._array import ImageArray
+from ._folder import ImageFolder, SkippedFile, scan_folder
+from ._interface import Source
 from ._subset import subset_indices
 
 
-@dataclass(frozen=True)
-class DatasetImages:
-    """The images of a builtin data set as a source to cluster (:func:`open_dataset`): the uint8 array, its labels
-    and what a run records of where they came from (``kind``, ``dataset``, ``split`` …)."""
-
-    images: np.ndarray = field(repr=False)
-    labels: np.ndarray | None = field(repr=False)
-    about: dict
-
-
-def open_dataset(name: str, split: str = "all", data_dir=None, download: bool = False) -> DatasetImages:
-    """The builtin data set ``name`` (see :func:`~deepclust.datasets.load_dataset`) as a source to cluster, so that
-    the run records which data set and split it clustered."""
+def open_dataset(name: str, split: str = "all", data_dir=None, download: bool = False) -> ImageArray:
+    """The builtin data set ``name`` (see :func:`~deepclust.datasets.load_dataset`) as a source to cluster, with its
+    labels, so that the run records which data set and split it clustered."""
     from ._builtin import load_dataset
 
     X, y = load_dataset(name, split=split, data_dir=data_dir, download=download)
-    return DatasetImages(X, y, {"kind": "dataset", "dataset": name, "split": split})
+    return ImageArray(X, y, about={"dataset": name, "split": split})
 
 
-class OpenedSource(NamedTuple):
-    """What :func:`open_source` returns: the images (an :class:`ImageFolder` or a uint8 array) or the
-    :class:`Embeddings` given for them, their labels, a typical image side (to choose the input size), the files
-    set aside while scanning, and what a run records of the source (run.json's ``source``)."""
-
-    source: ImageFolder | np.ndarray | Embeddings
-    labels_true: object
-    typical_size: int
-    skipped: list[SkippedFile]
-    about: dict | None = None
+def as_source(source) -> Source:
+    """``source`` as a :class:`Source`: itself, a folder path scanned (:func:`scan_folder`), or a uint8 image array
+    checked (:class:`ImageArray`)."""
+    if isinstance(source, Source):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        return scan_folder(source)
+    return ImageArray(source)
 
 
-def describe_source(source) -> dict:
-    """What run.json's ``source`` says of opened images: a folder's root, an array's shape, embeddings' own
-    description (:meth:`Embeddings.describe`); nothing for None."""
-    if isinstance(source, Embeddings):
-        return source.describe()
-    if isinstance(source, ImageFolder):
-        return {"kind": "folder", "root": str(source.root.resolve())}
-    return {} if source is None else {"kind": "array", "shape": list(np.shape(source))}
-
-
-def open_source(source, labels_true=None) -> OpenedSource:
-    """A folder path becomes a scanned :class:`ImageFolder` (``labels_true="subfolders[:first|deepest|N]"`` reads
-    its labels from the subfolder names); an array is checked to be non-empty uint8 images ``(N, H, W[, C])``; a
-    builtin data set (:func:`open_dataset`) gives its images and, unless ``labels_true`` is given, its labels.
+def open_source(source, labels_true=None) -> Source:
+    """What to cluster as a :class:`Source`, with its known labels: a folder path becomes a scanned
+    :class:`ImageFolder` (``labels_true="subfolders[:first|deepest|N]"`` reads its labels from the subfolder
+    names); an array is checked to be non-empty uint8 images ``(N, H, W[, C])``; a builtin data set
+    (:func:`open_dataset`) and embeddings keep their own labels unless ``labels_true`` is given.
 
     Examples
     --------
@@ -67,36 +47,74 @@ def open_source(source, labels_true=None) -> OpenedSource:
     >>> open_source(X).typical_size
     8
     """
-    if isinstance(source, Embeddings):  # vectors given: no images to open (their labels, if any, score them)
-        return OpenedSource(source, source.labels if labels_true is None else labels_true, 0, [],
-                            describe_source(source))
-    if isinstance(source, DatasetImages):
-        X = check_uint8_images(source.images, "images")
-        return OpenedSource(X, source.labels if labels_true is None else labels_true, max(X.shape[1:3]), [],
-                            {**describe_source(X), **source.about})
-    if isinstance(source, (str, os.PathLike)):
-        source = scan_folder(source)
-        if len(source) == 0:
-            raise ValueError(f"no image files found under {source.root}{_reasons(source.skipped)}")
-        if isinstance(labels_true, str) and labels_true.partition(":")[0] == "subfolders":
-            labels_true = source.labels_from_subfolders(labels_true.partition(":")[2] or "first")
-            if labels_true is None:
-                flat = next(p for p in source.paths if "/" not in p)
-                raise ValueError(f"labels from subfolders were asked for, but some images lie directly in "
-                                 f"{source.root} (e.g. {flat}): put every image in a class subfolder")
-        return OpenedSource(source, labels_true, _typical_folder_size(source), list(source.skipped),
-                            describe_source(source))
-    source = check_uint8_images(source, "images")
-    return OpenedSource(source, labels_true, max(source.shape[1:3]), [], describe_source(source))
+    source = as_source(source)
+    if source.root is not None and source.vectors is None and len(source) == 0:
+        raise ValueError(f"no image files found under {source.root}{_reasons(source.skipped)}")
+    if isinstance(labels_true, str) and labels_true.partition(":")[0] == "subfolders":
+        if not isinstance(source, ImageFolder):
+            raise ValueError(f"labels from subfolders need a folder of images, not {source.name}")
+        labels_true = source.labels_from_subfolders(labels_true.partition(":")[2] or "first")
+        if labels_true is None:
+            flat = next(p for p in source.paths if "/" not in p)
+            raise ValueError(f"labels from subfolders were asked for, but some images lie directly in "
+                             f"{source.root} (e.g. {flat}): put every image in a class subfolder")
+    if labels_true is not None:
+        source = dataclasses.replace(source, labels=np.asarray(labels_true))
+    return source
 
 
-def check_uint8_images(X, what: str) -> np.ndarray:
-    """``X`` as a non-empty uint8 image array (N, H, W[, C]); a clear error naming ``what`` otherwise."""
-    X = np.asarray(X)
-    if X.dtype != np.uint8 or X.ndim not in (3, 4) or len(X) == 0:
-        raise ValueError(f"{what} must be a non-empty uint8 image array (N, H, W[, C]); got {X.dtype} {X.shape}")
-    return X
+def open_known(known) -> Source:
+    """The labelled images of known classes that transfer clustering learns from: a folder (path or
+    :class:`ImageFolder`) with one subfolder per class, or a pair ``(images, labels)``."""
+    if isinstance(known, (str, os.PathLike, Source)):
+        folder = as_source(known)
+        if len(folder) == 0:
+            raise ValueError(f"no known images: no image files found under {folder.root}")
+        if folder.labels is not None:
+            return folder
+        labels = folder.labels_from_subfolders() if folder.root is not None else None
+        if labels is None:
+            raise ValueError(f"the known images need one subfolder per class; some lie directly in {folder.root}")
+        return dataclasses.replace(folder, labels=labels)
+    try:
+        X_known, y_known = known
+    except (TypeError, ValueError):
+        raise ValueError("known must be a folder or a pair (images, labels)") from None
+    X_known, y_known = np.asarray(X_known), np.asarray(y_known)
+    if len(X_known) == 0:
+        raise ValueError("no known images: the known image array is empty")
+    if len(y_known) != len(X_known):
+        raise ValueError(f"{len(y_known)} labels for {len(X_known)} known images")
+    return ImageArray(X_known, y_known)
 
+
+def check_disjoint(known: Source, unknown: Source) -> None:
+    """Refuse known and unlabelled images that are the same files (the same path, or the same bytes); images in
+    memory are not compared."""
+    import hashlib
+
+    if known.root is None or unknown.root is None:
+        return
+
+    def files(folder):
+        return {(folder.root / p).resolve(): p for p in folder.paths}
+
+    a, b = files(known), files(unknown)
+    same = sorted(set(a) & set(b))
+    if not same:  # copies: equal sizes first, then equal contents
+        sizes: dict[int, list] = {}
+        for path in a:
+            sizes.setdefault(path.stat().st_size, []).append(path)
+        digest = {}
+        for path in b:
+            for other in sizes.get(path.stat().st_size, []):
+                key = digest.setdefault(other, hashlib.sha1(other.read_bytes()).digest())
+                if key == hashlib.sha1(path.read_bytes()).digest():
+                    same.append(path)
+                    break
+    if same:
+        raise ValueError(f"the known and the unlabelled images share {len(same)} file(s) (e.g. {same[0]}): the "
+                         f"unlabelled images must be others than those the method learns from")
 
 def check_enough_images(n: int, n_clusters: int | None, set_aside: list[SkippedFile], how: str) -> None:
     """Two images at least, and no fewer than the clusters asked for: said before the work that would fail."""
@@ -116,27 +134,9 @@ def _reasons(set_aside: list[SkippedFile], shown: int = 3) -> str:
     return f" ({len(set_aside)} file(s) set aside: {named}{more})"
 
 
-def take_subset(source, labels_true, limit: int, random_state):
-    """``limit`` images of the source (see :func:`~deepclust.datasets.subset_indices`), their labels, and what
-    run.json says of them; for arrays the original indices are kept (``"indices"``), so ``paths`` still name the
-    images of the whole array."""
-    chosen, how = subset_indices(len(source), limit, labels_true, random_state)
-    info = {"limit": limit, "subset": how, "n_found": len(source)}
-    if labels_true is not None:
-        labels_true = np.asarray(labels_true)[chosen]
-    if isinstance(source, ImageFolder):
-        return ImageFolder(source.root, [source.paths[i] for i in chosen], source.skipped), labels_true, info
-    if isinstance(source, Embeddings):
-        return source.take(chosen), labels_true, info
-    return source[chosen], labels_true, {**info, "indices": chosen}
-
-
-def _typical_folder_size(folder: ImageFolder, n: int = 32) -> int:
-    """Median larger side of the first readable images (headers only), to pick the input size."""
-    sizes = []
-    for rel in folder.paths[:n]:
-        try:
-            sizes.append(max(image_size(folder.root / rel)))
-        except Exception:  # unreadable files are reported by the extraction, not here
-            continue
-    return int(np.median(sizes)) if sizes else 224
+def take_subset(source: Source, limit: int, random_state) -> tuple[Source, dict]:
+    """``limit`` images of the source (see :func:`~deepclust.datasets.subset_indices`; stratified by its labels when
+    it has some), which keep their names (a folder's paths, an array's row numbers in the whole), and what run.json
+    says of the draw."""
+    chosen, how = subset_indices(len(source), limit, source.labels, random_state)
+    return source.take(chosen), {"limit": limit, "subset": how, "n_found": len(source)}

@@ -21,7 +21,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._device import resolve_device
 from .._progress import track
 from .._training import History, run_epoch, seeded
-from ..cluster import FeatureClustering, l2_rows, nearest_neighbors, scan_loss
+from ..cluster import FeatureClustering, l2_rows, nearest_neighbors
+from ..formulas import scan_loss
 from ..methods import NON_NEGATIVE_INT, POSITIVE_INT, Interval, check_params, register_method
 from ._augment import random_resized_crop
 from ._base import store_params

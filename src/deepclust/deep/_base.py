@@ -16,9 +16,9 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from .._device import resolve_device
 from .._progress import track
 from .._training import History, embed_batches, empty_and_largest, run_epoch, seeded, train_step
+from ..formulas import soft_assignment
 from ..methods import N_CLUSTERS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval, check_params
 from ._augment import batch_augmenter
-from ._formulas import soft_assignment
 
 ENCODE_BATCH = 2048
 

@@ -8,9 +8,9 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from ..formulas import kmeans_friendly_loss
 from ..methods import register_method
 from ._base import OUTPUTS, DeepClusteringBase, TrainingState, store_params
-from ._formulas import kmeans_friendly_loss
 from ._networks import MLPAutoencoder
 
 

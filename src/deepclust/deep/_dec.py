@@ -8,9 +8,9 @@ from typing import Literal
 
 import torch.nn.functional as F
 
+from ..formulas import kl_clustering_loss, soft_assignment, target_distribution
 from ..methods import register_method
 from ._base import OUTPUTS, DeepClusteringBase, TrainingState, store_params
-from ._formulas import kl_clustering_loss, soft_assignment, target_distribution
 from ._networks import ConvAutoencoder, MLPAutoencoder
 
 

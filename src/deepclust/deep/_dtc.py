@@ -1,6 +1,6 @@
 """Deep Transfer Clustering (Han, Vedaldi, Zisserman, ICCV 2019): learn from labelled images of known classes, then
 cluster images of novel classes with a DEC objective on the network the known classes trained. The DEC formulas
-are :mod:`deepclust.deep._formulas`' (Student's t assignment, sharpened target, KL); DTC adds the start from PCA +
+are :mod:`deepclust.formulas`' (Student's t assignment, sharpened target, KL); DTC adds the start from PCA +
 k-means of the transferred features, a warm-up on fixed targets, and (DTC-TE) the temporal ensemble of each image's
 past assignments as a consistency target. Visual attention (Grad-CAM, then GrabCut; :mod:`deepclust.features.
 _attention`) optionally masks each novel image to the region the supervised network looks at before it is embedded."""
@@ -21,6 +21,7 @@ from torch import nn
 from .._device import cpu_threads, resolve_device
 from .._progress import track
 from .._training import History, run_epoch, seeded
+from ..formulas import kl_clustering_loss, soft_assignment, target_distribution
 from ..methods import (
     NON_NEGATIVE_INT,
     POSITIVE_INT,
@@ -30,7 +31,6 @@ from ..methods import (
 )
 from ._augment import random_affine
 from ._base import store_params
-from ._formulas import kl_clustering_loss, soft_assignment, target_distribution
 from ._images import check_images
 from ._novel_k import estimate_novel_k
 from ._transfer import (

@@ -1,7 +1,9 @@
 """Visual attention for transfer clustering ("Deep Visual Attention Based Transfer Clustering"): Grad-CAM maps of a
 supervised network say which region drives its decision; GrabCut refines that region to the object's outline; the
 image is then masked to it (background set to black), so that the features describe the object rather than the
-background it shares with other classes. The CAMs come from ``grad-cam`` (pytorch-grad-cam), GrabCut from OpenCV."""
+background it shares with other classes. The CAMs come from ``grad-cam`` (pytorch-grad-cam): the network is trained
+here, so its maps need its gradients (object focus's CAM, of the frozen ImageNet head, needs none); the map → mask →
+GrabCut steps are object focus's own (:mod:`._masks`)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,8 @@ import numpy as np
 
 from .._extras import require
 from .._progress import track
+from ._masks import cam_mask, fill_background, grabcut, trimap_in_box
 
-#: Fewer foreground pixels than this (a fraction of the image) and GrabCut's mask is not trusted: the CAM's is used.
-MIN_FOREGROUND = 0.02
 #: The class activation maps attention can use (pytorch-grad-cam's GradCAM and GradCAMPlusPlus).
 CAM_METHODS = ("gradcam", "gradcam++")
 
@@ -57,17 +58,10 @@ def gradcam_maps(net, reader, images: np.ndarray, *, batch_size: int = 128, verb
     return maps
 
 
-def cam_mask(cam: np.ndarray, threshold: float) -> np.ndarray:
-    """The CAM thresholded; the whole image when the map says nothing (all zero: no positive evidence at the
-    layer, or no pixel below the threshold): attention then keeps the image as it is rather than blacking it out."""
-    mask = cam >= threshold
-    return mask if mask.any() and not mask.all() else np.ones_like(mask)
-
-
 def grabcut_mask(image: np.ndarray, cam: np.ndarray, threshold: float, iterations: int = 5) -> np.ndarray:
-    """GrabCut (OpenCV) of one RGB uint8 image in the region the CAM selects: the bounding box of the pixels where
-    the CAM reaches ``threshold``, widened by a quarter of the image side and kept off a frame of 1/32 of it, is
-    probable foreground, everything outside it certain background (GrabCut's rectangle start).
+    """GrabCut of one RGB uint8 image in the region the CAM selects: the bounding box of the pixels where the CAM
+    reaches ``threshold``, widened by a quarter of the image side and kept off a frame of 1/32 of it, is probable
+    foreground, everything outside it certain background (GrabCut's rectangle start, :func:`trimap_in_box`).
 
     Why a widened box and not the CAM's own pixels as the start: the 4 × 4 map lights up the part of a garment that
     tells the known classes apart and the background beside its edges; GrabCut seeded with those pixels kept
@@ -76,24 +70,11 @@ def grabcut_mask(image: np.ndarray, cam: np.ndarray, threshold: float, iteration
     0.497 for the thresholded CAM, 0.554 for the whole image. Returns a boolean mask;
     the CAM's mask when GrabCut keeps almost nothing (a flat image), the whole image when the CAM says nothing
     (:func:`cam_mask`)."""
-    cv2 = require("cv2")
-
     start = cam_mask(cam, threshold)
     if start.all():
         return start
-    h, w = start.shape
-    frame, margin = max(1, min(h, w) // 32), min(h, w) // 4
-    ys, xs = np.nonzero(start)
-    mask = np.full(start.shape, cv2.GC_BGD, np.uint8)
-    mask[max(frame, ys.min() - margin):min(h - frame, ys.max() + margin + 1),
-         max(frame, xs.min() - margin):min(w - frame, xs.max() + margin + 1)] = cv2.GC_PR_FGD
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    try:
-        cv2.grabCut(np.ascontiguousarray(image[..., ::-1]), mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:  # too few distinct colours for its Gaussian mixtures
-        return start
-    found = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
-    return found if found.mean() >= MIN_FOREGROUND else start
+    found = grabcut(image, trimap_in_box(start), iterations=iterations)
+    return start if found is None else found
 
 
 def attend(net, reader, images: np.ndarray, *, grabcut: bool = True, threshold: float = 0.2, batch_size: int = 128,
@@ -113,7 +94,7 @@ def attend(net, reader, images: np.ndarray, *, grabcut: bool = True, threshold: 
 
 def mask_images(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """``images`` (N, S, S, 3) kept where ``masks`` (N, S, S) is true, black elsewhere."""
-    return np.where(masks[..., None], images, 0).astype(np.uint8)
+    return fill_background(images, masks, 0)
 
 
 def overlay(image: np.ndarray, cam: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:

@@ -12,7 +12,9 @@ import re
 import uuid
 from collections.abc import Iterator
 
-from ._shards import FeatureShard, extract_shards, source_slice
+import numpy as np
+
+from ._shards import FeatureShard, extract_shards
 
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
 _WORKER_EXTRACTORS: dict = {}  # in a worker process: recipe → extractor
@@ -62,7 +64,7 @@ def extract_shards_on_dask(client, source, extractor, ranges, *, batch_size: int
 
     recipe = extractor.recipe()
     job = uuid.uuid4().hex[:12]
-    futures = [client.submit(_extract_shard_task, recipe, source_slice(source, a, b), a, batch_size, augment,
+    futures = [client.submit(_extract_shard_task, recipe, source.take(np.arange(a, b)), a, batch_size, augment,
                              key=f"deepclust-shard-{job}-{a}", pure=False, retries=2)
                for a, b in ranges]
     for future in as_completed(futures):

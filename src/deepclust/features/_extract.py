@@ -13,7 +13,7 @@ import numpy as np
 
 from .._atomic import write_json
 from .._progress import progress_bar
-from ..datasets import ImageFolder, SkippedFile
+from ..datasets import SkippedFile, as_source
 from ._cache import default_cache_dir
 from ._extractor import FeatureExtractor
 from ._shards import SHARD_SIZE, FeatureShard, ShardStore, extract_shards, shard_ranges
@@ -44,12 +44,7 @@ def cache_key(source, extractor: FeatureExtractor, augment=None) -> str:
     """Hash of what determines the features: the files (path, size, mtime) or array bytes, the extractor, and the
     augmented copy (if any)."""
     h = hashlib.sha256()
-    if isinstance(source, ImageFolder):
-        h.update(json.dumps([str(source.root.resolve()), source.fingerprint()]).encode())
-    else:
-        arr = np.ascontiguousarray(source)
-        h.update(f"{arr.shape}{arr.dtype}".encode())
-        h.update(memoryview(arr).cast("B"))
+    as_source(source).hash_into(h)
     h.update(json.dumps([CACHE_VERSION, extractor.spec.name, extractor.layer, extractor.weights_id,
                          extractor.input_size, extractor.active_runtime]).encode())
     if augment is not None:
@@ -76,6 +71,7 @@ def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 6
     instead. ``dask`` (a ``distributed.Client``, or an address for :func:`connect_dask`) extracts the shards
     as tasks on a Dask cluster, each worker with its own copy of the extractor; only features travel back.
     """
+    source = as_source(source)
     n = len(source)
     if n == 0:
         raise ValueError("no images to extract features from")
@@ -86,7 +82,6 @@ def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 6
         hit = _read_cache(cache_dir, key)
         if hit is not None:
             return hit
-    is_folder = isinstance(source, ImageFolder)
     ranges = shard_ranges(n, shard_size)
     store = ShardStore(cache_dir, key, n, extractor.n_features, shard_size) if key is not None else None
     done = store.done() if store is not None else set()
@@ -115,10 +110,10 @@ def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 6
             else:
                 kept.append(shard)
     seconds = time.perf_counter() - start
-    paths = source.paths if is_folder else None
+    paths = source.paths
 
     def skipped(failures):
-        return [SkippedFile(paths[i] if paths else str(i), reason) for i, reason in failures]
+        return [SkippedFile(paths[i], reason) for i, reason in failures]
 
     if store is None:
         kept.sort(key=lambda s: s.start)
@@ -128,7 +123,7 @@ def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 6
         result.runtime, result.n_extracted = runtime, n
         return result
     indices, failures = store.assemble(cache_dir / f"{key}.npy", ranges)
-    what = f"{len(source)} images of {source.root}" if is_folder else f"array {tuple(np.shape(source))}"
+    what = f"{len(source)} images of {source.name}"
     description = (f"{extractor.spec.name}/{extractor.layer} at {extractor.input_size}px ({runtime}), {what}"
                    f"{f', {transform_name(augment)}' if augment is not None else ''}")
     write_json(cache_dir / f"{key}.json", {"description": description, "indices": indices.tolist(),

@@ -53,6 +53,15 @@ from typing import Literal
 import numpy as np
 
 from .._extras import require
+from ._masks import (
+    crop_box,
+    crop_resize,
+    fill_background,
+    grabcut,
+    resize_mask,
+    threshold_map,
+    trimap_around_mask,
+)
 
 #: The values of the ``focus`` input setting.
 FOCUS_MODES = ("none", "object")
@@ -60,8 +69,6 @@ FOCUS_MODES = ("none", "object")
 SALIENCY = ("spectral", "cam", "norm")
 #: Each saliency map's threshold (a fraction of the map's range), chosen on emoji-on-photos (benchmarks/focus.py).
 THRESHOLDS = {"spectral": 0.6, "cam": 0.4, "norm": 0.5}
-#: Fewer object pixels than this (a fraction of the image) and a GrabCut mask is not trusted: the saliency's is kept.
-MIN_OBJECT = 0.02
 #: The network saliency is computed with (the default extractor's backbone, with its ImageNet classifier).
 SALIENCY_NETWORK = "efficientnet_lite0"
 _VERSION = 1  # bump when the regions found change for the same settings (the feature cache keys change with it)
@@ -161,7 +168,7 @@ class ObjectFocus:
         out = np.empty_like(images)
         for i, (image, mask, box) in enumerate(zip(images, regions.masks, regions.boxes)):
             if self.fill is not None:
-                image = np.where(mask.reshape(mask.shape + (1,) * (image.ndim - 2)), image, np.uint8(self.fill))
+                image = fill_background(image, mask, self.fill)
             out[i] = crop_resize(image, box)
         return out
 
@@ -196,9 +203,10 @@ class ObjectFocus:
         boxes = np.empty((len(images), 4), np.int64)
         for i, smap in enumerate(maps):
             mask = threshold_map(smap, self.cut, side)
-            if self.grabcut:
-                mask = grabcut_mask(rgb[i], mask)
-            masks[i] = _resize_mask(mask, h, w)
+            if self.grabcut and mask.any() and not mask.all():
+                found = grabcut(rgb[i], trimap_around_mask(mask), largest=True)
+                mask = mask if found is None else found
+            masks[i] = resize_mask(mask, h, w)
             boxes[i] = crop_box(masks[i], self.margin)
         return FocusRegions(masks, boxes, maps)
 
@@ -235,31 +243,25 @@ def _saliency_network(device: str, side: int):
     return net, prep
 
 
-def _stages(net, x, last: int):
-    """The output of block stage ``last`` of the timm EfficientNet ``net`` for the normalised input ``x``."""
-    x = net.bn1(net.conv_stem(x))
-    for stage in net.blocks[:last + 1]:
-        x = stage(x)
-    return x
-
-
 def _spectral_map(net, x) -> np.ndarray:
-    features = _stages(net, x, 4).float().cpu().numpy()
-    return np.stack([fiedler_map(f) for f in features])
+    (features,) = net.forward_intermediates(x, indices=[3], intermediates_only=True, stop_early=True)  # stage 4
+    return np.stack([fiedler_map(f) for f in features.float().cpu().numpy()])
 
 
 def _cam_map(net, x, top: int = 5) -> np.ndarray:
     import torch
 
-    f = net.bn2(net.conv_head(_stages(net, x, len(net.blocks) - 1)))  # (B, 1280, h, w)
-    p = net.classifier(f.mean(dim=(2, 3))).softmax(dim=1)
+    f = net.forward_features(x)  # (B, 1280, h, w): the map the classifier pools
+    classifier = net.get_classifier()
+    p = net.forward_head(f).softmax(dim=1)
     prob, cls = p.topk(top, dim=1)
-    weights = torch.einsum("bk,bkc->bc", prob / prob.sum(1, keepdim=True), net.classifier.weight[cls])
+    weights = torch.einsum("bk,bkc->bc", prob / prob.sum(1, keepdim=True), classifier.weight[cls])
     return torch.einsum("bc,bchw->bhw", weights, f).float().cpu().numpy()
 
 
 def _norm_map(net, x) -> np.ndarray:
-    return _stages(net, x, len(net.blocks) - 1).float().norm(dim=1).cpu().numpy()
+    (last,) = net.forward_intermediates(x, indices=[4], intermediates_only=True, stop_early=True)  # stage 6
+    return last.float().norm(dim=1).cpu().numpy()
 
 
 _MAPS = {"spectral": _spectral_map, "cam": _cam_map, "norm": _norm_map}
@@ -285,81 +287,7 @@ def fiedler_map(features: np.ndarray) -> np.ndarray:
     return -e if np.mean(border > 0) > 0.5 else e
 
 
-# --- from a map to a mask, a box and a crop -----------------------------------------------------------------------
-
-def threshold_map(smap: np.ndarray, threshold: float, side: int) -> np.ndarray:
-    """The largest 8-connected region of the map (upsampled to ``side``, bilinear) at or above ``threshold``;
-    the whole image when the map is flat."""
-    cv2 = require("cv2")
-
-    up = cv2.resize(np.asarray(smap, np.float32), (side, side), interpolation=cv2.INTER_LINEAR)
-    mask = largest_component(up >= threshold)
-    return mask if mask.any() else np.ones((side, side), bool)
-
-
-def largest_component(mask: np.ndarray) -> np.ndarray:
-    """The largest 8-connected component of a boolean mask (the mask itself when it is empty)."""
-    cv2 = require("cv2")
-
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if n <= 2:
-        return mask.astype(bool)
-    return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-
-
-def grabcut_mask(image: np.ndarray, mask: np.ndarray, iterations: int = 5) -> np.ndarray:
-    """GrabCut (OpenCV) of an RGB uint8 image started from ``mask``: probable object inside it, probable background
-    in a band of an eighth of the side around its box, certain background beyond. Returns the largest component of
-    what GrabCut keeps, or ``mask`` itself when GrabCut fails or keeps under :data:`MIN_OBJECT` of the image."""
-    cv2 = require("cv2")
-
-    if mask.all() or not mask.any():
-        return mask
-    h, w = mask.shape
-    band = max(1, min(h, w) // 8)
-    ys, xs = np.nonzero(mask)
-    start = np.full(mask.shape, cv2.GC_BGD, np.uint8)
-    start[max(0, ys.min() - band):ys.max() + band + 1, max(0, xs.min() - band):xs.max() + band + 1] = cv2.GC_PR_BGD
-    start[mask] = cv2.GC_PR_FGD
-    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    try:
-        cv2.setRNGSeed(0)  # its GMM start draws from OpenCV's RNG: each image alike, whatever came before
-        cv2.grabCut(np.ascontiguousarray(image[..., ::-1]), start, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:  # too few distinct colours for its Gaussian mixtures
-        return mask
-    found = largest_component((start == cv2.GC_FGD) | (start == cv2.GC_PR_FGD))
-    return found if found.mean() >= MIN_OBJECT else mask
-
-
-def crop_box(mask: np.ndarray, margin: float) -> tuple[int, int, int, int]:
-    """``(top, left, height, width)``: the mask's bounding box widened by ``margin`` of its size on each side, with
-    the mask's aspect ratio (a square for a square mask), inside the image (shifted, or shrunk when too large)."""
-    h, w = mask.shape
-    ys, xs = np.nonzero(mask)
-    if len(ys) == 0:
-        return 0, 0, h, w
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    scale = max((y1 - y0) / h, (x1 - x0) / w) * (1 + 2 * margin)  # the crop's size as a fraction of the image's
-    scale = min(max(scale, 8 / min(h, w)), 1.0)
-    ch, cw = max(1, round(scale * h)), max(1, round(scale * w))
-    top = int(np.clip(round((y0 + y1 - ch) / 2), 0, h - ch))
-    left = int(np.clip(round((x0 + x1 - cw) / 2), 0, w - cw))
-    return top, left, ch, cw
-
-
-def crop_resize(image: np.ndarray, box) -> np.ndarray:
-    """``image`` (H, W[, C]) uint8 cut to ``box`` ``(top, left, height, width)`` and resized back to (H, W)
-    (area averaging when shrinking, bilinear when enlarging)."""
-    cv2 = require("cv2")
-
-    top, left, ch, cw = (int(v) for v in box)
-    h, w = image.shape[:2]
-    if (ch, cw) == (h, w):
-        return image.copy()
-    part = np.ascontiguousarray(image[top:top + ch, left:left + cw])
-    out = cv2.resize(part, (w, h), interpolation=cv2.INTER_AREA if ch > h else cv2.INTER_LINEAR)
-    return out.reshape(image.shape)
-
+# --- the images the network and GrabCut see ---------------------------------------------------------------------
 
 def _rgb_at(images: np.ndarray, side: int) -> np.ndarray:
     """uint8 (B, H, W[, C]) → RGB uint8 (B, side, side, 3), the whole image resized (not its centre square: the
@@ -377,11 +305,3 @@ def _rgb_at(images: np.ndarray, side: int) -> np.ndarray:
         out[i] = cv2.resize(np.ascontiguousarray(image), (side, side),
                             interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     return out
-
-
-def _resize_mask(mask: np.ndarray, h: int, w: int) -> np.ndarray:
-    cv2 = require("cv2")
-
-    if mask.shape == (h, w):
-        return mask
-    return cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)

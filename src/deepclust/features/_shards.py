@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_path, write_json
-from ..datasets import ImageFolder, iter_array_batches, iter_folder_batches
 
 #: Images per shard: ~20 MB of EfficientNet-Lite0 features, a few seconds of work on 2 cores.
 SHARD_SIZE = 4096
@@ -45,13 +44,6 @@ class FeatureShard:
         return self.stop - self.start
 
 
-def source_slice(source, start: int, stop: int):
-    """Images ``start..stop-1`` of a folder or an array, as a source of their own (for a worker)."""
-    if isinstance(source, ImageFolder):
-        return ImageFolder(source.root, source.paths[start:stop])
-    return np.asarray(source[start:stop])
-
-
 def extract_shards(source, extractor, ranges, *, batch_size: int, num_workers=None, augment=None, offset: int = 0,
                    advance=None) -> Iterator[FeatureShard]:
     """Yield one :class:`FeatureShard` per ``(start, stop)`` of ``ranges``, in order, decoding all of them through one
@@ -59,10 +51,7 @@ def extract_shards(source, extractor, ranges, *, batch_size: int, num_workers=No
     the whole data set (a worker's slice), which the augmentation and the shard numbers are counted from.
     ``advance(n)`` is called after every batch."""
     plan = [np.arange(a + i, min(a + i + batch_size, b)) for a, b in ranges for i in range(0, b - a, batch_size)]
-    if isinstance(source, ImageFolder):
-        batches = iter_folder_batches(source, extractor.input_size, batch_size, num_workers, plan, upscale=False)
-    else:
-        batches = iter_array_batches(source, batch_size, plan)
+    batches = source.batches(extractor.input_size, batch_size, plan, num_workers, upscale=False)
     pending = iter(ranges)
     shard = None
     for batch in batches:

@@ -105,7 +105,7 @@ def _decoders():
 
 
 def _from_files(run) -> bool:
-    return isinstance(getattr(run.source, "root", None), Path)
+    return run.source is not None and run.source.root is not None
 
 
 def _shrink(image: np.ndarray, side: int) -> np.ndarray:

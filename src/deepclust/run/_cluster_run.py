@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..cluster import ClusterTree, cluster_tree
-from ..datasets import ImageFolder, SkippedFile, describe_source, load_image
+from ..datasets import SkippedFile, Source, as_source
 from ._record import RunRecord, SourceRecord
 from ._write import write_run
 
@@ -48,7 +48,7 @@ class ClusterRun:
     labels_true: np.ndarray | None = None
     extraction: dict = field(default_factory=dict)
     source_info: dict = field(default_factory=dict)
-    source: ImageFolder | np.ndarray | None = field(default=None, repr=False)
+    source: Source | None = field(default=None, repr=False)  # its images, to show (None: none to show)
     indices: np.ndarray | None = field(default=None, repr=False)
     embedding: np.ndarray | None = field(default=None, repr=False)
     history: dict | None = field(default=None, repr=False)
@@ -58,6 +58,10 @@ class ClusterRun:
     metrics_undefined: dict[str, str] = field(default_factory=dict)  # why each score that is NaN has no value
     cluster_names: dict[int, list[dict]] | None = None  # ImageNet words per cluster (features.name_clusters)
     created: str = field(default_factory=_now)
+
+    def __post_init__(self):
+        if self.source is not None:  # a run made by hand may give its images as an array or a folder path
+            self.source = as_source(self.source)
 
     def __repr__(self) -> str:
         scores = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in self.metrics.items())
@@ -84,8 +88,8 @@ class ClusterRun:
 
         tree = self.tree
         # the pipeline's description; a ClusterRun made by hand: what its source is
-        source = self.source_info if "kind" in self.source_info else {**describe_source(self.source),
-                                                                       **self.source_info}
+        source = self.source_info if "kind" in self.source_info else {
+            **(self.source.describe() if self.source is not None else {}), **self.source_info}
         return RunRecord(
             source=SourceRecord.from_dict(source), parameters=self.params,
             n_images=len(self.paths) + len(self.skipped), n_clustered=len(self.paths), n_clusters=self.n_clusters,
@@ -100,11 +104,9 @@ class ClusterRun:
 
     def image(self, row: int, size: int = 96) -> np.ndarray:
         """The uint8 image of result row ``row`` (re-read from disk for folders)."""
-        if isinstance(self.source, ImageFolder):
-            return load_image(self.source.root / self.paths[row], size)
         if self.source is None:  # a run on embeddings whose images were not found
             raise ValueError("the run has no images")
-        return np.asarray(self.source[self.indices[row]])
+        return self.source.image(int(self.indices[row]), size)
 
     def save(self, out: str | os.PathLike, *, overwrite: bool = False, command: list[str] | None = None,
              map: str | None = "umap", verbose: bool = False, started: float | None = None) -> Path:

@@ -124,50 +124,19 @@ class RunFolder:
         return (self.path / name).is_file()
 
     def source(self, rows=None):
-        """The images the run clustered (``rows``: those of these result rows), in the order of assignments.csv, to
-        read or embed again: an
-        :class:`~deepclust.datasets.ImageFolder` of a folder run, the rows of the builtin data set it clustered, or
-        the :class:`~deepclust.datasets.Embeddings` it clustered, read again from their file. ``ValueError`` that
-        says why when they cannot be read back (the folder or file is gone; an array given from Python, whose
-        pixels the run folder does not keep)."""
-        from ..datasets import ImageFolder, load_dataset, load_embeddings
-
+        """What the run clustered (``rows``: those of these result rows), in the order of assignments.csv, opened
+        again to read or embed (a :class:`~deepclust.datasets.Source`: see
+        :meth:`~deepclust.datasets.SourceRecord.reopen`). ``ValueError`` that says why when it cannot be (the
+        folder or file is gone; an array given from Python, whose pixels the run folder does not keep)."""
         paths = [r["path"] for r in self.rows] if rows is None else [self.rows[int(r)]["path"] for r in rows]
-        source = self.record.source
-        if source.kind == "embeddings":
-            if not Path(source.file).is_file():
-                raise ValueError(f"the run's embeddings file {source.file} is not there any more")
-            table = load_embeddings(source.file, source.paths_file)
-            rows = {p: i for i, p in enumerate(table.paths)}
-            gone = next((p for p in paths if p not in rows), None)
-            if gone is not None:
-                raise ValueError(f"the run's rows are no longer all in {source.file} (e.g. {gone}): it changed "
-                                 f"since")
-            return table.take([rows[p] for p in paths])
-        if self.root is not None:
-            if not self.root.is_dir():
-                raise ValueError(f"the run's input folder {self.root} is not there any more")
-            return ImageFolder(self.root, paths)
-        if not source.dataset:
-            raise ValueError("this run clustered an array given from Python: its pixels are not in the run folder")
-        if source.known_classes is not None:  # its rows index the novel classes' images of a split by class
-            raise ValueError(f"this run clustered the novel classes of {source.dataset} ({source.split}): its images "
-                             f"are not read back from the run folder")
-        X, _ = load_dataset(source.dataset, split=source.split or "all")
-        return X[[int(p) for p in paths]]
+        return self.record.source.reopen(paths)
 
     def images(self, rows, size: int = 96) -> list[np.ndarray] | None:
         """The images of result rows ``rows``: re-read from the folder (of a folder run, or where embeddings' images
         were found), or from the builtin data set the run clustered; None where the run folder cannot show images
         (an array given from Python, embeddings without images, the novel classes of a data set split by class)."""
-        from ..datasets import load_image
-
-        if self.root is not None:
-            return [load_image(self.root / self.rows[r]["path"], size) for r in rows]
-        source = self.record.source
-        if source.kind == "embeddings" or not source.dataset or source.known_classes is not None:
-            return None
-        return list(self.source(rows))
+        shown = self.record.source.reopen_images([self.rows[int(r)]["path"] for r in rows])
+        return None if shown is None else [shown.image(i, size) for i in range(len(shown))]
 
     # the model
 

@@ -9,7 +9,8 @@ import dataclasses
 import os
 import platform
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from ..datasets import SourceRecord
 
 #: run.json's layout. 1: the files written before it was recorded (read as they are, figures found by their files).
 SCHEMA_VERSION = 2
@@ -38,65 +39,6 @@ def versions() -> dict[str, str]:
 def machine() -> dict:
     """The machine a run ran on, as run.json records it."""
     return {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()}
-
-
-@dataclass(frozen=True)
-class SourceRecord:
-    """What was clustered (run.json's ``source``): a ``folder`` (``root``), a builtin ``dataset`` (``dataset``,
-    ``split``), an ``array`` given from Python or ``embeddings`` (``file``, ``dim``, where its images were found:
-    ``images``, ``root``); ``shape`` and ``n_rows`` are those of the images or rows clustered, so with ``limit`` of a
-    random ``subset`` of the ``n_found``."""
-
-    kind: str
-    root: str | None = None
-    dataset: str | None = None
-    split: str | None = None
-    known_classes: str | None = None
-    shape: tuple[int, ...] | None = None
-    file: str | None = None
-    paths_file: str | None = None
-    n_rows: int | None = None
-    dim: int | None = None
-    images: str | None = None
-    limit: int | None = None
-    n_found: int | None = None
-    subset: str | None = None
-
-    @classmethod
-    def from_dict(cls, data: dict | None) -> SourceRecord:
-        data = dict(data or {})
-        if "shape" in data and data["shape"] is not None:
-            data["shape"] = tuple(data["shape"])
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names and k != "kind"},
-                   kind=data.get("kind") or ("folder" if data.get("root") else "dataset" if data.get("dataset")
-                                             else "array"))
-
-    def to_dict(self) -> dict:
-        out = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
-        if self.shape is not None:
-            out["shape"] = list(self.shape)
-        return out
-
-    @property
-    def input_root(self) -> Path | None:
-        """The folder the run's images are in: a folder run's, or that of embeddings whose images were found."""
-        return Path(self.root) if self.kind in ("folder", "embeddings") and self.root else None
-
-    @property
-    def title(self) -> str:
-        """A short name for the page's title: the data set, the folder's name, the embeddings file or the array."""
-        if self.kind == "array":
-            return f"array {list(self.shape or ())}"
-        if self.kind == "embeddings":
-            return f"embeddings {Path(self.file or '?').name}"
-        return self.dataset or Path(self.root or "images").name
-
-    def line(self) -> str:
-        """What was clustered, in a line: the input folder, the data set, the embeddings file or the array's shape."""
-        if self.kind == "embeddings":
-            return f"embeddings {self.file} ({self.n_rows} × {self.dim}; images: {self.images})"
-        return self.root or self.dataset or f"array of shape {tuple(self.shape or ())}"
 
 
 @dataclass(frozen=True)

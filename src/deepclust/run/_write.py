@@ -79,7 +79,7 @@ def write_run(run, out: str | os.PathLike, *, overwrite: bool = False, command: 
     weights = run.params.get("input_settings", {}).get("weights")
     # the input folder is scanned again by a later run, so no run folder goes in it; embeddings' images never are
     record = run.record
-    folder = record.source.input_root if record.source.kind == "folder" else None
+    folder = record.source.scanned_folder
     read = [folder, weights if weights and Path(weights).exists() else None]
     out = check_output_dir(out, overwrite, inputs=read, marker=RUN_FILE).resolve()
     if map is not None and map not in MAPS:

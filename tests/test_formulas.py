@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from deepclust.deep import kl_clustering_loss, kmeans_friendly_loss, soft_assignment, target_distribution
+from deepclust.formulas import kl_clustering_loss, kmeans_friendly_loss, soft_assignment, target_distribution
 
 
 def test_soft_assignment_matches_hand_computation():

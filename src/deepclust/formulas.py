@@ -1,4 +1,7 @@
-"""The papers' formulas as small pure functions (shapes in the docstrings), each unit-tested alone."""
+"""The papers' formulas that more than one method uses, as small pure functions (shapes in the docstrings), each
+unit-tested alone: DEC's Student's t assignment, sharpened target and KL loss (the DEC family, DTC), DCN's k-means
+loss, SCAN's loss (SCAN, ``best``, adapt). A method module imports them from here and adds only what its paper
+adds."""
 
 from __future__ import annotations
 
@@ -50,3 +53,15 @@ def kmeans_friendly_loss(z: torch.Tensor, centers: torch.Tensor, assignments: to
     z: (B, d), centers: (K, d), assignments: (B,) long → scalar.
     """
     return (z - centers[assignments]).pow(2).sum(dim=1).mean()
+
+
+def scan_loss(p_anchor: torch.Tensor, p_neighbor: torch.Tensor, entropy_weight: float):
+    """SCAN's clustering loss per head (Van Gansbeke et al. 2020, eq. 2).
+
+    p_anchor, p_neighbor : (B, H, K) softmax outputs of H heads for samples and one neighbour of each.
+    Returns (consistency (H,), entropy (H,)); the loss minimised is ``consistency - entropy_weight * entropy``.
+    """
+    consistency = -torch.log((p_anchor * p_neighbor).sum(-1).clamp_min(1e-8)).mean(0)
+    mean = p_anchor.mean(0)
+    entropy = -(mean * torch.log(mean.clamp_min(1e-8))).sum(-1)
+    return consistency, entropy
