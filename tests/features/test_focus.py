@@ -159,3 +159,31 @@ def test_the_cli_records_focus_and_assign_embeds_alike(planted, tmp_path, featur
     result = CliRunner().invoke(app, ["assign", str(out), str(folder), "--out", str(tmp_path / "assigned"),
                                       "--cache-dir", str(feature_cache), "--quiet"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
+
+
+@needs_emoji
+def test_attention_masks_do_not_depend_on_what_ran_before(planted):
+    """DTC's attention and object focus share one seeded GrabCut: the same image and map give the same mask
+    whatever OpenCV's random state was before (which, unseeded, moves its masks by hundreds of pixels here)."""
+    import cv2
+
+    from deepclust.features._attention import grabcut_mask
+    from deepclust.features._masks import cam_mask, trimap_in_box
+
+    images = np.ascontiguousarray(planted[0][:, ::2, ::2])
+    cam = np.zeros(images.shape[1:3], np.float32)
+    cam[30:80, 30:80] = 1.0
+
+    def unseeded(image, state):
+        cv2.setRNGSeed(state)
+        start = trimap_in_box(cam_mask(cam, 0.5))
+        cv2.grabCut(image[..., ::-1].copy(), start, None, np.zeros((1, 65)), np.zeros((1, 65)), 5,
+                    cv2.GC_INIT_WITH_MASK)
+        return (start == cv2.GC_FGD) | (start == cv2.GC_PR_FGD)
+
+    assert max((unseeded(img, 1) != unseeded(img, 2)).sum() for img in images) > 100  # the state matters unseeded
+    for image in images:
+        cv2.setRNGSeed(1)
+        first = grabcut_mask(image, cam, 0.5)
+        cv2.setRNGSeed(2)
+        np.testing.assert_array_equal(grabcut_mask(image, cam, 0.5), first)
