@@ -160,6 +160,7 @@ def main(argv=None) -> int:
         find_duplicates,
         perceptual_hashes,
     )
+    from deepclust.inputs import Runtime
 
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="dup-planted-"))
@@ -179,7 +180,7 @@ def main(argv=None) -> int:
         hashes, hashed = perceptual_hashes(source, min_side=0)  # every file: the grid measures the hash
         hash_s = time.perf_counter() - t
         t = time.perf_counter()
-        prepared = feature_space(opened.record, source, cache_dir=work / "cache2", verbose=False)
+        prepared = feature_space(opened.record, source, runtime=Runtime(cache_dir=work / "cache2", verbose=False))
         feature_s = time.perf_counter() - t
         assert len(hashed) == len(prepared.indices) == len(paths)
         rows = [order[p] for p in paths]  # record k -> run row

@@ -98,9 +98,9 @@ def load(spec: str):
 # ------------------------------------------------------------------------------------------------------- options
 def _pipeline_hints() -> dict:
     from deepclust import cluster_images
-    from deepclust.inputs import InputSettings
+    from deepclust.inputs import setting_hints
 
-    hints = {**typing.get_type_hints(cluster_images), **typing.get_type_hints(InputSettings)}
+    hints = {**typing.get_type_hints(cluster_images), **setting_hints()}
     names = [p for p in inspect.signature(cluster_images).parameters
              if p not in _RESERVED and p != "options"]
     return {n: hints.get(n) for n in names}

@@ -19,13 +19,16 @@ from deepclust.inputs import (
     RECORDED,
     InapplicableSettingsError,
     InputSettings,
+    Runtime,
     check_settings,
     prepare_features,
     prepare_pixels,
     prepare_transfer,
     prepare_views,
+    setting_default,
     setting_info,
     setting_names,
+    split_settings,
 )
 
 
@@ -43,12 +46,19 @@ def tiny_folder(tmp_path):
     return root
 
 
-def _quiet(**kwargs):
-    return InputSettings(verbose=False, num_workers=0, use_cache=False, **kwargs)
+def _quiet(**kwargs) -> tuple[InputSettings, Runtime]:
+    """Settings and a quiet runtime without the cache, to pass to a preparer."""
+    settings, runtime, rest = split_settings({"verbose": False, "num_workers": 0, "use_cache": False, **kwargs})
+    assert rest == {}
+    return settings, runtime
 
 
 def test_every_field_is_declared_and_the_tables_are_read_from_the_declaration():
-    """Each InputSettings field carries its Setting; RECORDED and INPUT_SETTINGS list exactly what they declare."""
+    """Each field of InputSettings and Runtime carries its Setting; RECORDED and INPUT_SETTINGS list exactly what
+    they declare; the runtime's settings decide no value, so none is recorded."""
+    assert set(setting_names()) == {f.name for f in fields(InputSettings)} | {f.name for f in fields(Runtime)
+                                                                              if f.name != "client"}
+    assert not any(setting_info(n).recorded for n in setting_names(Runtime))
     for f in fields(InputSettings):
         info = setting_info(f.name)
         assert info.help.strip(), f.name
@@ -69,18 +79,20 @@ def test_cluster_images_shows_every_setting_in_its_signature_and_docstring():
     """cluster_images' signature lists each setting, keyword-only with its declared default, before **options;
     its docstring documents each one."""
     params = inspect.signature(cluster_images).parameters
-    for f in fields(InputSettings):
-        assert params[f.name].kind is inspect.Parameter.KEYWORD_ONLY and params[f.name].default == f.default, f.name
-        assert f"    {f.name} : " in cluster_images.__doc__, f.name
+    for name in setting_names():
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY and params[name].default == setting_default(name)
+        assert f"    {name} : " in cluster_images.__doc__, name
     assert list(params)[-1] == "options" and params["options"].kind is inspect.Parameter.VAR_KEYWORD
     assert "{settings}" not in cluster_images.__doc__
 
 
 def test_split_sorts_settings_from_method_options():
-    """InputSettings.split takes the settings by name and leaves the rest (a method's options); views become a
-    tuple; recorded() writes what run.json holds."""
-    settings, rest = InputSettings.split({"views": ["pixels", "hog"], "batch_size": 8, "pretrain_epochs": 3})
-    assert settings.views == ("pixels", "hog") and settings.batch_size == 8 and rest == {"pretrain_epochs": 3}
+    """split_settings takes the input settings and the runtime by name and leaves the rest (a method's options);
+    views become a tuple; recorded() writes what run.json holds; a bad batch size is refused where it is given."""
+    settings, runtime, rest = split_settings({"views": ["pixels", "hog"], "batch_size": 8, "pretrain_epochs": 3})
+    assert settings.views == ("pixels", "hog") and runtime.batch_size == 8 and rest == {"pretrain_epochs": 3}
+    with pytest.raises(ValueError, match="batch size must be at least 1"):
+        Runtime(batch_size=0)
     assert InputSettings(weights=None, views=("hog",), layer="pool").recorded() == {"layer": "pool",
                                                                                    "views": ["hog"]}
 
@@ -111,14 +123,14 @@ def test_every_setting_is_read_by_the_kind_or_refused(kind):
     accepted and then ignored (runtime, cache and Dask only where features are extracted)."""
     assert set(_GIVEN) == set(setting_names())
     for name, value in _GIVEN.items():
-        settings = InputSettings(**{name: value})
+        settings, runtime, _ = split_settings({name: value})
         if name in INPUT_SETTINGS[kind] or not setting_info(name).kinds:
-            check_settings(kind, settings, "m", fit_args=("augmented",))
+            check_settings(kind, settings, "m", fit_args=("augmented",), runtime=runtime)
         else:
             with pytest.raises(InapplicableSettingsError, match=f"^{name} does not apply to method m on {kind}"):
-                check_settings(kind, settings, "m")
-    check_settings(kind, InputSettings(runtime="auto", use_cache=True, cache_dir=None), "m")  # defaults, given
-    check_settings(kind, InputSettings(runtime=None, use_cache=None), "m")  # None: the kind's default
+                check_settings(kind, settings, "m", runtime=runtime)
+    check_settings(kind, InputSettings(), "m", runtime=Runtime(runtime="auto", use_cache=True))  # defaults, given
+    check_settings(kind, InputSettings(), "m", runtime=Runtime(runtime=None, use_cache=None))  # None: the default
     assert {"runtime", "cache_dir", "use_cache", "dask"} & set(INPUT_SETTINGS["pixels"]) == set()
     assert {"runtime", "cache_dir", "use_cache", "dask"} <= set(INPUT_SETTINGS["features"]) & set(
         INPUT_SETTINGS["views"])
@@ -127,12 +139,12 @@ def test_every_setting_is_read_by_the_kind_or_refused(kind):
 def test_prepare_pixels_of_an_array_and_of_a_folder(tiny_folder):
     """Arrays pass as given; a folder is decoded at image_size, grey by default, RGB with grayscale=False."""
     X = _images(5, 10)
-    out = prepare_pixels(X, _quiet(), typical_size=10)
+    out = prepare_pixels(X, *_quiet(), typical_size=10)
     assert out.X is X and list(out.indices) == [0, 1, 2, 3, 4] and out.failed == []
-    grey = prepare_pixels(scan_folder(tiny_folder), _quiet(image_size=8), typical_size=16)
+    grey = prepare_pixels(scan_folder(tiny_folder), *_quiet(image_size=8), typical_size=16)
     assert grey.X.shape == (6, 8, 8, 1) and grey.X.dtype == np.uint8
     assert grey.params == {"image_size": 8, "grayscale": True, "focus": "none"}
-    rgb = prepare_pixels(scan_folder(tiny_folder), _quiet(image_size=8, grayscale=False), typical_size=16)
+    rgb = prepare_pixels(scan_folder(tiny_folder), *_quiet(image_size=8, grayscale=False), typical_size=16)
     assert rgb.X.shape == (6, 8, 8, 3) and rgb.params["grayscale"] is False
 
 
@@ -140,13 +152,13 @@ def test_prepare_views_of_handcrafted_views_with_augmented_copies():
     """Hand-crafted views (no network): one matrix per view; augmentations=N adds N augmented copies of every view
     for fit's ``augmented``."""
     X = _images(6, 16, channels=1)
-    out = prepare_views(X, _quiet(views=("pixels", "hog"), augmentations=1, augment_flip=False), typical_size=16)
+    out = prepare_views(X, *_quiet(views=("pixels", "hog"), augmentations=1, augment_flip=False), typical_size=16)
     assert len(out.X) == 2 and all(len(v) == 6 for v in out.X)
     assert out.params["views"] == ["pixels", "hog"] and out.params["augmentations"] == 1
     assert out.params["augment_flip"] is False
     (copy,) = out.fit_kwargs["augmented"]
     assert [a.shape for a in copy] == [v.shape for v in out.X]
-    plain = prepare_views(X, _quiet(views=("pixels",)), typical_size=16)
+    plain = prepare_views(X, *_quiet(views=("pixels",)), typical_size=16)
     assert plain.fit_kwargs == {} and np.array_equal(plain.X[0], out.X[0])
 
 
@@ -155,26 +167,26 @@ def test_prepare_transfer_from_arrays_and_from_a_folder(tiny_folder, tmp_path):
     a missing known set, a single class or a known folder that is the unlabelled one are refused."""
     unknown = _images(4, 10)
     known = (_images(6, 10, seed=1), np.array([0, 1, 0, 1, 0, 1]))
-    out = prepare_transfer(unknown, _quiet(known=known), typical_size=10)
+    out = prepare_transfer(unknown, *_quiet(known=known), typical_size=10)
     assert out.X is unknown and out.fit_kwargs["X_known"] is known[0]
     assert out.params["n_known_classes"] == 2 and out.params["known"] == "array [6, 10, 10, 3]"
     with pytest.raises(ValueError, match="known=FOLDER"):
-        prepare_transfer(unknown, _quiet(), typical_size=10)
+        prepare_transfer(unknown, *_quiet(), typical_size=10)
     with pytest.raises(ValueError, match="at least two"):
-        prepare_transfer(unknown, _quiet(known=(known[0], np.zeros(6))), typical_size=10)
+        prepare_transfer(unknown, *_quiet(known=(known[0], np.zeros(6))), typical_size=10)
     with pytest.raises(ValueError, match="6 known images"):
-        prepare_transfer(unknown, _quiet(known=(known[0], np.zeros(5))), typical_size=10)
-    from_folder = prepare_transfer(unknown, _quiet(known=tiny_folder, image_size=8), typical_size=10)
+        prepare_transfer(unknown, *_quiet(known=(known[0], np.zeros(5))), typical_size=10)
+    from_folder = prepare_transfer(unknown, *_quiet(known=tiny_folder, image_size=8), typical_size=10)
     assert from_folder.fit_kwargs["X_known"].shape == (6, 8, 8, 3)
     assert sorted(from_folder.params["known_classes"]) == ["class0", "class1"]
     with pytest.raises(ValueError, match="share"):
-        prepare_transfer(scan_folder(tiny_folder), _quiet(known=tiny_folder, image_size=8), typical_size=16)
+        prepare_transfer(scan_folder(tiny_folder), *_quiet(known=tiny_folder, image_size=8), typical_size=16)
 
 
 def test_prepare_features_of_a_tiny_array(tmp_path):
     """CNN features of the default extractor at a small input size: one row per image, and what run.json
     records (extractor, resolved layer and input size)."""
-    out = prepare_features(_images(4, 16), _quiet(input_size=32, device="cpu", cache_dir=tmp_path),
+    out = prepare_features(_images(4, 16), *_quiet(input_size=32, device="cpu", cache_dir=tmp_path),
                            typical_size=16)
     assert out.X.shape[0] == 4 and out.X.dtype == np.float32 and list(out.indices) == [0, 1, 2, 3]
     assert out.params["extractor"] == "efficientnet_lite0" and out.params["input_size"] == 32

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import SkippedFile, open_source
-from .inputs import INPUTS, PREDICT_INPUTS, InputSettings
+from .inputs import INPUTS, PREDICT_INPUTS, InputSettings, Runtime, takes_runtime
 from .run import ASSIGNMENTS_FILE, RunFolder, renumbered
 
 #: The record of an assign folder; it marks the folder as one that ``overwrite`` may replace.
@@ -107,19 +107,19 @@ class Assignment:
         return out
 
 
-def prepare_like_run(record, source, **runtime):
-    """The method's input for ``source`` (an opened folder or array), made with the input settings the run
-    recorded (``record``: its :class:`~deepclust.run.RunRecord`); ``runtime``: batch_size, device, cache settings,
-    verbose."""
+def prepare_like_run(record, source, runtime: Runtime | None = None):
+    """The method's input for ``source`` (a :class:`~deepclust.datasets.Source`, or a folder or array), made with
+    the input settings the run recorded (``record``: its :class:`~deepclust.run.RunRecord`), run as ``runtime``
+    says."""
     recorded = record.input_settings
     typical_size = int(recorded.pop("typical_size", 224))
     if recorded.get("views"):
         recorded["views"] = tuple(recorded["views"])
     kind = PREDICT_INPUTS.get(record.input, record.input)
-    return INPUTS[kind](source, InputSettings(**recorded, **runtime), typical_size)
+    return INPUTS[kind](source, InputSettings(**recorded), runtime or Runtime(), typical_size)
 
 
-def feature_space(record, source, prepared=None, **runtime):
+def feature_space(record, source, prepared=None, runtime: Runtime | None = None):
     """The L2-normalised CNN features that images are compared in, whatever the method consumes: the run's own
     features when its input was ``features`` (``prepared``, when already made for ``source``, is used as it is),
     else EfficientNet-Lite0's pooled features at the size the run's images suggest. Returns a
@@ -130,14 +130,14 @@ def feature_space(record, source, prepared=None, **runtime):
 
     if record.input == "features":
         if prepared is None:
-            prepared = prepare_like_run(record, source, **runtime)
+            prepared = prepare_like_run(record, source, runtime)
     else:
         typical = int(record.input_settings.get("typical_size", 224))
-        prepared = prepare_features(source, InputSettings(**runtime), typical)
+        prepared = prepare_features(source, InputSettings(), runtime or Runtime(), typical)
     return dataclasses.replace(prepared, X=normalize(np.asarray(prepared.X, dtype=np.float32)))
 
 
-def run_features(run, **runtime) -> np.ndarray:
+def run_features(run, runtime: Runtime | None = None) -> np.ndarray:
     """The run's images in the space images are compared in (see :func:`feature_space`), one row per row of its
     ``assignments.csv``: the features it clustered, memory-mapped from the feature cache
     (:meth:`~deepclust.run.RunFolder.cached_features`), else made again from its images (``ValueError`` from
@@ -148,7 +148,7 @@ def run_features(run, **runtime) -> np.ndarray:
     cached = run.cached_features()
     if cached is not None:
         return normalize(np.asarray(cached, dtype=np.float32))
-    made = feature_space(run.record, run.source(), **runtime)
+    made = feature_space(run.record, run.source(), runtime=runtime)
     out = np.full((len(run.rows), made.X.shape[1]), np.nan, dtype=np.float32)
     out[made.indices] = made.X
     return out
@@ -190,9 +190,9 @@ def place_like_run(spec, estimator, X) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return labels, distances, confidence
 
 
-def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | None = None, batch_size: int = 64,
-                  device: str = "auto", cache_dir=None, use_cache: bool = True, num_workers: int | None = None,
-                  verbose: bool = True) -> Assignment:
+@takes_runtime
+def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | None = None,
+                  **runtime) -> Assignment:
     """Assign the images of ``source`` (a folder or a uint8 array; for a run on embeddings, new rows:
     :func:`~deepclust.datasets.load_embeddings`) to the clusters of the run in ``run_dir``.
 
@@ -205,14 +205,22 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
 
     Raises ``ValueError`` for a run whose method cannot assign new images (agglomerative clustering is transductive)
     and :class:`~deepclust.run.NotARunFolderError` for a folder that is no run.
+
+    Parameters
+    ----------
+    run_dir : the run folder.
+    source : the images (or rows) to assign.
+    max_distance : the feature distance beyond which an image is left unassigned (None: the run's own 99th
+        percentile).
+    {runtime}
     """
-    from .methods import get_method
 
     if max_distance is not None and not max_distance >= 0:
         raise ValueError(f"max_distance must be a distance (0 or more), got {max_distance}")
     run = RunFolder.open(run_dir)
     record = run.record
-    estimator = run.load_model(device)  # ValueError, saying why, for a method that cannot assign new images
+    runtime = Runtime(**runtime)
+    estimator = run.load_model(runtime.device)  # ValueError, saying why, for a method that cannot assign new images
     no_reference = None
     if run.cached_features() is None:  # the run's images must be read back
         try:
@@ -223,11 +231,16 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
         raise ValueError(f"max_distance cannot be applied, for there are no run images to compare new images with: "
                          f"{no_reference}")
     record.source.check_like(source)  # before a folder is scanned
-    source = open_source(source)
-    skipped = list(source.skipped)
-    runtime = dict(batch_size=batch_size, device=device, cache_dir=cache_dir, use_cache=use_cache,
-                   num_workers=num_workers, verbose=verbose)
-    prepared = prepare_like_run(record, source, **runtime)
+    with runtime.connected():
+        return _assign(run, estimator, open_source(source), max_distance, no_reference, runtime)
+
+
+def _assign(run: RunFolder, estimator, source, max_distance, no_reference: str | None,
+            runtime: Runtime) -> Assignment:
+    from .methods import get_method
+
+    record, skipped = run.record, list(source.skipped)
+    prepared = prepare_like_run(record, source, runtime)
     nearest, distances, confidence = place_like_run(get_method(record.method), estimator, prepared.X)
     nearest = renumbered(record.parameters, nearest)  # in the run's numbers, when it kept an earlier run's (--like)
     names_of = source.paths
@@ -238,9 +251,9 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
         result.threshold = f"not measured ({no_reference}); every image is assigned"
         return result
 
-    reference = run_features(run, **runtime)
+    reference = run_features(run, runtime)
     reference = reference[~np.isnan(reference).any(axis=1)]
-    new = feature_space(record, source, prepared, **runtime)
+    new = feature_space(record, source, prepared, runtime)
     rows = {int(i): r for r, i in enumerate(new.indices)}
     found = np.array([rows.get(int(i), -1) for i in prepared.indices])
     result.feature_distances[found >= 0] = neighbor_distances(reference, new.X[found[found >= 0]])

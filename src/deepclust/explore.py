@@ -14,6 +14,7 @@ import numpy as np
 from ._atomic import write_json
 from ._outputs import check_output_dir
 from ._version import __version__
+from .inputs import Runtime, takes_runtime
 from .run import RunFolder
 
 #: The record an export folder holds; it marks the folder as one that ``overwrite`` may replace.
@@ -49,7 +50,7 @@ def find_similar(run_dir, image, n: int = 10) -> tuple[list[dict], str]:
     run = RunFolder.open(run_dir)
     row = _row_of(run, image)
     try:
-        features, space = run_features(run, verbose=False), "CNN features"
+        features, space = run_features(run, Runtime(verbose=False)), "CNN features"
     except ValueError:  # an array given from Python, or an input folder gone: the run keeps its clustering space
         if row is None:
             raise
@@ -97,7 +98,7 @@ def _features_of_new_image(run: RunFolder, image: Path) -> np.ndarray:
         raise ValueError(f"{image} is not an image of the run, and this run clustered embeddings made elsewhere, "
                          f"which deepclust cannot make for a new image; give a path of the run, or assign new rows "
                          f"with `deepclust assign RUN NEW.npy`")
-    prepared = feature_space(run.record, ImageFolder(image.parent, [image.name]), verbose=False)
+    prepared = feature_space(run.record, ImageFolder(image.parent, [image.name]), runtime=Runtime(verbose=False))
     if len(prepared.indices) == 0:
         raise ValueError(f"cannot read the image {image}: {prepared.failed[0].reason if prepared.failed else '?'}")
     return prepared.X
@@ -225,9 +226,9 @@ def cosine_pairs(features: np.ndarray, threshold: float) -> np.ndarray:
     return np.stack([graph.row[keep], graph.col[keep]], axis=1).astype(np.int64)
 
 
+@takes_runtime
 def find_duplicates(run_dir, threshold: float | None = COSINE_THRESHOLD, *,
-                    hash_distance: int | None = HASH_DISTANCE, cache_dir=None, use_cache: bool = True,
-                    verbose: bool = False) -> list[DuplicateGroup]:
+                    hash_distance: int | None = HASH_DISTANCE, **runtime) -> list[DuplicateGroup]:
     """Groups of duplicate images of a run: exact copies by file hash (folder runs); copies by perceptual hash
     (pHash within ``hash_distance`` bits: resized, re-encoded, lightly cropped or brightened copies); and near
     duplicates whose CNN features have cosine similarity ≥ ``threshold``. ``None`` turns either comparison off.
@@ -241,6 +242,13 @@ def find_duplicates(run_dir, threshold: float | None = COSINE_THRESHOLD, *,
 
     The features are those the run used when its input was ``features`` (read back through the feature cache under
     ``cache_dir``, so usually without extraction), else EfficientNet-Lite0's pooled features.
+
+    Parameters
+    ----------
+    run_dir : the run folder.
+    threshold : the cosine similarity from which two images are near duplicates (None: not compared).
+    hash_distance : the largest Hamming distance of two perceptual copies (None: not compared).
+    {runtime}
     """
     import hashlib
 
@@ -253,6 +261,7 @@ def find_duplicates(run_dir, threshold: float | None = COSINE_THRESHOLD, *,
         raise ValueError(f"the similarity threshold must be in (0, 1], got {threshold}")
     if hash_distance is not None and not 0 <= int(hash_distance) <= 64:
         raise ValueError(f"the hash distance must be 0 to 64 bits, got {hash_distance}")
+    runtime = Runtime(**runtime)
     run = RunFolder.open(run_dir)
     paths = [r["path"] for r in run.rows]
     source = run.source()
@@ -272,12 +281,13 @@ def find_duplicates(run_dir, threshold: float | None = COSINE_THRESHOLD, *,
     edges = {}  # kind -> (M, 2) pairs of rows of the run
     hashes = features = None
     if hash_distance is not None:
-        hashes_found, hashed = perceptual_hashes(source, verbose=verbose)
+        hashes_found, hashed = perceptual_hashes(source, verbose=runtime.verbose, num_workers=runtime.num_workers)
         hashes = dict(zip(hashed.tolist(), hashes_found.tolist()))
         pairs = hamming_pairs(hashes_found, int(hash_distance))
         edges["perceptual"] = hashed[pairs[:, :2]] if len(pairs) else np.zeros((0, 2), dtype=np.int64)
     if threshold is not None:
-        prepared = feature_space(run.record, source, cache_dir=cache_dir, use_cache=use_cache, verbose=verbose)
+        with runtime.connected():
+            prepared = feature_space(run.record, source, runtime=runtime)
         features = dict(zip(prepared.indices.tolist(), prepared.X))
         pairs = cosine_pairs(prepared.X, threshold)
         edges["near"] = prepared.indices[pairs] if len(pairs) else np.zeros((0, 2), dtype=np.int64)

@@ -14,14 +14,17 @@ from ._outputs import check_writable
 from ._progress import say
 from ._warnings import first_lines
 from .datasets import check_enough_images, holds_vectors, open_source, take_subset
-from .features import close_dask, connect_dask, default_cache_dir
+from .features import default_cache_dir
 from .inputs import (
     DEFAULT_VIEWS,
     INPUTS,
     InputSettings,
+    Runtime,
     check_embedding_settings,
     check_settings,
     extract_view_arrays,
+    split_settings,
+    takes_runtime,
     takes_settings,
 )
 from .methods import RUN_N_CLUSTERS, FittedClustering, get_method
@@ -88,13 +91,11 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
                          f"from a folder, or a method that consumes features")
     if n_clusters is not None and not RUN_N_CLUSTERS.holds(n_clusters):
         raise ValueError(f"the number of clusters must be {RUN_N_CLUSTERS}, got {n_clusters!r}")
-    settings, options = InputSettings.split(kwargs)
+    settings, runtime, options = split_settings(kwargs)
     options.update(method_options or {})
-    if int(settings.batch_size) < 1:
-        raise ValueError(f"the batch size must be at least 1, got {settings.batch_size}")
     if limit is not None and int(limit) < 2:
         raise ValueError(f"the image limit must be at least 2, got {limit}")
-    device, verbose, dask = settings.device, settings.verbose, settings.dask
+    device, verbose = runtime.device, runtime.verbose
     resolve_device(device)
     settings.views = settings.views or (None if given else spec.input_defaults.get("views"))
     if given:
@@ -103,7 +104,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         settings.image_size = settings.image_size or spec.input_defaults.get("image_size")
         if settings.grayscale is None:
             settings.grayscale = spec.input_defaults.get("grayscale")
-    check_settings(kind, settings, method, spec.fit_args)
+    check_settings(kind, settings, method, spec.fit_args, runtime)
     estimator = spec.build(n_clusters, random_state=random_state, device=device, verbose=verbose, **options)
 
     t0 = time.perf_counter()
@@ -114,16 +115,11 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     timings = {"scan": time.perf_counter() - t0}
     skipped, typical_size = list(source.skipped), source.typical_size
     check_enough_images(len(source), n_clusters, skipped, "found")
-    if settings.use_cache and kind in ("features", "views") and not given:
-        check_writable(settings.cache_dir if settings.cache_dir is not None else default_cache_dir(),
+    if runtime.use_cache and kind in ("features", "views") and not given:
+        check_writable(runtime.cache_dir if runtime.cache_dir is not None else default_cache_dir(),
                        hint="choose another cache folder (cache_dir) or turn the cache off (use_cache=False)")
-    client = connect_dask(dask) if dask is not None else None
-    try:
-        settings.dask = client
-        prepared = INPUTS[kind](source, settings, typical_size)
-    finally:
-        if client is not None and client is not dask:
-            close_dask(client)
+    with runtime.connected():
+        prepared = INPUTS[kind](source, settings, runtime, typical_size)
     timings.update(prepared.timings)
     indices = prepared.indices
     check_enough_images(len(indices), n_clusters, prepared.failed, "could be read")
@@ -208,15 +204,20 @@ def _embeddings_input(spec) -> str:
     return spec.inputs[0]  # refused by the caller, with the reason
 
 
+@takes_runtime
 def extract_views(source, views=DEFAULT_VIEWS, *, augment=None, input_size: int | None = None, image_size: int = 28,
-                  device: str = "auto", batch_size: int = 64, cache_dir=None, use_cache: bool = True,
-                  num_workers: int | None = None, verbose: bool = True):
+                  **runtime):
     """The feature matrices of ``views`` (as ``cluster_images(method="scan")`` builds them, through the same cache)
     for an image array or folder (extractors with their default weights), and the indices of the images every view
-    could read: the input of :class:`~deepclust.cluster.SCAN`. ``augment``: the views of an augmented copy."""
+    could read: the input of :class:`~deepclust.cluster.SCAN`. ``augment``: the views of an augmented copy.
+
+    Parameters
+    ----------
+    {runtime}
+    """
     source = open_source(source)
-    typical_size = source.typical_size
-    settings = InputSettings(input_size=input_size, image_size=image_size, device=device, batch_size=batch_size,
-                             cache_dir=cache_dir, use_cache=use_cache, num_workers=num_workers, verbose=verbose)
-    arrays, indices, _, _, _ = extract_view_arrays(source, views, settings, typical_size, {}, augment=augment)
+    settings = InputSettings(input_size=input_size, image_size=image_size)
+    with Runtime(**runtime).connected() as ready:
+        arrays, indices, *_ = extract_view_arrays(source, views, settings, ready, source.typical_size, {},
+                                                  augment=augment)
     return arrays, indices

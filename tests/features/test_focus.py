@@ -139,6 +139,7 @@ def test_the_cli_records_focus_and_assign_embeds_alike(planted, tmp_path, featur
 
     from deepclust.assign import prepare_like_run
     from deepclust.datasets import scan_folder
+    from deepclust.inputs import Runtime
 
     X, y, _ = planted
     folder = tmp_path / "photos"
@@ -153,8 +154,8 @@ def test_the_cli_records_focus_and_assign_embeds_alike(planted, tmp_path, featur
     info = json.loads((out / "run.json").read_text())
     assert info["parameters"]["focus"] == "object"
     assert info["parameters"]["input_settings"]["focus"] == "object"
-    prepared = prepare_like_run(RunFolder.open(out).record, scan_folder(folder), cache_dir=feature_cache, verbose=False,
-                                num_workers=0)
+    prepared = prepare_like_run(RunFolder.open(out).record, scan_folder(folder),
+                                Runtime(cache_dir=feature_cache, verbose=False, num_workers=0))
     assert prepared.extraction["from_cache"], "assign did not embed the images as the run did"
     result = CliRunner().invoke(app, ["assign", str(out), str(folder), "--out", str(tmp_path / "assigned"),
                                       "--cache-dir", str(feature_cache), "--quiet"], catch_exceptions=False)

@@ -12,7 +12,7 @@ from typing import Annotated, Literal, get_args, get_origin
 
 import typer
 
-from ..inputs import InputSettings, setting_default, setting_info, setting_names
+from ..inputs import setting_default, setting_hints, setting_info, setting_names
 from ..report import MAPS
 
 METHOD_OPTIONS_HELP = ("Method options: give any option of the method as --NAME VALUE (--NAME / --no-NAME for on/off "
@@ -41,7 +41,7 @@ def setting_parameters(names, **overrides) -> list[inspect.Parameter]:
     """The command-line options of input settings ``names``, each built from its declaration: flag, help, type
     (choices from a ``Literal`` hint or the declared ``values``), bounds, panel. ``overrides``: ``help``, ``min`` or
     ``group`` for a command that reads a setting its own way (``discover`` decodes at 64 px, and not below 8)."""
-    hints = typing.get_type_hints(InputSettings)
+    hints = setting_hints()
     params = []
     for name in names:
         info = setting_info(name)
