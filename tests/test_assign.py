@@ -9,20 +9,11 @@ import shutil
 
 import numpy as np
 import pytest
+from helpers import invoke
 from PIL import Image
 from sklearn.datasets import load_digits
-from typer.testing import CliRunner
 
 from deepclust.assign import Assignment, assign_images, neighbor_distances
-from deepclust.cli import app
-
-runner = CliRunner()
-
-
-def _invoke(*args):
-    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-    result.text = " ".join(result.output.split())
-    return result
 
 
 def _rows(path):
@@ -47,7 +38,7 @@ def digits_run(tmp_path_factory):
     for i in range(30):
         Image.fromarray(rng.randint(0, 256, (8, 8)).astype(np.uint8)).save(root / "new" / "noise" / f"n{i:02d}.png")
     quick = ["--cache-dir", root / "cache", "--quiet"]
-    result = _invoke("cluster", root / "photos", "-k", 3, "--umap", 0, "--map", "none", "--workers", 0,
+    result = invoke("cluster", root / "photos", "-k", 3, "--umap", 0, "--map", "none", "--workers", 0,
                      "--out", root / "run", *quick)
     assert result.exit_code == 0, result.output
     return root, quick
@@ -57,7 +48,7 @@ def test_unseen_images_are_unassigned_and_seen_ones_assigned(digits_run):
     """Noise is flagged (cluster -1) nearly always, held-out digits of the run's classes are nearly always assigned,
     to the cluster of their class; the output says how many were left out and the threshold."""
     root, quick = digits_run
-    result = _invoke("assign", root / "run", root / "new", "--out", root / "assigned", *quick)
+    result = invoke("assign", root / "run", root / "new", "--out", root / "assigned", *quick)
     assert result.exit_code == 0, result.output
     rows = _rows(root / "assigned" / "assignments.csv")
     assert list(next(iter(rows.values()))) == ["path", "cluster", "distance", "confidence", "feature_distance",
@@ -91,7 +82,7 @@ def test_run_images_get_the_run_distance_and_confidence(digits_run, tmp_path):
     new.mkdir()
     for p in sorted((root / "photos").rglob("*.png"))[::8]:
         shutil.copy(p, new / f"{p.parent.name}-{p.name}")
-    result = _invoke("assign", root / "run", new, "--out", tmp_path / "a", "--max-distance", 10, *quick)
+    result = invoke("assign", root / "run", new, "--out", tmp_path / "a", "--max-distance", 10, *quick)
     assert result.exit_code == 0, result.output
     run_rows = _rows(root / "run" / "assignments.csv")
     got = _rows(tmp_path / "a" / "assignments.csv")
@@ -115,18 +106,18 @@ def test_assign_out_is_checked_like_every_output(digits_run, tmp_path):
     new = tmp_path / "new"
     shutil.copytree(root / "new" / "seen", new)
     for out in (new / "out", root / "run" / "assigned", new):
-        result = _invoke("assign", root / "run", new, "--out", out, *quick)
+        result = invoke("assign", root / "run", new, "--out", out, *quick)
         assert result.exit_code == 2 and "input folder" in result.text, (out, result.output)
         assert not out.exists() or out == new
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("mine")
-    result = _invoke("assign", root / "run", new, "--out", mine, "--overwrite", *quick)
+    result = invoke("assign", root / "run", new, "--out", mine, "--overwrite", *quick)
     assert result.exit_code == 2 and "not a deepclust assign folder" in result.text
     assert (mine / "notes.txt").read_text() == "mine"
-    assert _invoke("assign", root / "run", new, "--out", tmp_path / "a", *quick).exit_code == 0
-    assert _invoke("assign", root / "run", new, "--out", tmp_path / "a", *quick).exit_code == 2
-    assert _invoke("assign", root / "run", new, "--out", tmp_path / "a", "--overwrite", *quick).exit_code == 0
+    assert invoke("assign", root / "run", new, "--out", tmp_path / "a", *quick).exit_code == 0
+    assert invoke("assign", root / "run", new, "--out", tmp_path / "a", *quick).exit_code == 2
+    assert invoke("assign", root / "run", new, "--out", tmp_path / "a", "--overwrite", *quick).exit_code == 0
 
 
 def test_neighbor_distances_leave_each_reference_row_out():

@@ -7,15 +7,12 @@ import json
 import os
 
 import pytest
+from helpers import invoke
 from typer.testing import CliRunner
 
 from deepclust.cli import app
 
 runner = CliRunner()
-
-
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture
@@ -26,7 +23,7 @@ def run_args(feature_cache):
 
 def test_help_lists_commands():
     """`deepclust --help` names every command."""
-    result = _invoke("--help")
+    result = invoke("--help")
     assert result.exit_code == 0
     for command in ("cluster", "evaluate", "datasets", "extractors", "methods"):
         assert command in result.output
@@ -36,7 +33,7 @@ def test_cluster_folder_end_to_end(shared_shapes_folder, tmp_path, run_args):
     """A run folder with run.json, assignments.csv and a montage per cluster; bad files listed with reasons;
     the shapes are found; `evaluate` scores it from the subfolder names."""
     out = tmp_path / "run"
-    result = _invoke("cluster", shared_shapes_folder, "--out", out, "--labels-from-subfolders", *run_args,
+    result = invoke("cluster", shared_shapes_folder, "--out", out, "--labels-from-subfolders", *run_args,
                      "--map", "umap")
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
@@ -58,7 +55,7 @@ def test_cluster_folder_end_to_end(shared_shapes_folder, tmp_path, run_args):
     assert (out.stat().st_mode & 0o777) == 0o777 & ~umask  # the modes of any new folder and file, not 0700/0600
     assert ((out / "run.json").stat().st_mode & 0o777) == 0o666 & ~umask
 
-    result = _invoke("evaluate", out)
+    result = invoke("evaluate", out)
     assert result.exit_code == 0, result.output
     evaluation = json.loads((out / "evaluation.json").read_text())
     assert evaluation["labels"] == "assignments.csv label column"
@@ -68,11 +65,11 @@ def test_cluster_folder_end_to_end(shared_shapes_folder, tmp_path, run_args):
 def test_evaluate_with_a_labels_csv(shared_shapes_folder, tmp_path, run_args):
     """`evaluate --labels CSV` scores only the listed images, against the CSV's labels."""
     out = tmp_path / "run"
-    assert _invoke("cluster", shared_shapes_folder, "--out", out, *run_args).exit_code == 0
+    assert invoke("cluster", shared_shapes_folder, "--out", out, *run_args).exit_code == 0
     rows = list(csv.DictReader((out / "assignments.csv").open()))
     labels = tmp_path / "labels.csv"
     labels.write_text("path,label\n" + "".join(f"{r['path']},{r['path'].split('/')[0]}\n" for r in rows[:20]))
-    result = _invoke("evaluate", out, "--labels", labels)
+    result = invoke("evaluate", out, "--labels", labels)
     assert result.exit_code == 0, result.output
     assert json.loads((out / "evaluation.json").read_text())["scores"]["n_scored"] == 20
 
@@ -83,10 +80,10 @@ def test_refuses_to_overwrite_without_flag(shared_shapes_folder, tmp_path, run_a
     out = tmp_path / "run"
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
-    result = _invoke("cluster", shared_shapes_folder, "--out", out, *run_args)
+    result = invoke("cluster", shared_shapes_folder, "--out", out, *run_args)
     assert result.exit_code == 2 and "--overwrite" in result.output and "Traceback" not in result.output
     assert (out / "precious.txt").read_text() == "keep me"
-    assert _invoke("cluster", shared_shapes_folder, "--out", out, "--overwrite", *run_args).exit_code == 2
+    assert invoke("cluster", shared_shapes_folder, "--out", out, "--overwrite", *run_args).exit_code == 2
     assert (out / "precious.txt").read_text() == "keep me" and not (out / "run.json").exists()
 
 
@@ -94,7 +91,7 @@ def test_same_seed_same_assignments(shared_shapes_folder, tmp_path, run_args):
     """Two runs with the same seed write identical assignments (UMAP and k-means seeded)."""
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:
-        assert _invoke("cluster", shared_shapes_folder, "--out", out, "--seed", 7, *run_args).exit_code == 0
+        assert invoke("cluster", shared_shapes_folder, "--out", out, "--seed", 7, *run_args).exit_code == 0
     assert (outs[0] / "assignments.csv").read_text() == (outs[1] / "assignments.csv").read_text()
 
 
@@ -106,7 +103,7 @@ def test_user_errors_are_one_line(tmp_path):
              ("cluster",),
              ("evaluate", tmp_path)]
     for args in cases:
-        result = _invoke(*args)
+        result = invoke(*args)
         assert result.exit_code == 2, (args, result.output)
         assert "error:" in result.output and "Traceback" not in result.output
 
@@ -114,7 +111,7 @@ def test_user_errors_are_one_line(tmp_path):
 def test_auto_k_on_dataset(tmp_path, feature_cache):
     """Without --n-clusters, k is chosen, and the curve is in run.json and as a PNG."""
     out = tmp_path / "digits"
-    result = _invoke("cluster", "--dataset", "digits", "--limit", 200, "--out", out, "--quiet", "--k-max", 8,
+    result = invoke("cluster", "--dataset", "digits", "--limit", 200, "--out", out, "--quiet", "--k-max", 8,
                      "--cache-dir", feature_cache, "--map", "none")
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
@@ -125,14 +122,14 @@ def test_auto_k_on_dataset(tmp_path, feature_cache):
 
 def test_listing_commands():
     """`datasets` and `extractors` list what is there."""
-    assert "mnist-5k" in _invoke("datasets").output
-    assert "efficientnet_lite0" in _invoke("extractors").output
+    assert "mnist-5k" in invoke("datasets").output
+    assert "efficientnet_lite0" in invoke("extractors").output
 
 
 def test_deep_method_on_a_dataset_writes_training_curves(tmp_path):
     """`--method dec` on a builtin set: training.json (loss parts, ACC per refresh) and figures/training.png."""
     out = tmp_path / "dec"
-    result = _invoke("cluster", "--dataset", "digits", "--limit", 200, "--method", "dec", "-k", 10,
+    result = invoke("cluster", "--dataset", "digits", "--limit", 200, "--method", "dec", "-k", 10,
                      "--pretrain-epochs", 3, "--max-iter", 60, "--update-interval", 20, "--out", out, "--quiet",
                      "--map", "none")
     assert result.exit_code == 0, result.output
@@ -148,7 +145,7 @@ def test_deep_method_on_a_folder_resizes_images(shared_shapes_folder, tmp_path):
     """`--method dcec --augment --optimizer adam` on a folder decodes images at --image-size, grey, trains DCEC-DA with
     the optimiser asked for, and still lists the bad files."""
     out = tmp_path / "dcec"
-    result = _invoke("cluster", shared_shapes_folder, "--method", "dcec", "-k", 3, "--image-size", 16,
+    result = invoke("cluster", shared_shapes_folder, "--method", "dcec", "-k", 3, "--image-size", 16,
                      "--pretrain-epochs", 5, "--max-iter", 30, "--update-interval", 10, "--augment",
                      "--optimizer", "adam", "--learning-rate", 0.002, "--out", out, "--quiet", "--workers", 0,
                      "--map", "none")
@@ -166,7 +163,7 @@ def test_deep_method_errors_are_one_line(tmp_path):
     for args in (("--method", "dec"), ("--method", "dcec", "-k", 3, "--input", "features"),
                  ("--method", "dec", "-k", 3, "--input", "features", "--augment", "--limit", 50),
                  ("--method", "dec", "-k", 3, "--learning-rate", 0, "--limit", 50)):
-        result = _invoke("cluster", "--dataset", "digits", *args, "--out", tmp_path / "x")
+        result = invoke("cluster", "--dataset", "digits", *args, "--out", tmp_path / "x")
         assert result.exit_code == 2 and "error:" in result.output, result.output
 
 
@@ -175,7 +172,7 @@ def test_best_method_on_a_dataset_joins_views(tmp_path):
     the run folder records the views, every head's label-free loss, the self-labelling, and probabilities as
     confidence."""
     out = tmp_path / "best"
-    result = _invoke("cluster", "--dataset", "digits", "--limit", 300, "--method", "best", "-k", 10,
+    result = invoke("cluster", "--dataset", "digits", "--limit", 300, "--method", "best", "-k", 10,
                      "--view", "pixels", "--view", "hog", "--heads", 2, "--epochs", 100, "--augmentations", 1,
                      "--no-flip", "--out", out, "--quiet", "--map", "none")
     assert result.exit_code == 0, result.output
@@ -195,7 +192,7 @@ def test_best_method_on_a_dataset_joins_views(tmp_path):
 
 def test_best_method_needs_k_and_known_views(tmp_path):
     for args in (("--method", "best"), ("--method", "best", "-k", 3, "--view", "sift")):
-        result = _invoke("cluster", "--dataset", "digits", "--limit", 100, *args, "--out", tmp_path / "x")
+        result = invoke("cluster", "--dataset", "digits", "--limit", 100, *args, "--out", tmp_path / "x")
         assert result.exit_code == 2 and "error:" in result.output, result.output
 
 
@@ -204,7 +201,7 @@ def test_runtime_and_dask_options(tmp_path, run_args):
     sentence and exit 2, before any work."""
     out = tmp_path / "onnx"
     own_cache = ["--cache-dir", tmp_path / "cache"]  # the exported graph stays out of the session's cache
-    result = _invoke("cluster", "--dataset", "digits", "--limit", 60, "--runtime", "onnx", "--out", out, *run_args,
+    result = invoke("cluster", "--dataset", "digits", "--limit", 60, "--runtime", "onnx", "--out", out, *run_args,
                      *own_cache)
     assert result.exit_code == 0, result.output
     assert json.loads((out / "run.json").read_text())["extraction"]["runtime"] == "onnx"
@@ -223,10 +220,10 @@ def test_labels_depth_picks_the_folder_level_that_names_the_class(tmp_path, run_
         for i in range(5):
             Image.new("RGB", (24, 24), tuple(c + 3 * i for c in colour)).save(root / "2023" / kind / f"{i}.png")
     out = tmp_path / "run"
-    result = _invoke("cluster", root, "--out", out, "--labels-from-subfolders", "--labels-depth", "deepest",
+    result = invoke("cluster", root, "--out", out, "--labels-from-subfolders", "--labels-depth", "deepest",
                      *run_args[2:], "-k", 2, "--map", "none")
     assert result.exit_code == 0, result.output
     labels = {r["label"] for r in csv.DictReader((out / "assignments.csv").open())}
     assert labels == {"2023/red", "2023/blue"}
-    result = _invoke("cluster", root, "--labels-depth", "deepest", "--out", tmp_path / "x", *run_args)
+    result = invoke("cluster", root, "--labels-depth", "deepest", "--out", tmp_path / "x", *run_args)
     assert result.exit_code == 2 and "--labels-from-subfolders" in result.output

@@ -9,17 +9,10 @@ import shutil
 
 import numpy as np
 import pytest
+from helpers import invoke
 from PIL import Image
-from typer.testing import CliRunner
 
-from deepclust.cli import app
-
-runner = CliRunner()
 TINY = ["--supervised-epochs", 2, "--warmup-epochs", 1, "--epochs", 2, "--quiet", "--map", "none", "--device", "cpu"]
-
-
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +36,7 @@ def test_discover_writes_a_run_folder_with_attention_overlays(digit_folders, tmp
     attention figure in the report."""
     known, unknown = digit_folders
     out = tmp_path / "run"
-    result = _invoke("discover", "--known", known, "--unknown", unknown, "-k", 5, "--attention", "gradcam+grabcut",
+    result = invoke("discover", "--known", known, "--unknown", unknown, "-k", 5, "--attention", "gradcam+grabcut",
                      "--labels-from-subfolders", "--out", out, *TINY[2:], "--supervised-epochs", 6)
     assert result.exit_code == 0, result.output
     info = json.loads((out / "run.json").read_text())
@@ -61,7 +54,7 @@ def test_discover_writes_a_run_folder_with_attention_overlays(digit_folders, tmp
 
 
 def _fails(*args, match: str):
-    result = _invoke("discover", *args)
+    result = invoke("discover", *args)
     assert result.exit_code == 2, result.output
     assert match in " ".join(result.output.split()), result.output
 

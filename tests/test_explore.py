@@ -7,17 +7,10 @@ import shutil
 
 import numpy as np
 import pytest
+from helpers import invoke
 from PIL import Image
-from typer.testing import CliRunner
 
-from deepclust.cli import app
 from deepclust.explore import export_clusters, find_outliers, find_similar
-
-runner = CliRunner()
-
-
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture
@@ -26,7 +19,7 @@ def planted_run(shapes_folder, tmp_path):
     odd = np.random.RandomState(1).randint(0, 256, (48, 48, 3)).astype(np.uint8)
     Image.fromarray(odd).save(shapes_folder / "disc" / "zz_noise.png")
     out = tmp_path / "run"
-    result = _invoke("cluster", shapes_folder, "-k", 3, "--umap", 0, "--out", out, "--quiet", "--workers", 0,
+    result = invoke("cluster", shapes_folder, "-k", 3, "--umap", 0, "--out", out, "--quiet", "--workers", 0,
                      "--cache-dir", tmp_path / "cache", "--map", "none")
     assert result.exit_code == 0, result.output
     return out
@@ -36,7 +29,7 @@ def test_the_planted_odd_image_is_the_first_outlier(planted_run):
     """A noise image among shapes is the least typical image of the run, and the CLI writes the list."""
     found = find_outliers(planted_run, 5)
     assert found[0]["path"] == "disc/zz_noise.png", found
-    result = _invoke("outliers", planted_run, "-n", 3)
+    result = invoke("outliers", planted_run, "-n", 3)
     assert result.exit_code == 0 and (planted_run / "outliers.csv").read_text().splitlines()[1].startswith(
         "disc/zz_noise.png")
     assert (planted_run / "figures" / "outliers.png").is_file()
@@ -64,13 +57,13 @@ def test_export_links_every_image_once_and_never_moves_originals(planted_run, sh
     assert sum(counts.values()) == 31 and len([p for p in links if p.is_symlink()]) == 31
     assert all(p.resolve().is_file() for p in links if p.is_symlink())
     assert sorted(p.name for p in shapes_folder.rglob("*.png")) == before
-    result = _invoke("export", planted_run, "--to", tmp_path / "export")
+    result = invoke("export", planted_run, "--to", tmp_path / "export")
     assert result.exit_code == 2 and "--overwrite" in result.output
 
 
 def test_exploring_a_folder_that_is_no_run_is_one_sentence(tmp_path):
     for args in (("outliers", tmp_path), ("similar", tmp_path, "x.png"), ("export", tmp_path, "--to", tmp_path / "e")):
-        result = _invoke(*args)
+        result = invoke(*args)
         assert result.exit_code == 2 and "not a run folder" in " ".join(result.output.split()), args
 
 
@@ -83,14 +76,14 @@ def test_duplicates_find_an_exact_copy_and_a_recompressed_one(shapes_folder, tmp
     original = np.asarray(Image.open(shapes_folder / "disc" / "disc_00.png").convert("RGB")).astype(int)
     Image.fromarray(np.clip(original + 8, 0, 255).astype(np.uint8)).save(shapes_folder / "disc" / "zz_edited.png")
     out = tmp_path / "run"
-    assert _invoke("cluster", shapes_folder, "-k", 3, "--out", out, "--quiet", "--workers", 0, "--map", "none",
+    assert invoke("cluster", shapes_folder, "-k", 3, "--out", out, "--quiet", "--workers", 0, "--map", "none",
                    "--cache-dir", tmp_path / "cache").exit_code == 0
     groups = find_duplicates(out, cache_dir=tmp_path / "cache")
     found = {(g.kind, tuple(sorted(g.paths))) for g in groups}
     assert ("exact", ("bar/bar_05.png", "bar/zz_copy.png")) in found
     assert any(g.kind == "near" and {"disc/disc_00.png", "disc/zz_edited.png"} <= set(g.paths) for g in groups)
     assert sum(len(g.paths) for g in groups) <= 8, found
-    result = _invoke("duplicates", out, "--quiet")
+    result = invoke("duplicates", out, "--quiet")
     assert result.exit_code == 0 and "zz_copy.png" in (out / "duplicates.csv").read_text()
     assert 'id="duplicates"' in (out / "report.html").read_text()
 
@@ -128,7 +121,7 @@ def test_duplicates_find_reencoded_and_resized_copies_but_not_crops(planted_copi
     default_cache = tmp_path / "default-cache"
     monkeypatch.setenv("DEEPCLUST_CACHE", str(default_cache))
     out, cache = tmp_path / "run", tmp_path / "cache"
-    result = _invoke("cluster", planted_copies, "-k", 2, "--umap", 0, "--out", out, "--quiet", "--workers", 0,
+    result = invoke("cluster", planted_copies, "-k", 2, "--umap", 0, "--out", out, "--quiet", "--workers", 0,
                      "--map", "none", "--cache-dir", cache)
     assert result.exit_code == 0, result.output
     groups = find_duplicates(out, cache_dir=cache)
@@ -138,12 +131,12 @@ def test_duplicates_find_reencoded_and_resized_copies_but_not_crops(planted_copi
     assert found[("coffee.png", "coffee_half.png")].kind.startswith("perceptual")
     assert found[("astronaut.png", "astronaut_q60.jpg")].hamming <= 10
     assert len(groups) == 2, groups  # the crops, and the other photos, are in no group
-    result = _invoke("duplicates", out, "--quiet", "--cache-dir", cache)
+    result = invoke("duplicates", out, "--quiet", "--cache-dir", cache)
     assert result.exit_code == 0, result.output
     rows = (out / "duplicates.csv").read_text().splitlines()
     assert rows[0] == "group,kind,similarity,hamming,path" and len(rows) == 5
     assert not default_cache.exists()
-    result = _invoke("duplicates", out, "--quiet", "--no-features")
+    result = invoke("duplicates", out, "--quiet", "--no-features")
     assert result.exit_code == 0 and len((out / "duplicates.csv").read_text().splitlines()) == 5
     assert not default_cache.exists()  # hashes alone extract nothing
 
@@ -154,12 +147,12 @@ def test_similar_knows_a_run_image_by_any_path_and_measures_in_feature_space(sha
     has unreadable files) with nothing extracted again; export folders carry the clusters' names."""
     shutil.copy(shapes_folder / "bar" / "bar_05.png", shapes_folder / "bar" / "dup.png")
     out, cache = tmp_path / "run", tmp_path / "cache"
-    result = _invoke("cluster", shapes_folder, "-k", 3, "--out", out, "--quiet", "--workers", 0, "--cache-dir", cache,
+    result = invoke("cluster", shapes_folder, "-k", 3, "--out", out, "--quiet", "--workers", 0, "--cache-dir", cache,
                      "--map", "none")
     assert result.exit_code == 0, result.output
     entries = sorted(cache.glob("*.npy"))
     monkeypatch.chdir(shapes_folder.parent)
-    result = _invoke("similar", out, f"{shapes_folder.name}/bar/bar_05.png", "-n", 3)
+    result = invoke("similar", out, f"{shapes_folder.name}/bar/bar_05.png", "-n", 3)
     assert result.exit_code == 0 and "is an image of the run" in result.output, result.output
     found, _ = find_similar(out, f"{shapes_folder.name}/bar/bar_05.png", 3)
     assert found[0]["path"] == "bar/dup.png" and found[0]["distance"] == 0, found

@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+from helpers import invoke
 from sklearn.base import BaseEstimator, ClusterMixin
 from typer.testing import CliRunner
 
@@ -27,7 +28,7 @@ class _Result:
 
 
 def _invoke(*args):
-    return _Result(runner.invoke(app, [str(a) for a in args], catch_exceptions=False))
+    return _Result(invoke(*args))
 
 
 def _strict_json(path):

@@ -8,22 +8,14 @@ import json
 
 import numpy as np
 import pytest
+from helpers import invoke
 from PIL import Image
-from typer.testing import CliRunner
 
 from deepclust import cluster_images
 from deepclust._outputs import OutputExistsError, UnsafeOutputError, check_output_dir
-from deepclust.cli import app
 
-runner = CliRunner()
 #: A folder no one can create files in, whatever the user (this test suite runs as root in CI): sysfs.
 UNWRITABLE = "/sys/deepclust-test-out"
-
-
-def _invoke(*args):
-    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-    result.text = " ".join(result.output.split())
-    return result
 
 
 def _contents(folder) -> dict[str, str]:
@@ -67,7 +59,7 @@ def test_out_at_or_around_the_input_is_refused_before_any_work(photos, tmp_path,
     input file still there byte for byte, even with --overwrite."""
     out = {"input": photos, "parent": photos.parent, "inside": photos / "runs" / "one"}[where]
     before = _contents(photos.parent)
-    result = _invoke("cluster", photos, "-k", 2, "--out", out, "--overwrite", *quick_own_cache)
+    result = invoke("cluster", photos, "-k", 2, "--out", out, "--overwrite", *quick_own_cache)
     assert result.exit_code == 2 and "input folder" in result.text and "Traceback" not in result.output, result.text
     assert _contents(photos.parent) == before
     assert not (tmp_path / "cache").exists()  # refused before extraction
@@ -80,14 +72,14 @@ def test_overwrite_replaces_only_a_run_folder(photos, tmp_path, quick):
     (out / "mine.txt").write_text("keep")
     (out / "sub" / "other.txt").write_text("keep too")
     before = _contents(out)
-    result = _invoke("cluster", photos, "-k", 2, "--out", out, "--overwrite", *quick)
+    result = invoke("cluster", photos, "-k", 2, "--out", out, "--overwrite", *quick)
     assert result.exit_code == 2 and "not a deepclust run folder" in result.text, result.text
     assert _contents(out) == before
 
     run = tmp_path / "run"
-    assert _invoke("cluster", photos, "-k", 2, "--out", run, *quick).exit_code == 0
+    assert invoke("cluster", photos, "-k", 2, "--out", run, *quick).exit_code == 0
     (run / "stale.txt").write_text("from the earlier run")
-    again = _invoke("cluster", photos, "-k", 2, "--out", run, "--overwrite", *quick)
+    again = invoke("cluster", photos, "-k", 2, "--out", run, "--overwrite", *quick)
     assert again.exit_code == 0, again.text
     assert (run / "run.json").is_file() and not (run / "stale.txt").exists()
 
@@ -96,7 +88,7 @@ def test_out_that_is_a_file_says_so_whatever_the_flags(photos, tmp_path, quick):
     """--out naming a file: the message says it is a file and does not ask for --overwrite that was given."""
     target = tmp_path / "result.txt"
     target.write_text("mine")
-    result = _invoke("cluster", photos, "-k", 2, "--out", target, "--overwrite", *quick)
+    result = invoke("cluster", photos, "-k", 2, "--out", target, "--overwrite", *quick)
     assert result.exit_code == 2 and "is a file" in result.text and "pass --overwrite" not in result.text
     assert target.read_text() == "mine"
 
@@ -123,25 +115,25 @@ def test_the_api_refuses_the_same(photos, tmp_path, feature_cache):
 def test_export_never_lands_in_the_input_or_the_run(photos, tmp_path, quick):
     """export --to inside the input or the run folder is refused; --overwrite replaces an earlier export only."""
     run = tmp_path / "run"
-    assert _invoke("cluster", photos, "-k", 2, "--out", run, *quick).exit_code == 0
+    assert invoke("cluster", photos, "-k", 2, "--out", run, *quick).exit_code == 0
     before, run_before = _contents(photos), _contents(run)
     for to in (photos, photos / "clusters", run, run / "clusters", photos.parent):
-        result = _invoke("export", run, "--to", to, "--overwrite")
+        result = invoke("export", run, "--to", to, "--overwrite")
         assert result.exit_code == 2 and "input folder" in result.text, (to, result.text)
     assert _contents(photos) == before and _contents(run) == run_before
 
     other = tmp_path / "other"
     other.mkdir()
     (other / "mine.txt").write_text("keep")
-    result = _invoke("export", run, "--to", other, "--overwrite")
+    result = invoke("export", run, "--to", other, "--overwrite")
     assert result.exit_code == 2 and "not a deepclust export folder" in result.text
     assert (other / "mine.txt").read_text() == "keep"
 
     export = tmp_path / "export"
-    assert _invoke("export", run, "--to", export).exit_code == 0
+    assert invoke("export", run, "--to", export).exit_code == 0
     assert json.loads((export / "export.json").read_text())["mode"] == "symlink"
-    assert _invoke("export", run, "--to", export).exit_code == 2
-    result = _invoke("export", run, "--to", export, "--overwrite", "--mode", "copy")
+    assert invoke("export", run, "--to", export).exit_code == 2
+    result = invoke("export", run, "--to", export, "--overwrite", "--mode", "copy")
     assert result.exit_code == 0, result.text
     files = [p for p in export.rglob("*.png")]
     assert len(files) == 12 and not any(p.is_symlink() for p in files)
@@ -150,15 +142,15 @@ def test_export_never_lands_in_the_input_or_the_run(photos, tmp_path, quick):
 
 def test_discover_refuses_an_out_inside_its_inputs(photos, tmp_path):
     """deepclust discover: --out inside the known or the unknown folder is refused before any work."""
-    result = _invoke("discover", "--known", photos, "--unknown", tmp_path, "-k", 2, "--out", photos / "run")
+    result = invoke("discover", "--known", photos, "--unknown", tmp_path, "-k", 2, "--out", photos / "run")
     assert result.exit_code == 2 and "input folder" in result.text, result.text
 
 
 def test_a_folder_that_cannot_be_written_is_found_before_the_work(photos, tmp_path, quick):
     """An --out or a --cache-dir on a file system that refuses writes: one sentence, exit 2, before extraction."""
-    result = _invoke("cluster", photos, "-k", 2, "--out", UNWRITABLE, *quick)
+    result = invoke("cluster", photos, "-k", 2, "--out", UNWRITABLE, *quick)
     assert result.exit_code == 2 and "cannot write to /sys" in result.text and "Traceback" not in result.output
-    result = _invoke("cluster", photos, "-k", 2, "--out", tmp_path / "run", "--quiet", "--workers", 0,
+    result = invoke("cluster", photos, "-k", 2, "--out", tmp_path / "run", "--quiet", "--workers", 0,
                      "--cache-dir", UNWRITABLE)
     assert result.exit_code == 2 and "cannot write to /sys" in result.text and "--no-cache" in result.text
     assert not (tmp_path / "run").exists()
@@ -166,7 +158,7 @@ def test_a_folder_that_cannot_be_written_is_found_before_the_work(photos, tmp_pa
 
 def test_too_few_images_for_k_is_said_before_extraction(photos, tmp_path, quick_own_cache):
     """-k larger than the images found fails at once, in the CLI's words."""
-    result = _invoke("cluster", photos / "red", "-k", 10, "--out", tmp_path / "run", *quick_own_cache)
+    result = invoke("cluster", photos / "red", "-k", 10, "--out", tmp_path / "run", *quick_own_cache)
     assert result.exit_code == 2 and "--n-clusters is 10 but only 6 image(s) found" in result.text, result.text
     assert not (tmp_path / "cache").exists()
 
@@ -177,7 +169,7 @@ def test_no_readable_image_lists_the_reasons(tmp_path, quick):
     bad.mkdir()
     for i in range(5):
         (bad / f"broken_{i}.png").write_bytes(b"not a png")
-    result = _invoke("cluster", bad, "-k", 2, "--out", tmp_path / "run", *quick)
+    result = invoke("cluster", bad, "-k", 2, "--out", tmp_path / "run", *quick)
     assert result.exit_code == 2 and "5 file(s) set aside" in result.text, result.text
     assert "broken_0.png" in result.text and "and 2 more" in result.text
 
@@ -189,7 +181,7 @@ def test_another_tools_run_json_is_not_a_deepclust_run_folder(photos, tmp_path, 
     (theirs / "run.json").write_text('{"config": {"lr": 0.1}}')
     (theirs / "model.pt").write_bytes(b"weights")
     before = _contents(theirs)
-    result = _invoke("cluster", photos, "-k", 2, "--out", theirs, "--overwrite", *quick)
+    result = invoke("cluster", photos, "-k", 2, "--out", theirs, "--overwrite", *quick)
     assert result.exit_code == 2 and "not a deepclust run folder" in result.text, result.text
     assert _contents(theirs) == before
 
@@ -197,8 +189,8 @@ def test_another_tools_run_json_is_not_a_deepclust_run_folder(photos, tmp_path, 
 def test_a_weights_file_inside_out_is_an_input_too(photos, tmp_path, quick):
     """--weights inside the folder --out would replace: refused, and the weights file stays."""
     run = tmp_path / "run"
-    assert _invoke("cluster", photos, "-k", 2, "--out", run, *quick).exit_code == 0
+    assert invoke("cluster", photos, "-k", 2, "--out", run, *quick).exit_code == 0
     (run / "mine.pth").write_bytes(b"not really weights")
-    result = _invoke("cluster", photos, "-k", 2, "--out", run, "--overwrite", "--weights", run / "mine.pth", *quick)
+    result = invoke("cluster", photos, "-k", 2, "--out", run, "--overwrite", "--weights", run / "mine.pth", *quick)
     assert result.exit_code == 2 and "holds the input file" in result.text, result.text
     assert (run / "mine.pth").read_bytes() == b"not really weights"

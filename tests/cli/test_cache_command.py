@@ -7,19 +7,15 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
-from deepclust.cli import app
 from deepclust.features import clear_feature_cache, list_feature_cache
 
-runner = CliRunner()
 KEYS = ("a1b2c3d4e5f60718293a4b5c6d7e8f90", "a1b2c3d4e5f6ffff293a4b5c6d7e8f90", "0123456789abcdef0123456789abcdef")
 
 
 def _invoke(*args, **kwargs):
-    result = runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "250"}, catch_exceptions=False, **kwargs)
-    result.text = " ".join(result.output.split())
-    return result
+    return invoke(*args, env={"COLUMNS": "250"}, **kwargs)  # wide: the listing's columns stay whole
 
 
 @pytest.fixture

@@ -7,24 +7,17 @@ import re
 
 import numpy as np
 import pytest
+from helpers import invoke
 from sklearn.datasets import make_blobs
-from typer.testing import CliRunner
 
-from deepclust.cli import app
 from deepclust.metrics import clustering_accuracy_score
 from deepclust.report import map_2d
-
-runner = CliRunner()
-
-
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture
 def run_dir(tmp_path):
     out = tmp_path / "run"
-    result = _invoke("cluster", "--dataset", "digits", "--limit", 300, "-k", 10, "--out", out, "--quiet",
+    result = invoke("cluster", "--dataset", "digits", "--limit", 300, "-k", 10, "--out", out, "--quiet",
                      "--cache-dir", tmp_path / "cache")
     assert result.exit_code == 0, result.output
     return out
@@ -63,9 +56,9 @@ def test_the_map_keeps_the_clusters_apart(run_dir):
 def test_report_command_rebuilds_and_refuses_other_folders(run_dir, tmp_path):
     """`deepclust report RUN` writes report.html again; a folder that is no run is one sentence, exit 2."""
     (run_dir / "report.html").unlink()
-    result = _invoke("report", run_dir)
+    result = invoke("report", run_dir)
     assert result.exit_code == 0 and (run_dir / "report.html").is_file()
-    result = _invoke("report", tmp_path)
+    result = invoke("report", tmp_path)
     assert result.exit_code == 2 and "not a run folder" in " ".join(result.output.split())
 
 

@@ -11,17 +11,10 @@ import shutil
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
 from deepclust import cluster_images, load_dataset
-from deepclust.cli import app
 from deepclust.run import ASSIGNMENTS_FILE, NotARunFolderError, RunFolder, compare_runs, match_clusters
-
-runner = CliRunner()
-
-
-def _invoke(*args):
-    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +109,7 @@ def test_cli_writes_the_comparison(runs, tmp_path):
     existing --out needs --overwrite."""
     a, b = runs
     out = tmp_path / "a-vs-b"
-    result = _invoke("compare", a, b, "--out", out)
+    result = invoke("compare", a, b, "--out", out)
     assert result.exit_code == 0, result.output
     expected = compare_runs(a, b)
     assert "ARI" in result.output and f"{expected.ari:.4f}" in result.output
@@ -133,17 +126,17 @@ def test_cli_writes_the_comparison(runs, tmp_path):
     assert len(thumbs) == min(expected.n_moved, 500), "every moved image shown has its thumbnail"
     assert all((out / t).resolve().is_file() for t in thumbs)  # run A's member sheets, relative to the page
 
-    again = _invoke("compare", a, b, "--out", out)
+    again = invoke("compare", a, b, "--out", out)
     assert again.exit_code == 2 and "--overwrite" in again.output
-    assert _invoke("compare", a, b, "--out", out, "--overwrite").exit_code == 0
-    inside = _invoke("compare", a, b, "--out", a / "comparison")
+    assert invoke("compare", a, b, "--out", out, "--overwrite").exit_code == 0
+    inside = invoke("compare", a, b, "--out", a / "comparison")
     assert inside.exit_code == 2 and "lies inside the input folder" in inside.output
 
 
 def test_cli_with_itself_reports_nothing_moved(runs, tmp_path):
     """A run compared with itself on the command line: ARI 1 and 0 moved; moved.csv holds only its header."""
     a, _ = runs
-    result = _invoke("compare", a, a, "--out", tmp_path / "same")
+    result = invoke("compare", a, a, "--out", tmp_path / "same")
     assert result.exit_code == 0, result.output
     assert "1.0000" in result.output and "; 0 moved" in result.output
     assert (tmp_path / "same" / "moved.csv").read_text() == "path,cluster_a,cluster_b,matched_b\n"
@@ -157,7 +150,7 @@ def test_the_page_escapes_paths(runs, tmp_path):
         return f"<b>{path}</b>.png"
 
     a2, b2 = _copy_with(a, tmp_path / "a", path=mark), _copy_with(b, tmp_path / "b", path=mark)
-    assert _invoke("compare", a2, b2, "--out", tmp_path / "out").exit_code == 0
+    assert invoke("compare", a2, b2, "--out", tmp_path / "out").exit_code == 0
     page = (tmp_path / "out" / "compare.html").read_text()
     assert "&lt;b&gt;" in page and "<b>" not in page
 
@@ -168,7 +161,7 @@ def test_not_a_run_folder_is_one_sentence(runs, tmp_path):
     (tmp_path / "photos").mkdir()
     with pytest.raises(NotARunFolderError):
         compare_runs(a, tmp_path / "photos")
-    result = _invoke("compare", a, tmp_path / "photos", "--out", tmp_path / "out")
+    result = invoke("compare", a, tmp_path / "photos", "--out", tmp_path / "out")
     assert result.exit_code == 2 and "is not a run folder of deepclust" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
@@ -180,6 +173,6 @@ def test_runs_of_other_images_share_none(runs, shared_shapes_folder, tmp_path):
     other = shapes.save(tmp_path / "shapes", map=None)
     with pytest.raises(ValueError, match="share no image"):
         compare_runs(a, other)
-    result = _invoke("compare", a, other, "--out", tmp_path / "out")
+    result = invoke("compare", a, other, "--out", tmp_path / "out")
     assert result.exit_code == 2 and "share no image" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
