@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -20,7 +20,7 @@ PLAIN_EVERY_S = 30.0
 
 
 def track(iterable: Iterable[T], *, total: int | None = None, description: str = "",
-          verbose: bool = True) -> Iterator[T]:
+          verbose: bool = True) -> Generator[T, None, None]:
     """Iterate over ``iterable`` with progress on stderr (:func:`progress_bar`; nothing when ``verbose`` is
     false)."""
     with progress_bar(total=total, description=description, verbose=verbose) as advance:

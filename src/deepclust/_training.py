@@ -89,7 +89,7 @@ def run_epoch(batches: Iterable, loss_of: Callable, optimizers: Sequence, *, who
 
 
 def embed_batches(forward: Callable, X, *, module: torch.nn.Module | None = None, batch_size: int = 1024,
-                  device: str | None = None, train_mode: bool = False) -> torch.Tensor:
+                  device: str | torch.device | None = None, train_mode: bool = False) -> torch.Tensor:
     """``forward`` applied to all of ``X``, batch by batch, without gradients, ``module`` (default: ``forward``
     itself) in evaluation mode, or in training mode with ``train_mode`` (batch-norm normalises each batch by its own
     statistics, and its running statistics move: JULE's merge steps inside its loop); the module's mode is restored
@@ -97,19 +97,19 @@ def embed_batches(forward: Callable, X, *, module: torch.nn.Module | None = None
     (N, d) as float32. Call ``.numpy()`` for an array."""
     import torch
 
-    module = forward if module is None else module
-    is_module = isinstance(module, torch.nn.Module)
-    training = is_module and module.training
-    if is_module:
-        module.train(train_mode)
+    target = forward if module is None else module
+    net = target if isinstance(target, torch.nn.Module) else None
+    training = net is not None and net.training
+    if net is not None:
+        net.train(train_mode)
         if device is None:
-            device = next(module.parameters()).device
+            device = next(net.parameters()).device
     try:
         with torch.no_grad():
             out = [forward(X[i:i + batch_size].to(device).float()).cpu() for i in range(0, len(X), batch_size)]
     finally:
-        if is_module:
-            module.train(training)
+        if net is not None:
+            net.train(training)
     return torch.cat(out) if out else torch.empty(0)
 
 

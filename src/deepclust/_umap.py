@@ -188,7 +188,8 @@ class UMAPReducer(TransformerMixin, BaseEstimator):
         state = dict(super().__getstate__())  # object's own is the instance's __dict__ itself
         fitted = state.get("umap_")
         index = getattr(fitted, "_knn_search_index", None)
-        if index is not None and not isinstance(index, FaissNeighbours) and _faiss() is not None:
+        if fitted is not None and index is not None and not isinstance(index, FaissNeighbours) \
+                and _faiss() is not None:
             fitted = copy.copy(fitted)  # the estimator in use keeps its own index
             fitted._knn_search_index = FaissNeighbours(fitted._raw_data)
             state["umap_"] = fitted

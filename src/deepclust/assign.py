@@ -80,6 +80,9 @@ class Assignment:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(["path", "cluster", "distance", "confidence", "feature_distance", "nearest_cluster"])
+        # __post_init__ filled the columns left out
+        assert self.distances is not None and self.confidence is not None
+        assert self.feature_distances is not None and self.nearest is not None
         for i, path in enumerate(self.paths):
             writer.writerow([path, int(self.labels[i]), f"{self.distances[i]:.6g}", f"{self.confidence[i]:.4f}",
                              f"{self.feature_distances[i]:.6g}", int(self.nearest[i])])
@@ -192,7 +195,7 @@ def place_like_run(spec, estimator, X) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 @takes_runtime
 def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | None = None,
-                  **runtime) -> Assignment:
+                  **runtime_settings) -> Assignment:
     """Assign the images of ``source`` (a folder or a uint8 array; for a run on embeddings, new rows:
     :func:`~deepclust.datasets.load_embeddings`) to the clusters of the run in ``run_dir``.
 
@@ -219,7 +222,7 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
         raise ValueError(f"max_distance must be a distance (0 or more), got {max_distance}")
     run = RunFolder.open(run_dir)
     record = run.record
-    runtime = Runtime(**runtime)
+    runtime = Runtime(**runtime_settings)
     estimator = run.load_model(runtime.device)  # ValueError, saying why, for a method that cannot assign new images
     no_reference = None
     if run.cached_features() is None:  # the run's images must be read back
@@ -240,6 +243,7 @@ def _assign(run: RunFolder, estimator, source, max_distance, no_reference: str |
     from .methods import get_method
 
     record, skipped = run.record, list(source.skipped)
+    assert record.method is not None, "a run that saved a model recorded its method"
     prepared = prepare_like_run(record, source, runtime)
     nearest, distances, confidence = place_like_run(get_method(record.method), estimator, prepared.X)
     nearest = renumbered(record.parameters, nearest)  # in the run's numbers, when it kept an earlier run's (--like)
@@ -256,6 +260,7 @@ def _assign(run: RunFolder, estimator, source, max_distance, no_reference: str |
     new = feature_space(record, source, prepared, runtime)
     rows = {int(i): r for r, i in enumerate(new.indices)}
     found = np.array([rows.get(int(i), -1) for i in prepared.indices])
+    assert result.feature_distances is not None  # filled with NaN by Assignment.__post_init__
     result.feature_distances[found >= 0] = neighbor_distances(reference, new.X[found[found >= 0]])
     if max_distance is None:
         sample = reference

@@ -228,7 +228,7 @@ def cosine_pairs(features: np.ndarray, threshold: float) -> np.ndarray:
 
 @takes_runtime
 def find_duplicates(run_dir, threshold: float | None = COSINE_THRESHOLD, *,
-                    hash_distance: int | None = HASH_DISTANCE, **runtime) -> list[DuplicateGroup]:
+                    hash_distance: int | None = HASH_DISTANCE, **runtime_settings) -> list[DuplicateGroup]:
     """Groups of duplicate images of a run: exact copies by file hash (folder runs); copies by perceptual hash
     (pHash within ``hash_distance`` bits: resized, re-encoded, lightly cropped or brightened copies); and near
     duplicates whose CNN features have cosine similarity ≥ ``threshold``. ``None`` turns either comparison off.
@@ -261,7 +261,7 @@ def find_duplicates(run_dir, threshold: float | None = COSINE_THRESHOLD, *,
         raise ValueError(f"the similarity threshold must be in (0, 1], got {threshold}")
     if hash_distance is not None and not 0 <= int(hash_distance) <= 64:
         raise ValueError(f"the hash distance must be 0 to 64 bits, got {hash_distance}")
-    runtime = Runtime(**runtime)
+    runtime = Runtime(**runtime_settings)
     run = RunFolder.open(run_dir)
     paths = [r["path"] for r in run.rows]
     source = run.source()

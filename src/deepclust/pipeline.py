@@ -109,7 +109,7 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
 
     t0 = time.perf_counter()
     source = open_source(source, labels_true)
-    subset = {}
+    subset: dict = {}
     if limit is not None:
         source, subset = take_subset(source, int(limit), random_state)
     timings = {"scan": time.perf_counter() - t0}

@@ -8,7 +8,7 @@ import sys
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -24,11 +24,12 @@ class OneLineErrors(TyperGroup):
     """The command group, with click's usage errors (``-k 1``, ``--focus objects``, an unknown option) said as
     every other error is, in one sentence, not in rich's framed box."""
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, windows_expand_args=True,
+             **extra):
         if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+            return super().main(args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
         try:
-            code = super().main(args, prog_name, complete_var, False, **extra)
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except _CLICK_ERROR as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # the help was the answer: it is printed already
                 sys.exit(exc.exit_code)
@@ -43,7 +44,7 @@ class OneLineErrors(TyperGroup):
 
 
 #: Click's error and abort classes, as the installed typer has them (it brings its own copy of click from 0.24 on).
-_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_CLICK_ERROR: type[Any] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 _ABORT = tuple(c for c in {typer.Abort, getattr(sys.modules[_CLICK_ERROR.__module__], "Abort", None)} if c)
 
 
@@ -105,13 +106,13 @@ def _typer_params(parameters: list[inspect.Parameter]) -> list:
     def command():
         pass
 
-    command.__signature__ = inspect.Signature(parameters)
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]  # read by inspect.signature
     scratch = typer.Typer(add_completion=False)
     scratch.command()(command)
     return list(typer.main.get_command(scratch).params)
 
 
-def fail(message: str, code: int = 2):
+def fail(message: str, code: int = 2) -> NoReturn:
     """One sentence on stderr and a non-zero exit: what went wrong and what to do. One line, never wrapped: a path
     in it stays whole to copy (the terminal folds it)."""
     say_error(message)

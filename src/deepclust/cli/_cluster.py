@@ -6,7 +6,7 @@ import sys
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -122,7 +122,7 @@ def cluster(
     started = time.perf_counter()  # the whole command's time, heavy imports included
     from .._device import resolve_device
     from .._outputs import UnsafeOutputError, check_output_dir
-    from ..datasets import DATASETS, load_embeddings, open_dataset
+    from ..datasets import DATASETS, Source, load_embeddings, open_dataset
     from ..methods import get_method
     from ..pipeline import cluster_images
     from ..run import RunFolder, figure_file
@@ -152,8 +152,9 @@ def cluster(
         resolve_device(settings["device"])
         earlier = RunFolder.open(like) if like is not None else None  # not a run folder: said before the work
         defaulted = out is None
-        if defaulted:
-            out = default_out(dataset or (embeddings.stem if embeddings is not None else Path(folder).resolve().name))
+        if out is None:  # one of FOLDER, --dataset and --embeddings was given (checked above)
+            out = default_out(dataset or (embeddings.stem if embeddings is not None
+                                          else Path(cast(Path, folder)).resolve().name))
         try:
             check_output_dir(out, overwrite, inputs=[folder, settings["weights"], data_dir, embeddings])
         except UnsafeOutputError:
@@ -161,6 +162,7 @@ def cluster(
                 raise
             fail(f"the default run folder {out} lies in or around the input folder {folder} (the command runs "
                  f"from inside it); give --out with a folder outside the input")
+        source: Source | Path | None
         if dataset is not None:
             source, labels = open_dataset(dataset, split=split.value, data_dir=data_dir, download=download), None
         elif embeddings is not None:

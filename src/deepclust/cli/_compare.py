@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -58,8 +58,10 @@ def _flows_table(result) -> Table:
         flows = sorted(sorted(flows, key=lambda f: -f.n_moved)[:N_FLOWS_SHOWN], key=lambda f: f.cluster_a)
         title += f" (the {N_FLOWS_SHOWN} with most moved images; all in {COMPARE_PAGE})"
     table = Table(title=title)
-    for name, justify in (("A", "right"), ("images", "right"), ("→ B", "right"), ("kept", "right"),
-                          ("largest outflows (B: images)", "left")):
+    columns: tuple[tuple[str, Literal["left", "right"]], ...] = (
+        ("A", "right"), ("images", "right"), ("→ B", "right"), ("kept", "right"),
+        ("largest outflows (B: images)", "left"))
+    for name, justify in columns:
         table.add_column(name, justify=justify)
     for f in flows:
         table.add_row(str(f.cluster_a), str(f.n_shared), "none" if f.matched_b is None else str(f.matched_b),

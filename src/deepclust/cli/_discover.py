@@ -7,7 +7,7 @@ import inspect
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -154,10 +154,12 @@ def discover(
         if n_clusters is None and not estimate_k:
             fail("say how many novel classes to find: -k K, or --estimate-k to estimate it")
         resolve_device(device)
-        if out is None:
-            out = default_out(dataset or Path(unknown).resolve().name)
+        if out is None:  # without --dataset, --unknown was given (checked above)
+            out = default_out(dataset or Path(cast(Path, unknown)).resolve().name)
         check_output_dir(out, overwrite, inputs=[known, unknown])
+        source: ImageArray | Path | None
         if dataset is not None:
+            assert known_classes is not None  # --dataset needs --known-classes (checked above)
             X_known, y_known, X, y, how = load_transfer_split(dataset, parse_classes(known_classes), data_dir=data_dir)
             known_source, labels = (X_known, y_known), None
             source = ImageArray(X, y, about={"dataset": dataset, "known_classes": known_classes, "split": how})

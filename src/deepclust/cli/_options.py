@@ -33,8 +33,8 @@ def setting_flag(name: str) -> str | None:
 
 #: The CLI flags of input settings whose API name differs (``cluster_images(grayscale=...)`` is ``--color``), read
 #: from their declaration (:class:`~deepclust.inputs.Setting`): how errors name a setting the user gave.
-SETTING_FLAGS = {name: setting_flag(name) for name in setting_names()
-                 if setting_flag(name) not in (None, "--" + name.replace("_", "-"))}
+SETTING_FLAGS: dict[str, str] = {name: flag for name, flag in ((n, setting_flag(n)) for n in setting_names())
+                                  if flag is not None and flag != "--" + name.replace("_", "-")}
 
 
 def setting_parameters(names, **overrides) -> list[inspect.Parameter]:
@@ -47,6 +47,7 @@ def setting_parameters(names, **overrides) -> list[inspect.Parameter]:
         info = setting_info(name)
         kind = _cli_type(hints[name], info)
         flag = info.flag_of(name)
+        assert flag is not None, f"{name} has no option of its own"  # callers pass settings that have one
         decls = f"{flag}/--no-{flag[2:]}" if kind is bool else flag
         default = setting_default(name) if not info.values else None
         option = typer.Option(decls, help=overrides.get("help", info.help), min=overrides.get("min", info.min),
@@ -90,7 +91,8 @@ RunOut = Annotated[Path | None, typer.Option(help="Run folder to write (default 
                                              rich_help_panel=OUTPUT)]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty --out folder.",
                                          rich_help_panel=OUTPUT)]
-MapOption = Annotated[Literal[(*MAPS, "none")], typer.Option(
+# typer reads the choices off the Literal, built from MAPS (typing flattens the tuple; mypy takes only literals)
+MapOption = Annotated[Literal[(*MAPS, "none")], typer.Option(  # type: ignore[valid-type]
     help="2-D map in report.html: umap, tsne (up to 20,000 images) or none.", rich_help_panel=OUTPUT)]
 Seed = Annotated[int, typer.Option(help="Random seed: the same seed gives the same clusters.",
                                    rich_help_panel=RUNTIME)]

@@ -10,7 +10,7 @@ for up to ``AVERAGE_LINKAGE_MAX`` images."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, cast
 
 import numpy as np
 from scipy import sparse
@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._progress import track
 from ..methods import N_CLUSTERS, POSITIVE_INT, Interval, check_params, register_method
-from ._feature_clustering import FeatureClustering
+from ._feature_clustering import Algorithm, FeatureClustering
 
 #: Average linkage builds the condensed co-association matrix: n(n−1)/2 float64 (15,000 images: 0.9 GB).
 AVERAGE_LINKAGE_MAX = 15_000
@@ -183,8 +183,9 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
         jobs = [(v, a, r) for v in range(len(views)) for a in self.algorithms for r in range(int(self.n_repeats))]
         partitions, members, spaces = [], [], []
         for v, algorithm, r in track(jobs, total=len(jobs), description="consensus members", verbose=self.verbose):
-            member = FeatureClustering(int(self.n_clusters), algorithm=algorithm, pca_components=self.pca_components,
-                                       umap_components=self.umap_components, random_state=seed + r)
+            member = FeatureClustering(int(self.n_clusters), algorithm=cast(Algorithm, algorithm),  # checked
+                                       pca_components=self.pca_components, umap_components=self.umap_components,
+                                       random_state=seed + r)
             labels = member.fit_predict(views[v])
             partitions.append(labels)
             spaces.append(_member_space(member.embedding_, seed + r))
@@ -232,7 +233,8 @@ class ConsensusClustering(ClusterMixin, BaseEstimator):
         labels = fcluster(linkage(distances, method="average"), t=k, criterion="maxclust") - 1
         return labels.astype(np.int64), U.astype(np.float32)
 
-    def consensus_labels(self, final: str | None = None, keep: float | None = None) -> np.ndarray:
+    def consensus_labels(self, final: Literal["spectral", "agglomerative-average"] | None = None,
+                         keep: float | None = None) -> np.ndarray:
         """The consensus of the fitted members under another ``final`` or ``keep`` (no member is clustered again;
         ``members_``' "kept" flags follow the last call)."""
         check_is_fitted(self)

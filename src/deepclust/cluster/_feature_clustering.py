@@ -4,7 +4,7 @@ agglomerative clustering, with k chosen from the data when not given."""
 from __future__ import annotations
 
 import warnings
-from typing import ClassVar, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
@@ -60,9 +60,10 @@ K_MAX_DEFAULT = 20
 #: How the reduction's steps are named in progress lines.
 _STEP_NAMES = {"l2": "L2", "pca": "PCA", "umap": "UMAP"}
 
-_CLASSICAL = dict(inputs=("features",), family="classical", chooses_k=True,
-                  outputs=("cluster_centers_", "k_selection_"), k_options=("k_min", "k_max", "selection_sample"),
-                  aliases={"pca": "pca_components", "umap": "umap_components", "l2": "l2_normalize"})
+_CLASSICAL: dict[str, Any] = dict(
+    inputs=("features",), family="classical", chooses_k=True, outputs=("cluster_centers_", "k_selection_"),
+    k_options=("k_min", "k_max", "selection_sample"),
+    aliases={"pca": "pca_components", "umap": "umap_components", "l2": "l2_normalize"})
 _FEATURES_PAPER = "Guérin et al. 2017 (CNN features); N2D, McConville et al. 2020 (UMAP step)"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Iterable
 from typing import ClassVar
 
 import numpy as np
@@ -81,7 +82,7 @@ def _linkage_sums(W: sparse.csr_matrix, labels: np.ndarray) -> sparse.csr_matrix
     return (into.multiply(out).T @ P).tocsr()
 
 
-def merge_criterion(affinities: np.ndarray, K_c: int = 5, lambda_: float = 1.0) -> float:
+def merge_criterion(affinities: Iterable[float], K_c: int = 5, lambda_: float = 1.0) -> float:
     """The value of merging a cluster with its nearest neighbour cluster (JULE eq. 4, as a gain): the largest
     affinity A₁, plus λ/(K_c − 1) Σ_{k=2..K_c} (A₁ − A_k), the margin over the next K_c − 1 neighbours (missing
     neighbours count as affinity 0). ``affinities``: the cluster's affinities to the other clusters, any order."""
@@ -120,7 +121,7 @@ class _Agglomeration:
         np.add.at(self.sums, self.labels, Z)
         self.alive = np.ones(c, bool)
         self.K_c, self.lambda_ = K_c, lambda_
-        self.A: list[dict] = [{} for _ in range(c)]
+        self.A: list[dict[int, float]] = [{} for _ in range(c)]
         for a in range(c):
             for b in set(self.G_out[a]) | set(self.G_in[a]):
                 self.A[a][b] = self._pair(a, b)
@@ -157,7 +158,7 @@ class _Agglomeration:
     def step(self) -> tuple[int, int]:
         a = int(np.argmax(self.value))
         if np.isfinite(self.value[a]) and self.A[a]:
-            b = max(self.A[a], key=self.A[a].get)
+            b = max(self.A[a], key=self.A[a].__getitem__)
         else:  # no cluster has any affinity left (isolated groups): join the smallest with the nearest centre
             alive = np.flatnonzero(self.alive)
             a = int(alive[np.argmin(self.size[alive])])

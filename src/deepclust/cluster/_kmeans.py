@@ -56,7 +56,7 @@ class FaissKMeans(ClusterMixin, BaseEstimator):
         per_centre = (int(self.max_points_per_centroid) if self.max_points_per_centroid is not None
                       else max(256, -(-100_000 // k)))
         rng = np.random.RandomState(int(seed))
-        best = None
+        best: tuple[float, faiss.Kmeans] | None = None
         for _ in range(int(self.n_init)):
             restart_seed = int(rng.randint(np.iinfo(np.int32).max))
             km = faiss.Kmeans(X.shape[1], k, niter=int(self.max_iter), nredo=1, seed=restart_seed, verbose=False,
@@ -65,7 +65,9 @@ class FaissKMeans(ClusterMixin, BaseEstimator):
             squared, _ = km.index.search(X, 1)
             if best is None or squared.sum() < best[0]:
                 best = (float(squared.sum()), km)
+        assert best is not None, "n_init must be 1 or more"
         self.inertia_, km = best
+        assert km.centroids is not None  # set by train
         self.cluster_centers_ = km.centroids.copy()
         self.n_iter_ = int(self.max_iter)  # faiss runs every iteration of every restart
         self.index_ = km.index

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
@@ -322,7 +322,7 @@ class SCAN(ClusterMixin, BaseEstimator):
         history = History("epoch", "loss_consistency", "loss_entropy")  # per epoch; leading head
         self.net_ = net
         epochs = int(self.epochs) if self.epochs else epochs_for_steps(MIN_STEPS, bs, n)
-        sums = {}
+        sums: dict[str, Any] = {}  # the epoch's summed losses: a tensor (one per head), a float
 
         def loss_of(a):
             if len(a) < 2:  # BatchNorm needs two samples

@@ -40,6 +40,7 @@ class ImageArray(Source):
 
     @property
     def paths(self) -> list[str]:  # type: ignore[override]
+        assert self.rows is not None  # set by __post_init__
         return [str(int(r)) for r in self.rows]
 
     @property
@@ -52,6 +53,7 @@ class ImageArray(Source):
 
     def take(self, rows) -> ImageArray:
         rows = np.asarray(rows, dtype=np.intp)
+        assert self.rows is not None  # set by __post_init__
         return replace(self, array=self.array[rows], labels=None if self.labels is None else self.labels[rows],
                        rows=self.rows[rows])
 
@@ -61,7 +63,7 @@ class ImageArray(Source):
     def hash_into(self, h) -> None:
         arr = np.ascontiguousarray(self.array)
         h.update(f"{arr.shape}{arr.dtype}".encode())
-        h.update(memoryview(arr).cast("B"))
+        h.update(arr.data.cast("B"))  # memoryview(arr), which numpy's stubs allow only from Python 3.12
 
     def batches(self, size: int, batch_size: int = 64, plan=None, num_workers=None,
                 upscale: bool = True) -> Iterator[ImageBatch]:

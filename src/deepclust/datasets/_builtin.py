@@ -251,6 +251,7 @@ def load_transfer_split(name: str, known_classes, data_dir=None, download: bool 
     info = DATASETS.get(name)
     if info is None:
         load_dataset(name)  # the unknown-name error, with its suggestion
+    assert info is not None  # load_dataset raised
     if unknown_split not in ("test", "train"):
         raise ValueError(f"unknown_split must be 'test' or 'train', got {unknown_split!r}")
     has_splits = "train" in info.splits and "test" in info.splits

@@ -63,9 +63,10 @@ class Embeddings(Source):
                        labels=None if self.labels is None else self.labels[rows])
 
     def _shown(self) -> ImageFolder:
-        if self.root is None:
+        images = self.images  # None exactly when root is
+        if images is None:
             raise images_unavailable(self.why_no_images())
-        return self.images
+        return images
 
     def hash_into(self, h) -> None:
         h.update(np.ascontiguousarray(self.vectors).tobytes())

@@ -323,6 +323,7 @@ def _open(path, notes: list[str]):
         try:
             im = Image.open(path)
         except Image.DecompressionBombError as exc:
+            assert Image.MAX_IMAGE_PIXELS is not None  # None turns the check, and so this error, off
             raise Image.DecompressionBombError(
                 f"{_megapixels(str(exc))}, over Pillow's hard limit against decompression bombs "
                 f"({_mp(2 * Image.MAX_IMAGE_PIXELS)}, twice PIL.Image.MAX_IMAGE_PIXELS): not read (raise "
@@ -543,8 +544,10 @@ def iter_folder_batches(folder: ImageFolder, size: int, batch_size: int = 64, nu
     else:
         from torch.utils.data import DataLoader
 
-        batches_out = DataLoader(dataset, batch_sampler=[b.tolist() for b in plan], num_workers=num_workers,
-                                 collate_fn=collate, prefetch_factor=4, persistent_workers=False)
+        batches_out = DataLoader(
+            dataset,  # type: ignore[arg-type]  # map-style by __getitem__/__len__; no torch Dataset: torch loads here
+            batch_sampler=[b.tolist() for b in plan], num_workers=num_workers, collate_fn=collate, prefetch_factor=4,
+            persistent_workers=False)
     for batch in batches_out:
         for note in batch.notes:  # decoded in another thread or process: warned here, where the caller listens
             _warn_once(note)

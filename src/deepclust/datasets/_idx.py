@@ -6,8 +6,10 @@ import gzip
 import os
 
 import numpy as np
+import numpy.typing as npt
 
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_DTYPES: dict[int, npt.DTypeLike] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
+                                         0x0E: ">f8"}
 
 
 def load_idx(path: str | os.PathLike) -> np.ndarray:

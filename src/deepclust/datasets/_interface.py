@@ -102,10 +102,11 @@ class Source(ABC):
         """Row ``row``'s uint8 image (a file decoded at ``size``; an array's as it is)."""
 
     @abstractmethod
-    def map_images(self, fn: Callable, *, min_side: int = 0, reduce_to: int | None = None,
+    def map_images(self, fn: Callable, *, mode: str = "RGB", min_side: int = 0, reduce_to: int | None = None,
                    num_workers: int | None = None, verbose: bool = False, description: str = "") -> list:
-        """``fn(image)`` of every row's image as a PIL image (files decoded at a reduced scale near ``reduce_to``,
-        turned upright), None for an unreadable image or one whose smaller side is below ``min_side``."""
+        """``fn(image)`` of every row's image as a PIL image in colour ``mode`` (files decoded at a reduced scale
+        near ``reduce_to``, turned upright), None for an unreadable image or one whose smaller side is below
+        ``min_side``."""
 
 
 def images_unavailable(why: str) -> ValueError:

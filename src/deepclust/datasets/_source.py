@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -72,10 +73,11 @@ def open_known(known) -> Source:
             raise ValueError(f"no known images: no image files found under {folder.root}")
         if folder.labels is not None:
             return folder
-        labels = folder.labels_from_subfolders() if folder.root is not None else None
-        if labels is None:
-            raise ValueError(f"the known images need one subfolder per class; some lie directly in {folder.root}")
-        return dataclasses.replace(folder, labels=labels)
+        if isinstance(folder, ImageFolder):  # only files have subfolders to name their classes
+            labels = folder.labels_from_subfolders()
+            if labels is not None:
+                return dataclasses.replace(folder, labels=labels)
+        raise ValueError(f"the known images need one subfolder per class; some lie directly in {folder.root}")
     try:
         X_known, y_known = known
     except (TypeError, ValueError):
@@ -105,7 +107,7 @@ def check_disjoint(known: Source, unknown: Source) -> None:
         sizes: dict[int, list] = {}
         for path in a:
             sizes.setdefault(path.stat().st_size, []).append(path)
-        digest = {}
+        digest: dict[Path, bytes] = {}
         for path in b:
             for other in sizes.get(path.stat().st_size, []):
                 key = digest.setdefault(other, hashlib.sha1(other.read_bytes()).digest())

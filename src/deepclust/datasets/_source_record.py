@@ -7,6 +7,8 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ._interface import Source
 
 
@@ -97,14 +99,15 @@ class SourceRecord:
         from ._folder import ImageFolder
 
         if self.kind == "embeddings":
+            assert self.file is not None  # recorded for embeddings
             if not Path(self.file).is_file():
                 raise ValueError(f"the run's embeddings file {self.file} is not there any more")
             table = load_embeddings(self.file, self.paths_file)
-            rows = {p: i for i, p in enumerate(table.paths)}
-            gone = next((p for p in paths if p not in rows), None)
+            row_of = {p: i for i, p in enumerate(table.paths)}
+            gone = next((p for p in paths if p not in row_of), None)
             if gone is not None:
                 raise ValueError(f"the run's rows are no longer all in {self.file} (e.g. {gone}): it changed since")
-            return table.take([rows[p] for p in paths])
+            return table.take([row_of[p] for p in paths])
         if self.input_root is not None:
             if not self.input_root.is_dir():
                 raise ValueError(f"the run's input folder {self.input_root} is not there any more")
@@ -115,7 +118,7 @@ class SourceRecord:
             raise ValueError(f"this run clustered the novel classes of {self.dataset} ({self.split}): its images "
                              f"are not read back from the run folder")
         X, y = load_dataset(self.dataset, split=self.split or "all")
-        rows = [int(p) for p in paths]
+        rows = np.array([int(p) for p in paths], dtype=np.int64)  # an array, as ImageArray.take indexes it
         return ImageArray(X[rows], y[rows], rows=rows, about={"dataset": self.dataset, "split": self.split})
 
     def reopen_images(self, paths: list[str]) -> Source | None:

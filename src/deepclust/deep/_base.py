@@ -7,7 +7,7 @@ import warnings
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
@@ -20,6 +20,11 @@ from ..formulas import soft_assignment
 from ..methods import N_CLUSTERS, NON_NEGATIVE, POSITIVE, POSITIVE_INT, Interval, check_params
 from ._augment import batch_augmenter
 
+if TYPE_CHECKING:
+    import torch
+
+    from ._networks import ConvAutoencoder, MLPAutoencoder
+
 ENCODE_BATCH = 2048
 
 
@@ -27,11 +32,11 @@ ENCODE_BATCH = 2048
 class TrainingState:
     """What the loop carries between iterations (never stored on the estimator's parameters)."""
 
-    X: object
-    net: object
-    centers: object
+    X: torch.Tensor
+    net: MLPAutoencoder | ConvAutoencoder
+    centers: torch.Tensor
     labels: np.ndarray
-    targets: object = None
+    targets: torch.Tensor | None = None  # set by _refresh (DCN: _init_state) before the first batch
     extra: dict = field(default_factory=dict)
 
 
@@ -233,6 +238,7 @@ class DeepClusteringBase(ClusterMixin, TransformerMixin, BaseEstimator):
                         break
                 if pos + bs > n:
                     perm, pos = torch.randperm(n, generator=gen).to(X.device), 0
+                assert perm is not None  # drawn at the first iteration: pos starts at n
                 idx = perm[pos:pos + bs]
                 pos += bs
                 x = X[idx] if augment is None else augment(X[idx])  # DEC-DA: the targets stay the clean images'

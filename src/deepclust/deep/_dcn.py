@@ -71,6 +71,7 @@ class DCN(DeepClusteringBase):
     def _batch_loss(self, state: TrainingState, x, idx) -> dict:
         z, x_rec = state.net(x)
         loss_r = F.mse_loss(x_rec, x)
+        assert state.targets is not None  # set by _init_state
         loss_c = kmeans_friendly_loss(z, state.centers, state.targets[idx])
         return {"loss": loss_r + self.kmeans_weight / 2 * loss_c, "loss_reconstruction": loss_r,
                 "loss_clustering": loss_c}
@@ -79,6 +80,7 @@ class DCN(DeepClusteringBase):
         with torch.no_grad():
             z = state.net.encode(x)
             s = torch.cdist(z, state.centers).argmin(1)
+            assert state.targets is not None  # set by _init_state
             state.targets[idx] = s
             for k in torch.unique(s).tolist():
                 members = z[s == k]

@@ -83,6 +83,7 @@ class DEC(DeepClusteringBase):
         state.targets = target_distribution(q)
 
     def _clustering_loss(self, state: TrainingState, z, idx):
+        assert state.targets is not None  # set by _refresh at the first iteration
         return kl_clustering_loss(state.targets[idx], soft_assignment(z, state.centers, self.alpha))
 
     def _batch_loss(self, state: TrainingState, x, idx) -> dict:

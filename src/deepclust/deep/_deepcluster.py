@@ -42,6 +42,8 @@ class SobelFilter(nn.Module):
     """The paper's fixed first layer: the image made grey, then its two Sobel gradients, so that colour cannot be
     the trivial cue k-means latches on to. Not trained."""
 
+    kernels: torch.Tensor  # a buffer (register_buffer), declared for the type checker
+
     def __init__(self):
         super().__init__()
         self.register_buffer("kernels", SOBEL[:, None])
@@ -80,6 +82,7 @@ class SmallAlexNet(nn.Module):
         return self.classifier(self.features(x).flatten(1))
 
     def forward(self, x):
+        assert self.top_layer is not None, "new_top_layer() first"
         return self.top_layer(F.relu(self.embed(x)))
 
     def new_top_layer(self, n_classes: int) -> nn.Linear:

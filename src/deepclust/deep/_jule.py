@@ -92,7 +92,8 @@ class JULENet(nn.Module):
         for m in self.modules():  # the reference's initialisation: N(0, 0.01) weights, zero biases
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.normal_(m.weight, 0.0, 0.01)
-                nn.init.zeros_(m.bias)
+                if m.bias is not None:  # always: every layer here has one
+                    nn.init.zeros_(m.bias)
 
     def forward(self, x):
         return F.normalize(self.fc(self.features(x).flatten(1)), dim=1)
@@ -274,7 +275,7 @@ class JULE(ClusterMixin, TransformerMixin, BaseEstimator):
         with cpu_threads(device, who="JULE", verbose=self.verbose) as threads, \
                 seeded(rs, device) as rng:  # the batches' order is drawn from rs after the fit's seed
             gen = rng.generator
-            net = JULENet(X_t.shape[1], tuple(X_t.shape[2:]), int(self.embedding_dim)).to(device)
+            net = JULENet(X_t.shape[1], (X_t.shape[2], X_t.shape[3]), int(self.embedding_dim)).to(device)
             opt, schedule = self._optimizer(net)
             periods = self._n_periods(int(labels.max()) + 1, k)
             for period in track(range(periods), total=periods, description="JULE periods", verbose=self.verbose):

@@ -13,7 +13,8 @@ class MLPAutoencoder(nn.Module):
     def __init__(self, dims: tuple[int, ...]):
         super().__init__()
         self.config = {"kind": "mlp", "dims": list(dims)}
-        enc, dec = [], []
+        enc: list[nn.Module] = []
+        dec: list[nn.Module] = []
         for i in range(len(dims) - 1):
             enc.append(nn.Linear(dims[i], dims[i + 1]))
             if i < len(dims) - 2:

@@ -10,6 +10,7 @@ convolution (1.0 M of the backbone's 3.4 M parameters, the part that decides wha
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -18,6 +19,9 @@ from torch import nn
 
 from .._progress import track
 from .._training import embed_batches, run_epoch
+
+if TYPE_CHECKING:
+    from timm.models.efficientnet import EfficientNet
 
 #: Backbones whose block stages the supervised stage can split (timm EfficientNet-Lite).
 TRANSFER_BACKBONES = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
@@ -32,7 +36,7 @@ class StagedNetwork(nn.Module):
     """Pixels → ``trunk`` (frozen stem and first block stages) → ``top`` (the last ``trainable_stages`` block
     stages, head convolution, pooling: the features) → ``classifier`` (one logit per known class)."""
 
-    def __init__(self, backbone: nn.Module, trainable_stages: int, n_classes: int):
+    def __init__(self, backbone: EfficientNet, trainable_stages: int, n_classes: int):
         super().__init__()
         blocks = list(backbone.blocks)
         if not 1 <= trainable_stages <= len(blocks):
@@ -68,7 +72,9 @@ def build_staged_network(extractor: str, weights, input_size: int, trainable_sta
     spec = get_extractor_spec(extractor)
     backbone = build_network(extractor, "pool", weights, head=True)
     # channels-last: about 20 % faster convolutions on CPU (as the extractor)
-    net = StagedNetwork(backbone, int(trainable_stages), n_classes).to(device, memory_format=torch.channels_last)
+    # Module.to takes a device and a memory format together, which torch's overloads leave out
+    net = StagedNetwork(backbone, int(trainable_stages), n_classes).to(
+        device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     if input_size < spec.min_input_size:
         raise ValueError(f"{extractor} needs input_size >= {spec.min_input_size}, got {input_size}")
     reader = FeatureExtractor(spec=spec, layer=spec.default_layer, input_size=int(input_size), device=device,
@@ -90,6 +96,7 @@ def trunk_activations(net: StagedNetwork, reader, images: np.ndarray, *, batch_s
         if out is None:
             out = torch.empty((len(images), *a.shape[1:]), dtype=torch.float16)
         out[start:start + len(a)] = a
+    assert out is not None, "no images"
     return out
 
 
@@ -105,6 +112,7 @@ def augmented_activations(net: StagedNetwork, reader, images: np.ndarray, copies
         if views is None:
             views = torch.empty((int(copies), *a.shape), dtype=a.dtype)
         views[c] = a
+    assert views is not None, "copies must be 1 or more"
     return views
 
 

@@ -219,8 +219,9 @@ def _build_xception(spec: ExtractorSpec, layer: str, weights=None):
         try:
             return timm.create_model("legacy_xception", pretrained=True).state_dict()
         except Exception as exc:
-            url = timm.models.get_pretrained_cfg("legacy_xception").url
-            raise WeightsNotFoundError(_download_hint("timm's legacy_xception", url, exc)) from exc
+            cfg = timm.models.get_pretrained_cfg("legacy_xception")
+            assert cfg is not None and isinstance(cfg.url, str)  # timm's entry names its one file
+            raise WeightsNotFoundError(_download_hint("timm's legacy_xception", cfg.url, exc)) from exc
 
     model = timm.create_model("legacy_xception", pretrained=False, num_classes=0)
     load_weights(model, spec, weights, download, skip=("fc.",))

@@ -39,7 +39,8 @@ def connect_dask(address):
             raise ValueError(f"--dask local:N needs N >= 1, got {n}")
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
         client = Client(cluster)
-        client._deepclust_owns_cluster = cluster  # closed with the client by close_dask
+        # closed with the client by close_dask; a mark of ours, which Client does not declare
+        client._deepclust_owns_cluster = cluster  # type: ignore[attr-defined]
         return client
     if "://" not in str(address):
         raise ValueError(f"not a Dask address: {address!r}; use local:N or tcp://HOST:PORT")

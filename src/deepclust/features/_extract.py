@@ -130,10 +130,12 @@ def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 6
                                            "seconds": seconds, "runtime": runtime,
                                            "failed": [[f.path, f.reason] for f in skipped(failures)]})
     store.remove()
-    result = _read_cache(cache_dir, key)
-    result.from_cache, result.seconds = False, seconds
-    result.runtime, result.n_extracted = runtime, n - resumed
-    return result
+    assert key is not None  # a store is kept under a cache key
+    written = _read_cache(cache_dir, key)
+    assert written is not None, f"the feature cache entry {key} just written could not be read back"
+    written.from_cache, written.seconds = False, seconds
+    written.runtime, written.n_extracted = runtime, n - resumed
+    return written
 
 
 def _read_cache(cache_dir: Path, key: str) -> ExtractedFeatures | None:

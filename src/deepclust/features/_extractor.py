@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._device import resolve_device
-from ._onnx import export_checked, onnx_available, onnx_path
+from ._onnx import OnnxRunner, export_checked, onnx_available, onnx_path
 from ._registry import ExtractorSpec, _builder, get_extractor_spec
 from ._weights import weights_identity
+
+if TYPE_CHECKING:
+    import torch
 
 #: The smallest job for which ``runtime="auto"`` exports the network to ONNX Runtime.
 #: ONNX Runtime pays for its export (with its check, ~8 s on 2 cores) from about this many images at 224 px; the
@@ -45,10 +49,10 @@ class FeatureExtractor:
     input_size: int
     device: str
     weights_id: str
-    module: object
+    module: torch.nn.Module | None  # None: a reader that only preprocesses (transfer clustering's)
     runtime: str = "auto"  # asked for: "auto", "torch" or "onnx"; see :meth:`select_runtime`
     weights: object = None  # the local weights file, if any (to rebuild the extractor elsewhere: :meth:`recipe`)
-    runner: object = field(default=None, repr=False)  # the ONNX Runtime session once selected
+    runner: OnnxRunner | None = field(default=None, repr=False)  # the ONNX Runtime session once selected
 
     @property
     def active_runtime(self) -> str:
@@ -135,6 +139,7 @@ class FeatureExtractor:
             x = self.preprocess(images)
             if self.runner is not None:
                 return self.runner(x)
+            assert self.module is not None, "this extractor only preprocesses"
             return self.module(x).float().cpu().numpy()
 
 

@@ -203,7 +203,7 @@ class ObjectFocus:
         boxes = np.empty((len(images), 4), np.int64)
         for i, smap in enumerate(maps):
             mask = threshold_map(smap, self.cut, side)
-            if self.grabcut and mask.any() and not mask.all():
+            if rgb is not None and mask.any() and not mask.all():  # rgb: with grabcut
                 found = grabcut(rgb[i], trimap_around_mask(mask), largest=True)
                 mask = mask if found is None else found
             masks[i] = resize_mask(mask, h, w)

@@ -41,6 +41,7 @@ def hog_features(images: np.ndarray, *, orientations: int = 9, cells: int = 7, v
         if out is None:
             out = np.empty((len(grey), h.size), np.float32)
         out[i] = h
+    assert out is not None, "no images"
     return out
 
 

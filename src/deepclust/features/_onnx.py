@@ -33,6 +33,8 @@ def onnx_available() -> bool:
 class OnnxRunner:
     """An ONNX Runtime session that maps a normalised float batch ``(B, 3, S, S)`` to features ``(B, D)``."""
 
+    export_error: float  # set by export_checked: the largest difference from PyTorch on the example
+
     def __init__(self, path: Path, n_threads: int):
         import onnxruntime as ort
 
@@ -74,6 +76,7 @@ def export_checked(module, example, path: Path, n_threads: int) -> OnnxRunner:
             program = torch.onnx.export(module, (example,), dynamo=True, opset_version=OPSET, input_names=["images"],
                                         output_names=["features"], dynamic_shapes=({0: torch.export.Dim("batch")},),
                                         verbose=False)
+            assert program is not None  # the dynamo exporter returns its program
             program.save(str(tmp))
     runner = OnnxRunner(path, n_threads)
     with torch.inference_mode():

@@ -154,5 +154,8 @@ def takes_runtime(func):
     return _taking(setting_names(Runtime), "{runtime}", "")(func)
 
 
-InputSettings.__doc__ += "\n\n    Parameters\n    ----------\n" + settings_doc(setting_names(InputSettings))
-Runtime.__doc__ += "\n\n    Parameters\n    ----------\n" + settings_doc(setting_names(Runtime))
+# each docstring, then its settings (a docstring is None under python -OO)
+InputSettings.__doc__ = ((InputSettings.__doc__ or "") + "\n\n    Parameters\n    ----------\n"
+                         + settings_doc(setting_names(InputSettings)))
+Runtime.__doc__ = ((Runtime.__doc__ or "") + "\n\n    Parameters\n    ----------\n"
+                   + settings_doc(setting_names(Runtime)))

@@ -60,6 +60,7 @@ def prepare_features(source, settings: InputSettings, runtime: Runtime, typical_
         return given_embeddings(source)
     settings = settings.for_kind("features")
     extractor = settings.extractor
+    assert extractor is not None  # for_kind filled in the default
     t = time.perf_counter()
     spec = get_extractor_spec(extractor)
     size = int(settings.input_size) if settings.input_size else auto_input_size(spec, typical_size)
@@ -80,6 +81,7 @@ def prepare_features(source, settings: InputSettings, runtime: Runtime, typical_
 
 def given_embeddings(source: Source) -> PreparedInput:
     """Vectors given (embeddings) as a method's input, every row kept; run.json records their width."""
+    assert source.vectors is not None, "a source of vectors (embeddings)"
     return PreparedInput(source.vectors, np.arange(len(source)), [], dict(embedding_dim=int(source.vectors.shape[1])))
 
 
@@ -87,6 +89,7 @@ def prepare_pixels(source, settings: InputSettings, runtime: Runtime, typical_si
     """The images as uint8: arrays as given, folders decoded at ``image_size``, grey unless ``grayscale=False``;
     with ``focus="object"``, each cropped to its object (:class:`~deepclust.features.ObjectFocus`)."""
     settings = settings.for_kind("pixels")
+    assert settings.image_size is not None  # for_kind filled in the default
     t = time.perf_counter()
     X, indices, failed = as_source(source).pixels(settings.image_size, bool(settings.grayscale), runtime.batch_size,
                                                   runtime.num_workers, runtime.verbose)
@@ -113,6 +116,7 @@ def prepare_views(source, settings: InputSettings, runtime: Runtime, typical_siz
         prepared = given_embeddings(source)
         return dataclasses.replace(prepared, X=[prepared.X], params=dict(prepared.params, views=["embeddings"]))
     settings = settings.for_kind("views")
+    assert settings.views is not None and settings.augmentations is not None  # for_kind filled in the defaults
     views, n_copies, flip = tuple(settings.views), int(settings.augmentations), bool(settings.augment_flip)
     timings: dict[str, float] = {}
     X, indices, failed, view_info, grey = extract_view_arrays(source, views, settings, runtime, typical_size, timings)
@@ -140,13 +144,14 @@ def prepare_transfer(source, settings: InputSettings, runtime: Runtime, typical_
                          "subfolder per class) or known=(images, labels); on the command line: deepclust discover "
                          "--known FOLDER --unknown FOLDER")
     settings = settings.for_kind("transfer")
+    assert settings.image_size is not None  # for_kind filled in the default
     size, grayscale = int(settings.image_size), bool(settings.grayscale)
     t = time.perf_counter()
-    source, known = as_source(source), open_known(known)
-    check_disjoint(known, source)
-    X_known, idx, _ = known.pixels(size, grayscale, runtime.batch_size, runtime.num_workers, runtime.verbose)
-    y_known = np.asarray(known.labels)[idx]
-    known_info = {"known": known.name}
+    source, known_source = as_source(source), open_known(known)
+    check_disjoint(known_source, source)
+    X_known, idx, _ = known_source.pixels(size, grayscale, runtime.batch_size, runtime.num_workers, runtime.verbose)
+    y_known = np.asarray(known_source.labels)[idx]
+    known_info = {"known": known_source.name}
     n_classes = len(np.unique(y_known))
     if n_classes < 2:
         raise ValueError(f"the known images hold {n_classes} class; a classifier needs at least two to learn from")
@@ -224,6 +229,6 @@ def extract_view_arrays(source, views, settings: InputSettings, runtime: Runtime
         common = np.intersect1d(common, idx)
     arrays = [a[np.searchsorted(idx, common)] for a, idx, _, _ in parts]
     failed = {f.path: f for _, _, fails, _ in parts for f in fails}
-    info = [{"view": view, **extra} for view, (_, _, _, extra) in zip(views, parts)]
-    return arrays, common, list(failed.values()), info, grey
+    details = [{"view": view, **extra} for view, (_, _, _, extra) in zip(views, parts)]
+    return arrays, common, list(failed.values()), details, grey
 

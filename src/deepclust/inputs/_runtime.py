@@ -24,7 +24,8 @@ class Runtime:
     batch_size: int = setting(64, help="Images per batch when reading and extracting.", group="runtime", min=1)
     num_workers: int | None = setting(help="Image decoding processes (default: spare cores).", group="runtime",
                                       flag="--workers", min=0)
-    runtime: Literal[RUNTIMES] = setting(
+    # the values are RUNTIMES (typing flattens the tuple; mypy takes only literals)
+    runtime: Literal[RUNTIMES] = setting(  # type: ignore[valid-type]
         "auto", help="features and views inputs: how the extractor runs: auto (ONNX Runtime on CPU when the job pays "
                      "for its export: ~700 images at 224 px, ~12,000 at 64 px), torch or onnx.", kinds=DEEP,
         group="runtime")

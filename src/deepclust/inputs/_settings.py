@@ -30,7 +30,8 @@ class InputSettings:
         doc="views: it applies to the views of ``extractor``.")
     input_size: int | None = setting(
         help="Extractor input side in pixels (default from the images' size).", kinds=DEEP, recorded=True, min=1)
-    focus: Literal[FOCUS_MODES] | None = setting(
+    # the values are FOCUS_MODES (typing flattens the tuple; mypy takes only literals)
+    focus: Literal[FOCUS_MODES] | None = setting(  # type: ignore[valid-type]
         help="Embed the object each image shows, cropped and its background greyed: object (objects on cluttered "
              "backgrounds; adds 0.1-0.25 s per image on CPU) or none (default).", kinds=("features", "pixels"),
         recorded=True, defaults={"features": "none", "pixels": "none"},

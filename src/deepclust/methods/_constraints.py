@@ -32,6 +32,7 @@ class Interval:
             return False
         if self.kind is int and not float(value).is_integer():
             return False
+        value = typing.cast(float, value)  # typeshed's numbers.Real lacks __gt__ and __ge__, which every Real has
         low_ok = self.low is None or (value >= self.low if self.closed in ("both", "left") else value > self.low)
         high_ok = self.high is None or (value <= self.high if self.closed in ("both", "right") else value < self.high)
         return low_ok and high_ok

@@ -191,14 +191,14 @@ def options_of(cls, skip: tuple[str, ...] = (), symbols: tuple[tuple[str, str], 
     registry entry declares them) takes it as an alias."""
     hints = typing.get_type_hints(cls.__init__)
     docs = _parameter_docs(cls)
-    symbols = dict(symbols)
+    symbol_of = dict(symbols)
     constraints = constraints_of(cls)
     out = []
     for name, param in inspect.signature(cls.__init__).parameters.items():
         if name == "self" or name in skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         cli_name = name.rstrip("_") or name
-        symbol = (symbols[name],) if name in symbols else ()
+        symbol = (symbol_of[name],) if name in symbol_of else ()
         out.append(MethodOption(name, hints.get(name, Any), param.default, docs.get(name, ""), cli_name, symbol,
                                 constraints.get(name)))
     return tuple(out)
@@ -270,7 +270,9 @@ def first_sentence(text: str) -> str:
             rest = text[i + 1:]
             if rest.strip() and not re.match(r"\s+[A-Z0-9\"'(`]", rest):
                 continue
-            word = re.search(r"([\w.]*)$", text[:i])[1]
+            tail = re.search(r"([\w.]*)$", text[:i])
+            assert tail is not None  # the pattern matches the empty string
+            word = tail[1]
             if word in _ABBREVIATIONS:
                 continue
             return text[:i].strip()

@@ -133,7 +133,7 @@ def write_hover(run, folder: Path, xy: np.ndarray, ax, sample: np.ndarray, *, bu
                          description="map thumbnails")
     kept = [k for k, t in enumerate(thumbs) if t is not None]
     columns = 40
-    sprite = save_sheet(folder, "figures/map_hover", [thumbs[k] for k in kept], columns, tile=side)
+    sprite = save_sheet(folder, "figures/map_hover", [t for t in thumbs if t is not None], columns, tile=side)
     points = [[round(float(px[k][0]) / width, 4), round(1 - float(px[k][1]) / height, 4), int(sample[k]),
                int(run.labels[sample[k]])] for k in kept]
     write_json(folder / HOVER_FILE, {"sprite": sprite, "tile": side, "columns": columns, "points": points,

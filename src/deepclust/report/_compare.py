@@ -43,11 +43,12 @@ def _thumbnails(run_dir: Path, moved, page_dir: Path) -> dict[str, dict]:
     from ._browse import members_sheets
 
     sheets = members_sheets(run_dir)
-    where, tile, columns = sheets.get("rows", {}), sheets.get("tile"), sheets.get("columns")
+    where = sheets.get("rows", {})
     out = {}
     for m in moved:
         found = where.get(str(m.row_a))
-        if found is not None:
+        if found is not None:  # then sheets.json has them all
+            tile, columns = sheets["tile"], sheets["columns"]
             y, x = divmod(int(found[1]), columns)
             url = _relative(run_dir / found[0], page_dir)
             url = url if url.startswith("file:") else urllib.parse.quote(url, safe="/")  # no quote ends the CSS

@@ -106,6 +106,7 @@ class ClusterRun:
         """The uint8 image of result row ``row`` (re-read from disk for folders)."""
         if self.source is None:  # a run on embeddings whose images were not found
             raise ValueError("the run has no images")
+        assert self.indices is not None, "a run's source comes with indices: each result row's row in it"
         return self.source.image(int(self.indices[row]), size)
 
     def save(self, out: str | os.PathLike, *, overwrite: bool = False, command: list[str] | None = None,

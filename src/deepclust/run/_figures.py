@@ -119,9 +119,9 @@ def make_figures(run, record: RunRecord, folder: Path) -> list[FigureRecord]:
                              f"sections use {', '.join(sorted(RESERVED_NAMES))}")
         captioned = isinstance(picture, tuple) and len(picture) == 2 and isinstance(picture[1], str)
         picture, caption = picture if captioned else (picture, "")
-        figure = method_figure_record(name, caption)
-        save_picture(picture, folder / figure.file)
-        made.append(figure)
+        method_figure = method_figure_record(name, caption)
+        save_picture(picture, folder / method_figure.file)
+        made.append(method_figure)
     return made
 
 

@@ -99,8 +99,10 @@ class RunFolder:
         if self.record.input != "features":
             return None
         cache_file = self.record.extraction.get("cache_file")
-        meta_file = Path(cache_file).with_suffix(".json") if cache_file else None
-        if meta_file is None or not (meta_file.is_file() and Path(cache_file).is_file()):
+        if not cache_file:
+            return None
+        meta_file = Path(cache_file).with_suffix(".json")
+        if not (meta_file.is_file() and Path(cache_file).is_file()):
             return None
         try:
             indices = np.asarray(json.loads(meta_file.read_text())["indices"], dtype=np.int64)

@@ -167,7 +167,7 @@ def _write_montages(run, folder: Path, montage_size: int, verbose: bool) -> list
     images = dict(zip(wanted, read_images(run, wanted, MONTAGE_TILE, verbose=verbose, description="montages")))
     for name, caption, rows in montages:
         # a file gone since the run has no tile (read_images gives None): the picture shows the others
-        save_png(folder / name, make_grid([images[int(r)] for r in rows if images[int(r)] is not None],
+        save_png(folder / name, make_grid([im for im in (images[int(r)] for r in rows) if im is not None],
                                           caption=caption))
     return [name for name, *_ in montages]
 
