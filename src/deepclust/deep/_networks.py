@@ -104,11 +104,3 @@ class ConvAutoencoder(nn.Module):
         z = self.encode(x)
         maps = torch.relu(self.expand(z)).view(-1, *self._map_shape)
         return z, self.deconvs(maps)
-
-
-def build_autoencoder(config: dict) -> nn.Module:
-    """Rebuild an autoencoder from its ``config`` (as saved with its weights)."""
-    if config["kind"] == "mlp":
-        return MLPAutoencoder(tuple(config["dims"]))
-    return ConvAutoencoder(tuple(config["input_shape"]), tuple(config["filters"]), config["embedding_dim"],
-                           config["global_pool"], config.get("embedding_layer", "dense"))
