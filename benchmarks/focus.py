@@ -4,6 +4,8 @@ does to the default clustering.
 Sets (built offline by ``deepclust.datasets._synthetic``, with the true object masks):
   emoji-on-photos  ~600 emoji of 12 kinds of things pasted onto crops of the shipped photographs (objects on clutter)
   emoji            the same emoji on white (focus must not hurt where there is no clutter)
+Held out (``deepclust.datasets._held_out``; measured, never chosen on): icons-on-photos (780 textured desktop icons
+of 7 kinds on crops of other photographs), icons and emojione (on white).
 
 Variants: saliency ``spectral`` (deep spectral split of the stage-4 map), ``cam`` (class-agnostic CAM over the top
 five ImageNet classes) or ``norm`` (channel norm of the last stage), each with and without GrabCut; the crop's
@@ -15,6 +17,7 @@ and NMI, beside the same without focus. Chance ACC for 12 classes is about 0.13 
 
     python -m benchmarks.focus
     python -m benchmarks.focus --limit 120 --sets emoji-on-photos   # a quick look
+    python -m benchmarks.focus --sets icons-on-photos icons emojione --name focus_held_out
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from benchmarks._harness import (
 )
 
 SETS = ("emoji-on-photos", "emoji")
+#: The held-out panel's sets with masks (benchmarks/README.md#the-held-out-colour-panel): reported, never chosen on.
+HELD_OUT = ("icons-on-photos", "icons", "emojione")
 VARIANTS = tuple(f"{s}{'+grabcut' if g else ''}" for s in ("spectral", "cam", "norm") for g in (False, True))
 DEFAULT = "spectral+grabcut"
 #: Variants clustered by default (each costs an extraction and a clustering); ``+keep``: the crop keeps its
@@ -44,9 +49,12 @@ CLUSTERED = ("spectral", "spectral+grabcut", "cam+grabcut", "norm+grabcut", "spe
 
 
 def load_set(name: str, limit: int | None):
+    from deepclust.datasets._held_out import load_emojione, load_icons, load_icons_on_photos
     from deepclust.datasets._synthetic import load_emoji, load_emoji_on_photos
 
-    X, y, masks = (load_emoji_on_photos if name == "emoji-on-photos" else load_emoji)(return_masks=True)
+    loaders = {"emoji-on-photos": load_emoji_on_photos, "emoji": load_emoji, "icons-on-photos": load_icons_on_photos,
+               "icons": load_icons, "emojione": load_emojione}
+    X, y, masks = loaders[name](return_masks=True)
     if limit is not None and limit < len(y):
         keep = np.sort(np.random.RandomState(0).choice(len(y), limit, replace=False))
         X, y, masks = X[keep], y[keep], masks[keep]
@@ -125,7 +133,7 @@ def table(rows: list[dict]) -> str:
 
 def main(argv=None):
     p = parser(__doc__)
-    p.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
+    p.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS + HELD_OUT)
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS,
                    help="variants located on emoji-on-photos (emoji on white: the default only)")
     p.add_argument("--clustered", nargs="+", default=list(CLUSTERED),
@@ -160,7 +168,7 @@ def main(argv=None):
             row["clustering"] = clustering(X, y, extractor)
         record(row)
         located = {}
-        variants = args.variants if set_name == "emoji-on-photos" else [DEFAULT]
+        variants = args.variants if set_name.endswith("-on-photos") else [DEFAULT]
         extra = [v for v in args.clustered if v.endswith("+keep") and v.removesuffix("+keep") in variants]
         for variant in [*variants, *extra]:
             base = variant.removesuffix("+keep")

@@ -202,3 +202,31 @@ def test_a_method_option_named_like_an_input_setting_goes_through_method_options
     run = cluster_images(X[:60], method="dec", n_clusters=3, input="pixels", batch_size=7, verbose=False,
                          method_options={"batch_size": 16, "pretrain_epochs": 1, "n_init": 1, "hidden_dims": (8,)})
     assert run.params["batch_size"] == 16  # the extraction's batch size (7) is not recorded: it changes no value
+
+
+def test_the_runtime_is_taken_by_name_with_each_entry_points_defaults():
+    """Entry points that read images take the runtime's settings as keywords (shown in their signatures, with their
+    own defaults where they differ); a keyword that is neither theirs nor the runtime's is refused under their name."""
+    from deepclust import assign_images
+    from deepclust.explore import find_duplicates
+
+    for func in (assign_images, find_duplicates):
+        params = inspect.signature(func).parameters
+        assert set(setting_names(Runtime)) <= set(params) and "{runtime}" not in func.__doc__
+        with pytest.raises(TypeError, match=f"{func.__name__}\\(\\) got an unexpected keyword argument 'cache'"):
+            func("no-run", "x", cache=False)
+    assert inspect.signature(assign_images).parameters["verbose"].default is True
+    assert inspect.signature(find_duplicates).parameters["verbose"].default is False  # a library call stays quiet
+
+
+def test_the_input_size_follows_the_whole_folder_not_the_drawn_subset(tmp_path):
+    """``limit`` draws a subset after the images' typical size is read from the whole folder (its first files):
+    the same folder embeds at the same size whatever subset is drawn."""
+    for i in range(40):
+        side = 16 if i < 32 else 160  # the first files, in sorted order, are small
+        Image.fromarray(_images(1, side, seed=i)[0]).save(tmp_path / f"{i:02d}.png")
+    whole = cluster_images(tmp_path, n_clusters=2, umap_components=None, use_cache=False, verbose=False)
+    part = cluster_images(tmp_path, n_clusters=2, limit=6, random_state=3, umap_components=None, use_cache=False,
+                          verbose=False)
+    assert part.params["input_settings"]["typical_size"] == whole.params["input_settings"]["typical_size"] == 16
+    assert part.params["input_size"] == whole.params["input_size"]

@@ -226,7 +226,7 @@ def cosine_pairs(features: np.ndarray, threshold: float) -> np.ndarray:
     return np.stack([graph.row[keep], graph.col[keep]], axis=1).astype(np.int64)
 
 
-@takes_runtime
+@takes_runtime(verbose=False)
 def find_duplicates(run_dir, threshold: float | None = COSINE_THRESHOLD, *,
                     hash_distance: int | None = HASH_DISTANCE, **runtime_settings) -> list[DuplicateGroup]:
     """Groups of duplicate images of a run: exact copies by file hash (folder runs); copies by perceptual hash

@@ -66,9 +66,10 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
     {settings}
     **options : the method's own options (``deepclust methods METHOD`` lists them), e.g. ``pretrain_epochs=50`` for
         DEC or ``n_heads=4`` for SCAN; an option the method does not have is an error that lists those it has.
-        The names above them, from ``extractor`` on, are input settings (how the input the method consumes is
-        prepared): the fields of :class:`~deepclust.inputs.InputSettings`, listed here from their declaration; one
-        that the method's input does not read is an error.
+        The names above them, from ``extractor`` on, are the fields of :class:`~deepclust.inputs.InputSettings`
+        (what the input the method consumes is) and, from ``device`` on, of :class:`~deepclust.inputs.Runtime`
+        (how the work runs), listed here from their declarations; a setting that the method's input does not read
+        is an error.
 
     Examples
     --------
@@ -109,11 +110,12 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
 
     t0 = time.perf_counter()
     source = open_source(source, labels_true)
+    typical_size = source.typical_size  # of the whole input (a folder's first files), as before any subset
     subset: dict = {}
     if limit is not None:
         source, subset = take_subset(source, int(limit), random_state)
     timings = {"scan": time.perf_counter() - t0}
-    skipped, typical_size = list(source.skipped), source.typical_size
+    skipped = list(source.skipped)
     check_enough_images(len(source), n_clusters, skipped, "found")
     if runtime.use_cache and kind in ("features", "views") and not given:
         check_writable(runtime.cache_dir if runtime.cache_dir is not None else default_cache_dir(),
@@ -209,10 +211,15 @@ def extract_views(source, views=DEFAULT_VIEWS, *, augment=None, input_size: int 
                   **runtime):
     """The feature matrices of ``views`` (as ``cluster_images(method="scan")`` builds them, through the same cache)
     for an image array or folder (extractors with their default weights), and the indices of the images every view
-    could read: the input of :class:`~deepclust.cluster.SCAN`. ``augment``: the views of an augmented copy.
+    could read: the input of :class:`~deepclust.cluster.SCAN`.
 
     Parameters
     ----------
+    source : a folder path, a uint8 image array or a :class:`~deepclust.datasets.Source`.
+    views : the views' names (``EXTRACTOR:LAYER``, ``pixels``, ``hog``).
+    augment : the views of this augmented copy instead (see :func:`~deepclust.features.augmented_copies`).
+    input_size : the extractors' input side (default from the images' size).
+    image_size : the side folder images are decoded at for the ``pixels`` and ``hog`` views.
     {runtime}
     """
     source = open_source(source)

@@ -143,3 +143,11 @@ def test_no_package_outside_datasets_asks_which_kind_a_source_is():
         found += [f"{path.relative_to(SOURCE)}:{n}" for n, line in enumerate(text.splitlines(), 1)
                   if _KIND_SWITCH.search(line)]
     assert found == []
+
+
+def test_known_images_without_labels_say_what_to_give():
+    X, y = load_dataset("digits")
+    with pytest.raises(ValueError, match=r"the known images \(array \[10, 8, 8\]\) need labels"):
+        open_known(ImageArray(X[:10]))
+    with pytest.raises(ValueError, match="the known images must be a non-empty uint8 image array"):
+        open_known((X[:10].astype(np.float32), y[:10]))

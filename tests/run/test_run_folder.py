@@ -142,3 +142,13 @@ def test_method_figures_come_from_the_hook(tmp_path, estimator, names):
     if names:  # a caption given with the picture is the page's
         assert method_figures[0].caption == "Where it looks." and "Where it looks." in html
     assert set(names) <= set(json.loads((folder.path / RUN_FILE).read_text())["files"])
+
+
+def test_a_run_made_by_hand_shows_its_rows_without_indices(shared_shapes_folder):
+    """A ClusterRun built in Python from a folder and its paths (no indices) reads each row's image by its row."""
+    from deepclust.datasets import scan_folder
+
+    folder = scan_folder(shared_shapes_folder / "disc")
+    run = ClusterRun(paths=folder.paths[:4], labels=np.array([0, 0, 1, 1]), distances=np.zeros(4),
+                     confidence=np.ones(4), n_clusters=2, params={}, timings={}, metrics={}, source=folder)
+    np.testing.assert_array_equal(run.image(2, 32), folder.image(2, 32))

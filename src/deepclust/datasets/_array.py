@@ -28,6 +28,8 @@ class ImageArray(Source):
 
     def __post_init__(self):
         self.array = check_uint8_images(self.array, "images")
+        if self.labels is not None:
+            self.labels = np.asarray(self.labels)
         if self.rows is None:
             self.rows = np.arange(len(self.array))
 

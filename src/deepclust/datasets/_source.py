@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._array import ImageArray
+from ._array import ImageArray, check_uint8_images
 from ._folder import ImageFolder, SkippedFile, scan_folder
 from ._interface import Source
 from ._subset import subset_indices
@@ -73,11 +73,13 @@ def open_known(known) -> Source:
             raise ValueError(f"no known images: no image files found under {folder.root}")
         if folder.labels is not None:
             return folder
-        if isinstance(folder, ImageFolder):  # only files have subfolders to name their classes
-            labels = folder.labels_from_subfolders()
-            if labels is not None:
-                return dataclasses.replace(folder, labels=labels)
-        raise ValueError(f"the known images need one subfolder per class; some lie directly in {folder.root}")
+        if not isinstance(folder, ImageFolder):  # only files have subfolders to name their classes
+            raise ValueError(f"the known images ({folder.name}) need labels: give a folder with one subfolder per "
+                             f"class, or a pair (images, labels)")
+        labels = folder.labels_from_subfolders()
+        if labels is None:
+            raise ValueError(f"the known images need one subfolder per class; some lie directly in {folder.root}")
+        return dataclasses.replace(folder, labels=labels)
     try:
         X_known, y_known = known
     except (TypeError, ValueError):
@@ -87,7 +89,7 @@ def open_known(known) -> Source:
         raise ValueError("no known images: the known image array is empty")
     if len(y_known) != len(X_known):
         raise ValueError(f"{len(y_known)} labels for {len(X_known)} known images")
-    return ImageArray(X_known, y_known)
+    return ImageArray(check_uint8_images(X_known, "the known images"), y_known)
 
 
 def check_disjoint(known: Source, unknown: Source) -> None:

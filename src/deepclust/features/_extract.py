@@ -68,7 +68,7 @@ def extract_features(source, extractor: FeatureExtractor, *, batch_size: int = 6
     they are written shard by shard (``shard_size`` images), so an interrupted extraction resumes from its last
     complete shard. ``augment`` (an :class:`ImageAugmentation`, an :class:`ObjectFocus`, or any callable
     ``(images, indices) -> images`` with a ``key`` for the cache) extracts the features of the transformed images
-    instead. ``dask`` (a ``distributed.Client``, or an address for :func:`connect_dask`) extracts the shards
+    instead. ``dask`` (a ``distributed.Client``: :func:`connect_dask` makes one from an address) extracts the shards
     as tasks on a Dask cluster, each worker with its own copy of the extractor; only features travel back.
     """
     source = as_source(source)

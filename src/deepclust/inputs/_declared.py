@@ -4,6 +4,7 @@ input does not read, and the signatures and docs of the entry points that take t
 
 from __future__ import annotations
 
+import functools
 import inspect
 import textwrap
 import typing
@@ -127,31 +128,47 @@ def settings_doc(names=None, indent: str = "    ") -> str:
     return "\n".join(lines)
 
 
-def _taking(names, placeholder: str, rest: str):
-    def decorate(func):
-        sig = inspect.signature(func)
-        hints = setting_hints()
-        taken = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=setting_default(n),
-                                   annotation=hints[n]) for n in names]
-        named = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
-        tail = [inspect.Parameter(rest, inspect.Parameter.VAR_KEYWORD)] if rest else []
-        func.__signature__ = sig.replace(parameters=named + taken + tail)
-        func.__doc__ = (func.__doc__ or "").replace(placeholder, settings_doc(names, "    ").lstrip())
-        return func
-    return decorate
+def _signature_with(func, names, rest: str, defaults: dict) -> inspect.Signature:
+    """``func``'s signature with settings ``names`` keyword-only (their declared defaults, or ``defaults``') before
+    ``**rest`` (none when ``rest`` is empty)."""
+    sig = inspect.signature(func)
+    hints = setting_hints()
+    taken = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=defaults.get(n, setting_default(n)),
+                               annotation=hints[n]) for n in names]
+    named = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    tail = [inspect.Parameter(rest, inspect.Parameter.VAR_KEYWORD)] if rest else []
+    return sig.replace(parameters=named + taken + tail)
 
 
 def takes_settings(func):
     """Decorator: ``func(..., **kwargs)`` takes the input settings and the runtime in ``kwargs`` (see
     :func:`split_settings`); its signature shows them, keyword-only, before ``**options``, and its docstring lists
     them at ``{settings}``."""
-    return _taking(tuple(_FIELDS), "{settings}", "options")(func)
+    func.__signature__ = _signature_with(func, tuple(_FIELDS), "options", {})
+    func.__doc__ = (func.__doc__ or "").replace("{settings}", settings_doc(tuple(_FIELDS), "    ").lstrip())
+    return func
 
 
-def takes_runtime(func):
-    """Decorator: ``func(..., **runtime)`` takes :class:`Runtime`'s settings (``Runtime(**runtime)``); its signature
-    shows them, keyword-only, and its docstring lists them at ``{runtime}``."""
-    return _taking(setting_names(Runtime), "{runtime}", "")(func)
+def takes_runtime(func=None, **defaults):
+    """Decorator: ``func(..., **runtime)`` takes :class:`Runtime`'s settings (``Runtime(**runtime)``), with
+    ``defaults`` of its own where it differs from the declared ones (``@takes_runtime(verbose=False)``); its signature
+    shows them, keyword-only, and its docstring lists them at ``{runtime}``. Any other keyword is refused under the
+    function's own name, as Python refuses it."""
+    if func is None:
+        return functools.partial(takes_runtime, **defaults)
+    names = setting_names(Runtime)
+    own = {n for n, p in inspect.signature(func).parameters.items() if p.kind is not p.VAR_KEYWORD}
+
+    @functools.wraps(func)
+    def taking(*args, **kwargs):
+        unknown = sorted(set(kwargs) - own - set(names))
+        if unknown:
+            raise TypeError(f"{func.__qualname__}() got an unexpected keyword argument {unknown[0]!r}")
+        return func(*args, **{**defaults, **kwargs})
+
+    taking.__signature__ = _signature_with(func, names, "", defaults)  # type: ignore[attr-defined]
+    taking.__doc__ = (func.__doc__ or "").replace("{runtime}", settings_doc(names, "    ").lstrip())
+    return taking
 
 
 # each docstring, then its settings (a docstring is None under python -OO)

@@ -62,6 +62,8 @@ class ClusterRun:
     def __post_init__(self):
         if self.source is not None:  # a run made by hand may give its images as an array or a folder path
             self.source = as_source(self.source)
+            if self.indices is None:  # each row is that row of the source
+                self.indices = np.arange(len(self.paths))
 
     def __repr__(self) -> str:
         scores = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in self.metrics.items())
