@@ -27,6 +27,7 @@ from ._folder import (
     FIGURES,
     OUTLIERS_FIGURE,
     OUTLIERS_FILE,
+    REVIEW_FILE,
     RUN_FILE,
     TRAINING_FILE,
     NotARunFolderError,
@@ -38,7 +39,7 @@ from ._model import MODEL_FILE, load_model, save_model
 from ._record import SCHEMA_VERSION, FigureRecord, RunRecord, SourceRecord, versions
 from ._write import write_run
 
-__all__ = ["ASSIGNMENTS_FILE", "COMPARE_PAGE", "COMPARISON_FILE", "CONFUSION_FILE", "DUPLICATES_FILE",
+__all__ = ["REVIEW_FILE", "ASSIGNMENTS_FILE", "COMPARE_PAGE", "COMPARISON_FILE", "CONFUSION_FILE", "DUPLICATES_FILE",
            "EMBEDDING_2D_FILE", "EMBEDDING_FILE", "EVALUATION_FILE", "FIGURES", "FIGURES_REGISTRY", "MODEL_FILE",
            "MOVED_FILE", "OUTLIERS_FIGURE", "OUTLIERS_FILE", "RUN_FILE", "SCHEMA_VERSION", "TRAINING_FILE",
            "ClusterFlow", "ClusterRun", "Evaluation", "EvaluationExistsError", "Figure", "FigureRecord", "MovedImage",

@@ -28,6 +28,8 @@ CONFUSION_FILE = "confusion.csv"
 OUTLIERS_FILE = "outliers.csv"
 OUTLIERS_FIGURE = "figures/outliers.png"
 DUPLICATES_FILE = "duplicates.csv"
+#: A person's edits of the run's clusters, one JSON object a line, appended (``deepclust.review``).
+REVIEW_FILE = "review.jsonl"
 
 
 def montage_file(cluster: int, atypical: bool = False) -> str:
