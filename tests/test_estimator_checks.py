@@ -10,7 +10,14 @@ from sklearn.base import clone
 from sklearn.utils import estimator_checks as sk
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from deepclust.cluster import SCAN, ConsensusClustering, FaissKMeans, FeatureClustering, GDLAgglomeration
+from deepclust.cluster import (
+    SCAN,
+    ConsensusClustering,
+    DensityClustering,
+    FaissKMeans,
+    FeatureClustering,
+    GDLAgglomeration,
+)
 from deepclust.deep import DCEC, DCN, DEC, DTC, GAPDCEC, IDEC, JULE, AdaptedClustering, DeepCluster
 from deepclust.methods import get_method, list_methods
 
@@ -24,6 +31,7 @@ _CONV = dict(filters=(16, 16, 16), embedding_dim=2, pretrain_epochs=50, n_init=3
 #: step, centres not trained) and DCEC (the convolutional input path). IDEC only adds a loss term to DEC and GAPDCEC
 #: only switches a pooling flag of DCEC: they are in ``SUBCLASSES`` below.
 ESTIMATORS = [FeatureClustering(), FeatureClustering(3, algorithm="agglomerative-ward"), FaissKMeans(3, n_init=2),
+              DensityClustering(),
               SCAN(3, n_heads=2, epochs=20, hidden_dims=(16,), n_neighbors=5), GDLAgglomeration(3),
               DEC(3, **_MLP), DCN(3, **_MLP), DCEC(3, **_CONV), ConsensusClustering(3, umap_components=None),
               # images only: their tags tell scikit-learn's 2-D checks to skip them; tests/deep/test_deepcluster.py

@@ -41,6 +41,7 @@ class Assignment:
     CNN-feature space, which an image must not exceed (``max_distance``) to be assigned. ``max_distance`` is None
     (and ``feature_distances`` NaN) when the run's images cannot be read back (a run on an array given from Python,
     or one whose input folder is gone); ``threshold`` says how the threshold was chosen, or why there is none.
+    ``clusters`` says which clusters the images were placed in: the run's, or those a person fixed.
     """
 
     paths: list[str]
@@ -53,6 +54,7 @@ class Assignment:
     threshold: str = ""
     skipped: list[SkippedFile] = field(default_factory=list)
     run_dir: Path | None = None
+    clusters: str = "as clustered"
 
     def __post_init__(self):
         n = len(self.labels)
@@ -102,7 +104,7 @@ class Assignment:
             "deepclust_version": __version__, "run": str(Path(self.run_dir).resolve()) if self.run_dir else None,
             "folder": str(Path(folder).resolve()) if folder is not None else None, "n_images": len(self.paths),
             "n_assigned": len(self.paths) - self.n_unassigned, "n_unassigned": self.n_unassigned,
-            "max_distance": self.max_distance, "max_distance_from": self.threshold,
+            "max_distance": self.max_distance, "max_distance_from": self.threshold, "clusters": self.clusters,
             "feature_distance": f"mean distance to the {N_NEIGHBORS} nearest images of the run, L2-normalised CNN "
                                 f"features",
             "cluster_sizes": self.cluster_sizes(),
@@ -172,13 +174,23 @@ def neighbor_distances(reference: np.ndarray, queries: np.ndarray | None = None,
     return distances[:, int(own):].mean(axis=1)
 
 
-def place_like_run(spec, estimator, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def place_like_run(spec, estimator, X, fixed: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cluster, distance and confidence of new samples ``X``, measured as the run measured its own (see
     :class:`~deepclust.methods.FittedClustering`), for the fitted ``estimator`` of the method ``spec``: the distance
     to the cluster's centre in the clustering space (``spec.embedding``), the largest cluster probability for
-    methods that have them, else the margin ``1 - d1/d2``."""
+    methods that have them, else the margin ``1 - d1/d2``. ``fixed``: the clusters a person fixed and their centres
+    in the clustering space (:meth:`RunFolder.centres <deepclust.run.RunFolder.centres>`), which then place each
+    sample at its nearest centre (confidence: the margin)."""
     from .methods import measure_placement
 
+    if fixed is not None:
+        ids, centres = fixed
+        embedding = np.asarray(estimator.predict_proba(X) if spec.embedding == "probabilities_"
+                               else estimator.transform(X), dtype=np.float64)
+        nearest = np.argmin(((embedding[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+        _, distances, confidence = measure_placement(embedding, nearest, centres)
+        return ids[nearest], distances, confidence
     labels = np.asarray(estimator.predict(X), dtype=np.int64)
     probabilities = None
     if spec.output(estimator, "probabilities_") is not None:  # the run's confidence came from them
@@ -194,7 +206,7 @@ def place_like_run(spec, estimator, X) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 @takes_runtime
-def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | None = None,
+def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | None = None, original: bool = False,
                   **runtime_settings) -> Assignment:
     """Assign the images of ``source`` (a folder or a uint8 array; for a run on embeddings, new rows:
     :func:`~deepclust.datasets.load_embeddings`) to the clusters of the run in ``run_dir``.
@@ -204,7 +216,9 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
     exceeds ``max_distance`` is left unassigned (cluster -1); by default ``max_distance`` is the 99th percentile of
     the run's own images' feature distances, one threshold for all clusters: the distance to the nearest images is
     already local, and a per-cluster percentile of a small cluster would be its largest value. The run's images are
-    read back for this (their features usually from the feature cache).
+    read back for this (their features usually from the feature cache). When a person fixed the run's clusters
+    (``deepclust review``), each image goes to the nearest centre of the fixed clusters in the run's clustering space
+    instead of the model's prediction, unless ``original``.
 
     Raises ``ValueError`` for a run whose method cannot assign new images (agglomerative clustering is transductive)
     and :class:`~deepclust.run.NotARunFolderError` for a folder that is no run.
@@ -215,12 +229,13 @@ def assign_images(run_dir: str | os.PathLike, source, *, max_distance: float | N
     source : the images (or rows) to assign.
     max_distance : the feature distance beyond which an image is left unassigned (None: the run's own 99th
         percentile).
+    original : place the images in the run's clusters as clustered, not in those a person fixed.
     {runtime}
     """
 
     if max_distance is not None and not max_distance >= 0:
         raise ValueError(f"max_distance must be a distance (0 or more), got {max_distance}")
-    run = RunFolder.open(run_dir)
+    run = RunFolder.open(run_dir, original=original)
     record = run.record
     runtime = Runtime(**runtime_settings)
     estimator = run.load_model(runtime.device)  # ValueError, saying why, for a method that cannot assign new images
@@ -245,12 +260,16 @@ def _assign(run: RunFolder, estimator, source, max_distance, no_reference: str |
     record, skipped = run.record, list(source.skipped)
     assert record.method is not None, "a run that saved a model recorded its method"
     prepared = prepare_like_run(record, source, runtime)
-    nearest, distances, confidence = place_like_run(get_method(record.method), estimator, prepared.X)
-    nearest = renumbered(record.parameters, nearest)  # in the run's numbers, when it kept an earlier run's (--like)
+    fixed = run.centres(run.labels()) if run.review is not None else None  # the clusters a person fixed
+    nearest, distances, confidence = place_like_run(get_method(record.method), estimator, prepared.X, fixed)
+    if fixed is None:
+        nearest = renumbered(record.parameters, nearest)  # in the run's numbers, when it kept an earlier run's
     names_of = source.paths
     paths = [names_of[i] for i in prepared.indices]
     result = Assignment(paths, nearest.copy(), distances, confidence, nearest=nearest,
-                        skipped=skipped + prepared.failed, run_dir=run.path)
+                        skipped=skipped + prepared.failed, run_dir=run.path,
+                        clusters=(f"fixed by a person: {run.review.describe()}, placed by their centres"
+                                  if run.review is not None else "as clustered"))
     if no_reference is not None:
         result.threshold = f"not measured ({no_reference}); every image is assigned"
         return result

@@ -110,15 +110,17 @@ def _folder_name(cluster: int, name: str | None) -> str:
     return f"cluster_{cluster:03d}" + (f"_{slug}" if slug else "")
 
 
-def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = False) -> dict[int, int]:
-    """One folder per cluster under ``to`` (``cluster_000/``, ``cluster_003_tabby_cat/`` with the name the report
-    shows, when the run named its clusters) … with a symlink to (or a copy of) each image of a
-    folder run, and ``export.json``; originals are never moved or deleted. ``to`` may not be, hold or lie inside the
+def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = False,
+                    original: bool = False) -> dict[int, int]:
+    """One folder per cluster under ``to`` (``cluster_000/``, ``cluster_003_tabby_cat/`` with the cluster's name:
+    the one a person gave in ``deepclust review``, else the one the report shows) … with a symlink to (or a copy of)
+    each image of a folder run, and ``export.json``; originals are never moved or deleted. The clusters are those a
+    person fixed, unless ``original``; images set aside are left out. ``to`` may not be, hold or lie inside the
     input or the run folder; ``overwrite`` replaces only an earlier export. Returns the number of images per cluster
     folder."""
     if mode not in ("symlink", "copy"):
         raise ValueError(f"mode must be symlink or copy, got {mode!r}")
-    run = RunFolder.open(run_dir)
+    run = RunFolder.open(run_dir, original=original)
     if run.root is None:
         what = ("embeddings whose images were not found" if run.record.source.holds_vectors
                 else "an array, not a folder")
@@ -130,7 +132,7 @@ def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = Fal
                 shutil.rmtree(old)
     counts: dict[int, int] = {}
     missing = 0
-    for r in run.rows:
+    for r in _exported(run):
         src = run.root / r["path"]
         if not src.is_file():  # a run on embeddings names images that need not all exist
             missing += 1
@@ -148,8 +150,44 @@ def export_clusters(run_dir, to, *, mode: str = "symlink", overwrite: bool = Fal
         counts[cluster] = counts.get(cluster, 0) + 1
     counts = dict(sorted(counts.items()))
     write_json(to / EXPORT_FILE, {"deepclust_version": __version__, "run": str(run.path.resolve()), "mode": mode,
-                                  "cluster_sizes": counts, "missing_files": missing})
+                                  "cluster_sizes": counts, "missing_files": missing, **_clusters_record(run)})
     return counts
+
+
+def export_csv(run_dir, path, *, overwrite: bool = False, original: bool = False) -> dict[int, int]:
+    """A CSV at ``path`` of each image's path (as in assignments.csv: relative to the input folder), cluster and
+    cluster name, to train on: the clusters a person fixed (``deepclust review``) unless ``original``, images set
+    aside left out. ``FileExistsError`` when ``path`` exists and ``overwrite`` is false. Returns the number of images
+    per cluster."""
+    from ._atomic import write_csv
+
+    run = RunFolder.open(run_dir, original=original)
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(path)
+    if path.resolve().parent == run.path.resolve():
+        raise ValueError(f"{path} is in the run folder, whose files are the run's own: write it elsewhere")
+    rows = _exported(run)
+    write_csv(path, ["path", "cluster", "name"], ([r["path"], r["cluster"], r.get("cluster_name", "")] for r in rows))
+    counts: dict[int, int] = {}
+    for r in rows:
+        counts[int(r["cluster"])] = counts.get(int(r["cluster"]), 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _exported(run: RunFolder) -> list[dict]:
+    """The rows an export holds: every image but those set aside in review (or left in no cluster)."""
+    from .run import ASIDE
+
+    return [r for r in run.rows if int(r["cluster"]) != ASIDE]
+
+
+def _clusters_record(run: RunFolder) -> dict:
+    """What an export records of the clusters it used, and of the images it left out."""
+    from .run import ASIDE
+
+    return {"clusters": f"fixed by a person: {run.review.describe()}" if run.review is not None else "as clustered",
+            "set_aside": sum(1 for r in run.rows if int(r["cluster"]) == ASIDE)}
 
 
 #: Default largest Hamming distance (of 64 bits) between the perceptual hashes of two copies of one image; chosen

@@ -27,7 +27,7 @@ from .inputs import (
     takes_runtime,
     takes_settings,
 )
-from .methods import RUN_N_CLUSTERS, FittedClustering, get_method
+from .methods import NO_CLUSTER, RUN_N_CLUSTERS, FittedClustering, get_method
 from .metrics import score_clustering
 from .run import ClusterRun, RunFolder, keep_numbers
 
@@ -47,10 +47,12 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         (:func:`~deepclust.datasets.open_dataset`: its labels score the run), or vectors made elsewhere
         (:func:`~deepclust.datasets.load_embeddings`), which methods that consume features take as their features.
     method : a registered method (any case): ``"kmeans"`` (default), ``"agglomerative-ward"``,
-        ``"agglomerative-average"`` on CNN features; ``"scan"``/``"best"`` (clustering heads over several views);
-        ``"consensus"`` (a co-association of several views and algorithms); ``"dec"``, ``"idec"``, ``"dcn"``,
-        ``"dcec"``, ``"gapdcec"``, ``"deepcluster"``, ``"jule"`` (networks trained on the images); ``"dtc"``
-        (novel classes, learning from labelled images of known ones first: ``known``).
+        ``"agglomerative-average"`` on CNN features; ``"hdbscan"`` (by density on the same features: it finds
+        the number of clusters and puts images that fit none in no cluster, label -1); ``"scan"``/``"best"``
+        (clustering heads over several views); ``"consensus"`` (a co-association of several views and
+        algorithms); ``"dec"``, ``"idec"``, ``"dcn"``, ``"dcec"``, ``"gapdcec"``, ``"deepcluster"``, ``"jule"``
+        (networks trained on the images); ``"dtc"`` (novel classes, learning from labelled images of known ones
+        first: ``known``).
     n_clusters : number of clusters; None lets a method that can choose k choose it (see ``ClusterRun.k_selection``).
     input : what the method consumes, when it can take several (``"pixels"`` or ``"features"`` for DEC/IDEC/DCN);
         default: the method's first.
@@ -138,8 +140,13 @@ def cluster_images(source, *, method: str = "kmeans", n_clusters: int | None = N
         spec.fit(estimator, prepared.X, y, **prepared.fit_kwargs)
     fitted = FittedClustering.of(spec, estimator)
     timings["cluster"] = time.perf_counter() - t
-    n_fitted, n_used = int(len(fitted.centers)), int(len(np.unique(fitted.labels)))
+    n_fitted, n_used = int(len(fitted.centers)), int(len(np.setdiff1d(fitted.labels, [NO_CLUSTER])))
     notes = first_lines(caught)
+    n_out = int(np.sum(fitted.labels == NO_CLUSTER))
+    if n_out:  # the share left out of the scores: a method must not look better for leaving its hard images out
+        notes.insert(0, f"{n_out} of {len(fitted.labels)} images ({n_out / len(fitted.labels):.1%}) are in no cluster "
+                        f"(cluster {NO_CLUSTER}): {method} found them in none of its {n_used} clusters; the scores "
+                        f"are of the images in clusters, and 'unclustered' is the share left out")
     if source.images is None:
         notes.append(f"{source.why_no_images()}: the run has no montages or thumbnails")
     if n_used < n_fitted and not any("collapsed" in note for note in notes):  # the DEC family says it itself

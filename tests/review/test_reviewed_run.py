@@ -8,26 +8,9 @@ import os
 
 import numpy as np
 import pytest
-from sklearn.cluster import KMeans
 
 from deepclust.review import ASIDE, ReadOnlyRunError, ReviewedRun
-from deepclust.run import REVIEW_FILE, ClusterRun, write_run
-
-
-@pytest.fixture
-def run_dir(tmp_path):
-    """A run of 30 points in three clusters of 10 (rows 0–9, 10–19, 20–29), as cluster_images would write it."""
-    rng = np.random.RandomState(0)
-    embedding = np.vstack([rng.normal(c, 0.1, (10, 2)) for c in (0, 3, 6)]).astype(np.float32)
-    labels = np.repeat([0, 1, 2], 10)
-    centers = np.array([embedding[labels == c].mean(0) for c in range(3)])
-    run = ClusterRun(paths=[str(i) for i in range(30)], labels=labels,
-                     distances=np.linalg.norm(embedding - centers[labels], axis=1), confidence=np.full(30, 0.9),
-                     n_clusters=3, params={"method": "kmeans", "n_clusters": 3, "random_state": 0},
-                     timings={"total": 0.1}, metrics={}, source=rng.randint(0, 256, (30, 8, 8), dtype=np.uint8),
-                     embedding=embedding, estimator=KMeans(3, n_init=1, random_state=0).fit(embedding),
-                     n_clusters_fitted=3)
-    return write_run(run, tmp_path / "run", map=None)
+from deepclust.run import REVIEW_FILE
 
 
 def _fingerprint(folder):
@@ -81,6 +64,9 @@ def test_a_split_is_shown_then_applied_as_shown(run_dir):
     ({"op": "move", "rows": [30], "to": 0}, "rows must be image numbers from 0 to 29"),
     ({"op": "rename", "cluster": 1, "name": "  "}, "name cannot be empty"),
     ({"op": "aside"}, "the aside edit needs rows"),
+    ({"op": "merge", "clusters": [True, 0], "into": 0}, "clusters must be whole numbers, not True"),
+    ({"op": "rename", "cluster": 1.0, "name": "x"}, "cluster must be whole numbers, not 1.0"),
+    ({"op": "aside", "rows": "12"}, "rows must be a list of whole numbers"),
 ])
 def test_a_bad_edit_is_refused_and_not_logged(run_dir, edit, message):
     review = ReviewedRun.open(run_dir)
@@ -97,8 +83,7 @@ def test_a_torn_last_line_is_skipped_and_the_rest_kept(run_dir):
     with pytest.warns(RuntimeWarning, match="line 2: not a complete edit"):
         review = ReviewedRun.open(run_dir)
     assert review.cluster_sizes()[ASIDE] == 1
-    with pytest.warns(RuntimeWarning):
-        review.apply({"op": "aside", "rows": [4]})  # appended on a line of its own
+    review.apply({"op": "aside", "rows": [4]})  # appended on a line of its own (the torn one said once, above)
     with pytest.warns(RuntimeWarning):
         assert ReviewedRun.open(run_dir).cluster_sizes()[ASIDE] == 2
 
@@ -122,3 +107,12 @@ def test_a_read_only_run_is_looked_at_not_edited(run_dir, monkeypatch):
     with pytest.raises(ReadOnlyRunError, match="read-only: its clusters can be looked at, not edited"):
         review.apply({"op": "aside", "rows": [0]})
     assert not (run_dir / REVIEW_FILE).exists()
+
+
+def test_numpy_numbers_are_taken_and_logged_as_plain_numbers(run_dir):
+    """Cluster numbers taken from ``np.unique(review.labels)`` are edits like any other."""
+    review = ReviewedRun.open(run_dir)
+    first, second = np.unique(review.labels)[:2]
+    logged = review.apply({"op": "merge", "clusters": [first, second], "into": first, "note": "left out"})
+    assert logged["clusters"] == [0, 1] and type(logged["into"]) is int and "note" not in logged
+    assert review.cluster_sizes() == {0: 20, 2: 10}

@@ -30,6 +30,8 @@ def assign(
         help="Feature cache folder (default: see `deepclust cache`).", show_default=False)] = None,
     cache: Annotated[bool, typer.Option(help="Reuse and store features in the cache.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    original: Annotated[bool, typer.Option("--original", help="The run's clusters as clustered, not those a person "
+                                                               "fixed with `deepclust review`.")] = False,
 ):
     """Assign new images to the clusters of an earlier run (methods that can predict: kmeans, SCAN, the DEC family);
     images unlike the run's are left unassigned (cluster -1)."""
@@ -47,14 +49,15 @@ def assign(
         check_output_dir(out, overwrite, inputs=[folder, run_dir], marker=ASSIGN_FILE, what="assign folder")
         with warnings_as_lines():
             source = load_embeddings(folder) if is_embeddings_file(folder) else folder
-            result = assign_images(run_dir, source, max_distance=max_distance, batch_size=batch_size, device=device,
-                                   cache_dir=cache_dir, use_cache=cache, verbose=not quiet)
+            result = assign_images(run_dir, source, max_distance=max_distance, original=original,
+                                   batch_size=batch_size, device=device, cache_dir=cache_dir, use_cache=cache,
+                                   verbose=not quiet)
         result.save(out, folder)
     if result.skipped:
         out_console.print(f"{len(result.skipped)} file(s) skipped (reasons in assign.json)")
     n_assigned = len(result.paths) - result.n_unassigned
     out_console.print(f"{n_assigned} of {len(result.paths)} images assigned to {len(result.cluster_sizes())} of the "
-                      f"run's clusters; written to {out / ASSIGNMENTS_FILE}", highlight=False)
+                      f"run's clusters ({result.clusters}); written to {out / ASSIGNMENTS_FILE}", highlight=False)
     if result.max_distance is None:
         out_console.print(f"unassigned: {result.threshold}", highlight=False)
     else:

@@ -23,6 +23,8 @@ def compare(
                                              show_default=False)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier compare folder (one holding "
                                                                 "comparison.json).")] = False,
+    original: Annotated[bool, typer.Option("--original", help="The runs as clustered, not the clusters a person "
+                                                               "fixed with `deepclust review`.")] = False,
 ):
     """Compare two runs on the images both clustered: agreement (ARI, NMI), each cluster of A matched to one of B,
     the flows between them and the images that moved."""
@@ -30,7 +32,7 @@ def compare(
     from ..run import COMPARE_PAGE, COMPARISON_FILE, MOVED_FILE, compare_runs
 
     with friendly_errors():
-        result = compare_runs(run_a, run_b)
+        result = compare_runs(run_a, run_b, original=original)
         out = out if out is not None else default_out(f"{run_a.resolve().name}-vs-{run_b.resolve().name}")
         check_output_dir(out, overwrite, inputs=[run_a, run_b], marker=COMPARISON_FILE, what="compare folder")
         result.save(out)

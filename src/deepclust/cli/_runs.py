@@ -23,19 +23,21 @@ def evaluate(
              "(2023/Holiday) or N (the first N levels). Default: first.")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace an evaluation against other labels (one run "
                                                             "keeps one evaluation).")] = False,
+    original: Annotated[bool, typer.Option("--original", help="The run as clustered, not the clusters a person "
+                                                               "fixed with `deepclust review`.")] = False,
 ):
     """Score a run folder against known labels (ACC, NMI, ARI, purity, cluster-by-class table)."""
     from ..run import CONFUSION_FILE, EVALUATION_FILE, EvaluationExistsError, evaluate_run
 
     with friendly_errors(["labels_depth"]), warnings_as_lines():
         try:
-            result = evaluate_run(run_dir, labels, labels_depth=labels_depth, replace=replace)
+            result = evaluate_run(run_dir, labels, labels_depth=labels_depth, replace=replace, original=original)
         except EvaluationExistsError as exc:
             fail(str(exc).replace("replace=True", "--replace"))
     out_console.print(scores_table(result.scores))
     out_console.print(_confusion_table(result.cluster_ids, result.classes, result.counts))
-    out_console.print(f"labels from {result.labels}; written to {run_dir / EVALUATION_FILE} and {CONFUSION_FILE}, "
-                      f"and shown in report.html")
+    out_console.print(f"clusters {result.clusters}; labels from {result.labels}; written to "
+                      f"{run_dir / EVALUATION_FILE} and {CONFUSION_FILE}, and shown in report.html", highlight=False)
 
 
 def _confusion_table(cluster_ids, classes, counts) -> Table:
@@ -53,16 +55,20 @@ def _confusion_table(cluster_ids, classes, counts) -> Table:
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
+    original: Annotated[bool, typer.Option("--original", help="The run as clustered, not the clusters a person "
+                                                               "fixed with `deepclust review`.")] = False,
 ):
-    """Rebuild a run folder's report.html from its files (run.json, assignments.csv, figures/)."""
+    """Rebuild a run folder's report.html from its files (run.json, assignments.csv, figures/), with the clusters a
+    person fixed (`deepclust review`) when there are any."""
     from .._outputs import check_writable
     from ..run import RunFolder
 
     with friendly_errors():
-        run = RunFolder.open(run_dir)
+        run = RunFolder.open(run_dir, original=original)
         check_writable(run_dir, hint="the page is written into the run folder: copy it somewhere writable")
         path = run.write_report()
-    out_console.print(f"wrote {path}")
+    fixed = f" (the clusters a person fixed: {run.review.describe()})" if run.review is not None else ""
+    out_console.print(f"wrote {path}{fixed}", highlight=False)
 
 
 @app.command()
@@ -115,19 +121,32 @@ def similar(
 @app.command()
 def export(
     run_dir: Annotated[Path, typer.Argument(help="A run folder of a folder of images.")],
-    to: Annotated[Path, typer.Option("--to", help="Folder to fill with one subfolder per cluster.")],
+    to: Annotated[Path | None, typer.Option("--to", help="Folder to fill with one subfolder per cluster.",
+                                            show_default=False)] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Write a CSV of path, cluster and name instead "
+                                                                "(any run, folders or not).", show_default=False)]
+    = None,
     mode: Annotated[str, typer.Option(help="symlink (default) or copy; originals are never moved.")] = "symlink",
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Fill a non-empty --to folder.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Fill a non-empty --to folder, replace --csv.")]
+    = False,
+    original: Annotated[bool, typer.Option("--original", help="The run as clustered, not the clusters a person "
+                                                               "fixed with `deepclust review`.")] = False,
 ):
-    """One folder per cluster holding links to (or copies of) its images.
+    """One folder per cluster holding links to (or copies of) its images, or a labelled CSV (--csv).
 
-    The folders are cluster_000/ …, with the name the report shows when the run named its clusters
-    (cluster_003_tabby_cat/)."""
-    from ..explore import export_clusters
+    The folders are cluster_000/ …, with the cluster's name when it has one (cluster_003_tabby_cat/): the name a
+    person gave in `deepclust review`, else the one the report shows. Images set aside in review are left out."""
+    from ..explore import export_clusters, export_csv
 
+    if (to is None) == (csv_file is None):
+        fail("give --to FOLDER (one folder per cluster) or --csv FILE (path, cluster, name), one of them")
     with friendly_errors():
         try:
-            counts = export_clusters(run_dir, to, mode=mode, overwrite=overwrite)
+            if csv_file is not None:
+                counts = export_csv(run_dir, csv_file, overwrite=overwrite, original=original)
+            else:
+                counts = export_clusters(run_dir, to, mode=mode, overwrite=overwrite, original=original)
         except FileExistsError:
-            fail(f"{to} is not empty; choose another --to or pass --overwrite")
-    out_console.print(f"{sum(counts.values())} images in {len(counts)} cluster folders under {to} ({mode})")
+            fail(f"{to or csv_file} exists; choose another or pass --overwrite")
+    where = f"rows of {csv_file}" if csv_file is not None else f"cluster folders under {to} ({mode})"
+    out_console.print(f"{sum(counts.values())} images in {len(counts)} {where}", highlight=False)

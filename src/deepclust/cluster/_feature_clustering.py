@@ -54,11 +54,27 @@ def make_reducer(*, l2_normalize=True, pca_components=50, umap_components=10, um
     return Pipeline(steps) if steps else None
 
 
+#: How the reduction's steps are named in progress lines.
+_STEP_NAMES = {"l2": "L2", "pca": "PCA", "umap": "UMAP"}
+
+
+def reduce_features(X, *, l2_normalize=True, pca_components=50, umap_components=10, umap_neighbors=15,
+                    random_state=0, verbose=False) -> tuple[Pipeline | None, np.ndarray]:
+    """The reduction of :func:`make_reducer` fitted to ``X``, and ``X`` reduced by it (float64; ``X`` itself when
+    there is nothing to do); ``verbose``: a progress line while it runs (UMAP takes minutes on many images). Every
+    method over feature vectors reduces them through this."""
+    reducer = make_reducer(l2_normalize=l2_normalize, pca_components=pca_components, umap_components=umap_components,
+                           umap_neighbors=umap_neighbors, n_samples=len(X), n_features=X.shape[1],
+                           random_state=random_state)
+    steps = " then ".join(_STEP_NAMES[name] for name, _ in reducer.steps) if reducer else ""
+    with stage(f"reducing {len(X)} feature vectors: {steps}", verbose=bool(verbose and steps)):
+        Z = np.asarray(reducer.fit_transform(X) if reducer is not None else X, dtype=np.float64)
+    return reducer, Z
+
+
 #: The largest k tried when k is chosen, unless ``k_max`` says otherwise (fewer on few samples: see
 #: :func:`~deepclust.cluster._select_k.largest_k`).
 K_MAX_DEFAULT = 20
-#: How the reduction's steps are named in progress lines.
-_STEP_NAMES = {"l2": "L2", "pca": "PCA", "umap": "UMAP"}
 
 _CLASSICAL: dict[str, Any] = dict(
     inputs=("features",), family="classical", chooses_k=True, outputs=("cluster_centers_", "k_selection_"),
@@ -171,12 +187,9 @@ class FeatureClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         X = self._validate(X)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self.reducer_ = make_reducer(l2_normalize=self.l2_normalize, pca_components=self.pca_components,
-                                     umap_components=self.umap_components, umap_neighbors=self.umap_neighbors,
-                                     n_samples=len(X), n_features=X.shape[1], random_state=seed)
-        steps = " then ".join(_STEP_NAMES[name] for name, _ in self.reducer_.steps) if self.reducer_ else ""
-        with stage(f"reducing {len(X)} feature vectors: {steps}", verbose=bool(self.verbose and steps)):
-            Z = np.asarray(self.reducer_.fit_transform(X) if self.reducer_ is not None else X, dtype=np.float64)
+        self.reducer_, Z = reduce_features(X, l2_normalize=self.l2_normalize, pca_components=self.pca_components,
+                                           umap_components=self.umap_components, umap_neighbors=self.umap_neighbors,
+                                           random_state=seed, verbose=self.verbose)
         self.k_selection_ = None
         k = self.n_clusters
         if k is None:

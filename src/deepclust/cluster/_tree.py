@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..methods import NO_CLUSTER
+
 
 @dataclass
 class ClusterTree:
@@ -28,7 +30,8 @@ class ClusterTree:
 
 def cluster_tree(embedding: np.ndarray, labels: np.ndarray, n_groups: int | None = None) -> ClusterTree | None:
     """The tree of the clusters of ``labels`` (their centres: the mean rows of ``embedding``); None below 3 clusters,
-    where there is nothing to group. ``n_groups`` (default ⌈√k⌉, at least 2) sets the coarse level.
+    where there is nothing to group. ``n_groups`` (default ⌈√k⌉, at least 2) sets the coarse level. Images in no
+    cluster (label -1) are no cluster of the tree.
 
     >>> X = np.array([[0.0], [0.1], [1.0], [1.1], [9.0], [9.1]])
     >>> cluster_tree(X, np.array([0, 0, 1, 1, 2, 2]), n_groups=2).groups
@@ -36,7 +39,7 @@ def cluster_tree(embedding: np.ndarray, labels: np.ndarray, n_groups: int | None
     """
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    clusters = np.unique(labels).tolist()
+    clusters = [c for c in np.unique(labels).tolist() if c != NO_CLUSTER]
     if len(clusters) < 3:
         return None
     embedding, labels = np.asarray(embedding, dtype=np.float64), np.asarray(labels)

@@ -18,6 +18,7 @@ from ._constraints import (
 from ._options import MethodOption, MethodOptionError, summary_of, type_name
 from ._registry import (
                         COMMON_PARAMETERS,
+                        NO_CLUSTER,
                         OUTPUTS,
                         FittedClustering,
                         MethodSpec,
@@ -31,8 +32,8 @@ from ._registry import (
                         unregister_method,
 )
 
-__all__ = ["COMMON_PARAMETERS", "NON_NEGATIVE", "NON_NEGATIVE_INT", "N_CLUSTERS", "N_CLUSTERS_OR_CHOSEN", "OUTPUTS",
-           "POSITIVE", "POSITIVE_INT", "RUN_N_CLUSTERS", "FittedClustering", "Interval", "MethodOption",
+__all__ = ["COMMON_PARAMETERS", "NON_NEGATIVE", "NON_NEGATIVE_INT", "NO_CLUSTER", "N_CLUSTERS", "N_CLUSTERS_OR_CHOSEN",
+           "OUTPUTS", "POSITIVE", "POSITIVE_INT", "RUN_N_CLUSTERS", "FittedClustering", "Interval", "MethodOption",
            "MethodOptionError", "MethodSpec", "add_method_loader", "check_choices", "check_params", "constraints_of",
            "get_method", "k_options_of", "list_methods", "literal_values", "margin", "measure_placement",
            "register_method", "summary_of", "type_name", "unregister_method"]

@@ -19,6 +19,12 @@ from ._options import MethodOption, MethodOptionError, find_option, options_of, 
 #: Parameters every method gets from the pipeline, not from the user's method options.
 COMMON_PARAMETERS = ("n_clusters", "random_state", "device", "verbose")
 
+#: The label of an image in no cluster: one a density method (``hdbscan``) finds in no dense region, as scikit-learn's
+#: ``HDBSCAN`` and ``DBSCAN`` label noise, and the same value a person's review gives images set aside and ``assign``
+#: gives new images too far from the run. Counts of clusters leave it out; a run's centres, its tree and its scores
+#: are those of the real clusters.
+NO_CLUSTER = -1
+
 _METHODS: dict[str, MethodSpec] = {}
 
 #: What a fitted method may offer beyond ``labels_`` and its embedding, and what a run makes of each; a method
@@ -120,13 +126,16 @@ class MethodSpec:
         """A new, unfitted estimator with the common parameters it takes and the given options."""
         if n_clusters is None and not self.chooses_k:
             raise ValueError(f"{self.name} needs the number of clusters (n_clusters, -k)")
+        takes = self.estimator().get_params()
+        if n_clusters is not None and "n_clusters" not in takes:  # never dropped in silence
+            raise MethodOptionError(f"{self.name} finds the number of clusters itself and takes none: leave out "
+                                    f"n_clusters={n_clusters} (-k)")
         unused = [name for name in options if self.aliases.get(name, name) in self.k_options]
         if n_clusters is not None and unused:
             verb = "shape" if len(unused) > 1 else "shapes"
             raise MethodOptionError(f"{' and '.join(unused)} {verb} only the choice of k, and n_clusters={n_clusters} "
                                     f"fixes k: drop one or the other")
         common = {"n_clusters": n_clusters, "random_state": random_state, "device": device, "verbose": verbose}
-        takes = self.estimator().get_params()
         params = {k: v for k, v in common.items() if k in takes}
         estimator = self.estimator(**params, **self.fixed, **self.check_options(options))
         check = getattr(estimator, "_check_params", None)
@@ -187,12 +196,33 @@ def measure_placement(embedding, labels, centers=None, probabilities=None):
     """``(centers, distances, confidence)`` of samples placed at ``embedding`` in clusters ``labels``, as every run
     measures them, its own images and new ones alike: the centres (the corners of the simplex for a method whose
     embedding is cluster probabilities and has none), each sample's distance to its cluster's centre, and its
-    confidence: the largest cluster probability where the method has them, else :func:`margin`."""
-    embedding = np.asarray(embedding)
+    confidence: the largest cluster probability where the method has them, else :func:`margin`. A sample in no
+    cluster (:data:`NO_CLUSTER`) is at the distance of its nearest centre, with confidence 0.
+
+    >>> centers, distances, confidence = measure_placement(np.array([[0.0], [3.0]]), np.array([0, -1]),
+    ...                                                    np.array([[0.0], [1.0]]))
+    >>> distances.tolist(), confidence.tolist()
+    ([0.0, 2.0], [1.0, 0.0])
+    """
+    embedding, labels = np.asarray(embedding), np.asarray(labels)
     centers = np.eye(embedding.shape[1], dtype=np.float32) if centers is None else np.asarray(centers)
-    distances = np.linalg.norm(embedding - centers[np.asarray(labels)], axis=1)
+    placed = labels != NO_CLUSTER
+    distances = np.empty(len(embedding), dtype=np.float64)
+    distances[placed] = np.linalg.norm(embedding[placed] - centers[labels[placed]], axis=1)
+    if not placed.all():
+        distances[~placed] = nearest_distance(embedding[~placed], centers) if len(centers) else np.inf
     confidence = np.asarray(probabilities).max(1) if probabilities is not None else margin(embedding, centers)
+    confidence = np.where(placed, confidence, 0.0)
     return centers, distances, confidence
+
+
+def nearest_distance(embedding: np.ndarray, centers: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Each row's distance to its nearest centre (rows taken ``chunk`` at a time: no N × k × d array)."""
+    out = np.empty(len(embedding), dtype=np.float64)
+    for a in range(0, len(embedding), chunk):
+        d = ((embedding[a:a + chunk, None, :] - centers[None, :, :]) ** 2).sum(-1)
+        out[a:a + chunk] = np.sqrt(d.min(1))
+    return out
 
 
 def margin(embedding: np.ndarray, centers: np.ndarray) -> np.ndarray:

@@ -43,6 +43,7 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
     """What the template shows, computed from the files of ``run`` (a :class:`~deepclust.run.RunFolder`);
     ``member_pages``: each cluster's member script (see :func:`~deepclust.report._browse.write_member_scripts`)."""
     from ..features import cluster_label
+    from ..methods import NO_CLUSTER
     from ._browse import hover_context
 
     record, rows, run_dir = run.record, run.rows, run.path
@@ -52,17 +53,21 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
     evaluation = _evaluation(run, source.dataset)
     against = (evaluation or {}).get("against") or _against_label_column(rows, source.dataset)
     named = record.names or {}
+    given = run.review.names if run.review is not None else {}  # the names a person gave (deepclust review)
     clusters = []
     for cid, size in sorted(sizes.items(), key=lambda kv: (-kv[1], int(kv[0]))):
         members = [r for r in rows if r["cluster"] == cid]
         cohesion = sum(float(r["distance"]) for r in members) / len(members)
         montage, atypical = run.montage_file(int(cid)), run.montage_file(int(cid), atypical=True)
+        shown = run.shows_original(int(cid))  # a montage shows the cluster the run made, not one a person changed
         clusters.append({"id": int(cid), "size": size, "share": f"{size / n:.1%}", "cohesion": f"{cohesion:.3g}",
+                         "label": "in no cluster / set aside" if int(cid) == NO_CLUSTER else f"cluster {cid}",
+                         "given": given.get(int(cid), ""),
                          "majority": _majority(against, cid) if against else "",
-                         "names": cluster_label(named.get(int(cid))),
-                         "montage": montage if run.has(montage) else None,
+                         "names": cluster_label(named.get(int(cid))) if shown else "",
+                         "montage": montage if shown and run.has(montage) else None,
                          "members": (member_pages or {}).get(int(cid)),
-                         "atypical": atypical if run.has(atypical) else None})
+                         "atypical": atypical if shown and run.has(atypical) else None})
     confusion = None
     if against:
         confusion = {"labels": against["labels"], "source": against["source"],
@@ -84,7 +89,7 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
         "parameters": _parameters(record),
         "skipped": list(record.skipped), "confusion": confusion,
         "figures": [f for f in record.figures if run.has(f.file)],
-        "clusters": clusters, "names_about": record.names_about, "map": record.map,
+        "clusters": clusters, "names_about": record.names_about, "map": record.map, "reviewed": bool(given),
         "members": _members(record), "hover": hover_context(run_dir, rows),
         "members_note": _members_note(run_dir, run.root, len(rows)),
         "outliers": run.outliers(),

@@ -1,8 +1,11 @@
-"""Clusters a person can fix (issue 55): a run's clusters replayed with an edit log kept in the run folder
-(:class:`ReviewedRun`: rename, merge, split, move, set aside, undo, redo); the run's own files are never changed.
-The local web app over it is still to come."""
+"""Clusters a person can fix: ``deepclust review RUN`` serves a local web app (:class:`ReviewServer`, on 127.0.0.1
+behind a secret token) over :class:`ReviewedRun`, the run's clusters replayed with an edit log kept in the run
+folder (rename, merge, split, move, set aside, undo, redo). The run's own files are never changed; every command
+reads the fixed clusters through :class:`~deepclust.run.RunFolder`."""
 
-from ._log import ReadOnlyRunError, read_log
-from ._reviewed import ASIDE, OPS, ReviewedRun, check_edit, replay
+from ..run import ASIDE, OPS, ReadOnlyRunError, read_log, replay
+from ._reviewed import ReviewedRun, as_edit, check_edit
+from ._server import ReviewServer, make_app
 
-__all__ = ["ASIDE", "OPS", "ReadOnlyRunError", "ReviewedRun", "check_edit", "read_log", "replay"]
+__all__ = ["ASIDE", "OPS", "ReadOnlyRunError", "ReviewServer", "ReviewedRun", "as_edit", "check_edit", "make_app",
+           "read_log", "replay"]

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..cluster import ClusterTree, cluster_tree
 from ..datasets import SkippedFile, Source, as_source
+from ..methods import NO_CLUSTER
 from ._record import RunRecord, SourceRecord
 from ._write import write_run
 
@@ -28,10 +29,13 @@ class ClusterRun:
     largest cluster probability for methods that have them, else the margin ``1 - d1/d2`` between the distances to
     the nearest and the second-nearest centre. ``n_clusters`` is the number of clusters the labels use;
     ``n_clusters_fitted`` the number the method was fitted with (asked for, or chosen); they differ when clusters
-    collapsed, which ``notes`` then says, with every warning the fit raised. ``cluster_names``: each cluster's
-    ImageNet words (:func:`~deepclust.features.name_clusters`), when the method consumed the default extractor's
-    pooled features. :attr:`tree`: the clusters' tree and super-clusters; :attr:`record`: what run.json will hold
-    of it.
+    collapsed, which ``notes`` then says, with every warning the fit raised. An image in no cluster (a density
+    method's noise) has label -1 (:data:`~deepclust.methods.NO_CLUSTER`), the distance to its nearest centre and
+    confidence 0: ``n_clusters`` does not count it, :meth:`cluster_sizes` lists it under -1, :attr:`n_unclustered`
+    counts such images and ``notes`` says how many. ``cluster_names``: each cluster's ImageNet words
+    (:func:`~deepclust.features.name_clusters`), when the method consumed the default extractor's pooled features.
+    :attr:`tree`: the clusters' tree and super-clusters (those in no cluster left out); :attr:`record`: what
+    run.json will hold of it.
     """
 
     paths: list[str]
@@ -71,8 +75,14 @@ class ClusterRun:
                 f"n_clusters={self.n_clusters}, skipped={len(self.skipped)}, metrics={{{scores}}})")
 
     def cluster_sizes(self) -> dict[int, int]:
+        """Images per cluster id (-1: those in no cluster, when there are any)."""
         ids, counts = np.unique(self.labels, return_counts=True)
         return {int(i): int(c) for i, c in zip(ids, counts)}
+
+    @property
+    def n_unclustered(self) -> int:
+        """How many images are in no cluster (label -1)."""
+        return int(np.sum(np.asarray(self.labels) == NO_CLUSTER))
 
     @property
     def tree(self) -> ClusterTree | None:

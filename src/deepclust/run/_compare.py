@@ -159,9 +159,11 @@ class RunComparison:
         return out
 
 
-def compare_runs(run_a: str | os.PathLike | RunFolder, run_b: str | os.PathLike | RunFolder) -> RunComparison:
+def compare_runs(run_a: str | os.PathLike | RunFolder, run_b: str | os.PathLike | RunFolder, *,
+                 original: bool = False) -> RunComparison:
     """Compare two run folders on the images both clustered: agreement, the one-to-one match of their clusters,
-    the flows between clusters and the images that moved.
+    the flows between clusters and the images that moved. A run a person fixed (``deepclust review``) is compared
+    with its fixed clusters (a note says so), unless ``original``; images set aside are a group of their own.
 
     Raises :class:`~deepclust.run.NotARunFolderError` for a folder that is no run, ``ValueError`` when the runs
     share no image.
@@ -172,8 +174,8 @@ def compare_runs(run_a: str | os.PathLike | RunFolder, run_b: str | os.PathLike 
     >>> result.ari, result.n_moved, result.match  # doctest: +SKIP
     >>> result.save("runs/photos-vs-photos-2")  # doctest: +SKIP
     """
-    a = run_a if isinstance(run_a, RunFolder) else RunFolder.open(run_a)
-    b = run_b if isinstance(run_b, RunFolder) else RunFolder.open(run_b)
+    a = run_a if isinstance(run_a, RunFolder) else RunFolder.open(run_a, original=original)
+    b = run_b if isinstance(run_b, RunFolder) else RunFolder.open(run_b, original=original)
 
     in_a = {r["path"]: int(r["cluster"]) for r in a.rows}
     in_b = {r["path"]: int(r["cluster"]) for r in b.rows}
@@ -199,7 +201,10 @@ def compare_runs(run_a: str | os.PathLike | RunFolder, run_b: str | os.PathLike 
         only_in_b=[p for p in in_b if p not in in_a], ari=ari_score(labels_a, labels_b),
         nmi=nmi_score(labels_a, labels_b), match=match,
         unmatched_b=[cb for cb in clusters_b if match_b.get(cb) is None], clusters_a=clusters_a,
-        clusters_b=clusters_b, flows=flows, moved=moved, notes=_source_notes(a.record.source, b.record.source))
+        clusters_b=clusters_b, flows=flows, moved=moved,
+        notes=_source_notes(a.record.source, b.record.source) + [
+            f"{name}'s clusters are those a person fixed ({run.review.describe()}); --original for the run as "
+            f"clustered" for name, run in (("A", a), ("B", b)) if run.review is not None])
 
 
 def _example(paths: dict) -> str:

@@ -31,6 +31,8 @@ class Evaluation:
     counts: np.ndarray
     n_run_images: int
     unmatched_label_rows: int = 0
+    #: Which clusters were scored: ``as clustered``, or those a person fixed (``3 edits (review.jsonl)``).
+    clusters: str = "as clustered"
 
 
 class EvaluationExistsError(ValueError):
@@ -45,7 +47,8 @@ class EvaluationExistsError(ValueError):
 
 
 def evaluate_run(run_dir: str | os.PathLike, labels: str | os.PathLike | None = None, *,
-                 labels_depth: str | int | None = None, replace: bool = False) -> Evaluation:
+                 labels_depth: str | int | None = None, replace: bool = False,
+                 original: bool = False) -> Evaluation:
     """Score the run in ``run_dir`` against ``labels`` (a CSV of path and label; paths absolute or relative to the
     input folder; a header of common names or none), else the run's label column, else its images' folders at
     ``labels_depth`` (``"first"`` by default, ``"deepest"`` or a number of levels); write evaluation.json and
@@ -53,13 +56,14 @@ def evaluate_run(run_dir: str | os.PathLike, labels: str | os.PathLike | None = 
 
     Warns when the labels cover part of the run, when label rows name no image of it, and when the images lie at
     several folder depths (the folders may be containers, not classes). :class:`EvaluationExistsError` when the run
-    was scored against other labels and ``replace`` is false.
+    was scored against other labels and ``replace`` is false. The clusters scored are those a person fixed
+    (``deepclust review``), unless ``original``; evaluation.json says which.
     """
     from .._outputs import check_writable
     from ..metrics import external_scores
     from ..report import RUN_OWN_LABELS
 
-    run = RunFolder.open(run_dir)
+    run = RunFolder.open(run_dir, original=original)
     check_writable(run_dir, hint="the scores are written into the run folder: copy it somewhere writable")
     if labels is not None and labels_depth is not None:
         raise ValueError("labels_depth says which folder names the class when no labels file is given: give one of "
@@ -97,9 +101,11 @@ def evaluate_run(run_dir: str | os.PathLike, labels: str | os.PathLike | None = 
     ci, ki = {c: i for i, c in enumerate(cluster_ids)}, {c: i for i, c in enumerate(classes)}
     for t, c in zip(truth, clusters):
         counts[ci[c], ki[t]] += 1
-    result = Evaluation(source, scores, cluster_ids, classes, counts, len(run.rows), unmatched)
+    fixed = f"fixed by a person: {run.review.describe()}" if run.review is not None else "as clustered"
+    result = Evaluation(source, scores, cluster_ids, classes, counts, len(run.rows), unmatched, fixed)
     run.write_evaluation({"labels": source, "scores": scores, "n_run_images": len(run.rows),
-                          "unmatched_label_rows": unmatched}, classes, dict(zip(cluster_ids, counts)))
+                          "unmatched_label_rows": unmatched, "clusters": fixed}, classes,
+                         dict(zip(cluster_ids, counts)))
     run.write_report()
     return result
 

@@ -69,7 +69,8 @@ def _cluster_tree(run, path: Path) -> bool:
     if tree is None or len(tree.clusters) > MAX_TREE_LEAVES:
         return False
     sizes, names = run.cluster_sizes(), run.cluster_names
-    leaves = [f"{c}{': ' + names[c][0]['name'] if names else ''} ({sizes[c]})" for c in tree.clusters]
+    leaves = [f"{c}{': ' + names[c][0]['name'] if names and names.get(c) else ''} ({sizes[c]})"
+              for c in tree.clusters]  # the tree leaves out the images in no cluster (-1)
     save_figure(plot_cluster_tree(tree.linkage, leaves, [tree.groups[c] for c in tree.clusters]), path)
     return True
 

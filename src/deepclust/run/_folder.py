@@ -17,6 +17,7 @@ from .._outputs import RUN_FILE
 from ._figures import figures_in_folder
 from ._model import MODEL_FILE, load_model
 from ._record import RunRecord
+from ._review import ASIDE, REVIEW_FILE, Replayed, changed_clusters, read_log, replay
 
 ASSIGNMENTS_FILE = "assignments.csv"
 EMBEDDING_FILE = "embedding.npy"
@@ -28,8 +29,6 @@ CONFUSION_FILE = "confusion.csv"
 OUTLIERS_FILE = "outliers.csv"
 OUTLIERS_FIGURE = "figures/outliers.png"
 DUPLICATES_FILE = "duplicates.csv"
-#: A person's edits of the run's clusters, one JSON object a line, appended (``deepclust.review``).
-REVIEW_FILE = "review.jsonl"
 
 
 def montage_file(cluster: int, atypical: bool = False) -> str:
@@ -51,6 +50,12 @@ class RunFolder:
     file's raw content is ``info``), one row per clustered image (``rows``, from assignments.csv) and, read when first
     used, the clustering space (``embedding``).
 
+    When a person fixed the clusters (``deepclust review``: an edit log, review.jsonl, in the folder), the folder is
+    read with them (:attr:`review` says how many edits), unless it is opened with ``original=True``: ``rows`` carry
+    the fixed cluster of each image (:data:`~deepclust.run.ASIDE` for those set aside), its name, and its distance
+    to and confidence in that cluster measured again for the clusters the edits changed; :attr:`record` has the
+    fixed clusters' sizes and a note. Every command reads runs this way, so each uses the fixed clusters.
+
     Examples
     --------
     >>> run = RunFolder.open("runs/digits-demo")  # doctest: +SKIP
@@ -63,20 +68,87 @@ class RunFolder:
 
     def __init__(self, path: str | os.PathLike, info: dict, rows: list[dict]):
         self.path, self.info, self.rows = Path(path), info, rows
+        self.original_rows = rows
+        #: The person's edits in effect (None: the run as clustered, or no edits).
+        self.review: Replayed | None = None
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> RunFolder:
-        """Read ``path``'s run.json and assignments.csv; :class:`NotARunFolderError` when either is missing."""
+    def open(cls, path: str | os.PathLike, *, original: bool = False) -> RunFolder:
+        """Read ``path``'s run.json and assignments.csv, with the clusters a person fixed (its review.jsonl) unless
+        ``original``; :class:`NotARunFolderError` when either file is missing."""
         path = Path(path)
         for name in (RUN_FILE, ASSIGNMENTS_FILE):
             if not (path / name).is_file():
                 raise NotARunFolderError(path, name)
         with (path / ASSIGNMENTS_FILE).open(newline="") as f:
             rows = list(csv.DictReader(f))
-        return cls(path, json.loads((path / RUN_FILE).read_text()), rows)
+        run = cls(path, json.loads((path / RUN_FILE).read_text()), rows)
+        if not original:
+            run._apply_review()
+        return run
 
     def __repr__(self) -> str:
-        return f"RunFolder({str(self.path)!r}, n_images={len(self.rows)})"
+        fixed = f", review={self.review.describe()!r}" if self.review is not None else ""
+        return f"RunFolder({str(self.path)!r}, n_images={len(self.rows)}{fixed})"
+
+    def _apply_review(self) -> None:
+        """Read the review log, when there is one, and show the fixed clusters in :attr:`rows`."""
+        edits, _ = read_log(self.path / REVIEW_FILE)
+        fixed = replay(self.original_labels(), edits)
+        if not fixed.done:
+            return
+        changed = changed_clusters(self.original_labels(), fixed.labels)
+        names = self.fixed_names(fixed)
+        distances, confidence = self.placement(fixed.labels)
+        rows = []
+        for i, (r, c) in enumerate(zip(self.original_rows, fixed.labels.tolist())):
+            row = {**r, "cluster": str(c)}
+            if c in changed or int(r["cluster"]) in changed:
+                row["distance"], row["confidence"] = f"{distances[i]:.6g}", f"{confidence[i]:.4f}"
+            if names or "cluster_name" in r:
+                row["cluster_name"] = names.get(c, "")
+            rows.append(row)
+        self.rows, self.review = rows, fixed
+
+    def fixed_names(self, fixed: Replayed) -> dict[int, str]:
+        """The name of each cluster of ``fixed``: the person's, else the one the run gave it (its first ImageNet
+        word) while the cluster is there."""
+        present = set(np.unique(fixed.labels).tolist())
+        run_names = {int(r["cluster"]): r["cluster_name"] for r in self.original_rows if r.get("cluster_name")}
+        return {c: n for c, n in run_names.items() if c in present} | fixed.names
+
+    def placement(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each image's distance to its cluster's centre and its confidence for clusters ``labels`` (fixed by a
+        person): the run's own values for the clusters it made, measured again in the clustering space for those
+        the edits changed, as a run measures new images placed by centres
+        (:func:`~deepclust.methods.measure_placement`: set-aside images at their nearest centre, confidence 0); the
+        run's own everywhere when the folder has no embedding."""
+        from ..methods import measure_placement
+
+        distances, confidence = self._original_placement
+        changed = np.isin(labels, list(changed_clusters(self.original_labels(), labels)))
+        if not changed.any() or not (self.path / EMBEDDING_FILE).is_file():
+            return distances, confidence
+        ids, centres = self.centres(labels)
+        position = np.full(int(max(ids.max(initial=0), labels.max(initial=0))) + 2, ASIDE)
+        position[ids] = np.arange(len(ids))
+        _, d, c = measure_placement(np.asarray(self.embedding, dtype=np.float64)[changed],
+                                    position[labels[changed]], centres)
+        distances, confidence = distances.copy(), confidence.copy()
+        distances[changed], confidence[changed] = d, c
+        return distances, confidence
+
+    def centres(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The clusters of ``labels`` (set-aside images left out) and their centres in the clustering space: where
+        ``assign`` places new images in clusters a person fixed."""
+        embedding = np.asarray(self.embedding, dtype=np.float64)
+        ids = np.array(sorted(set(np.unique(labels).tolist()) - {ASIDE}), dtype=np.int64)
+        return ids, np.stack([embedding[labels == c].mean(0) for c in ids])
+
+    @cached_property
+    def _original_placement(self) -> tuple[np.ndarray, np.ndarray]:
+        return (np.array([float(r["distance"]) for r in self.original_rows]),
+                np.array([float(r["confidence"]) for r in self.original_rows]))
 
     @cached_property
     def record(self) -> RunRecord:
@@ -85,6 +157,13 @@ class RunFolder:
         if record.schema_version == 1:  # its figures are those of its files
             record = dataclasses.replace(record, figures=figures_in_folder(record, self.info.get("method_figures"),
                                                                            self.path))
+        if self.review is not None:
+            sizes = dict(zip(*(v.tolist() for v in np.unique(self.review.labels, return_counts=True))))
+            record = dataclasses.replace(
+                record, cluster_sizes=sizes, n_clusters=len(set(sizes) - {ASIDE}),
+                notes=(*record.notes, f"The clusters are those a person fixed: {self.review.describe()} over the run "
+                                      f"as clustered ({sizes.get(ASIDE, 0):,} images set aside); `--original` "
+                                      f"for the run as clustered."))
         return record
 
     @cached_property
@@ -121,7 +200,20 @@ class RunFolder:
         return self.record.source.input_root
 
     def labels(self) -> np.ndarray:
+        """Each image's cluster: the fixed one when a person fixed the clusters (see :attr:`review`)."""
         return np.array([int(r["cluster"]) for r in self.rows])
+
+    def original_labels(self) -> np.ndarray:
+        """Each image's cluster as the run clustered it."""
+        return np.array([int(r["cluster"]) for r in self.original_rows])
+
+    def cluster_names(self) -> dict[int, str]:
+        """Each named cluster's name: the person's (``deepclust review``), else the run's first ImageNet word."""
+        return {int(r["cluster"]): r["cluster_name"] for r in self.rows if r.get("cluster_name")}
+
+    def shows_original(self, cluster: int) -> bool:
+        """Whether ``cluster`` holds the images the run put there (its montages show it)."""
+        return self.review is None or cluster not in changed_clusters(self.original_labels(), self.review.labels)
 
     def has(self, name: str) -> bool:
         """Whether the run folder holds the file ``name`` (relative, e.g. ``"figures/training.png"``)."""
@@ -228,3 +320,4 @@ class RunFolder:
 
 def _number(value) -> str:
     return "" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+

@@ -20,6 +20,7 @@ from .._outputs import check_output_dir
 from .._progress import say
 from ..datasets import label_name
 from ..features import cluster_label
+from ..methods import NO_CLUSTER
 from ..report import (
     HOVER_FILE,
     MAPS,
@@ -142,26 +143,32 @@ def _assignments_csv(run) -> str:
                     + (["cluster_name"] if names else []))
     for i, path in enumerate(run.paths):
         row = [path, int(run.labels[i]), f"{run.distances[i]:.6g}", f"{run.confidence[i]:.4f}"]
+        named = names.get(int(run.labels[i])) if names else None  # the images in no cluster may have no name
         writer.writerow(row + ([run.labels_true[i]] if has_labels else [])
-                        + ([names[int(run.labels[i])][0]["name"]] if names else []))
+                        + ([named[0]["name"] if named else ""] if names else []))
     return buf.getvalue()
 
 
 def _write_montages(run, folder: Path, montage_size: int, verbose: bool) -> list[str]:
     """Each cluster's most typical images and, for a cluster larger than a montage, its least typical ones; every
-    picture's images are decoded at once, by a few threads. Returns the files written."""
+    picture's images are decoded at once, by a few threads. The images in no cluster (-1) get the same pictures,
+    captioned as such: those nearest a cluster's centre, and those farthest from every centre. Returns the files
+    written."""
     if run.source is None:  # embeddings whose images were not found: no pictures to make (run.json says so)
         return []
     sizes, names = run.cluster_sizes(), run.cluster_names
     montages = []  # (file name, caption, rows)
     for c in sorted(sizes):
-        caption = f"cluster {c} · {sizes[c]} images{_majority(run, c)}"
-        if names:
+        unclustered = c == NO_CLUSTER
+        caption = (f"in no cluster · {sizes[c]} images" if unclustered else f"cluster {c} · {sizes[c]} images") \
+            + _majority(run, c)
+        if names and names.get(c):
             caption += f" · looks like: {cluster_label(names[c][:2])}"
-        montages.append((montage_file(c), caption + " · most typical",
+        montages.append((montage_file(c), caption + (" · nearest a cluster" if unclustered else " · most typical"),
                          typical_members(run.labels, run.distances, c, montage_size)))
         if sizes[c] > montage_size:  # a small cluster is shown whole above
-            montages.append((montage_file(c, atypical=True), caption + " · least typical",
+            montages.append((montage_file(c, atypical=True),
+                             caption + (" · farthest from every cluster" if unclustered else " · least typical"),
                              atypical_members(run.labels, run.distances, c, 12)))
     wanted = sorted({int(r) for *_, rows in montages for r in rows})
     images = dict(zip(wanted, read_images(run, wanted, MONTAGE_TILE, verbose=verbose, description="montages")))
