@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from benchmarks._harness import finish, markdown_table, parser
+from benchmarks._harness import command_line, finish, markdown_table, parser
 
 DATASETS = ["digits", "mnist-5k", "emoji", "fashion-mnist:10000"]
 #: The grid of the second table: how clusters are selected, min_cluster_size as a share of the images (at least 5),
@@ -131,6 +131,7 @@ def main(argv=None) -> int:
                                      f"{r['ari']:.3f}", f"{r['purity']:.3f}", f"{r['acc_all']:.3f}", r["cluster_s"],
                                      r["total_s"]] for r in rows])
     text = ("# hdbscan: density clustering with images in no cluster\n\n"
+            f"Reproduce: `{command_line('benchmarks.hdbscan', argv)}` (machine, date and every row in hdbscan.json). "
             "HDBSCAN (scikit-learn) on the default reduction of EfficientNet-Lite0 features; defaults "
             "min_cluster_size = 2 % of the images (at least 5), min_samples = 5, leaf selection (the eom rows: the "
             "paper's selection). Scores of the images in clusters; \"ACC (all)\" counts those in no cluster as "

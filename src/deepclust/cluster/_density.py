@@ -69,8 +69,8 @@ class DensityClustering(ClusterMixin, TransformerMixin, BaseEstimator):
     pca_components : int or None, default=50
         PCA components before UMAP; None or 0 skips PCA.
     umap_components : int or None, default=10
-        UMAP target dimension; None or 0 skips UMAP (HDBSCAN then runs on the 50 PCA components, where it
-        finds little: 2 clusters on digits, and 75 % of MNIST-5k in none).
+        UMAP target dimension; None or 0 skips UMAP (HDBSCAN then runs on the 50 PCA components, where most
+        images are in no cluster: 62 % of digits, 75 % of MNIST-5k, seed 0).
     umap_neighbors : int, default=15
         UMAP's number of neighbours.
     random_state : int, RandomState or None
@@ -104,8 +104,8 @@ class DensityClustering(ClusterMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "min_cluster_size": Interval(int, 2, none=True, why="a cluster of one image is none"),
-        "min_samples": Interval(int, 1, none=True), "pca_components": Interval(int, 0, none=True,
-                                                                                 why="0 skips the step"),
+        "min_samples": Interval(int, 1, none=True),
+        "pca_components": Interval(int, 0, none=True, why="0 skips the step"),
         "umap_components": Interval(int, 0, none=True, why="0 skips the step"), "umap_neighbors": Interval(int, 2)}
 
     def __init__(self, *, min_cluster_size: int | None = None, min_samples: int | None = 5,
@@ -136,7 +136,7 @@ class DensityClustering(ClusterMixin, TransformerMixin, BaseEstimator):
         size = int(self.min_cluster_size) if self.min_cluster_size is not None else default_min_cluster_size(len(X))
         size = min(size, len(X))  # sklearn refuses a size above n: then one cluster or none
         samples = min(int(self.min_samples) if self.min_samples is not None else size, len(X))
-        self.clusterer_ = HDBSCAN(min_cluster_size=max(size, 2), min_samples=samples,
+        self.clusterer_ = HDBSCAN(min_cluster_size=size, min_samples=samples,
                                   cluster_selection_method=self.cluster_selection_method, copy=True)
         with stage(f"HDBSCAN of {len(Z)} points (smallest cluster {size}, {samples} neighbours)",
                    verbose=bool(self.verbose)):

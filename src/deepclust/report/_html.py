@@ -55,12 +55,14 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
     named = record.names or {}
     given = run.review.names if run.review is not None else {}  # the names a person gave (deepclust review)
     clusters = []
-    for cid, size in sorted(sizes.items(), key=lambda kv: (-kv[1], int(kv[0]))):
+    # largest first; images in no cluster (set aside, a density method's noise) last
+    for cid, size in sorted(sizes.items(), key=lambda kv: (int(kv[0]) == NO_CLUSTER, -kv[1], int(kv[0]))):
         members = [r for r in rows if r["cluster"] == cid]
         cohesion = sum(float(r["distance"]) for r in members) / len(members)
         montage, atypical = run.montage_file(int(cid)), run.montage_file(int(cid), atypical=True)
         shown = run.shows_original(int(cid))  # a montage shows the cluster the run made, not one a person changed
-        clusters.append({"id": int(cid), "size": size, "share": f"{size / n:.1%}", "cohesion": f"{cohesion:.3g}",
+        clusters.append({"id": int(cid), "size": size, "share": f"{size / n:.1%}",
+                         "cohesion": "—" if int(cid) == NO_CLUSTER else f"{cohesion:.3g}",
                          "label": "in no cluster / set aside" if int(cid) == NO_CLUSTER else f"cluster {cid}",
                          "given": given.get(int(cid), ""),
                          "majority": _majority(against, cid) if against else "",
@@ -99,8 +101,9 @@ def report_context(run, member_pages: dict[int, dict] | None = None) -> dict:
 
 
 def _formatted(scores: dict) -> list[tuple[str, str]]:
-    return [(k, "—" if v is None else f"{v:.4f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else v)
-            for k, v in scores.items()]
+    return [(k, f"{v:.1%} of the images, in no cluster: left out of the scores above" if k == "unclustered"
+             else "—" if v is None else f"{v:.4f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int)
+             else v) for k, v in scores.items()]
 
 
 def _images_line(record, n_rows: int) -> str:

@@ -44,7 +44,8 @@ def map_2d(embedding, method: str = "umap", random_state=0) -> tuple[np.ndarray,
 
 
 def plot_cluster_map(xy, labels, *, title: str = "", ax=None):
-    """All images as dots at their 2-D position, coloured by cluster, each cluster's id at its median. Returns Axes."""
+    """All images as dots at their 2-D position, coloured by cluster, each cluster's id at its median; images in no
+    cluster (-1: a density method's noise) as small light-grey dots underneath, unlabelled. Returns Axes."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -52,10 +53,15 @@ def plot_cluster_map(xy, labels, *, title: str = "", ax=None):
 
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 7))
+    from ..methods import NO_CLUSTER
+
     labels = np.asarray(labels)
-    ids = np.unique(labels)
+    ids = np.unique(labels[labels != NO_CLUSTER])
     cmap = plt.get_cmap("tab20" if len(ids) > 10 else "tab10")
     size = max(1.5, min(12.0, 20000 / max(len(xy), 1)))
+    nowhere = xy[labels == NO_CLUSTER]
+    if len(nowhere):
+        ax.scatter(nowhere[:, 0], nowhere[:, 1], s=size / 2, color="#cccccc", linewidths=0, zorder=0)
     for n, c in enumerate(ids):
         pts = xy[labels == c]
         ax.scatter(pts[:, 0], pts[:, 1], s=size, color=cmap(n % cmap.N), linewidths=0, alpha=0.8)

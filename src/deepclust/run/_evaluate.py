@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ._folder import RunFolder
+from ._review import ASIDE
 
 #: Column names a labels CSV may use in its header (any case); without a header: path first, label second.
 PATH_COLUMNS = ("path", "file", "filename", "file_name", "filepath", "image", "img", "name")
@@ -95,7 +96,7 @@ def evaluate_run(run_dir: str | os.PathLike, labels: str | os.PathLike | None = 
         raise EvaluationExistsError(run_dir, earlier, source)
     clusters = [r["cluster"] for r in rows]
     scores = external_scores(truth, clusters)
-    scores["n_scored"] = len(rows)
+    scores["n_scored"] = sum(int(c) != ASIDE for c in clusters)  # images in no cluster are left out of the scores
     classes, cluster_ids = sorted(set(truth)), sorted(set(clusters), key=int)
     counts = np.zeros((len(cluster_ids), len(classes)), dtype=np.int64)
     ci, ki = {c: i for i, c in enumerate(cluster_ids)}, {c: i for i, c in enumerate(classes)}

@@ -130,10 +130,11 @@ class RunFolder:
         if not changed.any() or not (self.path / EMBEDDING_FILE).is_file():
             return distances, confidence
         ids, centres = self.centres(labels)
-        position = np.full(int(max(ids.max(initial=0), labels.max(initial=0))) + 2, ASIDE)
-        position[ids] = np.arange(len(ids))
-        _, d, c = measure_placement(np.asarray(self.embedding, dtype=np.float64)[changed],
-                                    position[labels[changed]], centres)
+        if not len(ids):  # every image set aside: no centre to measure from
+            return distances, np.where(changed, 0.0, confidence)
+        moved = labels[changed]
+        position = np.where(moved == ASIDE, ASIDE, np.searchsorted(ids, moved))  # the centre's row, per image
+        _, d, c = measure_placement(np.asarray(self.embedding, dtype=np.float64)[changed], position, centres)
         distances, confidence = distances.copy(), confidence.copy()
         distances[changed], confidence[changed] = d, c
         return distances, confidence
@@ -143,7 +144,7 @@ class RunFolder:
         ``assign`` places new images in clusters a person fixed."""
         embedding = np.asarray(self.embedding, dtype=np.float64)
         ids = np.array(sorted(set(np.unique(labels).tolist()) - {ASIDE}), dtype=np.int64)
-        return ids, np.stack([embedding[labels == c].mean(0) for c in ids])
+        return ids, np.array([embedding[labels == c].mean(0) for c in ids]).reshape(len(ids), embedding.shape[1])
 
     @cached_property
     def _original_placement(self) -> tuple[np.ndarray, np.ndarray]:
@@ -205,7 +206,11 @@ class RunFolder:
 
     def original_labels(self) -> np.ndarray:
         """Each image's cluster as the run clustered it."""
-        return np.array([int(r["cluster"]) for r in self.original_rows])
+        return self._original_labels.copy()
+
+    @cached_property
+    def _original_labels(self) -> np.ndarray:
+        return np.array([int(r["cluster"]) for r in self.original_rows], dtype=np.int64)
 
     def cluster_names(self) -> dict[int, str]:
         """Each named cluster's name: the person's (``deepclust review``), else the run's first ImageNet word."""
