@@ -106,6 +106,8 @@ def test_a_new_run_like_a_reviewed_one_keeps_its_fixed_numbers(shapes_run_copy, 
     bars = _by_class(shapes_run_copy)["bar"]
     review = ReviewedRun.open(shapes_run_copy)
     review.apply({"op": "move", "rows": np.flatnonzero(review.labels == bars).tolist(), "to": None})  # a new number
+    squares = _by_class(shapes_run_copy)["square"]
+    review.apply({"op": "rename", "cluster": squares, "name": "four corners"})
     renumbered = int(review.labels[review.labels != ASIDE].max())
     assert renumbered == 3
     out = tmp_path / "again"
@@ -115,6 +117,9 @@ def test_a_new_run_like_a_reviewed_one_keeps_its_fixed_numbers(shapes_run_copy, 
     again = RunFolder.open(out)
     labels, truth = again.labels(), [r["label"] for r in again.rows]
     assert {int(c) for c, t in zip(labels, truth) if t == "bar"} == {renumbered}
+    # the name given in review comes along, as the new run's first edit (its log), which every command reads
+    assert again.cluster_names()[squares] == "four corners" and again.review.done[0]["op"] == "rename"
+    assert "four corners" in (out / "report.html").read_text()
 
 
 def test_the_edits_export_as_json_for_other_tools(shapes_run_copy, tmp_path):

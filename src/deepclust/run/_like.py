@@ -25,8 +25,10 @@ def keep_numbers(run, earlier: str | os.PathLike | RunFolder):
     numbers after the earlier run's largest, in their own order. Images in no cluster (-1) stay in none, and none
     is no cluster to match: clusters are matched on the images both runs put in clusters, and those of a new
     cluster that were in none before count against its keeping a number. ``params["like"]`` records the earlier
-    run and the renumbering, which ``assign`` applies to the saved model's predictions. ``ValueError`` when the
-    runs share no image."""
+    run and the renumbering, which ``assign`` applies to the saved model's predictions. The earlier run is read with
+    the clusters a person fixed (``deepclust review``): their numbers are matched, and the names given to kept
+    clusters (``given_names``) become the new run's first edits (its review.jsonl, written with the folder).
+    ``ValueError`` when the runs share no image."""
     earlier = earlier if isinstance(earlier, RunFolder) else RunFolder.open(earlier)
     before = {r["path"]: int(r["cluster"]) for r in earlier.rows}
     shared = [i for i, p in enumerate(run.paths) if p in before]
@@ -54,11 +56,14 @@ def keep_numbers(run, earlier: str | os.PathLike | RunFolder):
         earlier_names = earlier.record.names or {}
         names = {mapping.get(c, NO_CLUSTER): earlier_names.get(mapping[c], v) if c in kept else v
                  for c, v in names.items()}
+    given = earlier.review.names if earlier.review is not None else {}  # names a person gave in review
     params = dict(run.params, like={"run": str(earlier.path.resolve()), "n_shared": len(shared),
                                     "kept": sorted(mapping[c] for c in kept),
                                     "new": sorted(mapping[c] for c in mapping if c not in kept),
                                     "renumbered": {str(c): n for c, n in mapping.items()},
-                                    "next_number": following})
+                                    "next_number": following,
+                                    "given_names": {str(mapping[c]): given[mapping[c]] for c in sorted(kept)
+                                                    if mapping[c] in given}})
     new_labels = np.array([mapping.get(int(c), NO_CLUSTER) for c in labels], dtype=labels.dtype)  # -1 keeps -1
     return dataclasses.replace(run, labels=new_labels, cluster_names=names, params=params)
 

@@ -50,6 +50,7 @@ from ._folder import (
     montage_file,
 )
 from ._model import MODEL_FILE, save_model
+from ._review import REVIEW_FILE, append_edit
 
 #: The side of a montage's tiles (make_grid's default), at which the images are decoded.
 MONTAGE_TILE = 96
@@ -132,6 +133,16 @@ def _write_contents(run, record, folder: Path, command, montage_size: int, map_m
         model_not_saved=model_not_saved, files=(ASSIGNMENTS_FILE, EMBEDDING_FILE, REPORT_FILE, *files),
         timings=_timings(run.timings, time.perf_counter() - started, command_started))
     write_json(folder / RUN_FILE, record.to_json())
+    _carry_given_names(record, folder)
+
+
+def _carry_given_names(record, folder: Path) -> None:
+    """The names a person gave the clusters of the run this one is numbered like (``--like``), as this run's first
+    edits: a rename each, in its review log, which every command then reads (and the person can undo)."""
+    given = (record.like or {}).get("given_names") or {}
+    for n, (cluster, name) in enumerate(sorted(given.items(), key=lambda cn: int(cn[0]))):
+        append_edit(folder / REVIEW_FILE, {"op": "rename", "cluster": int(cluster), "name": name,
+                                           "from": record.like["run"]}, n)
 
 
 def _assignments_csv(run) -> str:
