@@ -110,10 +110,11 @@ def write_results(name: str, payload: dict, table: str) -> tuple[Path, Path]:
     return js, md
 
 
-def finish(name: str, argv, rows: list[dict], table: str) -> int:
-    """The end of a script named ``benchmarks.NAME``: its record (command, date, machine, peak memory, ``rows``)
-    and ``table`` written to ``results/NAME.json`` and ``.md``, the table printed; returns the exit code 0."""
-    payload = {"command": command_line(f"benchmarks.{name}", argv), "date": today(), "machine": machine(),
+def finish(name: str, argv, rows: list[dict], table: str, script: str | None = None) -> int:
+    """The end of a script named ``benchmarks.NAME`` (or ``benchmarks.SCRIPT``, writing results of another name):
+    its record (command, date, machine, peak memory, ``rows``) and ``table`` written to ``results/NAME.json`` and
+    ``.md``, the table printed; returns the exit code 0."""
+    payload = {"command": command_line(f"benchmarks.{script or name}", argv), "date": today(), "machine": machine(),
                "peak_rss_mb": round(peak_rss_mb()), "rows": rows}
     write_results(name, payload, table)
     print(table)

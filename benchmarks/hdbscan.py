@@ -103,6 +103,8 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", nargs="+", default=DATASETS, help="builtin sets, NAME or NAME:N (a random N)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--no-grid", action="store_true", help="skip the grid of min_cluster_size and min_samples")
+    p.add_argument("--name", default="hdbscan", help="results file name (hdbscan_held_out: the held-out colour "
+                                                     "panel, never used to choose the defaults)")
     args = p.parse_args(argv)
 
     rows, grid, true_k = [], [], {}
@@ -131,7 +133,8 @@ def main(argv=None) -> int:
                                      f"{r['ari']:.3f}", f"{r['purity']:.3f}", f"{r['acc_all']:.3f}", r["cluster_s"],
                                      r["total_s"]] for r in rows])
     text = ("# hdbscan: density clustering with images in no cluster\n\n"
-            f"Reproduce: `{command_line('benchmarks.hdbscan', argv)}` (machine, date and every row in hdbscan.json). "
+            f"Reproduce: `{command_line('benchmarks.hdbscan', argv)}` (machine, date and every row in "
+            f"{args.name}.json). "
             "HDBSCAN (scikit-learn) on the default reduction of EfficientNet-Lite0 features; defaults "
             "min_cluster_size = 2 % of the images (at least 5), min_samples = 5, leaf selection (the eom rows: the "
             "paper's selection). Scores of the images in clusters; \"ACC (all)\" counts those in no cluster as "
@@ -143,7 +146,7 @@ def main(argv=None) -> int:
                  + markdown_table(["selection", "min_cluster_size", "min_samples", "clusters found (per set, per seed)",
                                    "in no cluster", "purity (clustered)", "ACC (all)", "collapsed", "default"],
                                   _grid_summary(grid, true_k)))
-    return finish("hdbscan", argv, rows + [{"grid": grid}], text)
+    return finish(args.name, argv, rows + [{"grid": grid}], text, script="hdbscan")
 
 
 if __name__ == "__main__":

@@ -114,6 +114,7 @@ def test_a_new_run_like_a_reviewed_one_keeps_its_fixed_numbers(shapes_run_copy, 
     result = invoke("cluster", shared_shapes_folder, "-k", "3", "--labels-from-subfolders", "--out", out, "--quiet",
                     "--workers", "0", "--like", shapes_run_copy)
     assert result.exit_code == 0, result.output
+    assert "matched with the clusters a person fixed" in result.text and "1 name(s) given there" in result.text
     again = RunFolder.open(out)
     labels, truth = again.labels(), [r["label"] for r in again.rows]
     assert {int(c) for c, t in zip(labels, truth) if t == "bar"} == {renumbered}

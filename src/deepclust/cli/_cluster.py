@@ -188,6 +188,11 @@ def cluster(
         kept, new = run.params["like"]["kept"], run.params["like"]["new"]
         out_console.print(f"like {like}: {len(kept)} cluster(s) kept their numbers{_listed(kept)}, {len(new)} new"
                           f"{_listed(new)} ({run.params['like']['n_shared']} images in both runs)", highlight=False)
+        if earlier is not None and earlier.review is not None:
+            given = run.params["like"].get("given_names") or {}
+            out_console.print(f"  matched with the clusters a person fixed in {like} ({earlier.review.describe()}); "
+                              f"{len(given)} name(s) given there carried over as this run's first edits",
+                              highlight=False)
     if run.skipped:
         out_console.print(f"{len(run.skipped)} file(s) skipped (reasons in run.json)")
     if run.record.source.subset:
