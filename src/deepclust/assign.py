@@ -185,10 +185,15 @@ def place_like_run(spec, estimator, X, fixed: tuple[np.ndarray, np.ndarray] | No
     from .methods import measure_placement
 
     if fixed is not None:
+        from sklearn.metrics import pairwise_distances_argmin
+
         ids, centres = fixed
+        if not len(ids):
+            raise ValueError("every image of the run was set aside in review: there is no cluster to assign to "
+                             "(undo some of it, or assign to the run as clustered: original=True, --original)")
         embedding = np.asarray(estimator.predict_proba(X) if spec.embedding == "probabilities_"
                                else estimator.transform(X), dtype=np.float64)
-        nearest = np.argmin(((embedding[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+        nearest = pairwise_distances_argmin(embedding, centres)  # in chunks: no n × k × d array
         _, distances, confidence = measure_placement(embedding, nearest, centres)
         return ids[nearest], distances, confidence
     labels = np.asarray(estimator.predict(X), dtype=np.int64)
@@ -260,7 +265,8 @@ def _assign(run: RunFolder, estimator, source, max_distance, no_reference: str |
     record, skipped = run.record, list(source.skipped)
     assert record.method is not None, "a run that saved a model recorded its method"
     prepared = prepare_like_run(record, source, runtime)
-    fixed = run.centres(run.labels()) if run.review is not None else None  # the clusters a person fixed
+    # the clusters a person fixed, where edits changed their images (a rename leaves the model's placement as it is)
+    fixed = run.centres(run.labels()) if run.changed_clusters else None
     nearest, distances, confidence = place_like_run(get_method(record.method), estimator, prepared.X, fixed)
     if fixed is None:
         nearest = renumbered(record.parameters, nearest)  # in the run's numbers, when it kept an earlier run's
@@ -268,8 +274,7 @@ def _assign(run: RunFolder, estimator, source, max_distance, no_reference: str |
     paths = [names_of[i] for i in prepared.indices]
     result = Assignment(paths, nearest.copy(), distances, confidence, nearest=nearest,
                         skipped=skipped + prepared.failed, run_dir=run.path,
-                        clusters=(f"fixed by a person: {run.review.describe()}, placed by their centres"
-                                  if run.review is not None else "as clustered"))
+                        clusters=run.clusters_read + (", placed by their centres" if fixed is not None else ""))
     if no_reference is not None:
         result.threshold = f"not measured ({no_reference}); every image is assigned"
         return result

@@ -186,8 +186,7 @@ def _clusters_record(run: RunFolder) -> dict:
     """What an export records of the clusters it used, and of the images it left out."""
     from .run import ASIDE
 
-    return {"clusters": f"fixed by a person: {run.review.describe()}" if run.review is not None else "as clustered",
-            "set_aside": sum(1 for r in run.rows if int(r["cluster"]) == ASIDE)}
+    return {"clusters": run.clusters_read, "set_aside": sum(1 for r in run.rows if int(r["cluster"]) == ASIDE)}
 
 
 #: Default largest Hamming distance (of 64 bits) between the perceptual hashes of two copies of one image; chosen

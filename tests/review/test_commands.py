@@ -78,7 +78,7 @@ def test_compare_reads_the_fixed_clusters(shapes_run_copy, shapes_run, tmp_path)
     _merge_round_things(shapes_run_copy)
     result = invoke("compare", shapes_run, shapes_run_copy, "--out", tmp_path / "cmp")
     comparison = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
-    assert result.exit_code == 0 and "B's clusters are those a person fixed" in result.text
+    assert result.exit_code == 0 and "B's clusters are fixed by a person: 3 edits" in result.text
     assert comparison["ari"] < 0.7
     invoke("compare", shapes_run, shapes_run_copy, "--out", tmp_path / "cmp2", "--original")
     assert json.loads((tmp_path / "cmp2" / "comparison.json").read_text())["ari"] == pytest.approx(1.0)
@@ -122,6 +122,11 @@ def test_a_new_run_like_a_reviewed_one_keeps_its_fixed_numbers(shapes_run_copy, 
     assert again.cluster_names()[squares] == "four corners" and again.review.done[0]["op"] == "rename"
     assert "four corners" in (out / "report.html").read_text()
 
+    result = invoke("cluster", shared_shapes_folder, "-k", "3", "--labels-from-subfolders", "--out", tmp_path / "as",
+                    "--quiet", "--workers", "0", "--like", shapes_run_copy, "--original")
+    again = RunFolder.open(tmp_path / "as")  # numbered like the run as clustered: the bars keep their old number
+    assert {int(c) for c, t in zip(again.labels(), truth) if t == "bar"} == {bars} and again.review is None
+
 
 def test_the_edits_export_as_json_for_other_tools(shapes_run_copy, tmp_path):
     _merge_round_things(shapes_run_copy)
@@ -130,3 +135,17 @@ def test_the_edits_export_as_json_for_other_tools(shapes_run_copy, tmp_path):
     assert result.exit_code == 0 and "3 edits written" in result.text
     assert [e["op"] for e in exported["edits"]] == ["merge", "rename", "aside"]
     assert sorted(c["size"] for c in exported["clusters"]) == [1, 9, 20]
+
+
+def test_a_rename_alone_leaves_assign_to_the_model(shapes_run_copy, shared_shapes_folder, tmp_path):
+    """Only edits that change the clusters' images move assign to the fixed centres."""
+    ReviewedRun.open(shapes_run_copy).apply({"op": "rename", "cluster": 0, "name": "zero"})
+    new = tmp_path / "new"
+    shutil.copytree(shared_shapes_folder / "disc", new / "disc")
+    placed = {}
+    for flag in ([], ["--original"]):
+        out = tmp_path / f"assigned{len(flag)}"
+        result = invoke("assign", shapes_run_copy, new, "--out", out, "--quiet", *flag)
+        assert result.exit_code == 0 and "placed by their centres" not in result.text
+        placed[bool(flag)] = (out / "assignments.csv").read_text()
+    assert placed[True] == placed[False]

@@ -116,3 +116,38 @@ def test_numpy_numbers_are_taken_and_logged_as_plain_numbers(run_dir):
     logged = review.apply({"op": "merge", "clusters": [first, second], "into": first, "note": "left out"})
     assert logged["clusters"] == [0, 1] and type(logged["into"]) is int and "note" not in logged
     assert review.cluster_sizes() == {0: 20, 2: 10}
+
+
+def test_any_character_in_a_name_survives_and_a_cut_inside_one_is_skipped(run_dir):
+    """Lines are ASCII, split at newlines only: a name with a line separator or an accent stays whole, and a write
+    cut inside a character's bytes is one skipped line, after which editing goes on."""
+    review = ReviewedRun.open(run_dir)
+    review.apply({"op": "rename", "cluster": 0, "name": "left\u2028right\x85 café"})
+    review.apply({"op": "rename", "cluster": 1, "name": "middle"})
+    assert ReviewedRun.open(run_dir).names == {0: "left\u2028right\x85 café", 1: "middle"}
+    line = '{"op":"rename","cluster":2,"name":"caf\u00e9"}'.encode()
+    with open(run_dir / REVIEW_FILE, "ab") as f:
+        f.write(line[:-3])  # killed inside the two bytes of é
+    with pytest.warns(RuntimeWarning, match="line 3: not a complete edit"):
+        review = ReviewedRun.open(run_dir)
+    review.apply({"op": "rename", "cluster": 2, "name": "right"})
+    with pytest.warns(RuntimeWarning):
+        assert ReviewedRun.open(run_dir).names == {0: "left\u2028right\x85 café", 1: "middle", 2: "right"}
+
+
+def test_an_edit_that_no_longer_fits_the_run_is_skipped_with_its_number(run_dir):
+    """A log copied beside another run, or edited by hand: each edit that does not fit is said and left out, the
+    others applied; every command still opens the run."""
+    from deepclust.run import RunFolder
+
+    review = ReviewedRun.open(run_dir)
+    review.apply({"op": "aside", "rows": [0]})
+    with open(run_dir / REVIEW_FILE, "a") as f:
+        f.write('{"op":"aside","rows":[99999],"seq":2}\n{"op":"move","rows":[1],"to":77,"seq":3}\n'
+                '{"op":"merge","clusters":[1,2],"seq":4}\n{"op":"aside","rows":[2]}\n')
+    with pytest.warns(RuntimeWarning) as caught:
+        run = RunFolder.open(run_dir)
+    said = " ".join(str(w.message) for w in caught)
+    assert "edit 2 (aside): rows must be image numbers" in said and "edit 3 (move): there is no cluster 77" in said
+    assert "edit 4 (merge): the merge edit needs into" in said
+    assert run.labels()[:3].tolist() == [ASIDE, 0, ASIDE] and len(run.review.done) == 2

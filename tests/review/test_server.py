@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -92,6 +93,48 @@ def test_the_token_in_the_address_becomes_a_strict_cookie(run_dir, serve):
     status, headers, body = ask(server, "GET", "/")
     assert status == 200 and b"Fix the clusters" in body
     assert "script-src 'self'" in headers["content-security-policy"] and headers["x-frame-options"] == "DENY"
+
+
+def test_the_token_exchange_redirects_only_within_the_server(run_dir, serve):
+    server = serve(run_dir)
+    status, headers, _ = ask(server, "GET", f"/%2F%2Fevil.example?token={server.token}", token=False)
+    assert status == 303 and headers["location"].startswith("/") and not headers["location"].startswith("//")
+
+
+def test_another_local_sites_odd_cookies_do_not_lock_the_user_out(run_dir, serve):
+    server = serve(run_dir)
+    jar = f'x=y z; ajs_user={{"id":1}}; a="b; {server.cookie}={server.token}; c=d;;'
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+    conn.request("GET", "/api/state", headers={"Host": f"127.0.0.1:{server.port}", "Cookie": jar})
+    assert conn.getresponse().status == 200
+
+
+def test_listening_on_every_interface_accepts_this_machines_addresses():
+    import psutil
+
+    from deepclust.review._guard import allowed_hosts
+
+    addresses = [a.address for addrs in psutil.net_if_addrs().values() for a in addrs if a.family == socket.AF_INET]
+    hosts = allowed_hosts("0.0.0.0", 8765)
+    assert all(f"{a}:8765" in hosts for a in addresses) and f"{socket.gethostname().lower()}:8765" in hosts
+    assert "evil.example:8765" not in hosts and allowed_hosts("127.0.0.1", 8765) == {
+        "127.0.0.1:8765", "localhost:8765", "[::1]:8765"}
+
+
+def test_the_browser_is_sent_to_the_page_through_a_private_file(run_dir, monkeypatch):
+    """The token never reaches a command line another user can list: the browser opens a file only this user
+    reads, which forwards it to the address."""
+    import webbrowser
+
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+    server = ReviewServer(run_dir)
+    server.open_in_browser()
+    server.socket.close()
+    assert len(opened) == 1 and opened[0].startswith("file://") and server.token not in opened[0]
+    path = opened[0][len("file://"):]
+    assert os.stat(path).st_mode & 0o777 == 0o600 and server.url.replace("&", "&amp;") in open(path).read()
+    os.unlink(path)
 
 
 def test_a_host_header_of_another_name_is_refused(run_dir, serve):

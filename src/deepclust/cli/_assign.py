@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from ._app import app, default_out, friendly_errors, out_console, warnings_as_lines
+from ._options import Original
 
 
 @app.command()
@@ -30,8 +31,7 @@ def assign(
         help="Feature cache folder (default: see `deepclust cache`).", show_default=False)] = None,
     cache: Annotated[bool, typer.Option(help="Reuse and store features in the cache.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
-    original: Annotated[bool, typer.Option("--original", help="The run's clusters as clustered, not those a person "
-                                                               "fixed with `deepclust review`.")] = False,
+    original: Original = False,
 ):
     """Assign new images to the clusters of an earlier run (methods that can predict: kmeans, SCAN, the DEC family);
     images unlike the run's are left unassigned (cluster -1)."""

@@ -111,6 +111,9 @@ def cluster(
     like: Annotated[Path | None, typer.Option(
         help="An earlier run folder: clusters that match its clusters (on the images both hold) keep its numbers "
              "and names; new clusters get new numbers.", rich_help_panel=OUTPUT, show_default=False)] = None,
+    like_original: Annotated[bool, typer.Option(
+        "--original", help="With --like: the earlier run as clustered, not the clusters a person fixed with "
+                           "`deepclust review`.", rich_help_panel=OUTPUT)] = False,
     out: RunOut = None,
     overwrite: Overwrite = False,
     map: MapOption = "umap",
@@ -150,7 +153,10 @@ def cluster(
         if "labels_depth" in given and not labels_from_subfolders:
             fail("--labels-depth says which subfolder names the class: give it with --labels-from-subfolders")
         resolve_device(settings["device"])
-        earlier = RunFolder.open(like) if like is not None else None  # not a run folder: said before the work
+        if like_original and like is None:
+            fail("--original says which clusters of the --like run to keep: give it with --like RUN")
+        # not a run folder: said before the work
+        earlier = RunFolder.open(like, original=like_original) if like is not None else None
         defaulted = out is None
         if out is None:  # one of FOLDER, --dataset and --embeddings was given (checked above)
             out = default_out(dataset or (embeddings.stem if embeddings is not None
@@ -188,10 +194,10 @@ def cluster(
         kept, new = run.params["like"]["kept"], run.params["like"]["new"]
         out_console.print(f"like {like}: {len(kept)} cluster(s) kept their numbers{_listed(kept)}, {len(new)} new"
                           f"{_listed(new)} ({run.params['like']['n_shared']} images in both runs)", highlight=False)
-        if earlier is not None and earlier.review is not None:
-            given = run.params["like"].get("given_names") or {}
+        if earlier.review is not None:
+            carried = run.params["like"].get("given_names") or {}
             out_console.print(f"  matched with the clusters a person fixed in {like} ({earlier.review.describe()}); "
-                              f"{len(given)} name(s) given there carried over as this run's first edits",
+                              f"{len(carried)} name(s) given there carried over as this run's first edits",
                               highlight=False)
     if run.skipped:
         out_console.print(f"{len(run.skipped)} file(s) skipped (reasons in run.json)")

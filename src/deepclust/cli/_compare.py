@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from ._app import app, default_out, err_console, friendly_errors, out_console, scores_table
+from ._options import Original
 
 #: Clusters of A shown in the terminal; the page and comparison.json have them all.
 N_FLOWS_SHOWN = 20
@@ -23,8 +24,7 @@ def compare(
                                              show_default=False)] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier compare folder (one holding "
                                                                 "comparison.json).")] = False,
-    original: Annotated[bool, typer.Option("--original", help="The runs as clustered, not the clusters a person "
-                                                               "fixed with `deepclust review`.")] = False,
+    original: Original = False,
 ):
     """Compare two runs on the images both clustered: agreement (ARI, NMI), each cluster of A matched to one of B,
     the flows between them and the images that moved."""

@@ -24,6 +24,10 @@ INPUT, FEATURES, METHOD, OUTPUT, RUNTIME = "Input", "Features (what the method c
 
 _PANELS = {"input": INPUT, "features": FEATURES, "runtime": RUNTIME}
 
+#: ``--original``: the commands on a finished run read the clusters a person fixed in ``deepclust review`` unless given.
+Original = Annotated[bool, typer.Option("--original", help="The run as clustered, not the clusters a person fixed "
+                                                           "with `deepclust review`.")]
+
 
 def setting_flag(name: str) -> str | None:
     """The flag that gives setting ``name``: ``--no-cache`` for ``use_cache``, on by default."""

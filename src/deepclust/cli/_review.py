@@ -27,7 +27,7 @@ def review(
 
     Each edit is appended to review.jsonl in the run folder and on disk before the page shows it; the run's own
     files are never changed. Every command then reads the fixed clusters (`--original` for the run as clustered)."""
-    from ..review import ReviewedRun, ReviewServer
+    from ..review import LOOPBACK, ReviewedRun, ReviewServer
 
     with friendly_errors(), warnings_as_lines():
         if export_log is not None:
@@ -36,16 +36,14 @@ def review(
             out_console.print(f"{len(reviewed.done)} edits written to {export_log}")
             return
         server = ReviewServer(run_dir, host=host, port=port)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if host not in LOOPBACK:
         err_console.print(f"[yellow]warning:[/yellow] listening on {host}: other machines that reach it can open "
                           f"the page with its token; use the default 127.0.0.1 unless you mean it", highlight=False)
-    read_only = " (read-only: the run folder cannot be written)" if server.session_read_only else ""
+    read_only = " (read-only: the run folder cannot be written)" if server.read_only else ""
     out_console.print(f"reviewing {run_dir}{read_only}; open this address (it holds the page's secret token); "
                       f"Ctrl+C stops the server:", highlight=False, soft_wrap=True)
     out_console.print(server.url, highlight=False, soft_wrap=True)
     if open_browser:
-        import webbrowser
-
-        webbrowser.open(server.url)
+        server.open_in_browser()
     server.serve()  # until Ctrl+C
     out_console.print("stopped; every edit the page showed as done is in review.jsonl")

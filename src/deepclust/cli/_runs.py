@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from ._app import app, fail, friendly_errors, out_console, scores_table, warnings_as_lines
+from ._options import Original
 
 
 @app.command()
@@ -23,8 +24,7 @@ def evaluate(
              "(2023/Holiday) or N (the first N levels). Default: first.")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace an evaluation against other labels (one run "
                                                             "keeps one evaluation).")] = False,
-    original: Annotated[bool, typer.Option("--original", help="The run as clustered, not the clusters a person "
-                                                               "fixed with `deepclust review`.")] = False,
+    original: Original = False,
 ):
     """Score a run folder against known labels (ACC, NMI, ARI, purity, cluster-by-class table)."""
     from ..run import CONFUSION_FILE, EVALUATION_FILE, EvaluationExistsError, evaluate_run
@@ -55,8 +55,7 @@ def _confusion_table(cluster_ids, classes, counts) -> Table:
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `deepclust cluster`.")],
-    original: Annotated[bool, typer.Option("--original", help="The run as clustered, not the clusters a person "
-                                                               "fixed with `deepclust review`.")] = False,
+    original: Original = False,
 ):
     """Rebuild a run folder's report.html from its files (run.json, assignments.csv, figures/), with the clusters a
     person fixed (`deepclust review`) when there are any."""
@@ -129,8 +128,7 @@ def export(
     mode: Annotated[str, typer.Option(help="symlink (default) or copy; originals are never moved.")] = "symlink",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Fill a non-empty --to folder, replace --csv.")]
     = False,
-    original: Annotated[bool, typer.Option("--original", help="The run as clustered, not the clusters a person "
-                                                               "fixed with `deepclust review`.")] = False,
+    original: Original = False,
 ):
     """One folder per cluster holding links to (or copies of) its images, or a labelled CSV (--csv).
 

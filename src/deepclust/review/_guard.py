@@ -24,16 +24,28 @@ SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                "connect-src 'self'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'",
 }
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+#: The addresses that reach this machine only (the default, and no warning).
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+WILDCARDS = ("0.0.0.0", "::", "")
 
 
 def allowed_hosts(host: str, port: int) -> set[str]:
     """The Host headers that name this server: the loopback names, and with another ``host`` (``--host``) that
-    address and this machine's name."""
-    names = set(LOOPBACK_NAMES)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        names |= {f"[{host}]" if ":" in host else host, socket.gethostname(), socket.getfqdn()}
-    return {f"{name}:{port}".lower() for name in names}
+    address and this machine's name; listening on every interface (``0.0.0.0``), each interface's address."""
+    names = set(LOOPBACK)
+    if host not in LOOPBACK:
+        names |= {host, socket.gethostname(), socket.getfqdn()}
+    if host in WILDCARDS:
+        import psutil
+
+        names |= {a.address.split("%")[0] for addrs in psutil.net_if_addrs().values() for a in addrs
+                  if a.family in (socket.AF_INET, socket.AF_INET6)}
+    return {f"{f'[{n}]' if ':' in n else n}:{port}".lower() for n in names if n}
+
+
+def reachable_name(host: str) -> str:
+    """The name to print in the address: ``host``, or this machine's name when listening on every interface."""
+    return socket.gethostname() if host in WILDCARDS else host
 
 
 class Guard:
@@ -60,7 +72,8 @@ class Guard:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         if TOKEN_PARAMETER in query:  # the token was right: into the cookie, out of the address
             rest = urlencode({k: v for k, v in query.items() if k != TOKEN_PARAMETER})
-            response = RedirectResponse(scope["path"] + (f"?{rest}" if rest else ""), status_code=303,
+            here = "/" + scope["path"].lstrip("/")  # never //other.site: a path of this server
+            response = RedirectResponse(here + (f"?{rest}" if rest else ""), status_code=303,
                                         headers=SECURITY_HEADERS)
             response.set_cookie(self.cookie, self.token, httponly=True, samesite="strict", path="/")
             await response(scope, receive, send)
@@ -84,7 +97,7 @@ class Guard:
         if scope["method"] not in ("GET", "HEAD"):
             if headers.get("origin") not in self.origins:
                 return "a change must come from the review page itself"
-            if headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
                 return "a change is sent as JSON"
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         given = query.get(TOKEN_PARAMETER) or _cookie(headers, self.cookie)
@@ -94,11 +107,7 @@ class Guard:
 
 
 def _cookie(headers: Headers, name: str) -> str | None:
-    from http.cookies import CookieError, SimpleCookie
+    """The cookie ``name`` (Starlette's lenient parser: another site's odd cookie on localhost spoils nothing)."""
+    from starlette.requests import cookie_parser
 
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(headers.get("cookie", ""))
-    except CookieError:
-        return None
-    return jar[name].value if name in jar else None
+    return cookie_parser(headers.get("cookie", "")).get(name)

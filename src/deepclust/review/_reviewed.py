@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..run import ASIDE, OPS, REVIEW_FILE, RunFolder, append_edit, read_log, replay
+from ..run import ASIDE, REVIEW_FILE, RunFolder, append_edit, as_edit, check_edit, read_log, replay
 
 
 class ReviewedRun:
@@ -156,76 +156,3 @@ class ReviewedRun:
     def cluster_sizes(self) -> dict[int, int]:
         ids, counts = np.unique(self.labels, return_counts=True)
         return {int(i): int(c) for i, c in zip(ids, counts)}
-
-
-def as_edit(edit: dict) -> dict:
-    """``edit`` as the log keeps it: its op and that op's fields only, numbers as plain whole numbers (NumPy's
-    integers taken, ``True``, ``1.0`` or ``"1"`` refused: ``ValueError`` that names the field); what the numbers
-    refer to is :func:`check_edit`'s."""
-    op = edit.get("op")
-    if op not in OPS:
-        raise ValueError(f"unknown edit {op!r}: use one of {', '.join(OPS)}")
-    missing = [f for f in OPS[op] if f not in edit]
-    if missing:
-        raise ValueError(f"the {op} edit needs {', '.join(missing)}")
-
-    def whole(value, field: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise ValueError(f"{field} must be whole numbers, not {value!r}")
-        return int(value)
-
-    def numbers(values, field: str) -> list[int]:
-        if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
-            raise ValueError(f"{field} must be a list of whole numbers")
-        return [whole(v, field) for v in values]
-
-    out: dict = {"op": op}
-    for field in OPS[op]:
-        value = edit[field]
-        if field == "name":
-            if not isinstance(value, str):
-                raise ValueError("a cluster's name is text")
-            out[field] = value
-        elif field in ("clusters", "rows"):
-            out[field] = numbers(value, field)
-        elif field == "parts":
-            if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
-                raise ValueError("parts must be lists of image numbers")
-            out[field] = [numbers(part, "parts") for part in value]
-        else:  # cluster, into, to (None: a new cluster)
-            out[field] = None if field == "to" and value is None else whole(value, field)
-    return out
-
-
-def check_edit(edit: dict, labels: np.ndarray) -> None:
-    """``ValueError`` naming what is wrong with ``edit`` (as :func:`as_edit` gives it) for clusters ``labels``."""
-    op = edit["op"]
-    clusters = set(np.unique(labels).tolist()) - {ASIDE}
-    n = len(labels)
-
-    def known(c):
-        if c not in clusters:
-            raise ValueError(f"there is no cluster {c!r}")
-
-    def rows_of(rows):
-        if not rows or any(not 0 <= r < n for r in rows):
-            raise ValueError(f"rows must be image numbers from 0 to {n - 1}")
-    if op == "rename":
-        known(edit["cluster"])
-        if not str(edit["name"]).strip():
-            raise ValueError("a cluster's name cannot be empty")
-    elif op == "merge":
-        for c in edit["clusters"]:
-            known(c)
-        if len(set(edit["clusters"])) < 2 or edit["into"] not in edit["clusters"]:
-            raise ValueError("merge two clusters or more, into one of them")
-    elif op == "split":
-        known(edit["cluster"])
-        members = set(np.flatnonzero(labels == edit["cluster"]).tolist())
-        parts = edit["parts"]
-        if len(parts) < 2 or any(not p for p in parts) or sorted(r for p in parts for r in p) != sorted(members):
-            raise ValueError(f"a split's parts must divide cluster {edit['cluster']}'s images into two or more")
-    elif op in ("move", "aside"):
-        rows_of(edit["rows"])
-        if op == "move" and edit["to"] is not None:
-            known(edit["to"])

@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from ..run import ASIDE, ReadOnlyRunError
-from ._guard import TOKEN_PARAMETER, Guard, allowed_hosts
+from ..run import ASIDE, ReadOnlyRunError, as_edit, whole_number
+from ._guard import TOKEN_PARAMETER, Guard, allowed_hosts, reachable_name
 from ._reviewed import ReviewedRun
 
 #: Members a cluster's page shows at once, and images in a cluster's strip on the overview.
@@ -144,7 +144,7 @@ class ReviewSession:
         return self.summary()
 
     def propose_split(self, body: dict) -> dict:
-        cluster, n = _int(body, "cluster"), _int(body, "n")
+        cluster, n = whole_number(body.get("cluster"), "cluster"), whole_number(body.get("n"), "n")
         with self.lock:
             self._sync()
             parts = self.review.propose_split(cluster, n)
@@ -156,10 +156,9 @@ class ReviewSession:
         """The run's images nearest to the mean of the selected ones in the clustering space."""
         from scipy.spatial.distance import cdist
 
-        rows = body.get("rows")
-        n = min(max(_int(body, "n", SIMILAR), 1), 500)
-        if not isinstance(rows, list) or not rows or any(type(r) is not int or not 0 <= r < len(self.names)
-                                                         for r in rows):
+        rows = as_edit({"op": "aside", "rows": body.get("rows", [])})["rows"]  # whole numbers, checked alike
+        n = min(max(whole_number(body.get("n", SIMILAR), "n"), 1), 500)
+        if not rows or any(not 0 <= r < len(self.names) for r in rows):
             raise ValueError(f"select images first (rows from 0 to {len(self.names) - 1})")
         embedding = self.run.embedding
         distances = cdist(embedding[rows].mean(0, keepdims=True), embedding)[0]
@@ -194,13 +193,6 @@ def _display_name(path: str) -> str:
     return f"image {path}" if path.isdigit() else path
 
 
-def _int(body: dict, key: str, default: int | None = None) -> int:
-    value = body.get(key, default)
-    if type(value) is not int:
-        raise ValueError(f"{key} must be a whole number")
-    return value
-
-
 def make_app(run_dir: str | os.PathLike, *, token: str, hosts: set[str], cookie: str = "deepclust_review"):
     """The review app of the run in ``run_dir``, behind its :class:`~deepclust.review._guard.Guard`: ``token`` is
     the secret, ``hosts`` the Host headers that name the server (see
@@ -214,8 +206,7 @@ def make_app(run_dir: str | os.PathLike, *, token: str, hosts: set[str], cookie:
                            autoescape=True).get_template("review.html.j2")
 
     def page(request: Request) -> Response:
-        return HTMLResponse(template.render(title=session.run.record.source.title or str(session.run.path.name),
-                                            run=str(session.run.path)))
+        return HTMLResponse(template.render(title=session.run.record.source.title or str(session.run.path.name)))
 
     def asset(name: str, media: str):
         def serve(request: Request) -> Response:
@@ -293,12 +284,31 @@ class ReviewServer:
         self.socket.bind((host, port))
         self.socket.listen(128)  # the address printed is reachable at once: requests wait for the app to start
         self.port = self.socket.getsockname()[1]
-        shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{self.port}/?{TOKEN_PARAMETER}={self.token}"
+        shown = reachable_name(host)
+        self.url = f"http://{f'[{shown}]' if ':' in shown else shown}:{self.port}/?{TOKEN_PARAMETER}={self.token}"
         self.cookie = f"deepclust_review_{self.port}"  # one per port: two runs reviewed at once keep apart
         app = make_app(run_dir, token=self.token, hosts=allowed_hosts(host, self.port), cookie=self.cookie)
-        self.session_read_only = app.app.state.session.review.read_only
+        self.session: ReviewSession = app.app.state.session
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the run's clusters can be looked at only (the run folder cannot be written)."""
+        return self.session.review.read_only
+
+    def open_in_browser(self) -> None:
+        """Open the page in the browser through a file only this user can read, which sends the browser on to the
+        address: the token then never appears on a command line that other users of the machine can list."""
+        import tempfile
+        import webbrowser
+        from html import escape
+
+        fd, path = tempfile.mkstemp(prefix="deepclust-review-", suffix=".html")  # mode 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            url = escape(self.url, quote=True)
+            f.write(f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={url}">'
+                    f'<title>deepclust review</title><p><a href="{url}">Open the review page</a></p>\n')
+        webbrowser.open(Path(path).as_uri())
 
     def serve(self) -> None:
         self.server.run(sockets=[self.socket])

@@ -36,7 +36,19 @@ from ._folder import (
 from ._like import keep_numbers, renumbered
 from ._model import MODEL_FILE, load_model, save_model
 from ._record import SCHEMA_VERSION, FigureRecord, RunRecord, SourceRecord, versions
-from ._review import ASIDE, OPS, REVIEW_FILE, ReadOnlyRunError, Replayed, append_edit, read_log, replay
+from ._review import (
+    ASIDE,
+    OPS,
+    REVIEW_FILE,
+    ReadOnlyRunError,
+    Replayed,
+    append_edit,
+    as_edit,
+    check_edit,
+    read_log,
+    replay,
+    whole_number,
+)
 from ._write import write_run
 
 __all__ = ["ASIDE", "ASSIGNMENTS_FILE", "COMPARE_PAGE", "COMPARISON_FILE", "CONFUSION_FILE", "DUPLICATES_FILE",
@@ -44,6 +56,6 @@ __all__ = ["ASIDE", "ASSIGNMENTS_FILE", "COMPARE_PAGE", "COMPARISON_FILE", "CONF
            "MOVED_FILE", "OPS", "OUTLIERS_FIGURE", "OUTLIERS_FILE", "REVIEW_FILE", "RUN_FILE", "SCHEMA_VERSION",
            "TRAINING_FILE", "ClusterFlow", "ClusterRun", "Evaluation", "EvaluationExistsError", "Figure",
            "FigureRecord", "MovedImage", "NotARunFolderError", "ReadOnlyRunError", "Replayed", "RunComparison",
-           "RunFolder", "RunRecord", "SourceRecord", "append_edit", "compare_runs", "evaluate_run", "figure_file",
-           "keep_numbers", "load_model", "match_clusters", "montage_file", "read_log", "renumbered", "replay",
-           "save_model", "versions", "write_run"]
+           "RunFolder", "RunRecord", "SourceRecord", "append_edit", "as_edit", "check_edit", "compare_runs",
+           "evaluate_run", "figure_file", "keep_numbers", "load_model", "match_clusters", "montage_file", "read_log",
+           "renumbered", "replay", "save_model", "versions", "whole_number", "write_run"]

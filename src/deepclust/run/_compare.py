@@ -203,8 +203,8 @@ def compare_runs(run_a: str | os.PathLike | RunFolder, run_b: str | os.PathLike 
         unmatched_b=[cb for cb in clusters_b if match_b.get(cb) is None], clusters_a=clusters_a,
         clusters_b=clusters_b, flows=flows, moved=moved,
         notes=_source_notes(a.record.source, b.record.source) + [
-            f"{name}'s clusters are those a person fixed ({run.review.describe()}); --original for the run as "
-            f"clustered" for name, run in (("A", a), ("B", b)) if run.review is not None])
+            f"{name}'s clusters are {run.clusters_read}; --original for the run as clustered"
+            for name, run in (("A", a), ("B", b)) if run.review is not None])
 
 
 def _example(paths: dict) -> str:

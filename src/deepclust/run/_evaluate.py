@@ -102,10 +102,9 @@ def evaluate_run(run_dir: str | os.PathLike, labels: str | os.PathLike | None = 
     ci, ki = {c: i for i, c in enumerate(cluster_ids)}, {c: i for i, c in enumerate(classes)}
     for t, c in zip(truth, clusters):
         counts[ci[c], ki[t]] += 1
-    fixed = f"fixed by a person: {run.review.describe()}" if run.review is not None else "as clustered"
-    result = Evaluation(source, scores, cluster_ids, classes, counts, len(run.rows), unmatched, fixed)
+    result = Evaluation(source, scores, cluster_ids, classes, counts, len(run.rows), unmatched, run.clusters_read)
     run.write_evaluation({"labels": source, "scores": scores, "n_run_images": len(run.rows),
-                          "unmatched_label_rows": unmatched, "clusters": fixed}, classes,
+                          "unmatched_label_rows": unmatched, "clusters": run.clusters_read}, classes,
                          dict(zip(cluster_ids, counts)))
     run.write_report()
     return result

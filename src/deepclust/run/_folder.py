@@ -218,7 +218,18 @@ class RunFolder:
 
     def shows_original(self, cluster: int) -> bool:
         """Whether ``cluster`` holds the images the run put there (its montages show it)."""
-        return self.review is None or cluster not in changed_clusters(self.original_labels(), self.review.labels)
+        return cluster not in self.changed_clusters
+
+    @cached_property
+    def changed_clusters(self) -> set[int]:
+        """The clusters whose images a person's edits changed (none for the run as clustered, or after renames)."""
+        return set() if self.review is None else changed_clusters(self._original_labels, self.review.labels)
+
+    @property
+    def clusters_read(self) -> str:
+        """Which clusters this reading of the run holds, as commands say it: ``as clustered``, or ``fixed by a
+        person: 3 edits (review.jsonl)``."""
+        return "as clustered" if self.review is None else f"fixed by a person: {self.review.describe()}"
 
     def has(self, name: str) -> bool:
         """Whether the run folder holds the file ``name`` (relative, e.g. ``"figures/training.png"``)."""

@@ -31,27 +31,29 @@ class ReadOnlyRunError(PermissionError):
     """The run folder cannot be written: its clusters can be looked at, not edited."""
 
 
+def _lines(data: bytes) -> list[bytes]:
+    """The log's non-empty lines: split at ``\n`` only (a name may hold any character; lines are ASCII)."""
+    return [line for line in data.split(b"\n") if line.strip()]
+
+
 def read_log(path: Path) -> tuple[list[dict], int]:
     """Every complete edit of the log at ``path``, in order (none when there is no log), and the number of its
-    non-empty lines (what :func:`append_edit` checks); a line that is not one JSON object (a write torn by a crash)
-    is skipped with a warning that names it."""
+    non-empty lines (what :func:`append_edit` checks); a line that is not one JSON object (a write torn by a crash,
+    even inside a character) is skipped with a warning that names it."""
     if not path.is_file():
         return [], 0
-    edits, lines = [], 0
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        if not line.strip():
-            continue
-        lines += 1
+    edits, lines = [], _lines(path.read_bytes())
+    for number, line in enumerate(lines, 1):
         try:
-            edit = json.loads(line)
-        except json.JSONDecodeError:
+            edit = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
             edit = None
         if not isinstance(edit, dict) or "op" not in edit:
             warnings.warn(f"{path.name}, line {number}: not a complete edit (a write cut short?); skipped, the "
                           f"other edits kept", RuntimeWarning, stacklevel=3)
             continue
         edits.append(edit)
-    return edits, lines
+    return edits, len(lines)
 
 
 def append_edit(path: Path, edit: dict, expected: int) -> dict:
@@ -62,20 +64,96 @@ def append_edit(path: Path, edit: dict, expected: int) -> dict:
         raise ReadOnlyRunError(f"{path.parent} is read-only: its clusters can be looked at, not edited")
     stamped = {**edit, "seq": expected + 1,  # its line's number
                "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
-    line = json.dumps(stamped, ensure_ascii=False, separators=(",", ":")) + "\n"
-    with open(path, "a+", encoding="utf-8") as f:
+    # ASCII (names escaped): no character of a name can end a line or be torn into bytes that read back as text
+    line = (json.dumps(stamped, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
+    with open(path, "a+b") as f:
         fcntl.flock(f, fcntl.LOCK_EX)  # one writer at a time (two pages on the same run)
         try:
             f.seek(0)
-            text = f.read()
-            if len([ln for ln in text.splitlines() if ln.strip()]) != expected:
+            data = f.read()
+            if len(_lines(data)) != expected:
                 raise ValueError("the review log changed since it was read: read it again")
-            f.write(("\n" if text and not text.endswith("\n") else "") + line)  # a torn last line stays apart
+            f.write((b"\n" if data and not data.endswith(b"\n") else b"") + line)  # a torn last line stays apart
             f.flush()
             os.fsync(f.fileno())
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
     return stamped
+
+
+def as_edit(edit: dict) -> dict:
+    """``edit`` as the log keeps it: its op and that op's fields only, numbers as plain whole numbers (NumPy's
+    integers taken, ``True``, ``1.0`` or ``"1"`` refused: ``ValueError`` that names the field); what the numbers
+    refer to is :func:`check_edit`'s."""
+    op = edit.get("op")
+    if op not in OPS:
+        raise ValueError(f"unknown edit {op!r}: use one of {', '.join(OPS)}")
+    missing = [f for f in OPS[op] if f not in edit]
+    if missing:
+        raise ValueError(f"the {op} edit needs {', '.join(missing)}")
+
+    def numbers(values, field: str) -> list[int]:
+        if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+            raise ValueError(f"{field} must be a list of whole numbers")
+        return [whole_number(v, field) for v in values]
+
+    out: dict = {"op": op}
+    for field in OPS[op]:
+        value = edit[field]
+        if field == "name":
+            if not isinstance(value, str):
+                raise ValueError("a cluster's name is text")
+            out[field] = value
+        elif field in ("clusters", "rows"):
+            out[field] = numbers(value, field)
+        elif field == "parts":
+            if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
+                raise ValueError("parts must be lists of image numbers")
+            out[field] = [numbers(part, "parts") for part in value]
+        else:  # cluster, into, to (None: a new cluster)
+            out[field] = None if field == "to" and value is None else whole_number(value, field)
+    return out
+
+
+def check_edit(edit: dict, labels: np.ndarray) -> None:
+    """``ValueError`` naming what is wrong with ``edit`` (as :func:`as_edit` gives it) for clusters ``labels``."""
+    op = edit["op"]
+    clusters = set(np.unique(labels).tolist()) - {ASIDE}
+    n = len(labels)
+
+    def known(c):
+        if c not in clusters:
+            raise ValueError(f"there is no cluster {c!r}")
+
+    def rows_of(rows):
+        if not rows or any(not 0 <= r < n for r in rows):
+            raise ValueError(f"rows must be image numbers from 0 to {n - 1}")
+    if op == "rename":
+        known(edit["cluster"])
+        if not str(edit["name"]).strip():
+            raise ValueError("a cluster's name cannot be empty")
+    elif op == "merge":
+        for c in edit["clusters"]:
+            known(c)
+        if len(set(edit["clusters"])) < 2 or edit["into"] not in edit["clusters"]:
+            raise ValueError("merge two clusters or more, into one of them")
+    elif op == "split":
+        known(edit["cluster"])
+        members = set(np.flatnonzero(labels == edit["cluster"]).tolist())
+        parts = edit["parts"]
+        if len(parts) < 2 or any(not p for p in parts) or sorted(r for p in parts for r in p) != sorted(members):
+            raise ValueError(f"a split's parts must divide cluster {edit['cluster']}'s images into two or more")
+    elif op in ("move", "aside"):
+        rows_of(edit["rows"])
+        if op == "move" and edit["to"] is not None:
+            known(edit["to"])
+
+
+def whole_number(value, field: str) -> int:
+    """``value`` as a plain int (NumPy's integers taken; ``True``, ``1.0`` and ``"1"`` refused: ``ValueError``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{field} must be whole numbers, not {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -124,9 +202,18 @@ def replay(original: np.ndarray, edits: list[dict]) -> Replayed:
     labels = np.array(original, dtype=np.int64)
     names: dict[int, str] = {}
     numbers = iter(range(int(labels.max()) + 1 if len(labels) else 0, 2**62))  # new clusters: numbers never used
+    kept = []
     for edit in done:
+        try:  # an edit that no longer fits (the log copied beside another run, edited by hand): said, not applied
+            edit = as_edit(edit) | {k: edit[k] for k in ("seq", "time") if k in edit}
+            check_edit(edit, labels)
+        except ValueError as exc:
+            warnings.warn(f"{REVIEW_FILE}, edit {edit.get('seq', '?')} ({edit.get('op')}): {exc}; skipped, the other "
+                          f"edits kept", RuntimeWarning, stacklevel=2)
+            continue
         _apply(edit, labels, names, numbers)
-    return Replayed(labels, names, done, undone, next(numbers))
+        kept.append(edit)
+    return Replayed(labels, names, kept, undone, next(numbers))
 
 
 def _apply(edit: dict, labels: np.ndarray, names: dict, numbers) -> None:
