@@ -154,5 +154,6 @@ class ReviewedRun:
         return [rows[parts == p].tolist() for p in range(n)]
 
     def cluster_sizes(self) -> dict[int, int]:
+        """Images per fixed cluster (:data:`ASIDE` included when some are set aside)."""
         ids, counts = np.unique(self.labels, return_counts=True)
         return {int(i): int(c) for i, c in zip(ids, counts)}
