@@ -245,7 +245,7 @@ def make_app(run_dir: str | os.PathLike, *, token: str, hosts: set[str], cookie:
         try:
             size = int(request.query_params.get("size", "96"))
             return Response(session.image_png(int(request.path_params["row"]), size), media_type="image/png")
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, OSError):  # a file gone or changed since the run read it
             return Response("no such image", status_code=404)
 
     routes = [
