@@ -213,7 +213,7 @@ def hover_context(run_dir: Path, rows: list[dict]) -> dict | None:
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
-    data["points"] = [p + [_display_name(rows[p[2]]["path"])] for p in data["points"] if p[2] < len(rows)]
+    data["points"] = [p + [display_name(rows[p[2]]["path"])] for p in data["points"] if p[2] < len(rows)]
     return data
 
 
@@ -240,7 +240,7 @@ def write_member_scripts(run_dir: Path, rows: list[dict], root: Path | None) -> 
             picture = in_sheets.get(str(i))
             if picture is None and files and Path(path).suffix.lower() in BROWSER_FORMATS:
                 picture = files["relative"] + urllib.parse.quote(path)
-            items.append([_display_name(path), picture])
+            items.append([display_name(path), picture])
         data = {"page_size": PAGE_SIZE, "tile": sheets.get("tile", TILE), "columns": SHEET_COLUMNS, "items": items}
         if files:
             data["files"] = files
@@ -256,7 +256,8 @@ def members_sheets(run_dir: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def _display_name(path: str) -> str:
+def display_name(path: str) -> str:
+    """How a page names a run's image: its path, or ``image 12`` for a row of an array or data set."""
     return f"image {path}" if path.isdigit() else path
 
 

@@ -39,7 +39,7 @@ class ReviewSession:
     the clusters as they are, measured again only when the log changed (another page's edit included)."""
 
     def __init__(self, run_dir: str | os.PathLike):
-        from ..report import members_sheets
+        from ..report import display_name, members_sheets
 
         self.review = ReviewedRun.open(run_dir)
         self.run = self.review.run
@@ -51,7 +51,7 @@ class ReviewSession:
         self.thumbs = {int(r): (index[f], int(pos)) for r, (f, pos) in where.items()}
         self.tile, self.columns = int(sheets.get("tile", 32)), int(sheets.get("columns", 10))
         self.shows_images = self.run.record.source.shows_images
-        self.names = [_display_name(r["path"]) for r in self.run.original_rows]
+        self.names = [display_name(r["path"]) for r in self.run.original_rows]
         self._measured: object = None  # the fixed clusters the distances below were measured for
         self._sync()
 
@@ -189,10 +189,6 @@ class ReviewSession:
         return buf.getvalue()
 
 
-def _display_name(path: str) -> str:
-    return f"image {path}" if path.isdigit() else path
-
-
 def make_app(run_dir: str | os.PathLike, *, token: str, hosts: set[str], cookie: str = "deepclust_review"):
     """The review app of the run in ``run_dir``, behind its :class:`~deepclust.review._guard.Guard`: ``token`` is
     the secret, ``hosts`` the Host headers that name the server (see
@@ -209,8 +205,10 @@ def make_app(run_dir: str | os.PathLike, *, token: str, hosts: set[str], cookie:
         return HTMLResponse(template.render(title=session.run.record.source.title or str(session.run.path.name)))
 
     def asset(name: str, media: str):
+        body = (static / name).read_text(encoding="utf-8")  # read once, when the app is made
+
         def serve(request: Request) -> Response:
-            return Response((static / name).read_text(encoding="utf-8"), media_type=media)
+            return Response(body, media_type=media)
         return serve
 
     def api(handler):

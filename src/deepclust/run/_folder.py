@@ -114,8 +114,13 @@ class RunFolder:
         """The name of each cluster of ``fixed``: the person's, else the one the run gave it (its first ImageNet
         word) while the cluster is there."""
         present = set(np.unique(fixed.labels).tolist())
-        run_names = {int(r["cluster"]): r["cluster_name"] for r in self.original_rows if r.get("cluster_name")}
-        return {c: n for c, n in run_names.items() if c in present} | fixed.names
+        return {c: n for c, n in self._run_names.items() if c in present} | fixed.names
+
+    @cached_property
+    def _run_names(self) -> dict[int, str]:
+        """Each cluster's name as the run gave it (assignments.csv's cluster_name), read once: the review app asks
+        at every edit."""
+        return {int(r["cluster"]): r["cluster_name"] for r in self.original_rows if r.get("cluster_name")}
 
     def placement(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each image's distance to its cluster's centre and its confidence for clusters ``labels`` (fixed by a
