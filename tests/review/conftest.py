@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -36,6 +37,8 @@ def shapes_run(shared_shapes_folder, feature_cache, tmp_path_factory):
     result = invoke("cluster", shared_shapes_folder, "-k", "3", "--labels-from-subfolders", "--out", out, "--quiet",
                     "--workers", "0")
     assert result.exit_code == 0, result.output
+    # the premise of the tests that count images per fixed cluster: three easy kinds, each its own cluster
+    assert json.loads((out / "run.json").read_text())["metrics"]["acc"] == 1.0
     return out
 
 
